@@ -1,0 +1,34 @@
+package dev.saeforge.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+
+/** The language model: a Hugging Face Qwen3 checkpoint, from the hub, object storage or disk. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonPropertyOrder({"name", "uri", "dtype"})
+public class ModelSpec {
+    public static final String URI_PATTERN =
+            "^(hf://[A-Za-z0-9][\\w.-]*/[\\w.-]+(@[\\w.-]+)?|s3://[a-z0-9][a-z0-9.-]+[a-z0-9](/\\S*)?|file://\\S+|[^:\\s][^:]*)$";
+    public static final String URI_FORM = "hf://ORG/NAME[@REVISION], s3://BUCKET/PREFIX, file://PATH or a local path";
+
+    @JsonPropertyDescription("Model id recorded in checkpoints (SAELens model_name), e.g. Qwen/Qwen3-8B.")
+    @Required
+    public String name;
+
+    @JsonPropertyDescription("Where the weights, config.json and tokenizer.json are; defaults to hf://<name>.")
+    @Pattern(URI_PATTERN)
+    @Expect(what = "a model location", form = URI_FORM)
+    public String uri;
+
+    @JsonPropertyDescription("Precision of the forward pass; bfloat16 weights are widened on load.")
+    public Dtype dtype = Dtype.FLOAT32;
+
+    public enum Dtype {
+        @JsonProperty("float32") FLOAT32,
+        @JsonProperty("float16") FLOAT16
+    }
+}

@@ -1,0 +1,50 @@
+package dev.saeforge.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+
+/**
+ * What to train and how. Field meanings follow SAELens' {@code LanguageModelSAERunnerConfig};
+ * each description names the SAELens field where one exists.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonPropertyOrder({"model", "hook", "dataset", "synthetic", "sae", "training", "checkpoints", "resources", "telemetry"})
+public class TrainingRunSpec {
+    public static final String HOOK_PATTERN =
+            "^blocks\\.(0|[1-9][0-9]*)\\.(hook_resid_pre|hook_attn_out|hook_resid_mid|hook_mlp_out|hook_resid_post|mlp\\.hook_post)$";
+    public static final String HOOK_FORM =
+            "blocks.<layer>.<hook_resid_pre|hook_attn_out|hook_resid_mid|hook_mlp_out|hook_resid_post|mlp.hook_post>";
+
+    @JsonPropertyDescription("Language model whose activations are read (SAELens model_name); leave out when synthetic is set.")
+    public ModelSpec model;
+
+    @JsonPropertyDescription("TransformerLens hook whose activations train the SAE (SAELens hook_name), e.g. blocks.28.hook_mlp_out.")
+    @Pattern(HOOK_PATTERN)
+    @Expect(what = "a hook name", form = HOOK_FORM)
+    public String hook;
+
+    @JsonPropertyDescription("Text the language model reads (SAELens dataset_path and packing options); leave out when synthetic is set.")
+    public DatasetSpec dataset;
+
+    @JsonPropertyDescription("Synthetic toy-model-of-superposition activations instead of a language model and dataset.")
+    public SyntheticSpec synthetic;
+
+    @JsonPropertyDescription("The sparse autoencoder: architecture, width and sparsity penalty.")
+    @Required
+    public SaeSpec sae;
+
+    @JsonPropertyDescription("Optimisation: token budget, batch size, learning-rate schedule, seed, precision.")
+    public TrainingSpec training = new TrainingSpec();
+
+    @JsonPropertyDescription("Where and how often checkpoints are written (SAELens n_checkpoints, checkpoint_path).")
+    public CheckpointSpec checkpoints = new CheckpointSpec();
+
+    @JsonPropertyDescription("Kubernetes resources of the training Job; ignored by saeforge train.")
+    public ResourceSpec resources = new ResourceSpec();
+
+    @JsonPropertyDescription("OpenTelemetry export of the trainer's traces and metrics.")
+    public TelemetrySpec telemetry = new TelemetrySpec();
+}

@@ -1,0 +1,65 @@
+package dev.saeforge.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.Condition;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** What is true about a run now: written by the operator and, for progress, by the trainer. */
+@JsonInclude(JsonInclude.Include.NON_EMPTY)
+public class TrainingRunStatus {
+    @JsonPropertyDescription("Where the run is in its life cycle.")
+    public Phase phase;
+
+    @JsonPropertyDescription("Latest observations of the run's state, with reasons and messages.")
+    public List<Condition> conditions = new ArrayList<>();
+
+    @JsonPropertyDescription("metadata.generation of the spec this status describes.")
+    public Long observedGeneration;
+
+    @JsonPropertyDescription("Name of the Job running the current attempt.")
+    public String jobName;
+
+    @JsonPropertyDescription("Attempts started after the first, after failures or preemptions.")
+    public Integer restarts;
+
+    @JsonPropertyDescription("When the first attempt started (RFC 3339).")
+    public String startTime;
+
+    @JsonPropertyDescription("When the run succeeded, failed or was cancelled (RFC 3339).")
+    public String completionTime;
+
+    @JsonPropertyDescription("Activation rows trained on so far.")
+    public Long tokensTrained;
+
+    @JsonPropertyDescription("Share of the token budget trained, e.g. 42.0%.")
+    public String progress;
+
+    @JsonPropertyDescription("Recent training throughput in activation rows per second.")
+    public Double tokensPerSecond;
+
+    @JsonPropertyDescription("Estimated time to completion, e.g. 3h12m.")
+    public String eta;
+
+    @JsonPropertyDescription("Mean number of active latents per token, recent batches.")
+    public Double l0;
+
+    @JsonPropertyDescription("Explained variance of the reconstruction, recent batches.")
+    public Double explainedVariance;
+
+    @JsonPropertyDescription("Latents that have not fired within the dead-feature window.")
+    public Integer deadFeatures;
+
+    @JsonPropertyDescription("URI of the newest complete checkpoint.")
+    public String lastCheckpoint;
+
+    @JsonPropertyDescription("OpenTelemetry trace id shared by submit, operator and trainer spans.")
+    public String traceId;
+
+    @JsonPropertyDescription("Human-readable summary of the current state.")
+    public String message;
+
+    public enum Phase { Pending, Running, Succeeded, Failed, Cancelled, Suspended }
+}

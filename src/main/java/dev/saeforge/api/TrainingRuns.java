@@ -1,0 +1,223 @@
+package dev.saeforge.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Reading, validating and normalising TrainingRun documents. Every problem in a document is
+ * collected and reported with its field path; a document that passes has every default filled
+ * in, so what {@code saeforge validate -o yaml} prints is exactly what runs.
+ */
+public final class TrainingRuns {
+    /** Kubernetes object names end up in Job and pod names, which add a suffix to this. */
+    static final int MAX_NAME_LENGTH = 52;
+    private static final java.util.regex.Pattern DNS_LABEL = java.util.regex.Pattern.compile("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$");
+    private static final java.util.regex.Pattern HF_ID = java.util.regex.Pattern.compile("^[A-Za-z0-9][\\w.-]*/[\\w.-]+$");
+
+    private TrainingRuns() {
+    }
+
+    /** Every TrainingRun in a YAML or JSON file (several documents separated by ---). */
+    public static List<TrainingRun> read(Path file) throws IOException, InvalidSpecException {
+        if (!Files.isRegularFile(file)) {
+            throw new java.io.FileNotFoundException(file + ": no such file");
+        }
+        return parse(Files.readString(file), file.toString());
+    }
+
+    /** Every TrainingRun in {@code text}; {@code source} names it in messages. */
+    public static List<TrainingRun> parse(String text, String source) throws InvalidSpecException {
+        List<JsonNode> documents = new ArrayList<>();
+        try (MappingIterator<JsonNode> it = Mappers.yaml().readerFor(JsonNode.class).readValues(text)) {
+            while (it.hasNextValue()) {
+                JsonNode document = it.nextValue();
+                if (document != null && !document.isMissingNode() && !document.isNull()) {
+                    documents.add(document);
+                }
+            }
+        } catch (IOException e) {
+            throw new InvalidSpecException(source, List.of(new Problem("(file)", "not valid YAML: " + yamlError(e))));
+        }
+        if (documents.isEmpty()) {
+            throw new InvalidSpecException(source, List.of(new Problem("(file)", "holds no TrainingRun document")));
+        }
+        List<TrainingRun> runs = new ArrayList<>();
+        for (int i = 0; i < documents.size(); i++) {
+            String name = documents.size() == 1 ? source : source + " (document " + (i + 1) + ")";
+            runs.add(validate(documents.get(i), name));
+        }
+        return runs;
+    }
+
+    /** Checks one parsed document and returns it bound and normalised. */
+    public static TrainingRun validate(JsonNode document, String source) throws InvalidSpecException {
+        List<Problem> problems = new ArrayList<>();
+        if (!document.isObject()) {
+            throw new InvalidSpecException(source, List.of(new Problem("(document)", "is not a YAML mapping")));
+        }
+        ObjectNode pruned = document.deepCopy();
+        checkHeader(pruned, problems);
+        SchemaCheck.checkTree(pruned, SchemaCheck.type(TrainingRun.class), "", problems);
+        TrainingRun run;
+        try {
+            run = Mappers.json().treeToValue(pruned, TrainingRun.class);
+        } catch (JsonProcessingException e) {
+            problems.add(new Problem("(document)", firstLine(e)));
+            throw new InvalidSpecException(source, problems);
+        }
+        // Checks on the bound run; a field already reported (and pruned) is not reported again.
+        List<Problem> more = new ArrayList<>();
+        checkName(run, more);
+        if (run.getSpec() == null) {
+            more.add(new Problem("spec", "is required"));
+        } else {
+            SchemaCheck.checkConstraints(run.getSpec(), "spec", more);
+            // The rules relate fields to each other; with fields pruned they would reason about defaults.
+            if (problems.isEmpty()) {
+                checkRules(run.getSpec(), more);
+            }
+        }
+        Set<String> reported = problems.stream().map(Problem::path).collect(Collectors.toSet());
+        more.stream().filter(p -> !reported.contains(p.path())).forEach(problems::add);
+        if (!problems.isEmpty()) {
+            throw new InvalidSpecException(source, problems);
+        }
+        normalise(run.getSpec());
+        return run;
+    }
+
+    private static void checkHeader(ObjectNode document, List<Problem> problems) {
+        String apiVersion = document.path("apiVersion").asText(null);
+        if (apiVersion == null) {
+            problems.add(new Problem("apiVersion", "is required; expected " + TrainingRun.API_VERSION));
+        } else if (!apiVersion.equals(TrainingRun.API_VERSION)) {
+            problems.add(new Problem("apiVersion", "\"" + apiVersion + "\" is not supported; expected " + TrainingRun.API_VERSION));
+        }
+        String kind = document.path("kind").asText(null);
+        if (kind == null) {
+            problems.add(new Problem("kind", "is required; expected " + TrainingRun.KIND));
+        } else if (!kind.equals(TrainingRun.KIND)) {
+            problems.add(new Problem("kind", "\"" + kind + "\" is not supported; expected " + TrainingRun.KIND));
+        }
+    }
+
+    private static void checkName(TrainingRun run, List<Problem> problems) {
+        String name = run.getMetadata() == null ? null : run.getMetadata().getName();
+        if (name == null || name.isEmpty()) {
+            problems.add(new Problem("metadata.name", "is required"));
+        } else if (!DNS_LABEL.matcher(name).matches() || name.length() > MAX_NAME_LENGTH) {
+            problems.add(new Problem("metadata.name", "\"" + name + "\" is not a valid run name; expected lower-case letters, "
+                    + "digits and '-', starting and ending with a letter or digit, at most " + MAX_NAME_LENGTH + " characters"));
+        }
+    }
+
+    /** The rules that tie fields together; the schema annotations cover single fields. */
+    private static void checkRules(TrainingRunSpec spec, List<Problem> problems) {
+        if (spec.synthetic == null) {
+            if (spec.model == null) {
+                problems.add(new Problem("spec.model", "is required unless spec.synthetic is set"));
+            }
+            if (spec.hook == null) {
+                problems.add(new Problem("spec.hook", "is required unless spec.synthetic is set; expected " + TrainingRunSpec.HOOK_FORM));
+            }
+            if (spec.dataset == null) {
+                problems.add(new Problem("spec.dataset", "is required unless spec.synthetic is set"));
+            }
+        } else {
+            String leftOut = "must be left out when spec.synthetic is set (a synthetic run reads no language model)";
+            if (spec.model != null) {
+                problems.add(new Problem("spec.model", leftOut));
+            }
+            if (spec.hook != null) {
+                problems.add(new Problem("spec.hook", leftOut));
+            }
+            if (spec.dataset != null) {
+                problems.add(new Problem("spec.dataset", leftOut));
+            }
+            if (spec.sae != null && spec.sae.dIn != null && spec.sae.dIn != spec.synthetic.dIn) {
+                problems.add(new Problem("spec.sae.dIn", spec.sae.dIn + " does not match spec.synthetic.dIn " + spec.synthetic.dIn));
+            }
+        }
+        if (spec.model != null && spec.model.uri == null && spec.model.name != null && !HF_ID.matcher(spec.model.name).matches()) {
+            problems.add(new Problem("spec.model.uri", "is required because spec.model.name \"" + spec.model.name
+                    + "\" is not a Hugging Face id (ORG/NAME) to default it from"));
+        }
+        if (spec.sae != null) {
+            if (spec.sae.dSae == null && spec.sae.expansionFactor == null) {
+                problems.add(new Problem("spec.sae.dSae", "is required (or set spec.sae.expansionFactor)"));
+            } else if (spec.sae.dSae != null && spec.sae.expansionFactor != null) {
+                problems.add(new Problem("spec.sae.expansionFactor", "must be left out when spec.sae.dSae is set; set exactly one of them"));
+            }
+        }
+        TrainingSpec training = spec.training;
+        if (training.batchSizeTokens > 0 && training.tokens < training.batchSizeTokens) {
+            problems.add(new Problem("spec.training.tokens", training.tokens + " is less than one batch; expected at least "
+                    + "spec.training.batchSizeTokens (" + training.batchSizeTokens + ")"));
+        } else if (training.batchSizeTokens > 0 && training.lrWarmUpSteps + training.lrDecaySteps > training.totalSteps()) {
+            problems.add(new Problem("spec.training.lrDecaySteps", "lrWarmUpSteps + lrDecaySteps (" + (training.lrWarmUpSteps + training.lrDecaySteps)
+                    + ") exceed the " + training.totalSteps() + " steps that spec.training.tokens buys"));
+        }
+    }
+
+    /** Fills the defaults that depend on other fields, so the printed spec is what runs. */
+    private static void normalise(TrainingRunSpec spec) {
+        if (spec.model != null && spec.model.uri == null) {
+            spec.model.uri = "hf://" + spec.model.name;
+        }
+        if (spec.training.lrEnd == null) {
+            spec.training.lrEnd = BigDecimal.valueOf(spec.training.lr).divide(BigDecimal.TEN).doubleValue();
+        }
+    }
+
+    /** The document as YAML, kubectl style. */
+    public static String toYaml(TrainingRun run) {
+        try {
+            return Mappers.yaml().writeValueAsString(run);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The document as indented JSON. */
+    public static String toJson(TrainingRun run) {
+        try {
+            return Mappers.json().writeValueAsString(run);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** "line 4, column 13: while parsing a flow sequence, expected ',' or ']'" from a parser error. */
+    private static String yamlError(IOException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof MarkedYAMLException marked && marked.getProblemMark() != null) {
+                String context = marked.getContext() == null ? "" : marked.getContext() + ", ";
+                return "line " + (marked.getProblemMark().getLine() + 1) + ", column " + (marked.getProblemMark().getColumn() + 1)
+                        + ": " + context + marked.getProblem();
+            }
+        }
+        if (e instanceof JsonProcessingException parse && parse.getLocation() != null && parse.getLocation().getLineNr() > 0) {
+            return "line " + parse.getLocation().getLineNr() + ", column " + parse.getLocation().getColumnNr() + ": " + parse.getOriginalMessage();
+        }
+        return firstLine(e);
+    }
+
+    private static String firstLine(Exception e) {
+        String message = e.getMessage() == null ? e.toString() : e.getMessage();
+        int newline = message.indexOf('\n');
+        return newline < 0 ? message : message.substring(0, newline);
+    }
+}

@@ -1,0 +1,65 @@
+package dev.saeforge.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** Prints one of the ready TrainingRuns shipped in examples/. */
+@Command(name = "example",
+        description = "Print a ready TrainingRun (seed, tiny or toy); without a name, list them.")
+public class ExampleCommand implements Callable<Integer> {
+    /** An example by its short name, and the file in examples/ it prints. */
+    record Example(String name, String file, String description) {
+    }
+
+    static final List<Example> EXAMPLES = List.of(
+            new Example("seed", "qwen3-8b-layer28.yaml", "Qwen3-8B blocks.28.hook_mlp_out, 1.2B FineWeb tokens, A100 (SAELens seed run)"),
+            new Example("tiny", "tiny-qwen3.yaml", "tiny random Qwen3 on a generated corpus, runs on a laptop CPU"),
+            new Example("toy", "toy-superposition.yaml", "64 ground-truth features in 32 dimensions (toy model of superposition)"));
+
+    @Parameters(arity = "0..1", paramLabel = "NAME", description = "seed, tiny or toy.")
+    String name;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec command;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = command.commandLine().getOut();
+        if (name == null) {
+            out.printf("%-6s %-26s %s%n", "NAME", "FILE", "DESCRIPTION");
+            for (Example example : EXAMPLES) {
+                out.printf("%-6s %-26s %s%n", example.name(), "examples/" + example.file(), example.description());
+            }
+            out.flush();
+            return ExitCodes.OK;
+        }
+        Example example = EXAMPLES.stream().filter(e -> e.name().equals(name)).findFirst().orElse(null);
+        if (example == null) {
+            command.commandLine().getErr().println("example \"" + name + "\" does not exist; expected one of seed, tiny, toy");
+            return ExitCodes.INVALID_INPUT;
+        }
+        out.print(read(example.file()));
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    /** The example's text, from the copy of examples/ packaged into the application. */
+    static String read(String file) {
+        try (InputStream in = ExampleCommand.class.getResourceAsStream("/examples/" + file)) {
+            if (in == null) {
+                throw new IllegalStateException("examples/" + file + " is missing from the application; rebuild it");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

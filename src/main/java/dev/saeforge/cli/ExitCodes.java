@@ -1,0 +1,14 @@
+package dev.saeforge.cli;
+
+/** What saeforge's exit status means, the same for every command. */
+public final class ExitCodes {
+    /** Done as asked. */
+    public static final int OK = 0;
+    /** Failed at run time: I/O, the cluster, the engine. */
+    public static final int FAILURE = 1;
+    /** Refused before doing anything: a bad spec, a bad argument, a missing file. */
+    public static final int INVALID_INPUT = 2;
+
+    private ExitCodes() {
+    }
+}

@@ -1,0 +1,59 @@
+package dev.saeforge.api;
+
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.crdv2.generator.CRDGenerator;
+import io.fabric8.crdv2.generator.CRDPostProcessor;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceColumnDefinition;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+
+/** Generates the TrainingRun CRD from the API classes with the fabric8 crd-generator. */
+public final class Crds {
+    /** Where the generated CRD is committed, for kubectl apply and the Helm chart. */
+    public static final Path COMMITTED = Path.of("k8s/crds/trainingruns.saeforge.dev-v1.yml");
+
+    private Crds() {
+    }
+
+    /** The CRD as the generator writes it, with printer columns in the order TrainingRun declares them. */
+    public static String generate() throws IOException {
+        Path dir = Files.createTempDirectory("crd");
+        try {
+            new CRDGenerator()
+                    .customResourceClasses(TrainingRun.class)
+                    .forCRDVersions("v1")
+                    .inOutputDir(dir.toFile())
+                    .withPostProcessor(new DeclaredColumnOrder())
+                    .generate();
+            return Files.readString(dir.resolve("trainingruns.saeforge.dev-v1.yml"));
+        } finally {
+            try (var files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    /**
+     * The generator sorts printer columns by JSON path, which would make kubectl show Age first;
+     * kubectl shows them in list order, so put them back in the order of the annotations.
+     */
+    static final class DeclaredColumnOrder implements CRDPostProcessor {
+        @Override
+        public HasMetadata process(HasMetadata crd, String crdSpecVersion) {
+            List<String> declared = Arrays.stream(TrainingRun.class.getAnnotationsByType(AdditionalPrinterColumn.class))
+                    .map(AdditionalPrinterColumn::name)
+                    .toList();
+            ((CustomResourceDefinition) crd).getSpec().getVersions().forEach(version ->
+                    version.getAdditionalPrinterColumns().sort(
+                            Comparator.comparingInt((CustomResourceColumnDefinition c) -> declared.indexOf(c.getName()))));
+            return crd;
+        }
+    }
+}

@@ -1,0 +1,150 @@
+package dev.saeforge.api;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+class TrainingRunsTest {
+    static final Path INVALID_SPECS = Path.of("src/test/resources/invalid-specs");
+
+    static final String MINIMAL = """
+            apiVersion: saeforge.dev/v1alpha1
+            kind: TrainingRun
+            metadata: {name: minimal}
+            spec:
+              model: {name: Qwen/Qwen3-0.6B}
+              hook: blocks.3.hook_mlp_out
+              dataset: {uri: data/corpus.jsonl}
+              sae: {dSae: 4096}
+            """;
+
+    static Stream<Path> examples() throws IOException {
+        return Files.list(Path.of("examples")).filter(p -> p.toString().endsWith(".yaml")).sorted();
+    }
+
+    static Stream<Path> invalidSpecs() throws IOException {
+        return Files.list(INVALID_SPECS).filter(p -> p.toString().endsWith(".yaml")).sorted();
+    }
+
+    @ParameterizedTest
+    @MethodSource("examples")
+    void everyExampleIsValid(Path example) throws Exception {
+        assertThat(TrainingRuns.read(example)).hasSize(1);
+    }
+
+    @ParameterizedTest
+    @MethodSource("invalidSpecs")
+    void invalidSpecReportsExactlyTheProblemsItsCommentsExpect(Path file) throws IOException {
+        List<String> expected = Files.readAllLines(file).stream()
+                .filter(line -> line.startsWith("# expect: "))
+                .map(line -> line.substring("# expect: ".length()))
+                .toList();
+        assertThat(expected).as(file + " declares what it expects").isNotEmpty();
+
+        InvalidSpecException e = catchThrowableOfType(InvalidSpecException.class, () -> TrainingRuns.read(file));
+
+        assertThat(e).as(file + " is refused").isNotNull();
+        assertThat(e.source()).isEqualTo(file.toString());
+        assertThat(e.problems()).extracting(Problem::toString).containsExactlyElementsOf(expected);
+    }
+
+    @Test
+    void defaultsAreThoseOfSaeLensV6() throws Exception {
+        TrainingRunSpec spec = TrainingRuns.parse(MINIMAL, "minimal").get(0).getSpec();
+
+        assertThat(spec.sae.architecture).isEqualTo(SaeSpec.Architecture.JUMPRELU);
+        assertThat(spec.sae.l0Coefficient).isEqualTo(1.0);
+        assertThat(spec.sae.bandwidth).isEqualTo(0.05);
+        assertThat(spec.sae.initThreshold).isEqualTo(0.01);
+        assertThat(spec.sae.decoderInitNorm).isEqualTo(0.1);
+        assertThat(spec.sae.tanhScale).isEqualTo(4.0);
+        assertThat(spec.sae.sparsityLossMode).isEqualTo(SaeSpec.SparsityLossMode.STEP);
+        assertThat(spec.sae.preActLossCoefficient).isNull();
+        assertThat(spec.sae.applyBDecToInput).isTrue();
+        assertThat(spec.sae.normalizeActivations).isEqualTo(SaeSpec.ActivationNormalization.NONE);
+        assertThat(spec.training.tokens).isEqualTo(2_000_000);
+        assertThat(spec.training.batchSizeTokens).isEqualTo(4096);
+        assertThat(spec.training.lr).isEqualTo(3e-4);
+        assertThat(spec.training.lrScheduler).isEqualTo(TrainingSpec.LrScheduler.CONSTANT);
+        assertThat(spec.training.adamBeta1).isEqualTo(0.9);
+        assertThat(spec.training.adamBeta2).isEqualTo(0.999);
+        assertThat(spec.training.deadFeatureWindow).isEqualTo(1000);
+        assertThat(spec.training.featureSamplingWindow).isEqualTo(2000);
+        assertThat(spec.training.seed).isEqualTo(42);
+        assertThat(spec.dataset.contextSize).isEqualTo(128);
+        assertThat(spec.dataset.prependBos).isTrue();
+        assertThat(spec.dataset.storeBatchSizePrompts).isEqualTo(32);
+        assertThat(spec.dataset.mixingFraction).isEqualTo(0.5);
+        assertThat(spec.checkpoints.count).isZero();
+    }
+
+    @Test
+    void normalisingFillsTheDefaultsThatDependOnOtherFields() throws Exception {
+        TrainingRunSpec spec = TrainingRuns.parse(MINIMAL, "minimal").get(0).getSpec();
+
+        assertThat(spec.model.uri).isEqualTo("hf://Qwen/Qwen3-0.6B");
+        assertThat(spec.training.lrEnd).as("SAELens lr_end defaults to lr / 10").isEqualTo(3e-5);
+    }
+
+    @Test
+    void theNormalisedDocumentIsAFixedPoint() throws Exception {
+        for (Path example : examples().toList()) {
+            String once = TrainingRuns.toYaml(TrainingRuns.read(example).get(0));
+            String twice = TrainingRuns.toYaml(TrainingRuns.parse(once, "normalised " + example).get(0));
+            assertThat(twice).as(example.toString()).isEqualTo(once);
+        }
+    }
+
+    @Test
+    void numbersWithoutADotAreNumbersToo() throws Exception {
+        // YAML 1.1 reads 3e-4 as a string; a researcher means the number.
+        TrainingRunSpec spec = TrainingRuns.parse(MINIMAL.replace("sae: {dSae: 4096}", "sae: {dSae: 4096}\n  training: {lr: 3e-4}"), "m")
+                .get(0).getSpec();
+        assertThat(spec.training.lr).isEqualTo(3e-4);
+    }
+
+    @Test
+    void everyDocumentOfAFileIsCheckedAndNamed() {
+        String two = MINIMAL + "---\n" + MINIMAL.replace("name: minimal", "name: second").replace("dSae: 4096", "dSae: -1");
+
+        InvalidSpecException e = catchThrowableOfType(InvalidSpecException.class, () -> TrainingRuns.parse(two, "runs.yaml"));
+
+        assertThat(e.source()).isEqualTo("runs.yaml (document 2)");
+        assertThat(e.problems()).extracting(Problem::toString).containsExactly("spec.sae.dSae: must be >= 1, got -1");
+    }
+
+    @Test
+    void seedExampleIsTheSaeLensRunOfTheSeedPost() throws Exception {
+        TrainingRun seed = TrainingRuns.read(Path.of("examples/qwen3-8b-layer28.yaml")).get(0);
+        TrainingRunSpec spec = seed.getSpec();
+
+        assertThat(spec.model.name).isEqualTo("Qwen/Qwen3-8B");
+        assertThat(spec.hook).isEqualTo("blocks.28.hook_mlp_out");
+        assertThat(spec.sae.architecture).isEqualTo(SaeSpec.Architecture.JUMPRELU);
+        assertThat(spec.sae.dIn).isEqualTo(4096);
+        assertThat(spec.dataset.uri).isEqualTo("hf://datasets/HuggingFaceFW/fineweb");
+        assertThat(spec.dataset.prependBos).isFalse();
+        assertThat(spec.training.tokens).isEqualTo(1_228_800_000L);
+        assertThat(spec.training.seed).isEqualTo(42);
+        assertThat(spec.training.autocast).isTrue();
+        assertThat(spec.checkpoints.count).isEqualTo(5);
+        assertThat(spec.resources.gpus).isEqualTo(1);
+        assertThat(spec.resources.gpuProduct).contains("A100");
+    }
+
+    @Test
+    void aMissingFileIsNamed() {
+        assertThatThrownBy(() -> TrainingRuns.read(Path.of("no/such/run.yaml")))
+                .hasMessage("no/such/run.yaml: no such file");
+    }
+}

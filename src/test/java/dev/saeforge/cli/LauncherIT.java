@@ -1,0 +1,65 @@
+package dev.saeforge.cli;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** ./saeforge, the launcher script, against the application the build just packaged. */
+class LauncherIT {
+    record Run(int exitCode, String stdout, String stderr) {
+    }
+
+    @Test
+    void runsThePackagedApplicationWithoutRebuildingIt() throws Exception {
+        Run run = launch("--version");
+
+        assertThat(run.exitCode()).isZero();
+        assertThat(run.stdout()).startsWith("saeforge ");
+        assertThat(run.stderr()).as("the build is fresh, so nothing is rebuilt").doesNotContain("building");
+    }
+
+    @Test
+    void exitCodesPassThrough() throws Exception {
+        assertThat(launch("validate", "examples/toy-superposition.yaml").exitCode()).isEqualTo(ExitCodes.OK);
+
+        Run invalid = launch("validate", "src/test/resources/invalid-specs/bad-hook.yaml");
+        assertThat(invalid.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(invalid.stderr()).contains("spec.hook: \"blocks.x.hook_mlp_out\" is not a hook name");
+    }
+
+    @Test
+    void theScriptReplacesItselfWithTheJvm() throws Exception {
+        // exec, not a child: signals sent to the launcher's pid reach the JVM.
+        Process process = new ProcessBuilder("./saeforge", "validate", "examples/toy-superposition.yaml").start();
+        try {
+            String command = "";
+            for (int i = 0; i < 100 && !command.endsWith("/java"); i++) {
+                command = process.info().command().orElse("");
+                Thread.sleep(20);
+            }
+            assertThat(command).endsWith("/java");
+        } finally {
+            assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    private static Run launch(String... args) throws IOException, InterruptedException {
+        Path out = Files.createTempFile("launcher", ".out");
+        Path err = Files.createTempFile("launcher", ".err");
+        Process process = new ProcessBuilder(concat("./saeforge", args))
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertThat(process.waitFor(120, TimeUnit.SECONDS)).as("saeforge finished").isTrue();
+        return new Run(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+    }
+
+    private static List<String> concat(String first, String... rest) {
+        return java.util.stream.Stream.concat(java.util.stream.Stream.of(first), java.util.Arrays.stream(rest)).toList();
+    }
+}
