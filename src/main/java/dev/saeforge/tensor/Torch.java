@@ -1,0 +1,27 @@
+package dev.saeforge.tensor;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+
+/**
+ * The one way SAE Forge reaches libtorch through DJL. DJL must never reach for the network:
+ * libtorch comes from the pytorch-native-cpu jar (or PYTORCH_LIBRARY_PATH on GPU images) and
+ * DJL's usage tracking is off, so the flags are set before the engine first loads.
+ */
+public final class Torch {
+    private Torch() {
+    }
+
+    /** The PyTorch engine, loaded offline. */
+    public static synchronized Engine engine() {
+        System.setProperty("ai.djl.offline", "true");
+        System.setProperty("OPT_OUT_TRACKING", "true");
+        return Engine.getEngine("PyTorch");
+    }
+
+    /** CUDA when DJL sees a GPU and {@code allowGpu}, else the CPU. */
+    public static Device device(boolean allowGpu) {
+        Engine engine = engine();
+        return allowGpu && engine.getGpuCount() > 0 ? Device.gpu() : Device.cpu();
+    }
+}
