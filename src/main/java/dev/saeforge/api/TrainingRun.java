@@ -35,4 +35,6 @@ public class TrainingRun extends CustomResource<TrainingRunSpec, TrainingRunStat
     public static final String VERSION = "v1alpha1";
     public static final String KIND = "TrainingRun";
     public static final String API_VERSION = GROUP + "/" + VERSION;
+    /** W3C trace context of the submission; the trainer's spans continue that trace. */
+    public static final String TRACEPARENT_ANNOTATION = GROUP + "/traceparent";
 }

@@ -3,6 +3,8 @@ package dev.saeforge.api;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 
@@ -11,10 +13,13 @@ import io.fabric8.generator.annotation.Required;
  * each description names the SAELens field where one exists.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-@JsonPropertyOrder({"model", "hook", "dataset", "synthetic", "sae", "training", "checkpoints", "resources", "telemetry"})
+@JsonPropertyOrder({"model", "hook", "dataset", "synthetic", "sae", "training", "checkpoints", "resources", "telemetry",
+        "maxRestarts", "suspend", "cancel"})
 public class TrainingRunSpec {
     public static final String HOOK_PATTERN =
             "^blocks\\.(0|[1-9][0-9]*)\\.(hook_resid_pre|hook_attn_out|hook_resid_mid|hook_mlp_out|hook_resid_post|mlp\\.hook_post)$";
+    /** More restarts than this means the run is broken, not unlucky. */
+    public static final int MAX_RESTARTS = 100;
     public static final String HOOK_FORM =
             "blocks.<layer>.<hook_resid_pre|hook_attn_out|hook_resid_mid|hook_mlp_out|hook_resid_post|mlp.hook_post>";
 
@@ -47,4 +52,18 @@ public class TrainingRunSpec {
 
     @JsonPropertyDescription("OpenTelemetry export of the trainer's traces and metrics.")
     public TelemetrySpec telemetry = new TelemetrySpec();
+
+    @JsonPropertyDescription("New Jobs started after failed or preempted attempts, each resuming from the last checkpoint; "
+            + "0 never restarts. Ignored by saeforge train.")
+    @Min(0)
+    @Max(MAX_RESTARTS)
+    public int maxRestarts = 3;
+
+    @JsonPropertyDescription("Stop the run's Job (the trainer checkpoints on SIGTERM) and start none while true; setting it "
+            + "back to false starts a new attempt that resumes from the last checkpoint and is not counted as a restart.")
+    public boolean suspend = false;
+
+    @JsonPropertyDescription("Stop the run for good: its Job is deleted and the phase becomes Cancelled. Cannot be undone; "
+            + "submit the run again under a new name instead.")
+    public boolean cancel = false;
 }

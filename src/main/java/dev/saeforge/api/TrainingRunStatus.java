@@ -10,6 +10,16 @@ import java.util.List;
 /** What is true about a run now: written by the operator and, for progress, by the trainer. */
 @JsonInclude(JsonInclude.Include.NON_EMPTY)
 public class TrainingRunStatus {
+    /**
+     * The fields the operator writes. Everything else is the trainer's progress report. Each side
+     * patches only its own fields, so neither overwrites what the other wrote meanwhile.
+     */
+    public static final List<String> OPERATOR_FIELDS = List.of("phase", "conditions", "observedGeneration", "jobName",
+            "attempts", "restarts", "startTime", "completionTime", "traceId", "message");
+    /** The fields the trainer writes while it runs. */
+    public static final List<String> TRAINER_FIELDS = List.of("tokensTrained", "progress", "tokensPerSecond", "eta", "l0",
+            "explainedVariance", "deadFeatures", "lastCheckpoint", "checkpoints", "lastProgressTime");
+
     @JsonPropertyDescription("Where the run is in its life cycle.")
     public Phase phase;
 
@@ -22,10 +32,13 @@ public class TrainingRunStatus {
     @JsonPropertyDescription("Name of the Job running the current attempt.")
     public String jobName;
 
-    @JsonPropertyDescription("Attempts started after the first, after failures or preemptions.")
+    @JsonPropertyDescription("Attempts (Jobs) started for this run; the current one is the Job <run>-a<attempts>.")
+    public Integer attempts;
+
+    @JsonPropertyDescription("Attempts started after the first because an attempt failed or was preempted (at most spec.maxRestarts).")
     public Integer restarts;
 
-    @JsonPropertyDescription("When the first attempt started (RFC 3339).")
+    @JsonPropertyDescription("When the trainer first ran (RFC 3339); the time before it was spent waiting for a node.")
     public String startTime;
 
     @JsonPropertyDescription("When the run succeeded, failed or was cancelled (RFC 3339).")
@@ -55,11 +68,24 @@ public class TrainingRunStatus {
     @JsonPropertyDescription("URI of the newest complete checkpoint.")
     public String lastCheckpoint;
 
+    @JsonPropertyDescription("URIs of the checkpoints written so far, oldest first (the latest 50).")
+    public List<String> checkpoints = new ArrayList<>();
+
+    @JsonPropertyDescription("When the trainer last reported progress (RFC 3339).")
+    public String lastProgressTime;
+
     @JsonPropertyDescription("OpenTelemetry trace id shared by submit, operator and trainer spans.")
     public String traceId;
 
     @JsonPropertyDescription("Human-readable summary of the current state.")
     public String message;
 
-    public enum Phase { Pending, Running, Succeeded, Failed, Cancelled, Suspended }
+    public enum Phase {
+        Pending, Running, Succeeded, Failed, Cancelled, Suspended;
+
+        /** A run in a final phase never runs again. */
+        public boolean isFinal() {
+            return this == Succeeded || this == Failed || this == Cancelled;
+        }
+    }
 }
