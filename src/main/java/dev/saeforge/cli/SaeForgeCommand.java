@@ -1,7 +1,9 @@
 package dev.saeforge.cli;
 
+import io.quarkus.picocli.runtime.PicocliCommandLineFactory;
 import io.quarkus.picocli.runtime.annotations.TopCommand;
 import org.eclipse.microprofile.config.ConfigProvider;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
 
@@ -11,13 +13,38 @@ import picocli.CommandLine.IVersionProvider;
         mixinStandardHelpOptions = true,
         versionProvider = SaeForgeCommand.Version.class,
         description = "Train sparse autoencoders on Qwen3 activations, locally or as Kubernetes Jobs.",
-        subcommands = {ValidateCommand.class, ExampleCommand.class},
+        subcommands = {ValidateCommand.class, ExampleCommand.class, SubmitCommand.class, GetCommand.class,
+                DescribeCommand.class, LogsCommand.class, CancelCommand.class, DeleteCommand.class, OperatorCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:done as asked",
                 "1:failed while running (I/O, cluster, engine)",
-                "2:refused: invalid spec, argument or file"})
+                "2:refused: invalid spec, argument or file",
+                "75:train: stopped after writing a checkpoint; run again with --resume"})
 public class SaeForgeCommand {
+    /**
+     * Set by the launcher when it runs as kubectl-saeforge, so that usage and messages name the
+     * command the way the user typed it: "kubectl saeforge".
+     */
+    static final String COMMAND_NAME_VARIABLE = "SAEFORGE_COMMAND_NAME";
+
+    /** Settings every command line gets, in the application and in tests. */
+    public static CommandLine configure(CommandLine commandLine) {
+        String name = System.getenv(COMMAND_NAME_VARIABLE);
+        if (name != null && !name.isBlank()) {
+            commandLine.setCommandName(name);
+        }
+        return commandLine.setExecutionExceptionHandler(ClusterAccess.failureHandler());
+    }
+
+    /** Quarkus builds the command line through this producer, so {@link #configure} applies to the application. */
+    @jakarta.enterprise.context.ApplicationScoped
+    static class CommandLineProducer {
+        @jakarta.enterprise.inject.Produces
+        CommandLine commandLine(PicocliCommandLineFactory factory) {
+            return configure(factory.create());
+        }
+    }
 
     static final class Version implements IVersionProvider {
         @Override

@@ -46,9 +46,7 @@ public class ValidateCommand implements Callable<Integer> {
                 }
             } catch (InvalidSpecException e) {
                 failed = true;
-                for (Problem problem : e.problems()) {
-                    err.println(e.source() + ": " + problem);
-                }
+                report(err, e);
             } catch (IOException e) {
                 failed = true;
                 err.println(e.getMessage());
@@ -60,5 +58,12 @@ public class ValidateCommand implements Callable<Integer> {
         out.flush();
         err.flush();
         return failed ? ExitCodes.INVALID_INPUT : ExitCodes.OK;
+    }
+
+    /** One line per problem, each naming the file and the field: the form every command refuses a spec in. */
+    static void report(PrintWriter err, InvalidSpecException e) {
+        for (Problem problem : e.problems()) {
+            err.println(e.source() + ": " + problem);
+        }
     }
 }

@@ -1,0 +1,81 @@
+package dev.saeforge.cli;
+
+import dev.saeforge.api.TrainingRun;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import jakarta.inject.Inject;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintWriter;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** kubectl get for TrainingRuns, with the columns a researcher watches. */
+@Command(name = "get", description = {"List TrainingRuns, or show one: NAME PHASE PROGRESS TOKENS/S L0 EXPL-VAR AGE.",
+        "-o wide adds RESTARTS ETA DEAD JOB HOOK; -o yaml|json prints the stored objects."})
+public class GetCommand implements Callable<Integer> {
+    /** What -o takes: wider table, or the objects themselves. */
+    enum Format {
+        wide, yaml, json
+    }
+
+    @Parameters(arity = "0..1", paramLabel = "NAME", description = "One run; without it, every run in the namespace.")
+    String name;
+
+    @Mixin
+    ClusterAccess.NamespaceOption namespace;
+
+    @Option(names = {"-A", "--all-namespaces"}, description = "Runs of every namespace.")
+    boolean allNamespaces;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "wide, yaml or json.")
+    Format output;
+
+    @Inject
+    KubernetesClient client;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec command;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = command.commandLine().getOut();
+        PrintWriter err = command.commandLine().getErr();
+        if (allNamespaces && name != null) {
+            err.println("error: a run is named within a namespace; use -n NAMESPACE NAME, not -A");
+            err.flush();
+            return ExitCodes.INVALID_INPUT;
+        }
+        String ns = namespace.resolve(client);
+        List<TrainingRun> runs;
+        if (name != null) {
+            TrainingRun run = ClusterAccess.run(client, ns, name, err);
+            if (run == null) {
+                return ExitCodes.FAILURE;
+            }
+            runs = List.of(run);
+        } else {
+            runs = (allNamespaces ? client.resources(TrainingRun.class).inAnyNamespace().list()
+                    : client.resources(TrainingRun.class).inNamespace(ns).list()).getItems().stream()
+                    .sorted(Comparator.comparing((TrainingRun r) -> r.getMetadata().getNamespace()).thenComparing(r -> r.getMetadata().getName()))
+                    .toList();
+        }
+        if (output == Format.yaml || output == Format.json) {
+            Printing.print(out, runs, output == Format.yaml ? OutputFormat.yaml : OutputFormat.json);
+        } else if (runs.isEmpty()) {
+            err.println(allNamespaces ? "No TrainingRuns found." : "No TrainingRuns found in namespace \"" + ns + "\".");
+        } else {
+            Instant now = Instant.now();
+            RunTable table = new RunTable(output == Format.wide, allNamespaces, runs, now);
+            table.print(out, table.header());
+            runs.forEach(run -> table.print(out, table.row(run, now)));
+        }
+        out.flush();
+        err.flush();
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,211 @@
+package dev.saeforge.cli;
+
+import dev.saeforge.api.InvalidSpecException;
+import dev.saeforge.api.TrainingRun;
+import dev.saeforge.api.TrainingRunStatus;
+import dev.saeforge.api.TrainingRuns;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.Tracer;
+import jakarta.inject.Inject;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.HttpURLConnection;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
+import java.util.concurrent.LinkedBlockingQueue;
+
+/** Creates TrainingRuns in the cluster, after checking them exactly as validate does. */
+@Command(name = "submit",
+        description = {"Validate the TrainingRuns in FILE and create them in the cluster; nothing is created unless every run is valid.",
+                "With --watch, print a line whenever a run changes, until all of them finish."})
+public class SubmitCommand implements Callable<Integer> {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    @Parameters(paramLabel = "FILE", description = "TrainingRun YAML or JSON file.")
+    Path file;
+
+    @Option(names = {"-w", "--watch"}, description = "Follow the runs until they finish; exit 0 only if all succeed.")
+    boolean watch;
+
+    @Mixin
+    ClusterAccess.NamespaceOption namespace;
+
+    @Inject
+    KubernetesClient client;
+
+    @Inject
+    Tracer tracer;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec command;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        PrintWriter out = command.commandLine().getOut();
+        PrintWriter err = command.commandLine().getErr();
+        List<TrainingRun> runs;
+        try {
+            runs = TrainingRuns.read(file);
+        } catch (InvalidSpecException e) {
+            ValidateCommand.report(err, e);
+            err.flush();
+            return ExitCodes.INVALID_INPUT;
+        } catch (IOException e) {
+            err.println(e.getMessage());
+            err.flush();
+            return ExitCodes.INVALID_INPUT;
+        }
+        String target = namespace.resolve(client);
+        for (TrainingRun run : runs) {
+            String own = run.getMetadata().getNamespace();
+            if (own != null && namespace.namespace != null && !own.equals(namespace.namespace)) {
+                err.println(file + ": TrainingRun " + run.getMetadata().getName() + " names namespace \"" + own
+                        + "\", which does not match --namespace \"" + namespace.namespace + "\"");
+                err.flush();
+                return ExitCodes.INVALID_INPUT;
+            }
+        }
+        Span span = tracer.spanBuilder("saeforge submit").setSpanKind(SpanKind.CLIENT).startSpan();
+        Map<String, List<String>> created = new LinkedHashMap<>();
+        try {
+            String traceparent = traceparent(span.getSpanContext());
+            for (TrainingRun run : runs) {
+                String runNamespace = run.getMetadata().getNamespace() != null ? run.getMetadata().getNamespace() : target;
+                run.getMetadata().setNamespace(runNamespace);
+                Map<String, String> annotations = new LinkedHashMap<>();
+                if (run.getMetadata().getAnnotations() != null) {
+                    annotations.putAll(run.getMetadata().getAnnotations());
+                }
+                annotations.putIfAbsent(TrainingRun.TRACEPARENT_ANNOTATION, traceparent);
+                run.getMetadata().setAnnotations(annotations);
+                try {
+                    client.resources(TrainingRun.class).inNamespace(runNamespace).resource(run).create();
+                } catch (KubernetesClientException e) {
+                    if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+                        throw e;
+                    }
+                    err.println("error: trainingrun \"" + run.getMetadata().getName() + "\" already exists in namespace \""
+                            + runNamespace + "\"; delete it first (saeforge delete " + run.getMetadata().getName() + ") or choose another name");
+                    err.flush();
+                    return ExitCodes.FAILURE;
+                }
+                created.computeIfAbsent(runNamespace, n -> new ArrayList<>()).add(run.getMetadata().getName());
+                out.println("trainingrun.saeforge.dev/" + run.getMetadata().getName() + " created");
+            }
+        } finally {
+            span.end();
+        }
+        out.flush();
+        if (!watch) {
+            return ExitCodes.OK;
+        }
+        boolean allSucceeded = true;
+        for (Map.Entry<String, List<String>> entry : created.entrySet()) {
+            allSucceeded &= watch(entry.getKey(), entry.getValue(), out, err);
+        }
+        return allSucceeded ? ExitCodes.OK : ExitCodes.FAILURE;
+    }
+
+    /**
+     * The W3C traceparent the run carries, so that the operator's and trainer's spans join this
+     * trace. With tracing off (the CLI default) a fresh sampled context still ties them together.
+     */
+    static String traceparent(SpanContext context) {
+        if (context.isValid()) {
+            return "00-" + context.getTraceId() + "-" + context.getSpanId() + "-" + context.getTraceFlags().asHex();
+        }
+        byte[] traceId = new byte[16];
+        byte[] spanId = new byte[8];
+        RANDOM.nextBytes(traceId);
+        RANDOM.nextBytes(spanId);
+        return "00-" + HexFormat.of().formatHex(traceId) + "-" + HexFormat.of().formatHex(spanId) + "-01";
+    }
+
+    /** One change seen by the watch: a run's new state, or its deletion. */
+    private record Change(TrainingRun run, boolean deleted) {
+    }
+
+    /** Prints a row whenever a run's shown state changes; true if every run succeeded. */
+    private boolean watch(String runNamespace, List<String> names, PrintWriter out, PrintWriter err) throws InterruptedException {
+        BlockingQueue<Change> changes = new LinkedBlockingQueue<>();
+        RunTable table = new RunTable(false, false, List.of(), Instant.now());
+        Map<String, List<String>> shown = new HashMap<>();
+        Set<String> finished = new HashSet<>();
+        boolean allSucceeded = true;
+        table.print(out, table.header());
+        out.flush();
+        try (SharedIndexInformer<TrainingRun> informer = client.resources(TrainingRun.class).inNamespace(runNamespace)
+                .inform(new ResourceEventHandler<>() {
+                    @Override
+                    public void onAdd(TrainingRun run) {
+                        changes.add(new Change(run, false));
+                    }
+
+                    @Override
+                    public void onUpdate(TrainingRun before, TrainingRun after) {
+                        changes.add(new Change(after, false));
+                    }
+
+                    @Override
+                    public void onDelete(TrainingRun run, boolean finalStateUnknown) {
+                        changes.add(new Change(run, true));
+                    }
+                })) {
+            while (finished.size() < names.size()) {
+                Change change = changes.take();
+                String name = change.run().getMetadata().getName();
+                if (!names.contains(name) || finished.contains(name)) {
+                    continue;
+                }
+                if (change.deleted()) {
+                    err.println("trainingrun \"" + name + "\" was deleted");
+                    err.flush();
+                    finished.add(name);
+                    allSucceeded = false;
+                    continue;
+                }
+                List<String> row = table.row(change.run(), Instant.now());
+                List<String> withoutAge = row.subList(0, row.size() - 1);
+                if (!withoutAge.equals(shown.get(name))) {
+                    shown.put(name, List.copyOf(withoutAge));
+                    table.print(out, row);
+                    out.flush();
+                }
+                TrainingRunStatus status = change.run().getStatus();
+                if (status != null && status.phase != null && status.phase.isFinal()) {
+                    finished.add(name);
+                    if (status.phase != TrainingRunStatus.Phase.Succeeded) {
+                        allSucceeded = false;
+                        if (status.message != null) {
+                            err.println(name + ": " + status.message);
+                            err.flush();
+                        }
+                    }
+                }
+            }
+        }
+        return allSucceeded;
+    }
+}

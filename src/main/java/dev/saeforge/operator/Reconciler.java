@@ -1,0 +1,150 @@
+package dev.saeforge.operator;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.saeforge.api.TrainingRun;
+import dev.saeforge.api.TrainingRunStatus;
+import io.fabric8.kubernetes.api.model.DeletionPropagation;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+
+import java.net.HttpURLConnection;
+import java.time.Clock;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One reconcile of one run: observe (the run fresh from the API server, its current Job and pods
+ * from the informers' caches), decide ({@link Reconciliation#plan}), apply (Job first, then the
+ * status, then the Events).
+ */
+public final class Reconciler {
+    /** Where the informers keep the Jobs and pods the operator manages. */
+    public interface Cache {
+        /** The Job, or null when the cache has not seen it. */
+        Job job(String namespace, String name);
+
+        /** The pods of one attempt of a run. */
+        List<Pod> pods(String namespace, String run, int attempt);
+    }
+
+    /** Thrown to have the work queue look at a run again after a back-off. */
+    public static final class RetryLater extends RuntimeException {
+        public RetryLater(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private final KubernetesClient client;
+    private final OperatorConfig config;
+    private final Cache cache;
+    private final RunEvents events;
+    private final Clock clock;
+
+    public Reconciler(KubernetesClient client, OperatorConfig config, Cache cache, RunEvents events, Clock clock) {
+        this.client = client;
+        this.config = config;
+        this.cache = cache;
+        this.events = events;
+        this.clock = clock;
+    }
+
+    public void reconcile(String namespace, String name) {
+        // Read fresh, not from the cache: the status is the run's memory and must include our last write.
+        TrainingRun run = client.resources(TrainingRun.class).inNamespace(namespace).withName(name).get();
+        if (run == null || run.getMetadata().getDeletionTimestamp() != null) {
+            return; // its Jobs go with it, through their owner references
+        }
+        TrainingRunStatus status = run.getStatus() == null ? new TrainingRunStatus() : run.getStatus();
+        Job job = null;
+        List<Pod> pods = List.of();
+        if (status.jobName != null) {
+            job = ownedBy(run, job(namespace, status.jobName));
+            pods = status.attempts == null ? List.of() : cache.pods(namespace, name, status.attempts);
+        }
+        boolean serviceAccount = client.serviceAccounts().inNamespace(namespace).withName(config.trainerServiceAccount).get() != null;
+        Reconciliation.Observed observed = new Reconciliation.Observed(run, job, pods, serviceAccount, clock.instant());
+        Reconciliation.Plan plan = Reconciliation.plan(observed, config);
+        apply(observed, plan);
+    }
+
+    private void apply(Reconciliation.Observed observed, Reconciliation.Plan plan) {
+        TrainingRun run = observed.run();
+        String namespace = run.getMetadata().getNamespace();
+        if (plan.delete() != null) {
+            // Foreground: the Job stays (STOPPING) until its pod is gone, so attempts never overlap.
+            client.batch().v1().jobs().inNamespace(namespace).withName(plan.delete())
+                    .withPropagationPolicy(DeletionPropagation.FOREGROUND).delete();
+        }
+        if (plan.create() != null) {
+            try {
+                create(run, plan.create());
+            } catch (KubernetesClientException e) {
+                Reconciliation.Plan failed = Reconciliation.creationFailed(observed, plan.create().getMetadata().getName(), explain(e));
+                writeStatus(run, failed.status());
+                failed.events().forEach(event -> events.record(run, event));
+                throw e;
+            }
+        }
+        writeStatus(run, plan.status());
+        plan.events().forEach(event -> events.record(run, event));
+        if (plan.retryLater()) {
+            throw new RetryLater(plan.status().message);
+        }
+    }
+
+    /** Creates the Job; one that exists already under its deterministic name is this attempt's, if the run owns it. */
+    private void create(TrainingRun run, Job job) {
+        String namespace = run.getMetadata().getNamespace();
+        try {
+            client.batch().v1().jobs().inNamespace(namespace).resource(job).create();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+                throw e;
+            }
+            Job existing = client.batch().v1().jobs().inNamespace(namespace).withName(job.getMetadata().getName()).get();
+            if (existing != null && ownedBy(run, existing) == null) {
+                throw new RetryLater("Job " + job.getMetadata().getName() + " exists and belongs to another TrainingRun "
+                        + "(an earlier run of the same name?); waiting for it to be deleted");
+            }
+        }
+    }
+
+    /** Writes the operator's fields of the status, and only those, and only the ones that changed. */
+    private void writeStatus(TrainingRun run, TrainingRunStatus status) {
+        StatusPatch.write(client, run, operatorFields(run.getStatus()), operatorFields(status));
+    }
+
+    static ObjectNode operatorFields(TrainingRunStatus status) {
+        return StatusPatch.fields(status, TrainingRunStatus.OPERATOR_FIELDS);
+    }
+
+    private Job job(String namespace, String name) {
+        Job cached = cache.job(namespace, name);
+        // A cache that has not seen the Job yet is not proof that it is gone: ask the API server.
+        return cached != null ? cached : client.batch().v1().jobs().inNamespace(namespace).withName(name).get();
+    }
+
+    private static <T extends HasMetadata> T ownedBy(TrainingRun run, T object) {
+        if (object == null || object.getMetadata().getOwnerReferences() == null) {
+            return null;
+        }
+        for (OwnerReference owner : object.getMetadata().getOwnerReferences()) {
+            if (Boolean.TRUE.equals(owner.getController()) && Objects.equals(owner.getUid(), run.getMetadata().getUid())) {
+                return object;
+            }
+        }
+        return null;
+    }
+
+    /** An API error in one line: the server's message when it sent one. */
+    static String explain(KubernetesClientException e) {
+        if (e.getStatus() != null && e.getStatus().getMessage() != null) {
+            return e.getStatus().getMessage();
+        }
+        return e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse(e.toString());
+    }
+}

@@ -1,0 +1,362 @@
+package dev.saeforge.operator;
+
+import dev.saeforge.api.InvalidSpecException;
+import dev.saeforge.api.Mappers;
+import dev.saeforge.api.Problem;
+import dev.saeforge.api.TrainingRun;
+import dev.saeforge.api.TrainingRunStatus;
+import dev.saeforge.api.TrainingRunStatus.Phase;
+import dev.saeforge.api.TrainingRuns;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.stream.Collectors;
+
+/**
+ * The operator's decisions as a pure function: from a TrainingRun as stored and what its current
+ * attempt's Job and pods say, the status the run should have, the Job to create or delete, and the
+ * Events that record each transition. {@link Reconciler} observes and applies; nothing here talks
+ * to the cluster, so every transition is tested without one.
+ *
+ * <p>The status is the run's memory: attempts, restarts and the phase are read back from it, and
+ * Job names are {@code <run>-a<attempt>}, so repeating a reconcile, or a crash between creating a
+ * Job and writing the status, never makes a second Job for one attempt.
+ */
+public final class Reconciliation {
+    /** Condition types: each says what is true now, with a reason and a message. */
+    public static final String VALID = "Valid";
+    public static final String RUNNING = "Running";
+    public static final String SUSPENDED = "Suspended";
+    public static final String SUCCEEDED = "Succeeded";
+    public static final String FAILED = "Failed";
+    public static final String CANCELLED = "Cancelled";
+
+    private Reconciliation() {
+    }
+
+    /** What one reconcile looks at. {@code job} and {@code pods} belong to the attempt named in the status. */
+    public record Observed(TrainingRun run, Job job, List<Pod> pods, boolean trainerServiceAccountExists, Instant now) {
+    }
+
+    /** An Event to record on the run. */
+    public record RunEvent(String type, String reason, String message) {
+        static RunEvent normal(String reason, String message) {
+            return new RunEvent("Normal", reason, message);
+        }
+
+        static RunEvent warning(String reason, String message) {
+            return new RunEvent("Warning", reason, message);
+        }
+    }
+
+    /**
+     * What to do, in this order: delete or create the Job, write the status, record the events.
+     *
+     * @param create     the Job to create, or null
+     * @param delete     the name of the Job to delete, or null
+     * @param retryLater whether to look again after a back-off although nothing will change by itself
+     */
+    public record Plan(TrainingRunStatus status, Job create, String delete, List<RunEvent> events, boolean retryLater) {
+    }
+
+    public static Plan plan(Observed observed, OperatorConfig config) {
+        Draft draft = new Draft(observed);
+        TrainingRun run = observed.run();
+        TrainingRunStatus old = draft.old;
+        Attempt attempt = Attempt.observe(old.jobName, observed.job(), observed.pods());
+
+        if (isFinal(old, run)) {
+            // A finished run keeps its status; a Job still going (a cancel that raced a creation) is stopped.
+            if (old.phase != Phase.Succeeded && attempt.active()) {
+                draft.delete = attempt.job();
+            }
+            return draft.plan();
+        }
+        if (run.getSpec().cancel) {
+            return cancel(draft, attempt);
+        }
+        Attempt.State state = attempt.state();
+        if (state == Attempt.State.SUCCEEDED) {
+            draft.condition(RUNNING, false, "Succeeded", attempt.message());
+            draft.condition(SUCCEEDED, true, attempt.reason(), attempt.message());
+            return draft.finish(Phase.Succeeded, RunEvent.normal("Succeeded", attempt.message()));
+        }
+        List<Problem> problems = problems(run);
+        if (problems.isEmpty()) {
+            draft.condition(VALID, true, "SpecValid", "The spec passed validation");
+        } else {
+            String message = problems.stream().map(Problem::toString).collect(Collectors.joining("; "));
+            if (!attempt.active()) {
+                draft.condition(VALID, false, "InvalidSpec", message);
+                return draft.fail("InvalidSpec", "The spec is invalid; no Job is started from it: " + message);
+            }
+            // Edited into an invalid spec while an attempt runs: that attempt read the spec when it
+            // started and goes on; no new attempt starts from the invalid spec.
+            if (!draft.hasCondition(VALID, "InvalidSpec") || !message.equals(draft.conditionMessage(VALID))) {
+                draft.events.add(RunEvent.warning("InvalidSpec", "The spec became invalid while Job " + attempt.job()
+                        + " runs; no new attempt will start until it is fixed: " + message));
+            }
+            draft.condition(VALID, false, "InvalidSpec", message);
+        }
+
+        boolean wasSuspended = old.phase == Phase.Suspended;
+        if (state == Attempt.State.FATAL && !wasSuspended) {
+            return draft.fail(attempt.reason(), attempt.message());
+        }
+        if (run.getSpec().suspend) {
+            return suspend(draft, attempt);
+        }
+        if (wasSuspended && state != Attempt.State.STOPPING) {
+            draft.condition(SUSPENDED, false, "Resumed", "spec.suspend was set to false");
+        }
+        return switch (state) {
+            case NOT_STARTED -> start(draft, config, 1, false, wasSuspended
+                    ? "Resumed" : "JobCreated", "Created Job %s for attempt %d");
+            case STOPPING -> {
+                if (!wasSuspended) {
+                    draft.phase(Phase.Pending);
+                }
+                draft.condition(RUNNING, false, attempt.reason(), attempt.message() + "; the next attempt starts when it is gone");
+                yield draft.plan();
+            }
+            case MISSING, RETRYABLE, FATAL -> wasSuspended
+                    // The attempt ended because the run was suspended: resuming is not a restart.
+                    ? start(draft, config, draft.attempts() + 1, false, "Resumed",
+                    "Created Job %s for attempt %d, resuming from the last checkpoint")
+                    : restart(draft, config, attempt);
+            case WAITING -> {
+                draft.phase(Phase.Pending);
+                draft.condition(RUNNING, false, attempt.reason(), attempt.message());
+                yield draft.plan();
+            }
+            case RUNNING -> {
+                if (old.startTime == null) {
+                    draft.status.startTime = draft.now;
+                }
+                draft.condition(RUNNING, true, attempt.reason(), attempt.message());
+                if (old.phase != Phase.Running) {
+                    draft.events.add(RunEvent.normal("Running", attempt.message()));
+                }
+                draft.phase(Phase.Running);
+                yield draft.plan();
+            }
+            case SUCCEEDED -> throw new IllegalStateException("handled above");
+        };
+    }
+
+    /**
+     * The API server refused the Job a plan asked for: the status says so (not only an Event),
+     * nothing else changes, and the reconcile is retried after a back-off.
+     */
+    public static Plan creationFailed(Observed observed, String jobName, String error) {
+        Draft draft = new Draft(observed);
+        String message = "Could not create Job " + jobName + ": " + error + "; retrying";
+        if (!draft.hasCondition(RUNNING, "JobCreateFailed") || !message.equals(draft.conditionMessage(RUNNING))) {
+            draft.events.add(RunEvent.warning("JobCreateFailed", message));
+        }
+        if (draft.status.phase == null) {
+            draft.phase(Phase.Pending);
+        }
+        draft.condition(RUNNING, false, "JobCreateFailed", message);
+        draft.retryLater = true;
+        return draft.plan();
+    }
+
+    /**
+     * A run whose status is final stays as it is, except one that failed only because its spec was
+     * invalid: once the spec changes (a new generation), it is looked at again.
+     */
+    static boolean isFinal(TrainingRunStatus status, TrainingRun run) {
+        if (status.phase == null || !status.phase.isFinal()) {
+            return false;
+        }
+        boolean invalidOnly = status.attempts == null && status.conditions.stream()
+                .anyMatch(c -> FAILED.equals(c.getType()) && "InvalidSpec".equals(c.getReason()));
+        return !(invalidOnly && !Objects.equals(status.observedGeneration, run.getMetadata().getGeneration()));
+    }
+
+    /** Every problem in the stored spec, by the same rules as saeforge validate. */
+    static List<Problem> problems(TrainingRun run) {
+        com.fasterxml.jackson.databind.node.ObjectNode document = Mappers.json().valueToTree(run);
+        document.remove("status");
+        try {
+            TrainingRuns.validate(document, "TrainingRun " + TrainingJobs.runReference(run));
+            return List.of();
+        } catch (InvalidSpecException e) {
+            return e.problems();
+        }
+    }
+
+    private static Plan cancel(Draft draft, Attempt attempt) {
+        String message = "Cancelled on request (spec.cancel)";
+        if (attempt.active()) {
+            draft.delete = attempt.job();
+            message += "; deleted Job " + attempt.job();
+        }
+        draft.condition(RUNNING, false, "Cancelled", message);
+        draft.condition(CANCELLED, true, "CancelRequested", message);
+        return draft.finish(Phase.Cancelled, RunEvent.normal("Cancelled", message));
+    }
+
+    private static Plan suspend(Draft draft, Attempt attempt) {
+        String message;
+        if (attempt.active()) {
+            draft.delete = attempt.job();
+            message = "Suspended (spec.suspend): deleted Job " + attempt.job() + "; the trainer checkpoints on SIGTERM";
+        } else if (attempt.state() == Attempt.State.NOT_STARTED) {
+            message = "Suspended (spec.suspend) before the first attempt";
+        } else {
+            message = "Suspended (spec.suspend) after attempt " + draft.attempts();
+        }
+        if (draft.old.phase == Phase.Suspended) {
+            // Keep the words of the transition; later reconciles have nothing new to say.
+            message = Objects.requireNonNullElse(draft.conditionMessage(SUSPENDED), message);
+        } else {
+            draft.events.add(RunEvent.normal("Suspended", message));
+        }
+        draft.condition(RUNNING, false, "Suspended", message);
+        draft.condition(SUSPENDED, true, "SuspendRequested", message);
+        draft.phase(Phase.Suspended);
+        return draft.plan();
+    }
+
+    /** A retryable end of an attempt: a new attempt that resumes, while the restart budget lasts. */
+    private static Plan restart(Draft draft, OperatorConfig config, Attempt attempt) {
+        TrainingRunStatus old = draft.old;
+        int restarts = old.restarts == null ? 0 : old.restarts;
+        int maxRestarts = draft.run.getSpec().maxRestarts;
+        String ended = "Attempt " + draft.attempts() + ": " + attempt.message();
+        if (restarts >= maxRestarts) {
+            return draft.fail("RestartBudgetExhausted", ended + "; no restarts left (spec.maxRestarts is " + maxRestarts + ")");
+        }
+        return start(draft, config, draft.attempts() + 1, true, "Restarting",
+                ended + "; created Job %s for attempt %d, resuming from the last checkpoint (restart " + (restarts + 1)
+                        + " of " + maxRestarts + ")");
+    }
+
+    /**
+     * Starts attempt {@code number}: its Job is created before the status names it, so a crash in
+     * between leaves a Job the next reconcile finds by its name, not a second one.
+     *
+     * @param messageFormat formatted with the Job name and the attempt number
+     */
+    private static Plan start(Draft draft, OperatorConfig config, int number, boolean restart, String reason, String messageFormat) {
+        TrainingRun run = draft.run;
+        draft.phase(Phase.Pending);
+        if (!draft.observed.trainerServiceAccountExists()) {
+            String message = "Service account " + run.getMetadata().getNamespace() + "/" + config.trainerServiceAccount
+                    + " does not exist; the trainer needs it to read its run and report progress (see k8s/ or the Helm chart)";
+            if (!draft.hasCondition(RUNNING, "TrainerServiceAccountMissing")) {
+                draft.events.add(RunEvent.warning("TrainerServiceAccountMissing", message));
+            }
+            draft.condition(RUNNING, false, "TrainerServiceAccountMissing", message);
+            draft.retryLater = true;
+            return draft.plan();
+        }
+        Job job = TrainingJobs.desired(run, number, config);
+        String message = String.format(messageFormat, job.getMetadata().getName(), number);
+        draft.create = job;
+        draft.status.attempts = number;
+        draft.status.jobName = job.getMetadata().getName();
+        if (restart) {
+            draft.status.restarts = (draft.old.restarts == null ? 0 : draft.old.restarts) + 1;
+        } else if (draft.status.restarts == null) {
+            draft.status.restarts = 0;
+        }
+        // A restart keeps its story in the status until the new pod moves on; otherwise say what the Job waits for.
+        draft.condition(RUNNING, false, "JobCreated", restart ? message : Attempt.created(job.getMetadata().getName()));
+        draft.events.add(restart ? RunEvent.warning(reason, message) : RunEvent.normal(reason, message));
+        return draft.plan();
+    }
+
+    /**
+     * The status being written: a copy of the operator's fields of the stored status, changed by
+     * the decision, plus the actions and events the decision needs.
+     */
+    private static final class Draft {
+        final Observed observed;
+        final TrainingRun run;
+        final TrainingRunStatus old;
+        final TrainingRunStatus status;
+        final String now;
+        final List<RunEvent> events = new ArrayList<>();
+        Job create;
+        String delete;
+        boolean retryLater;
+
+        Draft(Observed observed) {
+            this.observed = observed;
+            this.run = observed.run();
+            this.old = run.getStatus() == null ? new TrainingRunStatus() : run.getStatus();
+            this.status = Mappers.json().convertValue(old, TrainingRunStatus.class);
+            this.now = observed.now().toString();
+            status.observedGeneration = run.getMetadata().getGeneration();
+            status.traceId = TrainingJobs.traceId(run);
+        }
+
+        void phase(Phase phase) {
+            status.phase = phase;
+            if (!phase.isFinal()) {
+                status.completionTime = null;
+                status.conditions.removeIf(c -> FAILED.equals(c.getType()));
+            }
+        }
+
+        Plan fail(String reason, String message) {
+            condition(RUNNING, false, "Failed", message);
+            condition(FAILED, true, reason, message);
+            return finish(Phase.Failed, RunEvent.warning(reason, message));
+        }
+
+        Plan finish(Phase phase, RunEvent event) {
+            if (old.phase != phase || !Objects.equals(old.message, event.message())) {
+                events.add(event);
+            }
+            status.phase = phase;
+            status.completionTime = old.phase == phase && old.completionTime != null ? old.completionTime : now;
+            status.message = event.message();
+            return new Plan(status, create, delete, List.copyOf(events), retryLater);
+        }
+
+        Plan plan() {
+            return new Plan(status, create, delete, List.copyOf(events), retryLater);
+        }
+
+        /** Attempts started so far, as the stored status says. */
+        int attempts() {
+            return old.attempts == null ? 0 : old.attempts;
+        }
+
+        String conditionMessage(String type) {
+            return old.conditions.stream().filter(c -> type.equals(c.getType())).map(Condition::getMessage).findFirst().orElse(null);
+        }
+
+        boolean hasCondition(String type, String reason) {
+            return old.conditions.stream().anyMatch(c -> type.equals(c.getType()) && reason.equals(c.getReason()));
+        }
+
+        /**
+         * Sets one condition; its lastTransitionTime moves only when its status flips. The
+         * status message follows the latest condition set, which is the one the decision is about.
+         */
+        void condition(String type, boolean value, String reason, String message) {
+            String flag = value ? "True" : "False";
+            Condition existing = status.conditions.stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+            String since = existing != null && flag.equals(existing.getStatus()) ? existing.getLastTransitionTime() : now;
+            Condition condition = new ConditionBuilder().withType(type).withStatus(flag).withReason(reason).withMessage(message)
+                    .withLastTransitionTime(since).withObservedGeneration(run.getMetadata().getGeneration()).build();
+            if (existing == null) {
+                status.conditions.add(condition);
+            } else {
+                status.conditions.set(status.conditions.indexOf(existing), condition);
+            }
+            status.message = message;
+        }
+    }
+}

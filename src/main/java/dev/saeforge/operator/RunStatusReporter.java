@@ -1,0 +1,108 @@
+package dev.saeforge.operator;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.saeforge.api.Mappers;
+import dev.saeforge.api.TrainingRun;
+import dev.saeforge.api.TrainingRunStatus;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The trainer's side of the status: {@code saeforge train --run NAMESPACE/NAME} calls
+ * {@link #report} at an interval, and each call patches the run's status subresource with the
+ * progress fields only ({@link TrainingRunStatus#TRAINER_FIELDS}), so the phase, conditions and
+ * attempt counts the operator writes are never overwritten. A failed report is not fatal to
+ * training: the caller logs it and reports again at the next interval.
+ */
+public final class RunStatusReporter {
+    /** Checkpoints listed in the status, newest last; older ones stay in the checkpoint store. */
+    public static final int MAX_CHECKPOINTS = 50;
+
+    /**
+     * One progress report. Metrics not measured yet are null and leave the previous value in place.
+     *
+     * @param tokensTrained  activation rows trained on so far, over all attempts
+     * @param trainingTokens the run's token budget (spec.training.tokens)
+     * @param eta            estimated time to completion, or null
+     * @param lastCheckpoint URI of the newest complete checkpoint, or null
+     */
+    public record Progress(long tokensTrained, long trainingTokens, double tokensPerSecond, Duration eta,
+                           Double l0, Double explainedVariance, Integer deadFeatures, String lastCheckpoint) {
+    }
+
+    private final KubernetesClient client;
+    private final RunReference run;
+    private final Clock clock;
+    /** The run as read at the first report: whether it has a status yet, and the checkpoints listed so far. */
+    private TrainingRun stored;
+    private List<String> checkpoints;
+
+    public RunStatusReporter(KubernetesClient client, RunReference run, Clock clock) {
+        this.client = client;
+        this.run = run;
+        this.clock = clock;
+    }
+
+    /** Writes one report; throws {@link KubernetesClientException} when the API server refuses it. */
+    public void report(Progress progress) {
+        if (stored == null) {
+            stored = client.resources(TrainingRun.class).inNamespace(run.namespace()).withName(run.name()).get();
+            if (stored == null) {
+                throw new KubernetesClientException("TrainingRun " + run + " does not exist", 404, null);
+            }
+            // A resumed attempt continues the list its predecessors wrote.
+            checkpoints = stored.getStatus() == null ? List.of() : List.copyOf(stored.getStatus().checkpoints);
+        }
+        ObjectNode fields = Mappers.json().createObjectNode();
+        fields.put("tokensTrained", progress.tokensTrained());
+        if (progress.trainingTokens() > 0) {
+            double percent = Math.floor(1000.0 * progress.tokensTrained() / progress.trainingTokens()) / 10;
+            fields.put("progress", String.format(Locale.ROOT, "%.1f%%", Math.min(percent, 100.0)));
+        }
+        putFinite(fields, "tokensPerSecond", progress.tokensPerSecond());
+        if (progress.eta() != null) {
+            fields.put("eta", Durations.human(progress.eta()));
+        }
+        putFinite(fields, "l0", progress.l0());
+        putFinite(fields, "explainedVariance", progress.explainedVariance());
+        if (progress.deadFeatures() != null) {
+            fields.put("deadFeatures", progress.deadFeatures());
+        }
+        List<String> listed = checkpoints;
+        if (progress.lastCheckpoint() != null) {
+            fields.put("lastCheckpoint", progress.lastCheckpoint());
+            listed = withCheckpoint(checkpoints, progress.lastCheckpoint());
+            ArrayNode array = fields.putArray("checkpoints");
+            listed.forEach(array::add);
+        }
+        fields.put("lastProgressTime", clock.instant().toString());
+        // Only the fields reported now are written; what was not measured keeps its last value.
+        StatusPatch.write(client, stored, Mappers.json().createObjectNode(), fields);
+        if (stored.getStatus() == null) {
+            stored.setStatus(new TrainingRunStatus()); // it has one now
+        }
+        checkpoints = listed;
+    }
+
+    /** The checkpoint list with {@code uri} appended unless it is already the newest, the latest MAX_CHECKPOINTS. */
+    static List<String> withCheckpoint(List<String> known, String uri) {
+        List<String> listed = new ArrayList<>(known);
+        if (listed.isEmpty() || !listed.getLast().equals(uri)) {
+            listed.add(uri);
+        }
+        return listed.size() > MAX_CHECKPOINTS ? List.copyOf(listed.subList(listed.size() - MAX_CHECKPOINTS, listed.size())) : listed;
+    }
+
+    private static void putFinite(ObjectNode fields, String name, Double value) {
+        if (value != null && Double.isFinite(value)) {
+            fields.put(name, value);
+        }
+    }
+}

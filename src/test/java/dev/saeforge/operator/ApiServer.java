@@ -1,0 +1,61 @@
+package dev.saeforge.operator;
+
+import dev.saeforge.api.Crds;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.ServerRequest;
+import io.fabric8.mockwebserver.ServerResponse;
+
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+
+/**
+ * A Kubernetes API server for one test: fabric8's mock server in CRUD mode (objects are stored,
+ * listed, patched and watched), with the TrainingRun CRD from k8s/crds/ installed, so the status
+ * subresource behaves as on a cluster. Nothing else runs in it: the test plays the Job controller.
+ */
+final class ApiServer implements AutoCloseable {
+    private final KubernetesMockServer server;
+    private final List<KubernetesClient> clients = new ArrayList<>();
+    final KubernetesClient client;
+
+    private ApiServer(KubernetesMockServer server) throws Exception {
+        this.server = server;
+        this.client = newClient();
+        client.apiextensions().v1().customResourceDefinitions().load(Files.newInputStream(Crds.COMMITTED)).create();
+    }
+
+    static ApiServer start() throws Exception {
+        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
+        KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(), responses,
+                new KubernetesMixedDispatcher(responses), false);
+        server.init();
+        return new ApiServer(server);
+    }
+
+    /** A client of its own, as a separate operator replica would have. */
+    KubernetesClient newClient() {
+        KubernetesClient created = server.createClient();
+        clients.add(created);
+        return created;
+    }
+
+    void createServiceAccount(String namespace, String name) {
+        client.serviceAccounts().inNamespace(namespace)
+                .resource(new ServiceAccountBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
+    }
+
+    @Override
+    public void close() {
+        clients.forEach(KubernetesClient::close);
+        server.destroy();
+    }
+}

@@ -1,0 +1,330 @@
+package dev.saeforge.operator;
+
+import dev.saeforge.api.TrainingRun;
+import dev.saeforge.api.TrainingRunStatus;
+import dev.saeforge.api.TrainingRunStatus.Phase;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobStatus;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+import static dev.saeforge.operator.Fixtures.NAMESPACE;
+import static dev.saeforge.operator.Fixtures.SEED;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The operator against a Kubernetes API server (fabric8's, in CRUD mode): the test submits runs
+ * the way kubectl apply does and plays the Job controller and kubelet by writing Job and pod
+ * status; the operator must keep the runs' status, conditions and events true.
+ */
+class OperatorTest {
+    static final Controller.Settings FAST = new Controller.Settings(2, Duration.ofSeconds(2), Duration.ofMillis(50),
+            Duration.ofMillis(400), Duration.ofSeconds(30));
+    static final Operator.Timing QUICK = new Operator.Timing(Duration.ofSeconds(2), Duration.ofMillis(1500), Duration.ofMillis(200));
+    static final Duration PATIENCE = Duration.ofSeconds(30);
+
+    ApiServer api;
+    KubernetesClient client;
+    final List<Operator> operators = new ArrayList<>();
+
+    @BeforeEach
+    void startApiServer() throws Exception {
+        api = ApiServer.start();
+        client = api.client;
+    }
+
+    @AfterEach
+    void stop() {
+        operators.forEach(Operator::close);
+        api.close();
+    }
+
+    Operator operator(String identity) {
+        OperatorConfig config = TrainingJobsTest.config();
+        config.namespaces = List.of(NAMESPACE);
+        Operator operator = new Operator(api.newClient(), config, identity, "saeforge-system", FAST, QUICK, Clock.systemUTC());
+        operators.add(operator);
+        operator.start();
+        return operator;
+    }
+
+    TrainingRun submit(TrainingRun run) {
+        return client.resources(TrainingRun.class).inNamespace(NAMESPACE).resource(run).create();
+    }
+
+    TrainingRun run(String name) {
+        return client.resources(TrainingRun.class).inNamespace(NAMESPACE).withName(name).get();
+    }
+
+    TrainingRunStatus status(String name) {
+        TrainingRun run = run(name);
+        return run.getStatus() == null ? new TrainingRunStatus() : run.getStatus();
+    }
+
+    void patchSpec(String name, String json) {
+        client.resources(TrainingRun.class).inNamespace(NAMESPACE).withName(name).patch(PatchContext.of(PatchType.JSON_MERGE),
+                "{\"spec\":" + json + "}");
+    }
+
+    List<Job> jobs(String run) {
+        return client.batch().v1().jobs().inNamespace(NAMESPACE).withLabel(TrainingJobs.RUN_LABEL, run).list().getItems();
+    }
+
+    Job awaitJob(String name) {
+        return await().atMost(PATIENCE).until(() -> client.batch().v1().jobs().inNamespace(NAMESPACE).withName(name).get(),
+                java.util.Objects::nonNull);
+    }
+
+    /** What the Job controller and kubelet would write: the Job's status and its pod. */
+    void drive(Job job, JobStatus status, Pod pod) {
+        if (pod != null) {
+            client.pods().inNamespace(NAMESPACE).resource(pod).createOr(existing -> existing.update());
+        }
+        Job current = client.batch().v1().jobs().inNamespace(NAMESPACE).withName(job.getMetadata().getName()).get();
+        current.setStatus(status);
+        client.batch().v1().jobs().inNamespace(NAMESPACE).resource(current).updateStatus();
+    }
+
+    TrainingRunStatus awaitPhase(String name, Phase phase) {
+        await().atMost(PATIENCE).until(() -> status(name).phase == phase);
+        return status(name);
+    }
+
+    static Condition condition(TrainingRunStatus status, String type) {
+        return status.conditions.stream().filter(c -> c.getType().equals(type)).findFirst().orElseThrow();
+    }
+
+    List<Event> events(String run) {
+        return client.v1().events().inNamespace(NAMESPACE).list().getItems().stream()
+                .filter(e -> run.equals(e.getInvolvedObject().getName()))
+                .sorted(Comparator.comparing(e -> OffsetDateTime.parse(e.getFirstTimestamp())))
+                .toList();
+    }
+
+    List<String> eventReasons(String run) {
+        return events(run).stream().map(Event::getReason).toList();
+    }
+
+    @Test
+    void applyingTheSeedRunCreatesExactlyOneJobAsSpecified() throws Exception {
+        api.createServiceAccount(NAMESPACE, "saeforge-trainer");
+        operator("replica-1");
+        TrainingRun stored = submit(Fixtures.storedSeedRun());
+
+        Job job = awaitJob(SEED + "-a1");
+        TrainingRunStatus pending = awaitPhase(SEED, Phase.Pending);
+
+        var pod = job.getSpec().getTemplate().getSpec();
+        var trainer = pod.getContainers().get(0);
+        assertThat(trainer.getResources().getRequests()).containsEntry("nvidia.com/gpu", new Quantity("1"));
+        assertThat(trainer.getResources().getLimits()).containsEntry("nvidia.com/gpu", new Quantity("1"));
+        assertThat(pod.getNodeSelector()).containsExactly(Map.entry("nvidia.com/gpu.product", "NVIDIA-A100-SXM4-80GB"));
+        assertThat(pod.getTolerations()).extracting("key").containsExactly("nvidia.com/gpu");
+        assertThat(trainer.getArgs()).containsExactly("train", "--run", "research/qwen3-8b-layer28-mlp");
+        assertThat(trainer.getEnv()).extracting("name").contains("TRACEPARENT", "QUARKUS_OTEL_EXPORTER_OTLP_ENDPOINT",
+                "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY");
+        assertThat(job.getMetadata().getOwnerReferences()).singleElement()
+                .satisfies(owner -> assertThat(owner.getUid()).isEqualTo(stored.getMetadata().getUid()));
+        assertThat(pending.jobName).isEqualTo(SEED + "-a1");
+        assertThat(pending.observedGeneration).isEqualTo(stored.getMetadata().getGeneration());
+        assertThat(pending.traceId).isEqualTo("4bf92f3577b34da6a3ce929d0e0e4736");
+        assertThat(eventReasons(SEED)).containsExactly("JobCreated");
+
+        // More reconciles (a spec change, resyncs) leave one Job for the attempt.
+        patchSpec(SEED, "{\"maxRestarts\": 5}");
+        await().atMost(PATIENCE).until(() -> Long.valueOf(2).equals(status(SEED).observedGeneration));
+        assertThat(jobs(SEED)).hasSize(1);
+        assertThat(eventReasons(SEED)).containsExactly("JobCreated");
+    }
+
+    @Test
+    void drivingTheJobMovesThePhaseConditionsAndEvents() throws Exception {
+        api.createServiceAccount(NAMESPACE, "saeforge-trainer");
+        operator("replica-1");
+        submit(Fixtures.storedSeedRun());
+        Job job = awaitJob(SEED + "-a1");
+
+        drive(job, Fixtures.active(1, 0), Fixtures.unschedulablePod(job));
+        await().atMost(PATIENCE).until(() -> status(SEED).message != null && status(SEED).message.contains("Insufficient nvidia.com/gpu"));
+        assertThat(condition(status(SEED), "Running").getReason()).isEqualTo("Unschedulable");
+        assertThat(status(SEED).phase).isEqualTo(Phase.Pending);
+
+        drive(job, Fixtures.active(1, 1), Fixtures.runningPod(job));
+        TrainingRunStatus running = awaitPhase(SEED, Phase.Running);
+        assertThat(condition(running, "Running").getStatus()).isEqualTo("True");
+        assertThat(running.startTime).isNotNull();
+
+        drive(job, Fixtures.complete(), null);
+        TrainingRunStatus succeeded = awaitPhase(SEED, Phase.Succeeded);
+        assertThat(condition(succeeded, "Succeeded").getReason()).isEqualTo("JobComplete");
+        assertThat(succeeded.completionTime).isNotNull();
+        await().atMost(PATIENCE).until(() -> eventReasons(SEED).size() == 3);
+        assertThat(eventReasons(SEED)).containsExactly("JobCreated", "Running", "Succeeded");
+        assertThat(events(SEED)).allSatisfy(event -> {
+            assertThat(event.getInvolvedObject().getKind()).isEqualTo("TrainingRun");
+            assertThat(event.getSource().getComponent()).isEqualTo("saeforge-operator");
+        });
+    }
+
+    @Test
+    void retryableFailuresStartResumingAttemptsUntilTheRestartBudgetRunsOut() throws Exception {
+        api.createServiceAccount(NAMESPACE, "saeforge-trainer");
+        operator("replica-1");
+        TrainingRun run = Fixtures.storedSeedRun();
+        run.getSpec().maxRestarts = 1;
+        submit(run);
+
+        Job first = awaitJob(SEED + "-a1");
+        drive(first, Fixtures.failed("BackoffLimitExceeded"), Fixtures.exitedPod(first, 75, "Error"));
+        Job second = awaitJob(SEED + "-a2");
+        assertThat(second.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs()).endsWith("--resume");
+        await().atMost(PATIENCE).until(() -> Integer.valueOf(1).equals(status(SEED).restarts));
+        assertThat(status(SEED).attempts).isEqualTo(2);
+
+        drive(second, Fixtures.failed("BackoffLimitExceeded"), Fixtures.preemptedPod(second));
+        TrainingRunStatus failed = awaitPhase(SEED, Phase.Failed);
+        assertThat(condition(failed, "Failed").getReason()).isEqualTo("RestartBudgetExhausted");
+        assertThat(failed.message).contains("PreemptionByScheduler");
+        assertThat(jobs(SEED)).hasSize(2);
+        await().atMost(PATIENCE).until(() -> eventReasons(SEED).contains("RestartBudgetExhausted"));
+        assertThat(eventReasons(SEED)).containsExactly("JobCreated", "Restarting", "RestartBudgetExhausted");
+    }
+
+    @Test
+    void aFatalExitFailsTheRunWithoutAnotherAttempt() throws Exception {
+        api.createServiceAccount(NAMESPACE, "saeforge-trainer");
+        operator("replica-1");
+        submit(Fixtures.storedSeedRun());
+        Job job = awaitJob(SEED + "-a1");
+
+        drive(job, Fixtures.failed("PodFailurePolicy"), Fixtures.exitedPod(job, 2, "Error"));
+
+        TrainingRunStatus failed = awaitPhase(SEED, Phase.Failed);
+        assertThat(condition(failed, "Failed").getReason()).isEqualTo("InvalidInput");
+        assertThat(jobs(SEED)).hasSize(1);
+    }
+
+    @Test
+    void cancelStopsTheJobAndTheRunStaysCancelled() throws Exception {
+        api.createServiceAccount(NAMESPACE, "saeforge-trainer");
+        operator("replica-1");
+        submit(Fixtures.storedSeedRun());
+        Job job = awaitJob(SEED + "-a1");
+        drive(job, Fixtures.active(1, 1), Fixtures.runningPod(job));
+        awaitPhase(SEED, Phase.Running);
+
+        patchSpec(SEED, "{\"cancel\": true}");
+
+        TrainingRunStatus cancelled = awaitPhase(SEED, Phase.Cancelled);
+        await().atMost(PATIENCE).until(() -> jobs(SEED).isEmpty());
+        assertThat(condition(cancelled, "Cancelled").getReason()).isEqualTo("CancelRequested");
+        assertThat(cancelled.completionTime).isNotNull();
+        await().atMost(PATIENCE).until(() -> eventReasons(SEED).contains("Cancelled"));
+    }
+
+    @Test
+    void suspendStopsTheJobAndResumeStartsANewAttemptThatIsNotARestart() throws Exception {
+        api.createServiceAccount(NAMESPACE, "saeforge-trainer");
+        operator("replica-1");
+        submit(Fixtures.storedSeedRun());
+        Job job = awaitJob(SEED + "-a1");
+        drive(job, Fixtures.active(1, 1), Fixtures.runningPod(job));
+        awaitPhase(SEED, Phase.Running);
+
+        patchSpec(SEED, "{\"suspend\": true}");
+        TrainingRunStatus suspended = awaitPhase(SEED, Phase.Suspended);
+        await().atMost(PATIENCE).until(() -> jobs(SEED).isEmpty());
+        assertThat(condition(suspended, "Suspended").getStatus()).isEqualTo("True");
+
+        patchSpec(SEED, "{\"suspend\": false}");
+        Job resumed = awaitJob(SEED + "-a2");
+        assertThat(resumed.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs()).endsWith("--resume");
+        TrainingRunStatus pending = awaitPhase(SEED, Phase.Pending);
+        assertThat(pending.restarts).isZero();
+        assertThat(condition(pending, "Suspended").getReason()).isEqualTo("Resumed");
+        await().atMost(PATIENCE).until(() -> eventReasons(SEED).contains("Resumed"));
+        assertThat(eventReasons(SEED)).containsExactly("JobCreated", "Running", "Suspended", "Resumed");
+    }
+
+    @Test
+    void anInvalidSpecNeverProducesAJob() throws Exception {
+        api.createServiceAccount(NAMESPACE, "saeforge-trainer");
+        operator("replica-1");
+        TrainingRun run = Fixtures.storedSeedRun();
+        run.getSpec().sae.expansionFactor = 4; // besides dSae: the CRD schema cannot say "one of"
+        submit(run);
+
+        TrainingRunStatus failed = awaitPhase(SEED, Phase.Failed);
+
+        assertThat(condition(failed, "Failed").getReason()).isEqualTo("InvalidSpec");
+        assertThat(condition(failed, "Valid").getMessage()).contains("spec.sae.expansionFactor");
+        assertThat(jobs(SEED)).isEmpty();
+        await().atMost(PATIENCE).until(() -> eventReasons(SEED).contains("InvalidSpec"));
+    }
+
+    @Test
+    void aMissingTrainerServiceAccountIsReportedAndTheRunStartsOnceItExists() throws Exception {
+        operator("replica-1");
+        submit(Fixtures.storedSeedRun());
+
+        await().atMost(PATIENCE).until(() -> status(SEED).conditions.stream()
+                .anyMatch(c -> "TrainerServiceAccountMissing".equals(c.getReason())));
+        assertThat(jobs(SEED)).isEmpty();
+
+        api.createServiceAccount(NAMESPACE, "saeforge-trainer");
+        awaitJob(SEED + "-a1");
+    }
+
+    @Test
+    void withTwoReplicasOnlyTheLeaderReconciles() throws Exception {
+        api.createServiceAccount(NAMESPACE, "saeforge-trainer");
+        Operator first = operator("replica-1");
+        Operator second = operator("replica-2");
+        await().atMost(PATIENCE).until(() -> first.isLeader() || second.isLeader());
+        Operator leader = first.isLeader() ? first : second;
+        Operator standby = leader == first ? second : first;
+        String leaderName = leader == first ? "replica-1" : "replica-2";
+        String standbyName = leader == first ? "replica-2" : "replica-1";
+
+        submit(Fixtures.storedSeedRun());
+        Job job = awaitJob(SEED + "-a1");
+        drive(job, Fixtures.active(1, 1), Fixtures.runningPod(job));
+        awaitPhase(SEED, Phase.Running);
+
+        Lease lease = client.leases().inNamespace("saeforge-system").withName("saeforge-operator").get();
+        assertThat(lease.getSpec().getHolderIdentity()).isEqualTo(leaderName);
+        assertThat(standby.isLeader()).isFalse();
+        assertThat(standby.isHealthy()).as("a standby is healthy").isTrue();
+        assertThat(jobs(SEED)).hasSize(1);
+        assertThat(events(SEED)).extracting(Event::getReportingInstance).containsOnly(leaderName);
+
+        // The leader goes away (releasing its lease): the standby takes over and reconciles.
+        leader.close();
+        await().atMost(PATIENCE).until(standby::isLeader);
+        TrainingRun second2 = Fixtures.storedSeedRun();
+        second2.getMetadata().setName("second-run");
+        submit(second2);
+        awaitJob("second-run-a1");
+        await().atMost(PATIENCE).until(() -> !events("second-run").isEmpty());
+        assertThat(events("second-run")).extracting(Event::getReportingInstance).containsOnly(standbyName);
+        assertThat(jobs(SEED)).hasSize(1);
+    }
+}

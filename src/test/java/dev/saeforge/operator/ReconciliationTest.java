@@ -1,0 +1,384 @@
+package dev.saeforge.operator;
+
+import dev.saeforge.api.Mappers;
+import dev.saeforge.api.TrainingRun;
+import dev.saeforge.api.TrainingRunStatus;
+import dev.saeforge.api.TrainingRunStatus.Phase;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import static dev.saeforge.operator.Fixtures.active;
+import static dev.saeforge.operator.Fixtures.complete;
+import static dev.saeforge.operator.Fixtures.exitedPod;
+import static dev.saeforge.operator.Fixtures.failed;
+import static dev.saeforge.operator.Fixtures.withStatus;
+import static dev.saeforge.operator.Reconciliation.RunEvent;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Every transition of a run, decided without a cluster: observed state in, status, Job actions and events out. */
+class ReconciliationTest {
+    static final Instant T0 = Instant.parse("2026-01-01T00:05:00Z");
+    final OperatorConfig config = new OperatorConfig();
+    TrainingRun run;
+    Instant now;
+
+    @BeforeEach
+    void seed() throws Exception {
+        run = Fixtures.storedSeedRun();
+        now = T0;
+    }
+
+    Reconciliation.Plan plan(Job job, Pod... pods) {
+        return plan(job, true, pods);
+    }
+
+    Reconciliation.Plan plan(Job job, boolean serviceAccount, Pod... pods) {
+        Reconciliation.Plan plan = Reconciliation.plan(new Reconciliation.Observed(run, job, List.of(pods), serviceAccount, now), config);
+        now = now.plus(Duration.ofMinutes(1));
+        return plan;
+    }
+
+    /** What the Reconciler does with a plan's status: the next reconcile reads it back. */
+    Reconciliation.Plan applied(Reconciliation.Plan plan) {
+        run.setStatus(Mappers.json().convertValue(plan.status(), TrainingRunStatus.class));
+        return plan;
+    }
+
+    /** The first attempt, created and applied: its Job as the cluster now holds it. */
+    Job started() {
+        return applied(plan(null)).create();
+    }
+
+    static Condition condition(TrainingRunStatus status, String type) {
+        return status.conditions.stream().filter(c -> c.getType().equals(type)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void aNewRunGetsItsFirstJobAndIsPending() {
+        Reconciliation.Plan plan = plan(null);
+
+        assertThat(plan.create().getMetadata().getName()).isEqualTo("qwen3-8b-layer28-mlp-a1");
+        assertThat(plan.delete()).isNull();
+        assertThat(plan.status().phase).isEqualTo(Phase.Pending);
+        assertThat(plan.status().attempts).isEqualTo(1);
+        assertThat(plan.status().restarts).isZero();
+        assertThat(plan.status().jobName).isEqualTo("qwen3-8b-layer28-mlp-a1");
+        assertThat(plan.status().observedGeneration).isEqualTo(1L);
+        assertThat(plan.status().traceId).isEqualTo("4bf92f3577b34da6a3ce929d0e0e4736");
+        assertThat(condition(plan.status(), "Valid").getStatus()).isEqualTo("True");
+        assertThat(condition(plan.status(), "Running").getReason()).isEqualTo("JobCreated");
+        assertThat(plan.events()).containsExactly(RunEvent.normal("JobCreated", "Created Job qwen3-8b-layer28-mlp-a1 for attempt 1"));
+    }
+
+    @Test
+    void reconcilingAgainChangesNothingAndCreatesNoSecondJob() {
+        Job job = started();
+        TrainingRunStatus before = run.getStatus();
+
+        Reconciliation.Plan again = plan(job);
+        Reconciliation.Plan beforeTheCacheSawTheJob = plan(job);
+
+        assertThat(again.create()).isNull();
+        assertThat(again.events()).isEmpty();
+        assertThat(Reconciler.operatorFields(again.status())).isEqualTo(Reconciler.operatorFields(before));
+        assertThat(beforeTheCacheSawTheJob.create()).isNull();
+    }
+
+    @Test
+    void aPodWaitingForAGpuKeepsTheRunPendingAndSaysWhy() {
+        Job job = withStatus(started(), active(1, 0));
+
+        Reconciliation.Plan plan = plan(job, Fixtures.unschedulablePod(job));
+
+        assertThat(plan.status().phase).isEqualTo(Phase.Pending);
+        assertThat(condition(plan.status(), "Running").getReason()).isEqualTo("Unschedulable");
+        assertThat(plan.status().message).contains("cannot be scheduled yet", "0/4 nodes are available: 4 Insufficient nvidia.com/gpu.");
+        assertThat(plan.events()).isEmpty();
+    }
+
+    @Test
+    void aReadyPodMakesTheRunRunningOnce() {
+        Job job = withStatus(started(), active(1, 1));
+
+        Reconciliation.Plan running = applied(plan(job, Fixtures.runningPod(job)));
+        Reconciliation.Plan later = plan(job, Fixtures.runningPod(job));
+
+        assertThat(running.status().phase).isEqualTo(Phase.Running);
+        assertThat(running.status().startTime).isEqualTo("2026-01-01T00:06:00Z");
+        assertThat(condition(running.status(), "Running").getStatus()).isEqualTo("True");
+        assertThat(running.status().message).contains("on node gpu-node-1");
+        assertThat(running.events()).extracting(RunEvent::reason).containsExactly("Running");
+        assertThat(later.events()).isEmpty();
+        assertThat(later.status().startTime).isEqualTo("2026-01-01T00:06:00Z");
+    }
+
+    @Test
+    void aCompletedJobSucceedsTheRunForGood() {
+        Job job = withStatus(started(), complete());
+
+        Reconciliation.Plan succeeded = applied(plan(job));
+        Reconciliation.Plan later = plan(job);
+
+        assertThat(succeeded.status().phase).isEqualTo(Phase.Succeeded);
+        assertThat(succeeded.status().completionTime).isEqualTo("2026-01-01T00:06:00Z");
+        assertThat(condition(succeeded.status(), "Succeeded").getReason()).isEqualTo("JobComplete");
+        assertThat(condition(succeeded.status(), "Running").getStatus()).isEqualTo("False");
+        assertThat(succeeded.events()).extracting(RunEvent::type, RunEvent::reason)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("Normal", "Succeeded"));
+        assertThat(later.events()).isEmpty();
+        assertThat(later.create()).isNull();
+        assertThat(Reconciler.operatorFields(later.status())).isEqualTo(Reconciler.operatorFields(run.getStatus()));
+    }
+
+    @Test
+    void aTrainerThatCheckpointedAndExited75GetsANewAttemptThatResumes() {
+        Job job = withStatus(started(), failed("BackoffLimitExceeded"));
+
+        Reconciliation.Plan plan = plan(job, exitedPod(job, 75, "Error"));
+
+        assertThat(plan.create().getMetadata().getName()).isEqualTo("qwen3-8b-layer28-mlp-a2");
+        assertThat(plan.create().getSpec().getTemplate().getSpec().getContainers().get(0).getArgs()).contains("--resume");
+        assertThat(plan.status().attempts).isEqualTo(2);
+        assertThat(plan.status().restarts).isEqualTo(1);
+        assertThat(plan.status().phase).isEqualTo(Phase.Pending);
+        assertThat(plan.events()).singleElement().satisfies(event -> {
+            assertThat(event.type()).isEqualTo("Warning");
+            assertThat(event.reason()).isEqualTo("Restarting");
+            assertThat(event.message()).contains("Attempt 1", "exited with code 75 (checkpointed; asks to be resumed)",
+                    "created Job qwen3-8b-layer28-mlp-a2 for attempt 2", "restart 1 of 3");
+        });
+    }
+
+    @Test
+    void aPreemptedPodIsRetryableWhateverItsExitCode() {
+        Job job = withStatus(started(), failed("BackoffLimitExceeded"));
+
+        Reconciliation.Plan plan = plan(job, Fixtures.preemptedPod(job));
+
+        assertThat(plan.create()).isNotNull();
+        assertThat(plan.events().get(0).message()).contains("stopped by the cluster (PreemptionByScheduler");
+    }
+
+    @Test
+    void theRestartBudgetRunsOut() {
+        run.getSpec().maxRestarts = 1;
+        Job first = withStatus(started(), failed("BackoffLimitExceeded"));
+        Job second = withStatus(applied(plan(first, exitedPod(first, 75, "Error"))).create(), failed("BackoffLimitExceeded"));
+
+        Reconciliation.Plan plan = plan(second, Fixtures.preemptedPod(second));
+
+        assertThat(plan.create()).isNull();
+        assertThat(plan.status().phase).isEqualTo(Phase.Failed);
+        assertThat(plan.status().restarts).isEqualTo(1);
+        assertThat(condition(plan.status(), "Failed").getReason()).isEqualTo("RestartBudgetExhausted");
+        assertThat(plan.status().message).contains("Attempt 2", "no restarts left (spec.maxRestarts is 1)");
+        assertThat(plan.events()).extracting(RunEvent::reason).containsExactly("RestartBudgetExhausted");
+    }
+
+    @Test
+    void exitTwoIsFatalAndStartsNoNewAttempt() {
+        Job job = withStatus(started(), failed("PodFailurePolicy"));
+
+        Reconciliation.Plan plan = plan(job, exitedPod(job, 2, "Error"));
+
+        assertThat(plan.create()).isNull();
+        assertThat(plan.status().phase).isEqualTo(Phase.Failed);
+        assertThat(condition(plan.status(), "Failed").getReason()).isEqualTo("InvalidInput");
+        assertThat(plan.status().message).contains("exited with code 2 (invalid spec or input)");
+        assertThat(plan.status().completionTime).isNotNull();
+    }
+
+    @Test
+    void exitOneIsFatalToo() {
+        Job job = withStatus(started(), failed("PodFailurePolicy"));
+
+        assertThat(condition(plan(job, exitedPod(job, 1, "Error")).status(), "Failed").getReason()).isEqualTo("TrainerFailed");
+    }
+
+    @Test
+    void anInvalidSpecNeverProducesAJobAndTheConditionNamesTheProblems() {
+        run.getSpec().sae.expansionFactor = 4; // dSae is set too
+        run.getSpec().training.tokens = 1000;  // less than one batch
+
+        Reconciliation.Plan plan = applied(plan(null));
+
+        assertThat(plan.create()).isNull();
+        assertThat(plan.status().phase).isEqualTo(Phase.Failed);
+        assertThat(condition(plan.status(), "Failed").getReason()).isEqualTo("InvalidSpec");
+        assertThat(condition(plan.status(), "Valid").getMessage()).contains(
+                "spec.sae.expansionFactor: must be left out when spec.sae.dSae is set",
+                "spec.training.tokens: 1000 is less than one batch");
+        assertThat(plan.events()).extracting(RunEvent::type).containsExactly("Warning");
+        assertThat(plan(null).create()).as("still invalid, still no Job").isNull();
+    }
+
+    @Test
+    void fixingAnInvalidSpecStartsTheRun() {
+        run.getSpec().sae.expansionFactor = 4;
+        applied(plan(null));
+
+        run.getSpec().sae.expansionFactor = null;
+        run.getMetadata().setGeneration(2L);
+        Reconciliation.Plan plan = plan(null);
+
+        assertThat(plan.create()).isNotNull();
+        assertThat(plan.status().phase).isEqualTo(Phase.Pending);
+        assertThat(plan.status().completionTime).isNull();
+        assertThat(plan.status().conditions).extracting(Condition::getType).doesNotContain("Failed");
+        assertThat(condition(plan.status(), "Valid").getStatus()).isEqualTo("True");
+    }
+
+    @Test
+    void aSpecEditedIntoInvalidWhileRunningLetsTheAttemptFinishButWarns() {
+        Job job = withStatus(started(), active(1, 1));
+        run.getSpec().sae.expansionFactor = 4;
+        run.getMetadata().setGeneration(2L);
+
+        Reconciliation.Plan plan = plan(job, Fixtures.runningPod(job));
+
+        assertThat(plan.delete()).isNull();
+        assertThat(plan.status().phase).isEqualTo(Phase.Running);
+        assertThat(condition(plan.status(), "Valid").getStatus()).isEqualTo("False");
+        assertThat(plan.events()).extracting(RunEvent::reason).contains("InvalidSpec");
+    }
+
+    @Test
+    void cancelDeletesTheJobAndIsFinal() {
+        Job job = withStatus(started(), active(1, 1));
+        run.getSpec().cancel = true;
+
+        Reconciliation.Plan cancelled = applied(plan(job, Fixtures.runningPod(job)));
+        run.getSpec().cancel = false;
+        Reconciliation.Plan later = plan(null);
+
+        assertThat(cancelled.delete()).isEqualTo("qwen3-8b-layer28-mlp-a1");
+        assertThat(cancelled.status().phase).isEqualTo(Phase.Cancelled);
+        assertThat(condition(cancelled.status(), "Cancelled").getReason()).isEqualTo("CancelRequested");
+        assertThat(cancelled.events()).extracting(RunEvent::reason).containsExactly("Cancelled");
+        assertThat(later.create()).as("cancel cannot be undone").isNull();
+        assertThat(later.status().phase).isEqualTo(Phase.Cancelled);
+    }
+
+    @Test
+    void cancellingARunThatNeverStartedCreatesNothing() {
+        run.getSpec().cancel = true;
+
+        Reconciliation.Plan plan = plan(null);
+
+        assertThat(plan.create()).isNull();
+        assertThat(plan.delete()).isNull();
+        assertThat(plan.status().phase).isEqualTo(Phase.Cancelled);
+    }
+
+    @Test
+    void suspendStopsTheJobAndResumingIsANewAttemptThatIsNotARestart() {
+        Job job = withStatus(started(), active(1, 1));
+        applied(plan(job, Fixtures.runningPod(job)));
+        run.getSpec().suspend = true;
+
+        Reconciliation.Plan suspended = applied(plan(job, Fixtures.runningPod(job)));
+        Reconciliation.Plan stillSuspended = plan(null);
+        run.getSpec().suspend = false;
+        Reconciliation.Plan resumed = plan(null);
+
+        assertThat(suspended.delete()).isEqualTo("qwen3-8b-layer28-mlp-a1");
+        assertThat(suspended.status().phase).isEqualTo(Phase.Suspended);
+        assertThat(condition(suspended.status(), "Suspended").getStatus()).isEqualTo("True");
+        assertThat(suspended.events()).extracting(RunEvent::reason).containsExactly("Suspended");
+        assertThat(stillSuspended.create()).isNull();
+        assertThat(stillSuspended.events()).isEmpty();
+        assertThat(resumed.create().getMetadata().getName()).isEqualTo("qwen3-8b-layer28-mlp-a2");
+        assertThat(resumed.create().getSpec().getTemplate().getSpec().getContainers().get(0).getArgs()).contains("--resume");
+        assertThat(resumed.status().restarts).as("resuming is not a restart").isZero();
+        assertThat(condition(resumed.status(), "Suspended").getReason()).isEqualTo("Resumed");
+        assertThat(resumed.events()).extracting(RunEvent::reason).containsExactly("Resumed");
+    }
+
+    @Test
+    void aRunSuspendedBeforeItStartsGetsNoJobUntilResumed() {
+        run.getSpec().suspend = true;
+
+        Reconciliation.Plan suspended = applied(plan(null));
+        run.getSpec().suspend = false;
+        Reconciliation.Plan resumed = plan(null);
+
+        assertThat(suspended.create()).isNull();
+        assertThat(suspended.status().phase).isEqualTo(Phase.Suspended);
+        assertThat(resumed.create().getMetadata().getName()).isEqualTo("qwen3-8b-layer28-mlp-a1");
+        assertThat(resumed.create().getSpec().getTemplate().getSpec().getContainers().get(0).getArgs()).doesNotContain("--resume");
+    }
+
+    @Test
+    void resumingWaitsForTheStoppedJobToBeGone() {
+        Job job = withStatus(started(), active(1, 1));
+        run.getSpec().suspend = true;
+        applied(plan(job));
+        run.getSpec().suspend = false;
+        job.getMetadata().setDeletionTimestamp("2026-01-01T00:07:00Z");
+
+        Reconciliation.Plan waiting = plan(job);
+
+        assertThat(waiting.create()).isNull();
+        assertThat(waiting.status().phase).isEqualTo(Phase.Suspended);
+        assertThat(waiting.status().message).contains("is being deleted");
+    }
+
+    @Test
+    void aJobDeletedBeforeItFinishedIsALostAttempt() {
+        Job job = withStatus(started(), active(1, 1));
+        applied(plan(job, Fixtures.runningPod(job)));
+
+        Reconciliation.Plan plan = plan(null);
+
+        assertThat(plan.create().getMetadata().getName()).isEqualTo("qwen3-8b-layer28-mlp-a2");
+        assertThat(plan.status().restarts).isEqualTo(1);
+        assertThat(plan.events().get(0).message()).contains("was deleted before it finished");
+    }
+
+    @Test
+    void withoutTheTrainersServiceAccountTheRunWaitsAndSaysSo() {
+        Reconciliation.Plan missing = applied(plan(null, false));
+        Reconciliation.Plan again = plan(null, false);
+
+        assertThat(missing.create()).isNull();
+        assertThat(missing.retryLater()).isTrue();
+        assertThat(missing.status().phase).isEqualTo(Phase.Pending);
+        assertThat(condition(missing.status(), "Running").getReason()).isEqualTo("TrainerServiceAccountMissing");
+        assertThat(missing.status().message).contains("research/saeforge-trainer does not exist");
+        assertThat(missing.events()).extracting(RunEvent::reason).containsExactly("TrainerServiceAccountMissing");
+        assertThat(again.events()).as("said once").isEmpty();
+        assertThat(plan(null, true).create()).isNotNull();
+    }
+
+    @Test
+    void aRefusedJobIsRecordedInTheStatusNotOnlyInAnEvent() {
+        Reconciliation.Observed observed = new Reconciliation.Observed(run, null, List.of(), true, now);
+
+        Reconciliation.Plan plan = Reconciliation.creationFailed(observed, "qwen3-8b-layer28-mlp-a1", "exceeded quota: gpu-quota");
+
+        assertThat(plan.status().phase).isEqualTo(Phase.Pending);
+        assertThat(plan.status().attempts).isNull();
+        assertThat(condition(plan.status(), "Running").getReason()).isEqualTo("JobCreateFailed");
+        assertThat(plan.status().message).contains("exceeded quota: gpu-quota");
+        assertThat(plan.retryLater()).isTrue();
+        assertThat(plan.events()).extracting(RunEvent::type).containsExactly("Warning");
+    }
+
+    @Test
+    void conditionsKeepTheirTransitionTimeWhileTheirStatusHolds() {
+        Job job = withStatus(started(), active(1, 1));
+        Reconciliation.Plan running = applied(plan(job, Fixtures.runningPod(job)));
+        Reconciliation.Plan later = plan(job, Fixtures.runningPod(job));
+
+        assertThat(condition(later.status(), "Running").getLastTransitionTime())
+                .isEqualTo(condition(running.status(), "Running").getLastTransitionTime());
+        assertThat(condition(later.status(), "Valid").getLastTransitionTime()).isEqualTo("2026-01-01T00:05:00Z");
+    }
+}

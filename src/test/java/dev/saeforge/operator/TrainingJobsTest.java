@@ -1,0 +1,184 @@
+package dev.saeforge.operator;
+
+import dev.saeforge.api.TrainingRun;
+import dev.saeforge.api.TrainingRuns;
+import dev.saeforge.cli.ExitCodes;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicyRule;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import static dev.saeforge.operator.Fixtures.storedSeedRun;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.groups.Tuple.tuple;
+
+class TrainingJobsTest {
+    static OperatorConfig config() {
+        OperatorConfig config = new OperatorConfig();
+        config.image = "registry.example/saeforge:1.2.3";
+        config.s3.endpoint = "http://minio.minio:9000";
+        config.s3.credentialsSecret = "saeforge-s3";
+        config.huggingFaceTokenSecret = "hf-token";
+        return config;
+    }
+
+    static Container trainer(Job job) {
+        return job.getSpec().getTemplate().getSpec().getContainers().get(0);
+    }
+
+    static Map<String, EnvVar> env(Job job) {
+        return trainer(job).getEnv().stream().collect(Collectors.toMap(EnvVar::getName, Function.identity()));
+    }
+
+    @Test
+    void theSeedRunAsksForOneA100WithItsCpuAndMemory() throws Exception {
+        Job job = TrainingJobs.desired(storedSeedRun(), 1, config());
+        PodSpec pod = job.getSpec().getTemplate().getSpec();
+
+        assertThat(trainer(job).getResources().getRequests()).containsEntry("nvidia.com/gpu", new Quantity("1"))
+                .containsEntry("cpu", new Quantity("8")).containsEntry("memory", new Quantity("120Gi"));
+        assertThat(trainer(job).getResources().getLimits()).containsEntry("nvidia.com/gpu", new Quantity("1"))
+                .containsEntry("memory", new Quantity("120Gi")).doesNotContainKey("cpu");
+        assertThat(pod.getNodeSelector()).containsExactly(Map.entry("nvidia.com/gpu.product", "NVIDIA-A100-SXM4-80GB"));
+        assertThat(pod.getTolerations()).extracting("key", "operator", "effect").containsExactly(tuple("nvidia.com/gpu", "Exists", "NoSchedule"));
+    }
+
+    @Test
+    void aCpuOnlyRunHasNoGpuRequestNodeSelectorOrTolerations() throws Exception {
+        TrainingRun toy = TrainingRuns.read(Path.of("examples/toy-superposition.yaml")).get(0);
+        toy.getMetadata().setNamespace("research");
+        toy.getSpec().resources.gpus = 0;
+
+        Job job = TrainingJobs.desired(toy, 1, config());
+
+        assertThat(trainer(job).getResources().getRequests()).doesNotContainKey("nvidia.com/gpu");
+        assertThat(job.getSpec().getTemplate().getSpec().getNodeSelector()).isNullOrEmpty();
+        assertThat(job.getSpec().getTemplate().getSpec().getTolerations()).isNullOrEmpty();
+    }
+
+    @Test
+    void theTrainerIsToldItsRunAndResumesFromTheSecondAttemptOn() throws Exception {
+        TrainingRun run = storedSeedRun();
+
+        Job first = TrainingJobs.desired(run, 1, config());
+        Job third = TrainingJobs.desired(run, 3, config());
+
+        assertThat(trainer(first).getImage()).isEqualTo("registry.example/saeforge:1.2.3");
+        assertThat(trainer(first).getArgs()).containsExactly("train", "--run", "research/qwen3-8b-layer28-mlp");
+        assertThat(trainer(third).getArgs()).containsExactly("train", "--run", "research/qwen3-8b-layer28-mlp", "--resume");
+    }
+
+    @Test
+    void jobNamesAreDeterministicPerAttempt() throws Exception {
+        TrainingRun run = storedSeedRun();
+
+        assertThat(TrainingJobs.desired(run, 1, config()).getMetadata().getName()).isEqualTo("qwen3-8b-layer28-mlp-a1");
+        assertThat(TrainingJobs.desired(run, 1, config())).isEqualTo(TrainingJobs.desired(run, 1, config()));
+        assertThat(TrainingJobs.desired(run, 2, config()).getMetadata().getName()).isEqualTo("qwen3-8b-layer28-mlp-a2");
+    }
+
+    @Test
+    void theJobBelongsToItsRunAndIsLabelledWithRunAndAttempt() throws Exception {
+        TrainingRun run = storedSeedRun();
+        Job job = TrainingJobs.desired(run, 2, config());
+
+        assertThat(job.getMetadata().getOwnerReferences()).singleElement().satisfies(owner -> {
+            assertThat(owner.getApiVersion()).isEqualTo("saeforge.dev/v1alpha1");
+            assertThat(owner.getKind()).isEqualTo("TrainingRun");
+            assertThat(owner.getName()).isEqualTo("qwen3-8b-layer28-mlp");
+            assertThat(owner.getUid()).isEqualTo(run.getMetadata().getUid());
+            assertThat(owner.getController()).isTrue();
+        });
+        assertThat(job.getMetadata().getLabels()).containsEntry("saeforge.dev/run", "qwen3-8b-layer28-mlp")
+                .containsEntry("saeforge.dev/attempt", "2").containsEntry("app.kubernetes.io/managed-by", "saeforge-operator");
+        assertThat(job.getSpec().getTemplate().getMetadata().getLabels()).isEqualTo(job.getMetadata().getLabels());
+    }
+
+    @Test
+    void theEnvironmentCarriesTelemetryTraceContextAndOnlySecretReferences() throws Exception {
+        Map<String, EnvVar> env = env(TrainingJobs.desired(storedSeedRun(), 1, config()));
+
+        assertThat(env.get("QUARKUS_OTEL_EXPORTER_OTLP_ENDPOINT").getValue()).isEqualTo("http://otel-collector.observability:4317");
+        assertThat(env.get("QUARKUS_OTEL_SDK_DISABLED").getValue()).isEqualTo("false");
+        assertThat(env.get("TRACEPARENT").getValue()).isEqualTo(Fixtures.TRACEPARENT);
+        assertThat(env.get("AWS_ENDPOINT_URL").getValue()).isEqualTo("http://minio.minio:9000");
+        for (String credential : new String[]{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}) {
+            assertThat(env.get(credential).getValue()).isNull();
+            assertThat(env.get(credential).getValueFrom().getSecretKeyRef().getName()).isEqualTo("saeforge-s3");
+            assertThat(env.get(credential).getValueFrom().getSecretKeyRef().getKey()).isEqualTo(credential);
+        }
+        assertThat(env.get("HF_TOKEN").getValueFrom().getSecretKeyRef().getName()).isEqualTo("hf-token");
+        assertThat(ManifestChecks.secretValues("Job", TrainingJobs.desired(storedSeedRun(), 1, config()).getSpec().getTemplate().getSpec())).isEmpty();
+    }
+
+    @Test
+    void withoutTelemetryOrTraceContextNothingIsExported() throws Exception {
+        TrainingRun run = storedSeedRun();
+        run.getSpec().telemetry.otlpEndpoint = null;
+        run.getMetadata().getAnnotations().put(TrainingRun.TRACEPARENT_ANNOTATION, "not-a-traceparent");
+
+        Map<String, EnvVar> env = env(TrainingJobs.desired(run, 1, new OperatorConfig()));
+
+        assertThat(env).doesNotContainKeys("QUARKUS_OTEL_SDK_DISABLED", "QUARKUS_OTEL_EXPORTER_OTLP_ENDPOINT", "TRACEPARENT",
+                "AWS_ACCESS_KEY_ID", "HF_TOKEN");
+        assertThat(TrainingJobs.traceId(run)).isNull();
+    }
+
+    @Test
+    void theOperatorsOtlpEndpointServesRunsThatNameNone() throws Exception {
+        TrainingRun run = storedSeedRun();
+        run.getSpec().telemetry.otlpEndpoint = null;
+        OperatorConfig config = config();
+        config.otlpEndpoint = "http://collector.monitoring:4318";
+
+        assertThat(env(TrainingJobs.desired(run, 1, config)).get("QUARKUS_OTEL_EXPORTER_OTLP_ENDPOINT").getValue())
+                .isEqualTo("http://collector.monitoring:4318");
+    }
+
+    @Test
+    void onePodPerAttemptAndTheFailurePolicySeparatesRetryableFromFatalExits() throws Exception {
+        Job job = TrainingJobs.desired(storedSeedRun(), 1, config());
+
+        assertThat(job.getSpec().getBackoffLimit()).isZero();
+        assertThat(job.getSpec().getTemplate().getSpec().getRestartPolicy()).isEqualTo("Never");
+        var rules = job.getSpec().getPodFailurePolicy().getRules();
+        assertThat(rules).extracting(PodFailurePolicyRule::getAction).containsExactly("Count", "Count", "FailJob");
+        assertThat(rules.get(0).getOnPodConditions()).extracting("type", "status").containsExactly(tuple("DisruptionTarget", "True"));
+        assertThat(rules.get(1).getOnExitCodes().getValues()).containsExactly(ExitCodes.RESUME);
+        assertThat(rules.get(2).getOnExitCodes().getValues()).containsExactly(ExitCodes.FAILURE, ExitCodes.INVALID_INPUT);
+        assertThat(rules.get(2).getOnExitCodes().getContainerName()).isEqualTo("trainer");
+        assertThat(ExitCodes.RESUME).isEqualTo(75);
+    }
+
+    @Test
+    void cachesAndSharedMemoryAreEmptyDirsSizedAsAsked() throws Exception {
+        Job job = TrainingJobs.desired(storedSeedRun(), 1, config());
+        Map<String, Volume> volumes = job.getSpec().getTemplate().getSpec().getVolumes().stream()
+                .collect(Collectors.toMap(Volume::getName, Function.identity()));
+
+        assertThat(volumes.get("dshm").getEmptyDir().getMedium()).isEqualTo("Memory");
+        assertThat(volumes.get("dshm").getEmptyDir().getSizeLimit()).isEqualTo(new Quantity("16Gi"));
+        assertThat(volumes.get("cache").getEmptyDir().getSizeLimit()).isEqualTo(new Quantity("200Gi"));
+        assertThat(trainer(job).getVolumeMounts()).extracting("name", "mountPath")
+                .contains(tuple("dshm", "/dev/shm"), tuple("cache", "/cache"), tuple("tmp", "/tmp"));
+        assertThat(env(job).get("HF_HOME").getValue()).startsWith("/cache/");
+    }
+
+    @Test
+    void theTrainerRunsAsNonRootWithAReadOnlyRootAndNoEscalation() throws Exception {
+        Job job = TrainingJobs.desired(storedSeedRun(), 1, config());
+
+        assertThat(ManifestChecks.insecure("Job", job.getSpec().getTemplate().getSpec())).isEmpty();
+        assertThat(ManifestChecks.unknownFields(job)).isEmpty();
+        assertThat(job.getSpec().getTemplate().getSpec().getServiceAccountName()).isEqualTo("saeforge-trainer");
+    }
+}
