@@ -69,7 +69,8 @@ final class ClusterAccess {
     static String explain(KubernetesClientException e) {
         Throwable cause = unreachable(e);
         if (cause != null) {
-            String server = io.quarkus.arc.Arc.container().instance(KubernetesClient.class).get().getMasterUrl().toString();
+            String server = io.quarkus.arc.Arc.container().instance(KubernetesClient.class).get().getMasterUrl().toString()
+                    .replaceAll("/$", "");
             return "cannot reach the Kubernetes API server at " + server + " (" + cause.getClass().getSimpleName()
                     + (cause.getMessage() == null ? "" : ": " + cause.getMessage().lines().findFirst().orElse(""))
                     + "); check that the cluster is up and that the current kubeconfig context is the right one "
