@@ -70,14 +70,14 @@ public final class Operator implements AutoCloseable {
         return leading;
     }
 
-    /** Alive: in the election, and when leading, with its controller running. */
+    /** Alive: in the election, and when leading, with its controller starting or running. */
     public boolean isHealthy() {
         CompletableFuture<?> running = election;
         if (running == null || running.isDone()) {
             return false;
         }
         Controller current = controller;
-        return !leading || (current != null && current.isRunning());
+        return !leading || current == null || current.isRunning();
     }
 
     /** Ready: standing by, or leading with the caches synced and the workers started. */
