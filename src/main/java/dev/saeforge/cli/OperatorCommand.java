@@ -104,6 +104,11 @@ public class OperatorCommand implements Callable<Integer> {
             election.get();
         } catch (java.util.concurrent.CancellationException | ExecutionException e) {
             // cancelled by the shutdown hook, or the election failed: both end the operator
+        } catch (InterruptedException e) {
+            // stopped from within the process: leave the election as on a signal
+            operator.close();
+            Runtime.getRuntime().removeShutdownHook(stop);
+            return ExitCodes.OK;
         } finally {
             if (health != null) {
                 health.close();

@@ -11,6 +11,8 @@ import picocli.CommandLine.IVersionProvider;
 @TopCommand
 @Command(name = "saeforge",
         mixinStandardHelpOptions = true,
+        // -h/--help on every command, as kubectl users expect: saeforge get --help
+        scope = CommandLine.ScopeType.INHERIT,
         versionProvider = SaeForgeCommand.Version.class,
         description = "Train sparse autoencoders on Qwen3 activations, locally or as Kubernetes Jobs.",
         subcommands = {ValidateCommand.class, ExampleCommand.class, SubmitCommand.class, GetCommand.class,

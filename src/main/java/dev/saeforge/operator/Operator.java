@@ -110,7 +110,7 @@ public final class Operator implements AutoCloseable {
         }
     }
 
-    /** Leaves the election, releasing the lease so that a standby takes over without waiting for it to expire. */
+    /** Stops the controller and leaves the election, releasing the lease (fabric8 marks it as expiring in a second). */
     @Override
     public void close() {
         CompletableFuture<?> running = election;

@@ -78,11 +78,16 @@ class ClusterCommandsTest {
 
     @AfterEach
     void clean() {
-        for (String ns : List.of(NS, "test", "other")) {
-            client.resources(TrainingRun.class).inNamespace(ns).delete();
-            client.pods().inNamespace(ns).delete();
-            client.v1().events().inNamespace(ns).delete();
-        }
+        // A followed log stream is reset when the command closes it, and that can close the pooled
+        // connection the next request here picks up: clean up until it goes through.
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().untilAsserted(() -> {
+            for (String ns : List.of(NS, "test", "other")) {
+                client.resources(TrainingRun.class).inNamespace(ns).delete();
+                client.pods().inNamespace(ns).delete();
+                client.v1().events().inNamespace(ns).delete();
+            }
+            assertThat(client.resources(TrainingRun.class).inAnyNamespace().list().getItems()).isEmpty();
+        });
     }
 
     TrainingRun stored(String ns, String name) {

@@ -50,10 +50,29 @@ class LauncherIT {
         }
     }
 
+    @Test
+    void asAKubectlPluginItNamesItselfTheWayKubectlUsersTypeIt() throws Exception {
+        // kubectl finds plugins as kubectl-<name> on PATH; a link to the launcher is one.
+        Path bin = Files.createTempDirectory("plugins");
+        Path plugin = Files.createSymbolicLink(bin.resolve("kubectl-saeforge"), Path.of("saeforge").toAbsolutePath());
+
+        Run help = launchAs(plugin.toString(), "get", "--help");
+        Run invalid = launchAs(plugin.toString(), "submit", "src/test/resources/invalid-specs/bad-hook.yaml");
+
+        assertThat(help.exitCode()).isZero();
+        assertThat(help.stdout()).startsWith("Usage: kubectl saeforge get");
+        assertThat(invalid.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(invalid.stderr()).contains("spec.hook:");
+    }
+
     private static Run launch(String... args) throws IOException, InterruptedException {
+        return launchAs("./saeforge", args);
+    }
+
+    private static Run launchAs(String launcher, String... args) throws IOException, InterruptedException {
         Path out = Files.createTempFile("launcher", ".out");
         Path err = Files.createTempFile("launcher", ".err");
-        Process process = new ProcessBuilder(concat("./saeforge", args))
+        Process process = new ProcessBuilder(concat(launcher, args))
                 .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         assertThat(process.waitFor(120, TimeUnit.SECONDS)).as("saeforge finished").isTrue();
         return new Run(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));

@@ -46,6 +46,7 @@ class UnreachableClusterTest {
         assertThat(result.exitCode()).isEqualTo(ExitCodes.FAILURE);
         assertThat(result.getErrorOutput()).contains("error: cannot reach the Kubernetes API server at https://127.0.0.1:" + PORT,
                 "kubectl config current-context");
+        assertThat(result.getErrorOutput()).as("one clear line, no client chatter").doesNotContain("unstable version", "WARN");
     }
 
     @Test
