@@ -1,54 +1,19 @@
 package dev.saeforge.cli;
 
-import dev.saeforge.api.TrainingRun;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import picocli.CommandLine;
-import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.util.concurrent.TimeoutException;
 
-/**
- * What the cluster commands share: -n/--namespace with kubectl's default (the namespace of the
- * current kubeconfig context, else "default"), and one-line explanations of API failures.
- */
+/** API failures in one line: what the server said, or what to check when it could not be reached. */
 final class ClusterAccess {
-    /** The -n/--namespace option, mixed into every command that works on runs in one namespace. */
-    static final class NamespaceOption {
-        @Option(names = {"-n", "--namespace"}, paramLabel = "NAMESPACE",
-                description = "Namespace of the runs; defaults to the current kubeconfig context's, else \"default\".")
-        String namespace;
-
-        String resolve(KubernetesClient client) {
-            if (namespace != null) {
-                return namespace;
-            }
-            String current = client.getNamespace();
-            return current == null || current.isBlank() ? "default" : current;
-        }
-    }
-
     private ClusterAccess() {
-    }
-
-    /** The run, or null after saying on stderr that there is none. */
-    static TrainingRun run(KubernetesClient client, String namespace, String name, PrintWriter err) {
-        TrainingRun run = client.resources(TrainingRun.class).inNamespace(namespace).withName(name).get();
-        if (run == null) {
-            notFound(err, namespace, name);
-        }
-        return run;
-    }
-
-    static void notFound(PrintWriter err, String namespace, String name) {
-        err.println("error: trainingrun \"" + name + "\" not found in namespace \"" + namespace + "\"");
-        err.flush();
     }
 
     /**

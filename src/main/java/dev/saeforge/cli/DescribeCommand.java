@@ -6,10 +6,7 @@ import dev.saeforge.api.TrainingRunStatus;
 import dev.saeforge.operator.Durations;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import jakarta.inject.Inject;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
@@ -21,30 +18,19 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 
 /** kubectl describe for a TrainingRun: what it trains, where it stands, why, and what happened. */
 @Command(name = "describe", description = "Show a run: spec summary, status and progress, conditions, checkpoints and events.")
-public class DescribeCommand implements Callable<Integer> {
+public class DescribeCommand extends ClusterCommand {
     @Parameters(paramLabel = "NAME", description = "The run.")
     String name;
 
-    @Mixin
-    ClusterAccess.NamespaceOption namespace;
-
-    @Inject
-    KubernetesClient client;
-
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec command;
-
     @Override
     public Integer call() {
-        PrintWriter out = command.commandLine().getOut();
-        PrintWriter err = command.commandLine().getErr();
-        String ns = namespace.resolve(client);
-        TrainingRun run = ClusterAccess.run(client, ns, name, err);
+        PrintWriter out = out();
+        String ns = namespace();
+        TrainingRun run = run(ns, name);
         if (run == null) {
             return ExitCodes.FAILURE;
         }

@@ -1,10 +1,7 @@
 package dev.saeforge.cli;
 
 import dev.saeforge.api.TrainingRun;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import jakarta.inject.Inject;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -12,12 +9,11 @@ import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /** kubectl get for TrainingRuns, with the columns a researcher watches. */
 @Command(name = "get", description = {"List TrainingRuns, or show one: NAME PHASE PROGRESS TOKENS/S L0 EXPL-VAR AGE.",
         "-o wide adds RESTARTS ETA DEAD JOB HOOK; -o yaml|json prints the stored objects."})
-public class GetCommand implements Callable<Integer> {
+public class GetCommand extends ClusterCommand {
     /** What -o takes: wider table, or the objects themselves. */
     enum Format {
         wide, yaml, json
@@ -26,34 +22,23 @@ public class GetCommand implements Callable<Integer> {
     @Parameters(arity = "0..1", paramLabel = "NAME", description = "One run; without it, every run in the namespace.")
     String name;
 
-    @Mixin
-    ClusterAccess.NamespaceOption namespace;
-
     @Option(names = {"-A", "--all-namespaces"}, description = "Runs of every namespace.")
     boolean allNamespaces;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "wide, yaml or json.")
     Format output;
 
-    @Inject
-    KubernetesClient client;
-
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec command;
-
     @Override
     public Integer call() {
-        PrintWriter out = command.commandLine().getOut();
-        PrintWriter err = command.commandLine().getErr();
+        PrintWriter out = out();
+        PrintWriter err = err();
         if (allNamespaces && name != null) {
-            err.println("error: a run is named within a namespace; use -n NAMESPACE NAME, not -A");
-            err.flush();
-            return ExitCodes.INVALID_INPUT;
+            return fail(ExitCodes.INVALID_INPUT, "error: a run is named within a namespace; use -n NAMESPACE NAME, not -A");
         }
-        String ns = namespace.resolve(client);
+        String ns = namespace();
         List<TrainingRun> runs;
         if (name != null) {
-            TrainingRun run = ClusterAccess.run(client, ns, name, err);
+            TrainingRun run = run(ns, name);
             if (run == null) {
                 return ExitCodes.FAILURE;
             }

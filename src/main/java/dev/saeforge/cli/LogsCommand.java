@@ -3,12 +3,9 @@ package dev.saeforge.cli;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.operator.TrainingJobs;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.LogWatch;
 import io.fabric8.kubernetes.client.dsl.Loggable;
-import jakarta.inject.Inject;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -19,11 +16,10 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.Comparator;
 import java.util.Optional;
-import java.util.concurrent.Callable;
 
 /** The trainer's log: kubectl logs on the pod of the run's current attempt, found by its labels. */
 @Command(name = "logs", description = "Print the trainer's log of a run's current attempt (or of --attempt N); -f follows it.")
-public class LogsCommand implements Callable<Integer> {
+public class LogsCommand extends ClusterCommand {
     @Parameters(paramLabel = "NAME", description = "The run.")
     String name;
 
@@ -36,31 +32,19 @@ public class LogsCommand implements Callable<Integer> {
     @Option(names = "--tail", paramLabel = "LINES", description = "Only the last LINES lines.")
     Integer tail;
 
-    @Mixin
-    ClusterAccess.NamespaceOption namespace;
-
-    @Inject
-    KubernetesClient client;
-
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec command;
-
     @Override
     public Integer call() throws IOException {
-        PrintWriter out = command.commandLine().getOut();
-        PrintWriter err = command.commandLine().getErr();
-        String ns = namespace.resolve(client);
-        TrainingRun run = ClusterAccess.run(client, ns, name, err);
+        PrintWriter out = out();
+        String ns = namespace();
+        TrainingRun run = run(ns, name);
         if (run == null) {
             return ExitCodes.FAILURE;
         }
         Integer current = run.getStatus() == null ? null : run.getStatus().attempts;
         int wanted = attempt != null ? attempt : current == null ? 0 : current;
         if (wanted < 1 || (current != null && wanted > current) || (current == null && attempt != null)) {
-            err.println("error: trainingrun \"" + name + "\" has " + (current == null ? "no attempt yet" : current + " attempt(s)")
+            return fail(ExitCodes.FAILURE, "error: trainingrun \"" + name + "\" has " + (current == null ? "no attempt yet" : current + " attempt(s)")
                     + (run.getStatus() != null && run.getStatus().message != null ? " (" + run.getStatus().message + ")" : ""));
-            err.flush();
-            return ExitCodes.FAILURE;
         }
         Optional<Pod> pod = client.pods().inNamespace(ns)
                 .withLabel(TrainingJobs.RUN_LABEL, name)
@@ -68,10 +52,8 @@ public class LogsCommand implements Callable<Integer> {
                 .list().getItems().stream()
                 .max(Comparator.comparing(p -> p.getMetadata().getCreationTimestamp(), Comparator.nullsFirst(Comparator.naturalOrder())));
         if (pod.isEmpty()) {
-            err.println("error: attempt " + wanted + " of trainingrun \"" + name + "\" has no pod (yet, or any more)"
+            return fail(ExitCodes.FAILURE, "error: attempt " + wanted + " of trainingrun \"" + name + "\" has no pod (yet, or any more)"
                     + (run.getStatus() != null && run.getStatus().message != null ? ": " + run.getStatus().message : ""));
-            err.flush();
-            return ExitCodes.FAILURE;
         }
         var container = client.pods().inNamespace(ns).withName(pod.get().getMetadata().getName()).inContainer(TrainingJobs.CONTAINER);
         Loggable log = tail == null ? container : container.tailingLines(tail);

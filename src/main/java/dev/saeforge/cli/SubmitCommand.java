@@ -4,7 +4,6 @@ import dev.saeforge.api.InvalidSpecException;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunStatus;
 import dev.saeforge.api.TrainingRuns;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -14,7 +13,6 @@ import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.Tracer;
 import jakarta.inject.Inject;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -33,14 +31,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.Callable;
 import java.util.concurrent.LinkedBlockingQueue;
 
 /** Creates TrainingRuns in the cluster, after checking them exactly as validate does. */
 @Command(name = "submit",
         description = {"Validate the TrainingRuns in FILE and create them in the cluster; nothing is created unless every run is valid.",
                 "With --watch, print a line whenever a run changes, until all of them finish."})
-public class SubmitCommand implements Callable<Integer> {
+public class SubmitCommand extends ClusterCommand {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     @Parameters(paramLabel = "FILE", description = "TrainingRun YAML or JSON file.")
@@ -49,22 +46,13 @@ public class SubmitCommand implements Callable<Integer> {
     @Option(names = {"-w", "--watch"}, description = "Follow the runs until they finish; exit 0 only if all succeed.")
     boolean watch;
 
-    @Mixin
-    ClusterAccess.NamespaceOption namespace;
-
-    @Inject
-    KubernetesClient client;
-
     @Inject
     Tracer tracer;
 
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec command;
-
     @Override
     public Integer call() throws InterruptedException {
-        PrintWriter out = command.commandLine().getOut();
-        PrintWriter err = command.commandLine().getErr();
+        PrintWriter out = out();
+        PrintWriter err = err();
         List<TrainingRun> runs;
         try {
             runs = TrainingRuns.read(file);
@@ -73,18 +61,14 @@ public class SubmitCommand implements Callable<Integer> {
             err.flush();
             return ExitCodes.INVALID_INPUT;
         } catch (IOException e) {
-            err.println(e.getMessage());
-            err.flush();
-            return ExitCodes.INVALID_INPUT;
+            return fail(ExitCodes.INVALID_INPUT, e.getMessage());
         }
-        String target = namespace.resolve(client);
+        String target = namespace();
         for (TrainingRun run : runs) {
             String own = run.getMetadata().getNamespace();
-            if (own != null && namespace.namespace != null && !own.equals(namespace.namespace)) {
-                err.println(file + ": TrainingRun " + run.getMetadata().getName() + " names namespace \"" + own
-                        + "\", which does not match --namespace \"" + namespace.namespace + "\"");
-                err.flush();
-                return ExitCodes.INVALID_INPUT;
+            if (own != null && namespaceOption != null && !own.equals(namespaceOption)) {
+                return fail(ExitCodes.INVALID_INPUT, file + ": TrainingRun " + run.getMetadata().getName() + " names namespace \"" + own
+                        + "\", which does not match --namespace \"" + namespaceOption + "\"");
             }
         }
         Span span = tracer.spanBuilder("saeforge submit").setSpanKind(SpanKind.CLIENT).startSpan();
@@ -106,10 +90,8 @@ public class SubmitCommand implements Callable<Integer> {
                     if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
                         throw e;
                     }
-                    err.println("error: trainingrun \"" + run.getMetadata().getName() + "\" already exists in namespace \""
+                    return fail(ExitCodes.FAILURE, "error: trainingrun \"" + run.getMetadata().getName() + "\" already exists in namespace \""
                             + runNamespace + "\"; delete it first (saeforge delete " + run.getMetadata().getName() + ") or choose another name");
-                    err.flush();
-                    return ExitCodes.FAILURE;
                 }
                 created.computeIfAbsent(runNamespace, n -> new ArrayList<>()).add(run.getMetadata().getName());
                 out.println("trainingrun.saeforge.dev/" + run.getMetadata().getName() + " created");

@@ -123,6 +123,17 @@ class OperatorTest {
         return events(run).stream().map(Event::getReason).toList();
     }
 
+    /** The seed run submitted to one operator replica, its first attempt's pod running. */
+    Job runningSeed() throws Exception {
+        api.createServiceAccount(NAMESPACE, "saeforge-trainer");
+        operator("replica-1");
+        submit(Fixtures.storedSeedRun());
+        Job job = awaitJob(SEED + "-a1");
+        drive(job, Fixtures.active(1, 1), Fixtures.runningPod(job));
+        awaitPhase(SEED, Phase.Running);
+        return job;
+    }
+
     @Test
     void applyingTheSeedRunCreatesExactlyOneJobAsSpecified() throws Exception {
         api.createServiceAccount(NAMESPACE, "saeforge-trainer");
@@ -224,12 +235,7 @@ class OperatorTest {
 
     @Test
     void cancelStopsTheJobAndTheRunStaysCancelled() throws Exception {
-        api.createServiceAccount(NAMESPACE, "saeforge-trainer");
-        operator("replica-1");
-        submit(Fixtures.storedSeedRun());
-        Job job = awaitJob(SEED + "-a1");
-        drive(job, Fixtures.active(1, 1), Fixtures.runningPod(job));
-        awaitPhase(SEED, Phase.Running);
+        runningSeed();
 
         patchSpec(SEED, "{\"cancel\": true}");
 
@@ -242,12 +248,7 @@ class OperatorTest {
 
     @Test
     void suspendStopsTheJobAndResumeStartsANewAttemptThatIsNotARestart() throws Exception {
-        api.createServiceAccount(NAMESPACE, "saeforge-trainer");
-        operator("replica-1");
-        submit(Fixtures.storedSeedRun());
-        Job job = awaitJob(SEED + "-a1");
-        drive(job, Fixtures.active(1, 1), Fixtures.runningPod(job));
-        awaitPhase(SEED, Phase.Running);
+        runningSeed();
 
         patchSpec(SEED, "{\"suspend\": true}");
         TrainingRunStatus suspended = awaitPhase(SEED, Phase.Suspended);
