@@ -6,7 +6,7 @@ import dev.saeforge.api.TrainingRuns;
 import java.io.PrintWriter;
 import java.util.List;
 
-/** Prints documents the way kubectl does: YAML separated by ---, JSON as one object or a List. */
+/** Prints the way kubectl does: documents (YAML separated by ---, JSON as one object or a List), tables, sizes. */
 final class Printing {
     private Printing() {
     }
@@ -34,5 +34,38 @@ final class Printing {
                 }
             }
         }
+    }
+
+    /** Rows as aligned columns, three spaces apart, as kubectl prints tables. */
+    static void table(PrintWriter out, List<String[]> rows) {
+        int columns = rows.stream().mapToInt(row -> row.length).max().orElse(0);
+        int[] widths = new int[columns];
+        for (String[] row : rows) {
+            for (int i = 0; i < row.length; i++) {
+                widths[i] = Math.max(widths[i], row[i].length());
+            }
+        }
+        for (String[] row : rows) {
+            StringBuilder line = new StringBuilder();
+            for (int i = 0; i < row.length; i++) {
+                line.append(i + 1 < row.length ? String.format("%-" + (widths[i] + 3) + "s", row[i]) : row[i]);
+            }
+            out.println(line);
+        }
+    }
+
+    /** A byte count in binary units: 512B, 4.0KiB, 20.1MiB, 1.5GiB. */
+    static String bytes(long bytes) {
+        if (bytes < 1024) {
+            return bytes + "B";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        double value = bytes;
+        int unit = -1;
+        while (value >= 1024 && unit + 1 < units.length) {
+            value /= 1024;
+            unit++;
+        }
+        return String.format(java.util.Locale.ROOT, "%.1f%s", value, units[unit]);
     }
 }
