@@ -28,9 +28,14 @@ final class CheckpointFiles {
     record Digest(long bytes, String sha256) {
     }
 
+    /** Whether {@code value} can name a run or checkpoint: one plain path segment. */
+    static boolean isName(String value) {
+        return value != null && NAME.matcher(value).matches();
+    }
+
     /** Refuses a run or checkpoint name that is not one plain path segment. */
     static void requireName(String what, String value) {
-        if (value == null || !NAME.matcher(value).matches()) {
+        if (!isName(value)) {
             throw new IllegalArgumentException(what + " \"" + value + "\" is not a valid name; expected letters, digits, '.', '_'"
                     + " or '-', starting with a letter or digit (e.g. 409600 or final_1228800000)");
         }

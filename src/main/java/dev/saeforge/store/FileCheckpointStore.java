@@ -181,7 +181,9 @@ final class FileCheckpointStore implements CheckpointStore {
             return List.of();
         }
         List<CheckpointRef> refs = new ArrayList<>();
-        try (DirectoryStream<Path> children = Files.newDirectoryStream(runDir, p -> Files.isDirectory(p) && !p.getFileName().toString().startsWith("."))) {
+        // Staging and deleting directories start with '.', which no checkpoint name does.
+        try (DirectoryStream<Path> children = Files.newDirectoryStream(runDir,
+                p -> Files.isDirectory(p) && CheckpointFiles.isName(p.getFileName().toString()))) {
             for (Path dir : children) {
                 refs.add(describe(run, dir));
             }

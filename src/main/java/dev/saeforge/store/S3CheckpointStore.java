@@ -297,7 +297,7 @@ final class S3CheckpointStore implements CheckpointStore {
         for (Map.Entry<String, Item> entry : listObjects(runPrefix).entrySet()) {
             String rest = entry.getKey().substring(runPrefix.length());
             int slash = rest.indexOf('/');
-            if (slash > 0) {
+            if (slash > 0 && CheckpointFiles.isName(rest.substring(0, slash))) { // other objects are not checkpoints
                 byName.computeIfAbsent(rest.substring(0, slash), n -> new TreeMap<>()).put(entry.getKey(), entry.getValue());
             }
         }

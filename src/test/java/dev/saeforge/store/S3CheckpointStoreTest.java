@@ -83,6 +83,11 @@ class S3CheckpointStoreTest extends CheckpointStoreContract {
         return SaeCheckpointDirs.write(temp.resolve("large-" + tokens), 256, 10240, tokens, tokens);
     }
 
+    /** Twice as wide, 40 MiB in 8 parts: when the first part lands, most of the upload is still to come. */
+    Path largerCheckpoint(long tokens) throws IOException {
+        return SaeCheckpointDirs.write(temp.resolve("larger-" + tokens), 256, 20480, tokens, tokens);
+    }
+
     @Test
     void aCheckpointOfOver20MiBRoundTripsThroughParallelMultipartUploads() throws Exception {
         Path local = largeCheckpoint(409600);
@@ -108,7 +113,7 @@ class S3CheckpointStoreTest extends CheckpointStoreContract {
     @Test
     void aServerKilledMidUploadLeavesNoCompleteCheckpointAndARetryAfterTheRestartSucceeds() throws Exception {
         CheckpointRef previous = publish("204800", 204800);
-        Path local = largeCheckpoint(409600);
+        Path local = largerCheckpoint(409600);
         try (CheckpointStore impatient = CheckpointStore.open(store.uri(), env("AWS_MAX_ATTEMPTS", "2"))) {
             CompletableFuture<CheckpointRef> upload = CompletableFuture.supplyAsync(() -> publishUnchecked(impatient, local));
             awaitFirstUploadedPart();
@@ -133,17 +138,22 @@ class S3CheckpointStoreTest extends CheckpointStoreContract {
 
     @Test
     void anUploadRidesOutAServerRestartWithinItsRetryBudget() throws Exception {
-        Path local = largeCheckpoint(409600);
+        Path local = largerCheckpoint(409600);
         // 12 attempts back off for at least 0.1+0.2+...+10 s: far longer than S3Mock takes to restart.
-        try (CheckpointStore patient = CheckpointStore.open(store.uri(), env("AWS_MAX_ATTEMPTS", "12"))) {
+        try (CheckpointStore patient = CheckpointStore.open(store.uri(), env("AWS_MAX_ATTEMPTS", "12"));
+             LogCapture retries = new LogCapture(Retry.class)) {
             CompletableFuture<CheckpointRef> upload = CompletableFuture.supplyAsync(() -> publishUnchecked(patient, local));
             awaitFirstUploadedPart();
             S3.restart();
 
             CheckpointRef ref = upload.get(3, TimeUnit.MINUTES);
 
+            assertThat(retries.warnings()).as("the upload met the dead server and retried")
+                    .anySatisfy(w -> assertThat(w).startsWith("upload part ").contains(run + "/409600/sae_weights.safetensors", "retry 1 of 11"));
             assertThat(ref.complete()).isTrue();
             assertThat(store.latest(run)).contains(ref);
+            assertThat(store.pull(run, "409600", temp.resolve("pulled")).resolve("sae_weights.safetensors"))
+                    .hasSameBinaryContentAs(local.resolve("sae_weights.safetensors"));
         }
     }
 
