@@ -54,6 +54,20 @@ public class CheckpointsCommand implements Callable<Integer> {
         String uri;
     }
 
+    /** The RUN/NAME|URI argument of inspect and pull, with the --store it is resolved against. */
+    static class CheckpointArgument {
+        @Parameters(index = "0", paramLabel = "RUN/NAME|URI",
+                description = "A checkpoint in --store, or s3://BUCKET/PREFIX/RUN/NAME, file:///PATH/RUN/NAME.")
+        String target;
+
+        @Mixin
+        StoreOption location;
+
+        CheckpointAddress address() {
+            return CheckpointAddress.ofCheckpoint(target, location.uri);
+        }
+    }
+
     /** What a subcommand does with the store; its failures become exit codes. */
     interface StoreWork {
         int run(CheckpointStore store, CheckpointAddress address, PrintWriter out) throws IOException;
@@ -161,18 +175,15 @@ public class CheckpointsCommand implements Callable<Integer> {
                 "hook_name", "hook_head_index", "context_size", "prepend_bos", "dataset_path", "sae_lens_version",
                 "sae_lens_training_version");
 
-        @Parameters(paramLabel = "RUN/NAME|URI", description = "A checkpoint in --store, or s3://BUCKET/PREFIX/RUN/NAME, file:///PATH/RUN/NAME.")
-        String target;
-
         @Mixin
-        StoreOption location;
+        CheckpointArgument checkpoint;
 
         @Spec
         CommandSpec command;
 
         @Override
         public Integer call() {
-            return withStore(command, () -> CheckpointAddress.ofCheckpoint(target, location.uri), (store, address, out) -> {
+            return withStore(command, checkpoint::address, (store, address, out) -> {
                 CheckpointRef ref = find(store, address);
                 Optional<CheckpointManifest> manifest = store.manifest(ref.run(), ref.name());
                 List<String> problems = store.verify(ref.run(), ref.name());
@@ -263,21 +274,18 @@ public class CheckpointsCommand implements Callable<Integer> {
 
     @Command(name = "pull", mixinStandardHelpOptions = true, description = "Download a complete checkpoint into DIR, checking every file's sha256.")
     static class PullCommand implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "RUN/NAME|URI", description = "A checkpoint in --store, or s3://BUCKET/PREFIX/RUN/NAME, file:///PATH/RUN/NAME.")
-        String target;
+        @Mixin
+        CheckpointArgument checkpoint;
 
         @Parameters(index = "1", paramLabel = "DIR", description = "Directory to write the checkpoint's files into (created if missing).")
         Path into;
-
-        @Mixin
-        StoreOption location;
 
         @Spec
         CommandSpec command;
 
         @Override
         public Integer call() {
-            return withStore(command, () -> CheckpointAddress.ofCheckpoint(target, location.uri), (store, address, out) -> {
+            return withStore(command, checkpoint::address, (store, address, out) -> {
                 CheckpointRef ref = find(store, address);
                 Path dir = store.pull(ref.run(), ref.name(), into);
                 int files = store.manifest(ref.run(), ref.name()).map(m -> m.files().size()).orElse(0);

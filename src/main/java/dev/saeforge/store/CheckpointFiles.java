@@ -14,6 +14,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -26,6 +27,50 @@ final class CheckpointFiles {
 
     /** A file's size and sha256 as read. */
     record Digest(long bytes, String sha256) {
+    }
+
+    /** Something done with the content of one file. */
+    interface StreamUse<T> {
+        T apply(InputStream in) throws IOException;
+    }
+
+    /** A store's files of one checkpoint: opens one and uses it, empty when it does not exist. */
+    interface CheckpointReader {
+        <T> Optional<T> withFile(String path, StreamUse<T> use) throws IOException;
+    }
+
+    /** What is wrong with a checkpoint, reading every file its manifest names (see {@link CheckpointStore#verify}). */
+    static List<String> verify(Optional<CheckpointManifest> manifest, CheckpointReader files) throws IOException {
+        if (manifest.isEmpty()) {
+            return List.of("it has no readable " + CheckpointManifest.FILE_NAME);
+        }
+        List<String> problems = new ArrayList<>();
+        for (FileEntry entry : manifest.get().files()) {
+            Optional<Digest> digest = files.withFile(entry.path(), CheckpointFiles::sha256);
+            String problem = digest.isEmpty() ? entry.path() + " is missing" : mismatch(entry, digest.get());
+            if (problem != null) {
+                problems.add(problem);
+            }
+        }
+        return problems;
+    }
+
+    /** Copies every file of a complete checkpoint into {@code into}, verified, then its manifest (see {@link CheckpointStore#pull}). */
+    static Path pull(Optional<CheckpointManifest> manifest, String uri, CheckpointReader files, Path into) throws IOException {
+        if (manifest.isEmpty()) {
+            throw new IOException("checkpoint " + uri + " is not complete: it has no " + CheckpointManifest.FILE_NAME);
+        }
+        for (FileEntry entry : manifest.get().files()) {
+            Optional<Boolean> copied = files.withFile(entry.path(), in -> {
+                copyVerified(in, entry, into.resolve(entry.path()), uri);
+                return true;
+            });
+            if (copied.isEmpty()) {
+                throw new CorruptCheckpointException(uri + ": " + entry.path() + " is missing");
+            }
+        }
+        Files.write(into.resolve(CheckpointManifest.FILE_NAME), manifest.get().toJson());
+        return into;
     }
 
     /** Whether {@code value} can name a run or checkpoint: one plain path segment. */

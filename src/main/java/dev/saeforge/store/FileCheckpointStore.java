@@ -237,39 +237,26 @@ final class FileCheckpointStore implements CheckpointStore {
     @Override
     public List<String> verify(String run, String name) throws IOException {
         Path dir = dir(run, name);
-        Optional<CheckpointManifest> manifest = readManifest(dir);
-        if (manifest.isEmpty()) {
-            return List.of("it has no readable " + CheckpointManifest.FILE_NAME);
-        }
-        List<String> problems = new ArrayList<>();
-        for (FileEntry entry : manifest.get().files()) {
-            Path file = dir.resolve(entry.path());
-            if (!Files.isRegularFile(file)) {
-                problems.add(entry.path() + " is missing");
-                continue;
-            }
-            String problem = CheckpointFiles.mismatch(entry, CheckpointFiles.sha256(file));
-            if (problem != null) {
-                problems.add(problem);
-            }
-        }
-        return problems;
+        return CheckpointFiles.verify(readManifest(dir), files(dir));
     }
 
     @Override
     public Path pull(String run, String name, Path into) throws IOException {
         Path dir = dir(run, name);
-        CheckpointManifest manifest = readManifest(dir).orElseThrow(() -> new IOException(
-                "checkpoint " + uri(dir) + " is not complete: it has no " + CheckpointManifest.FILE_NAME));
-        for (FileEntry entry : manifest.files()) {
-            try (InputStream in = Files.newInputStream(dir.resolve(entry.path()))) {
-                CheckpointFiles.copyVerified(in, entry, into.resolve(entry.path()), uri(dir));
-            } catch (NoSuchFileException e) {
-                throw new CorruptCheckpointException(uri(dir) + ": " + entry.path() + " is missing");
+        return CheckpointFiles.pull(readManifest(dir), uri(dir), files(dir), into);
+    }
+
+    private static CheckpointFiles.CheckpointReader files(Path dir) {
+        return new CheckpointFiles.CheckpointReader() {
+            @Override
+            public <T> Optional<T> withFile(String path, CheckpointFiles.StreamUse<T> use) throws IOException {
+                try (InputStream in = Files.newInputStream(dir.resolve(path))) {
+                    return Optional.of(use.apply(in));
+                } catch (NoSuchFileException e) {
+                    return Optional.empty();
+                }
             }
-        }
-        Files.write(into.resolve(CheckpointManifest.FILE_NAME), manifest.toJson());
-        return into;
+        };
     }
 
     @Override

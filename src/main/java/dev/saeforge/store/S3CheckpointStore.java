@@ -369,45 +369,28 @@ final class S3CheckpointStore implements CheckpointStore {
     @Override
     public List<String> verify(String run, String name) throws IOException {
         String prefix = checkpointPrefix(run, name);
-        Optional<CheckpointManifest> manifest = readManifest(prefix);
-        if (manifest.isEmpty()) {
-            return List.of("it has no readable " + CheckpointManifest.FILE_NAME);
-        }
-        List<String> problems = new ArrayList<>();
-        for (FileEntry entry : manifest.get().files()) {
-            String key = prefix + entry.path();
-            Digest digest = retry.run("GET " + uri(key), () -> {
-                try (InputStream in = get(key)) {
-                    return in == null ? null : CheckpointFiles.sha256(in);
-                }
-            });
-            String problem = digest == null ? entry.path() + " is missing" : CheckpointFiles.mismatch(entry, digest);
-            if (problem != null) {
-                problems.add(problem);
-            }
-        }
-        return problems;
+        return CheckpointFiles.verify(readManifest(prefix), files(prefix));
     }
 
     @Override
     public Path pull(String run, String name, Path into) throws IOException {
         String prefix = checkpointPrefix(run, name);
-        CheckpointManifest manifest = readManifest(prefix).orElseThrow(() -> new IOException(
-                "checkpoint " + uri(prefix) + " is not complete: it has no " + CheckpointManifest.FILE_NAME));
-        for (FileEntry entry : manifest.files()) {
-            String key = prefix + entry.path();
-            retry.run("download " + uri(key), () -> {
-                try (InputStream in = get(key)) {
-                    if (in == null) {
-                        throw new CorruptCheckpointException(uri(prefix) + ": " + entry.path() + " is missing");
+        return CheckpointFiles.pull(readManifest(prefix), uri(prefix), files(prefix), into);
+    }
+
+    /** Each file is fetched and used within one retried call, so a download cut off midway starts over. */
+    private CheckpointFiles.CheckpointReader files(String prefix) {
+        return new CheckpointFiles.CheckpointReader() {
+            @Override
+            public <T> Optional<T> withFile(String path, CheckpointFiles.StreamUse<T> use) throws IOException {
+                String key = prefix + path;
+                return retry.run("GET " + uri(key), () -> {
+                    try (InputStream in = get(key)) {
+                        return in == null ? Optional.<T>empty() : Optional.of(use.apply(in));
                     }
-                    CheckpointFiles.copyVerified(in, entry, into.resolve(entry.path()), uri(prefix));
-                    return null;
-                }
-            });
-        }
-        Files.write(into.resolve(CheckpointManifest.FILE_NAME), manifest.toJson());
-        return into;
+                });
+            }
+        };
     }
 
     @Override

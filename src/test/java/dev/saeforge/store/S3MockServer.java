@@ -37,7 +37,8 @@ public final class S3MockServer implements BeforeAllCallback, AfterAllCallback {
     private Path log;
     private int httpPort;
     private int httpsPort;
-    private Process process;
+    private volatile Process process;
+    private Thread shutdownHook;
 
     public S3MockServer(String bucket) {
         this.bucket = bucket;
@@ -62,6 +63,9 @@ public final class S3MockServer implements BeforeAllCallback, AfterAllCallback {
     @Override
     public void afterAll(ExtensionContext context) throws Exception {
         stop();
+        if (shutdownHook != null) {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        }
         deleteTree(base);
     }
 
@@ -99,6 +103,15 @@ public final class S3MockServer implements BeforeAllCallback, AfterAllCallback {
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         process = builder.start();
+        if (shutdownHook == null) {
+            // A test JVM that is stopped early must not leave the server running.
+            shutdownHook = new Thread(() -> {
+                if (process != null) {
+                    process.destroyForcibly();
+                }
+            });
+            Runtime.getRuntime().addShutdownHook(shutdownHook);
+        }
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
