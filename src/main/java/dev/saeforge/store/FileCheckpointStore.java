@@ -105,7 +105,12 @@ final class FileCheckpointStore implements CheckpointStore {
     /** The published checkpoint when it is complete with exactly these files; refuses different content. */
     private Optional<CheckpointRef> sameAsPublished(String run, String name, Path localDir, List<String> files) throws IOException {
         Optional<CheckpointManifest> published = manifest(run, name);
-        if (published.isEmpty() || !verify(run, name).isEmpty()) {
+        if (published.isEmpty()) {
+            return Optional.empty();
+        }
+        List<String> problems = verify(run, name);
+        if (!problems.isEmpty()) {
+            LOG.warnf("Replacing checkpoint %s, which fails verification (%s)", uri(dir(run, name)), String.join("; ", problems));
             return Optional.empty();
         }
         List<FileEntry> local = new ArrayList<>();

@@ -64,6 +64,7 @@ final class S3CheckpointStore implements CheckpointStore {
     private static final Set<String> TRANSIENT_CODES = Set.of("RequestTimeout", "SlowDown", "InternalError", "ServiceUnavailable");
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration TRANSFER_TIMEOUT = Duration.ofMinutes(2);
+    private static final int MAX_PARTS = 10_000;
 
     private final S3Settings settings;
     private final MinioAsyncClient client;
@@ -133,11 +134,15 @@ final class S3CheckpointStore implements CheckpointStore {
         Optional<CheckpointManifest> published = existing.containsKey(prefix + CheckpointManifest.FILE_NAME)
                 ? readManifest(prefix) : Optional.empty();
         if (published.isPresent() && isComplete(published.get(), prefix, existing)) {
-            if (published.get().files().equals(entries)) {
+            List<String> problems = CheckpointFiles.verify(published, files(prefix));
+            if (problems.isEmpty() && published.get().files().equals(entries)) {
                 return ref(run, name, prefix, published.get(), true);
             }
-            throw new IOException("checkpoint " + uri(prefix) + " is already published with different files;"
-                    + " a checkpoint is never overwritten (delete it first)");
+            if (problems.isEmpty()) {
+                throw new IOException("checkpoint " + uri(prefix) + " is already published with different files;"
+                        + " a checkpoint is never overwritten (delete it first)");
+            }
+            LOG.warnf("Replacing checkpoint %s, which fails verification (%s)", uri(prefix), String.join("; ", problems));
         }
         if (published.isPresent()) {
             deleteObject(prefix + CheckpointManifest.FILE_NAME); // an incomplete checkpoint must not look complete meanwhile
@@ -173,11 +178,16 @@ final class S3CheckpointStore implements CheckpointStore {
     }
 
     private void uploadMultipart(Path file, String key, long size) throws IOException {
+        long partSize = settings.partSize();
+        long partCount = (size + partSize - 1) / partSize;
+        if (partCount > MAX_PARTS) {
+            throw new IOException(file + " is " + size + " bytes: over the " + MAX_PARTS + " parts S3 allows at SAEFORGE_S3_PART_SIZE="
+                    + partSize + "; raise it to at least " + (size + MAX_PARTS - 1) / MAX_PARTS);
+        }
         String uploadId = retry.run("start multipart upload of " + uri(key), () -> client.createMultipartUploadAsync(
                 settings.bucket(), settings.region(), key, null, null).get().result().uploadId());
-        long partSize = settings.partSize();
-        int count = Math.toIntExact((size + partSize - 1) / partSize);
         List<Future<Part>> futures = new ArrayList<>();
+        int count = (int) partCount;
         Part[] parts = new Part[count];
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             for (int number = 1; number <= count; number++) {

@@ -25,7 +25,8 @@ public record S3Settings(String bucket, String prefix, String endpoint, boolean 
                          int maxAttempts, long partSize, int parallelParts) {
     static final String LOCATION_FORMS = "s3://BUCKET/PREFIX, file://PATH or a local path";
     public static final long MIN_PART_SIZE = 5L << 20;
-    public static final long MAX_PART_SIZE = 5L << 30;
+    /** S3 allows 5 GiB parts; a part is held in one Java array, so 1 GiB. */
+    public static final long MAX_PART_SIZE = 1L << 30;
     private static final Pattern BUCKET = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
     private static final Pattern QUANTITY = Pattern.compile("(\\d{1,12})(Ki|Mi|Gi)?B?");
 

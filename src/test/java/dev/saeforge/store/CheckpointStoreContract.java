@@ -227,6 +227,20 @@ abstract class CheckpointStoreContract {
     }
 
     @Test
+    void republishingOverACorruptedCheckpointReplacesIt() throws Exception {
+        Path local = checkpointDir(409600);
+        Path again = copyOf(local);
+        store.publish(run, "409600", local, Map.of("tokens", 409600L));
+        overwrite(run, "409600", "cfg.json", SaeCheckpointDirs.flipOneByte(read("409600", "cfg.json")));
+        assertThat(store.verify(run, "409600")).isNotEmpty();
+
+        store.publish(run, "409600", again, Map.of("tokens", 409600L));
+
+        assertThat(store.verify(run, "409600")).isEmpty();
+        assertThat(store.latest(run)).get().extracting(CheckpointRef::name).isEqualTo("409600");
+    }
+
+    @Test
     void anIncompleteCheckpointIsReplacedByAPublish() throws Exception {
         placeWithoutManifest(run, "409600", checkpointDir(1));
 
