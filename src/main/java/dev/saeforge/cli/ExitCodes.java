@@ -8,6 +8,8 @@ public final class ExitCodes {
     public static final int FAILURE = 1;
     /** Refused before doing anything: a bad spec, a bad argument, a missing file. */
     public static final int INVALID_INPUT = 2;
+    /** Stopped early after a checkpoint (preemption, a step limit): run again to resume. EX_TEMPFAIL. */
+    public static final int RESUME = 75;
 
     private ExitCodes() {
     }

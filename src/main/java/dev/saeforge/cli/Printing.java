@@ -1,5 +1,7 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.api.InvalidSpecException;
+import dev.saeforge.api.Problem;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 
@@ -9,6 +11,13 @@ import java.util.List;
 /** Prints the way kubectl does: documents (YAML separated by ---, JSON as one object or a List), tables, sizes. */
 final class Printing {
     private Printing() {
+    }
+
+    /** Every problem of an invalid spec, one per line, as FILE: FIELD: MESSAGE. */
+    static void problems(PrintWriter err, InvalidSpecException e) {
+        for (Problem problem : e.problems()) {
+            err.println(e.source() + ": " + problem);
+        }
     }
 
     static void print(PrintWriter out, List<TrainingRun> runs, OutputFormat format) {

@@ -11,12 +11,13 @@ import picocli.CommandLine.IVersionProvider;
         mixinStandardHelpOptions = true,
         versionProvider = SaeForgeCommand.Version.class,
         description = "Train sparse autoencoders on Qwen3 activations, locally or as Kubernetes Jobs.",
-        subcommands = {ValidateCommand.class, ExampleCommand.class, CheckpointsCommand.class},
+        subcommands = {ValidateCommand.class, ExampleCommand.class, TrainCommand.class, CheckpointsCommand.class, BenchCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:done as asked",
                 "1:failed while running (I/O, cluster, engine)",
-                "2:refused: invalid spec, argument or file"})
+                "2:refused: invalid spec, argument or file",
+                "75:stopped after a checkpoint; run again to resume"})
 public class SaeForgeCommand {
 
     static final class Version implements IVersionProvider {

@@ -1,7 +1,6 @@
 package dev.saeforge.cli;
 
 import dev.saeforge.api.InvalidSpecException;
-import dev.saeforge.api.Problem;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 import picocli.CommandLine.Command;
@@ -46,9 +45,7 @@ public class ValidateCommand implements Callable<Integer> {
                 }
             } catch (InvalidSpecException e) {
                 failed = true;
-                for (Problem problem : e.problems()) {
-                    err.println(e.source() + ": " + problem);
-                }
+                Printing.problems(err, e);
             } catch (IOException e) {
                 failed = true;
                 err.println(e.getMessage());
