@@ -6,6 +6,7 @@ import dev.saeforge.api.InvalidSpecException;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.store.CheckpointStore;
+import dev.saeforge.train.StopRequest;
 import dev.saeforge.train.Training;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -14,6 +15,7 @@ import picocli.CommandLine.Parameters;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -31,6 +33,11 @@ public class TrainCommand implements Callable<Integer> {
     @Option(names = "--stop-after-steps", paramLabel = "N",
             description = "Checkpoint and stop after N steps in this process; a later run resumes (exit code 75).")
     Long stopAfterSteps;
+
+    @Option(names = "--grace-period", paramLabel = "DURATION", defaultValue = "25s", converter = Units.DurationConverter.class,
+            description = "After SIGTERM or Ctrl-C, time to finish the step and write a checkpoint before exiting anyway "
+                    + "with code 75 (default ${DEFAULT-VALUE}).")
+    Duration gracePeriod;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec command;
@@ -58,9 +65,11 @@ public class TrainCommand implements Callable<Integer> {
             err.println("--stop-after-steps must be at least 1, got " + stopAfterSteps);
             return ExitCodes.INVALID_INPUT;
         }
-        try (CheckpointStore store = CheckpointStore.open(run.getSpec().checkpoints.uri)) {
+        StopRequest stop = new StopRequest();
+        try (CheckpointStore store = CheckpointStore.open(run.getSpec().checkpoints.uri);
+             GracefulStop signals = new GracefulStop(stop, gracePeriod, err)) {
             TerminalProgress progress = new TerminalProgress(err);
-            Training.Summary summary = Training.run(run, store, new Training.Options(stopAfterSteps), progress);
+            Training.Summary summary = Training.run(run, store, new Training.Options(stopAfterSteps, stop), progress);
             progress.finish();
             SummaryTable.print(out, summary);
             if (summaryFile != null) {

@@ -18,6 +18,35 @@ final class Units {
         return String.format("%.2fB", n / 1e9);
     }
 
+    /** "25s", "2m", "1h30m" or plain seconds, for options that take a duration. */
+    static final class DurationConverter implements picocli.CommandLine.ITypeConverter<java.time.Duration> {
+        private static final java.util.regex.Pattern PART = java.util.regex.Pattern.compile("(\\d+)(h|m|s|ms)");
+
+        @Override
+        public java.time.Duration convert(String value) {
+            if (value.matches("\\d+")) {
+                return java.time.Duration.ofSeconds(Long.parseLong(value));
+            }
+            java.util.regex.Matcher m = PART.matcher(value);
+            java.time.Duration total = java.time.Duration.ZERO;
+            int end = 0;
+            while (m.find() && m.start() == end) {
+                long n = Long.parseLong(m.group(1));
+                total = total.plus(switch (m.group(2)) {
+                    case "h" -> java.time.Duration.ofHours(n);
+                    case "m" -> java.time.Duration.ofMinutes(n);
+                    case "s" -> java.time.Duration.ofSeconds(n);
+                    default -> java.time.Duration.ofMillis(n);
+                });
+                end = m.end();
+            }
+            if (end == 0 || end != value.length()) {
+                throw new picocli.CommandLine.TypeConversionException("\"" + value + "\" is not a duration; expected e.g. 25s, 2m, 1h30m");
+            }
+            return total;
+        }
+    }
+
     static String duration(double seconds) {
         if (!Double.isFinite(seconds)) {
             return "?";

@@ -42,10 +42,12 @@ public final class Training {
     /** How this invocation should behave, beyond what the spec says. */
     public record Options(
             /** Stop after this many steps in this process (checkpointed, resumable); null runs to the end. */
-            Long stopAfterSteps) {
+            Long stopAfterSteps,
+            /** Set from outside (SIGTERM) to stop at the next step, checkpointed. */
+            StopRequest stopRequest) {
 
         public static Options defaults() {
-            return new Options(null);
+            return new Options(null, new StopRequest());
         }
     }
 
@@ -171,7 +173,8 @@ public final class Training {
                 thresholds.removeFirst();
                 checkpointer.write(String.valueOf(trainer.tokensDone()), sae, trainer, adam, stats, source, last, false);
             }
-            if (options.stopAfterSteps() != null && stepsThisProcess >= options.stopAfterSteps() && trainer.tokensDone() < training.tokens) {
+            boolean stepLimit = options.stopAfterSteps() != null && stepsThisProcess >= options.stopAfterSteps();
+            if ((stepLimit || options.stopRequest().reason().isPresent()) && trainer.tokensDone() < training.tokens) {
                 CheckpointRef saved = checkpointer.write(String.valueOf(trainer.tokensDone()), sae, trainer, adam, stats, source, last, false);
                 return Summary.stopped(run, trainer, pace, saved);
             }

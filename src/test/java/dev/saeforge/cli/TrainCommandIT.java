@@ -50,23 +50,43 @@ class TrainCommandIT {
         assertThat(second.exitCode()).as(second.stderr()).isEqualTo(ExitCodes.OK);
         assertThat(second.stderr()).contains("resuming from").contains("at step 100");
 
-        Path a = dir.resolve("straight/resumable/final_51200/" + SaeLensCheckpoint.WEIGHTS);
-        Path b = dir.resolve("interrupted/resumable/final_51200/" + SaeLensCheckpoint.WEIGHTS);
-        try (Safetensors.Reader x = Safetensors.read(a); Safetensors.Reader y = Safetensors.read(b)) {
-            for (String key : SaeLensCheckpoint.JUMPRELU_WEIGHTS) {
-                float[] u = x.floats(key);
-                float[] v = y.floats(key);
-                double maxDifference = 0;
-                for (int i = 0; i < u.length; i++) {
-                    maxDifference = Math.max(maxDifference, Math.abs(u[i] - v[i]));
-                }
-                assertThat(maxDifference).as(key + ": max |straight - resumed|").isLessThanOrEqualTo(1e-6);
-            }
-        }
+        assertSameWeights(dir.resolve("straight/resumable/final_51200"), dir.resolve("interrupted/resumable/final_51200"));
 
         Run again = train(interrupted);
         assertThat(again.exitCode()).as("a finished run is not trained again").isEqualTo(ExitCodes.OK);
         assertThat(again.stdout()).contains("final_51200");
+    }
+
+    @Test
+    void sigtermCheckpointsWithinTheGracePeriodExitsWithTheResumeCodeAndTheRunResumesExactly() throws Exception {
+        Path straight = spec("sigterm-straight");
+        Path preempted = spec("sigterm-preempted");
+        assertThat(train(straight).exitCode()).isEqualTo(ExitCodes.OK);
+
+        Path err = Files.createTempFile(dir, "err", ".txt");
+        Process process = new ProcessBuilder("./saeforge", "train", preempted.toString(), "--grace-period", "20s")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!Files.readString(err).contains("step ") && System.nanoTime() < deadline && process.isAlive()) {
+            Thread.sleep(20);
+        }
+        long signalled = System.nanoTime();
+        process.destroy();   // SIGTERM to the JVM: the launcher exec'd it
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        double seconds = (System.nanoTime() - signalled) / 1e9;
+
+        assertThat(process.exitValue()).as(Files.readString(err)).isEqualTo(ExitCodes.RESUME);
+        assertThat(seconds).as("exit after SIGTERM, seconds").isLessThan(20);
+        assertThat(Files.readString(err)).contains("SIGTERM: writing a checkpoint after this step");
+        try (dev.saeforge.store.CheckpointStore store = dev.saeforge.store.CheckpointStore.open(dir.resolve("sigterm-preempted").toString())) {
+            dev.saeforge.store.CheckpointRef kept = store.latest("resumable").orElseThrow();
+            assertThat(store.verify("resumable", kept.name())).as("the checkpoint written on SIGTERM is complete").isEmpty();
+        }
+
+        Run resumed = train(preempted);
+        assertThat(resumed.exitCode()).as(resumed.stderr()).isEqualTo(ExitCodes.OK);
+        assertThat(resumed.stderr()).contains("resuming from");
+        assertSameWeights(dir.resolve("sigterm-straight/resumable/final_51200"), dir.resolve("sigterm-preempted/resumable/final_51200"));
     }
 
     @Test
@@ -91,6 +111,21 @@ class TrainCommandIT {
         Files.writeString(model, Files.readString(Path.of("examples/qwen3-8b-layer28.yaml")).replace("s3://saeforge/runs", dir.toString()));
         Run lm = train(model);
         assertThat(lm.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+    }
+
+    private static void assertSameWeights(Path straight, Path resumed) throws IOException {
+        try (Safetensors.Reader x = Safetensors.read(straight.resolve(SaeLensCheckpoint.WEIGHTS));
+             Safetensors.Reader y = Safetensors.read(resumed.resolve(SaeLensCheckpoint.WEIGHTS))) {
+            for (String key : SaeLensCheckpoint.JUMPRELU_WEIGHTS) {
+                float[] u = x.floats(key);
+                float[] v = y.floats(key);
+                double maxDifference = 0;
+                for (int i = 0; i < u.length; i++) {
+                    maxDifference = Math.max(maxDifference, Math.abs(u[i] - v[i]));
+                }
+                assertThat(maxDifference).as(key + ": max |straight - resumed|").isLessThanOrEqualTo(1e-6);
+            }
+        }
     }
 
     private Path spec(String name) throws IOException {
