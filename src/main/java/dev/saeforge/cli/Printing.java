@@ -1,5 +1,7 @@
 package dev.saeforge.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.saeforge.api.Mappers;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 
@@ -33,6 +35,18 @@ final class Printing {
                     out.println("]}");
                 }
             }
+        }
+    }
+
+    /** One document that is not a TrainingRun (e.g. a benchmark's figures) as yaml or json. */
+    static void printDocument(PrintWriter out, Object document, OutputFormat format) {
+        try {
+            out.print(switch (format) {
+                case yaml -> Mappers.yaml().writeValueAsString(document);
+                case json -> Mappers.json().writeValueAsString(document) + System.lineSeparator();
+            });
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot print " + document.getClass().getSimpleName() + ": " + e.getOriginalMessage(), e);
         }
     }
 }

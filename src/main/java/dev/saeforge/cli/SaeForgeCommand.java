@@ -11,7 +11,7 @@ import picocli.CommandLine.IVersionProvider;
         mixinStandardHelpOptions = true,
         versionProvider = SaeForgeCommand.Version.class,
         description = "Train sparse autoencoders on Qwen3 activations, locally or as Kubernetes Jobs.",
-        subcommands = {ValidateCommand.class, ExampleCommand.class},
+        subcommands = {ValidateCommand.class, ExampleCommand.class, ModelCommand.class, ActivationsCommand.class, BenchCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:done as asked",

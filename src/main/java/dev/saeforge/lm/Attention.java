@@ -10,28 +10,27 @@ import ai.djl.ndarray.types.Shape;
  * Written by hand: DJL exposes no scaled_dot_product_attention.
  */
 final class Attention {
-    private final Linear q;
-    private final Linear k;
-    private final Linear v;
+    private final Linear qkv;
     private final Linear o;
-    private final RmsNorm qNorm;
-    private final RmsNorm kNorm;
+    private final RmsNorm qkNorm;
     private final int heads;
     private final int kvHeads;
     private final int headDim;
-    private final float scale;
 
-    Attention(Linear q, Linear k, Linear v, Linear o, RmsNorm qNorm, RmsNorm kNorm, Qwen3Config config) {
-        this.q = q;
-        this.k = k;
-        this.v = v;
+    /**
+     * qkv: q_proj, k_proj and v_proj stacked along the output axis, [(heads + 2 kv heads) * hd,
+     * hidden], so one matrix product computes all three. qkNorm: q_norm's weight for each query
+     * head then k_norm's for each kv head, [heads + kv heads, hd], so one norm serves both; the
+     * query rows carry the 1/sqrt(hd) score scale (on q rather than on the [T, T] scores, as SDPA
+     * does).
+     */
+    Attention(Linear qkv, Linear o, RmsNorm qkNorm, Qwen3Config config) {
+        this.qkv = qkv;
         this.o = o;
-        this.qNorm = qNorm;
-        this.kNorm = kNorm;
+        this.qkNorm = qkNorm;
         this.heads = config.numHeads();
         this.kvHeads = config.numKvHeads();
         this.headDim = config.headDim();
-        this.scale = (float) (1.0 / Math.sqrt(headDim));
     }
 
     /**
@@ -43,20 +42,20 @@ final class Attention {
         long batch = shape.get(0);
         long length = shape.get(1);
         int groupSize = heads / kvHeads;
-        // [B, T, heads, hd] -> norm over hd -> rotate -> [B, heads, T, hd]. The 1/sqrt(hd) scale
-        // goes on q rather than on the [T, T] scores (fewer elements, as SDPA does).
-        NDArray query = Rope.apply(qNorm.forward(q.forward(x).reshape(batch, length, heads, headDim)), rope)
-                .mul(scale).transpose(0, 2, 1, 3);
-        NDArray key = Rope.apply(kNorm.forward(k.forward(x).reshape(batch, length, kvHeads, headDim)), rope)
-                .transpose(0, 2, 1, 3);
-        NDArray value = v.forward(x).reshape(batch, length, kvHeads, headDim).transpose(0, 2, 1, 3);
+        int qkWidth = (heads + kvHeads) * headDim;
+        NDArray projected = qkv.forward(x);
+        // q and k heads side by side, [B, T, heads + kv heads, hd]: normed over hd, rotated.
+        NDArray qk = Rope.apply(qkNorm.forward(projected.get("..., :{}", qkWidth).reshape(batch, length, heads + kvHeads, headDim)), rope);
+        NDArray query = qk.get(":, :, :{}", heads).transpose(0, 2, 1, 3);
+        NDArray key = qk.get(":, :, {}:", heads).transpose(0, 2, 1, 3);
+        NDArray value = projected.get("..., {}:", qkWidth).reshape(batch, length, kvHeads, headDim).transpose(0, 2, 1, 3);
         // GQA: kv head j serves query heads j*g .. j*g+g-1 (transformers' repeat_kv). Stacking a
         // group's g query heads along the row axis lets each kv head serve them in one matmul
         // without copying k and v g times.
         NDArray groupedQuery = query.reshape(batch, kvHeads, groupSize * length, headDim);
         NDArray scores = groupedQuery.matMul(key.transpose(0, 1, 3, 2))
                 .reshape(batch, kvHeads, groupSize, length, length)
-                .add(mask);
+                .addi(mask);
         DataType dtype = scores.getDataType();
         NDArray probabilities = scores.toType(DataType.FLOAT32, false).softmax(-1).toType(dtype, false)
                 .reshape(batch, kvHeads, groupSize * length, length);

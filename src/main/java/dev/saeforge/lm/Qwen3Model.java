@@ -2,6 +2,8 @@ package dev.saeforge.lm;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
@@ -166,16 +168,13 @@ public final class Qwen3Model implements AutoCloseable {
         if (layer == null) {
             double eps = config.rmsNormEps();
             Attention attention = new Attention(
-                    linear(Qwen3Weights.layerKey(index, "self_attn.q_proj")),
-                    linear(Qwen3Weights.layerKey(index, "self_attn.k_proj")),
-                    linear(Qwen3Weights.layerKey(index, "self_attn.v_proj")),
+                    stacked(Qwen3Weights.layerKey(index, "self_attn.q_proj"), Qwen3Weights.layerKey(index, "self_attn.k_proj"),
+                            Qwen3Weights.layerKey(index, "self_attn.v_proj")),
                     linear(Qwen3Weights.layerKey(index, "self_attn.o_proj")),
-                    new RmsNorm(tensor(Qwen3Weights.layerKey(index, "self_attn.q_norm")), eps),
-                    new RmsNorm(tensor(Qwen3Weights.layerKey(index, "self_attn.k_norm")), eps),
+                    new RmsNorm(headNorms(index), eps),
                     config);
             Mlp mlp = new Mlp(
-                    linear(Qwen3Weights.layerKey(index, "mlp.gate_proj")),
-                    linear(Qwen3Weights.layerKey(index, "mlp.up_proj")),
+                    stacked(Qwen3Weights.layerKey(index, "mlp.gate_proj"), Qwen3Weights.layerKey(index, "mlp.up_proj")),
                     linear(Qwen3Weights.layerKey(index, "mlp.down_proj")));
             layer = new DecoderLayer(
                     new RmsNorm(tensor(Qwen3Weights.layerKey(index, "input_layernorm")), eps),
@@ -218,6 +217,34 @@ public final class Qwen3Model implements AutoCloseable {
 
     private Linear linear(String key) {
         return new Linear(tensor(key));
+    }
+
+    /** Projections stacked along their output axis: one matrix product instead of several. */
+    private Linear stacked(String... keys) {
+        NDList parts = new NDList();
+        for (String key : keys) {
+            parts.add(tensor(key));
+        }
+        try (NDScope scope = new NDScope()) {
+            NDArray weight = NDArrays.concat(parts, 0);
+            NDScope.unregister(weight);
+            parts.close();
+            return new Linear(weight);
+        }
+    }
+
+    /** q_norm's weight (times 1/sqrt(hd)) for each query head, then k_norm's for each kv head: [heads + kv heads, hd]. */
+    private NDArray headNorms(int layer) {
+        NDArray q = tensor(Qwen3Weights.layerKey(layer, "self_attn.q_norm"));
+        NDArray k = tensor(Qwen3Weights.layerKey(layer, "self_attn.k_norm"));
+        try (NDScope scope = new NDScope()) {
+            NDArray rows = q.mul((float) (1 / Math.sqrt(config.headDim()))).reshape(1, -1).repeat(0, config.numHeads())
+                    .concat(k.reshape(1, -1).repeat(0, config.numKvHeads()), 0);
+            NDScope.unregister(rows);
+            q.close();
+            k.close();
+            return rows;
+        }
     }
 
     private NDArray tensor(String key) {

@@ -21,6 +21,6 @@ final class RmsNorm {
         NDArray x32 = x.toType(DataType.FLOAT32, false);
         // pow(-0.5) is libtorch's rsqrt special case, the op transformers uses.
         NDArray inverseRms = x32.square().mean(new int[]{-1}, true).add(eps).pow(-0.5f);
-        return x32.mul(inverseRms).toType(dtype, false).mul(weight);
+        return x32.mul(inverseRms).toType(dtype, false).muli(weight);
     }
 }

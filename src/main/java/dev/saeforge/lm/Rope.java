@@ -77,6 +77,6 @@ final class Rope {
     static NDArray apply(NDArray x, Tables tables) {
         int half = (int) x.getShape().get(3) / 2;
         NDArray swapped = x.get(new NDIndex("..., {}:", half)).concat(x.get(new NDIndex("..., :{}", half)), -1);
-        return x.mul(tables.cos()).add(swapped.mul(tables.signedSin()));
+        return x.mul(tables.cos()).addi(swapped.muli(tables.signedSin()));
     }
 }
