@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import dev.saeforge.lm.HookPoint;
-import dev.saeforge.lm.InvalidModelException;
 import dev.saeforge.lm.ModelSources;
 import dev.saeforge.lm.Qwen3Model;
 import dev.saeforge.lm.Tokenizer;
@@ -16,8 +15,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -26,9 +23,10 @@ import java.util.concurrent.Callable;
 
 /** Runs a text through the model to a hook and writes the activations, for people and for checks from outside. */
 @Command(name = "activations",
-        description = {"Run a text through a Qwen3 model to a hook and write the activations to a safetensors file:",
-                "`activations` float32 [tokens, width] and `tokens` int64 [tokens]. The text is cut into windows",
-                "of --context-size tokens; each window starts at position 0."})
+        description = {"Run a text through a Qwen3 model to a hook and write the activations",
+                "to a safetensors file: `activations` float32 [tokens, width] and",
+                "`tokens` int64 [tokens]. The text is cut into windows of",
+                "--context-size tokens, each run from position 0."})
 public class ActivationsCommand implements Callable<Integer> {
     /** Windows per forward pass. */
     static final int WINDOWS_PER_BATCH = 8;
@@ -75,9 +73,7 @@ public class ActivationsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintWriter out = command.commandLine().getOut();
-        PrintWriter err = command.commandLine().getErr();
-        try {
+        return CommandBody.execute(command, out -> {
             if (contextSize < 1) {
                 throw new IllegalArgumentException("--context-size must be >= 1, got " + contextSize);
             }
@@ -112,16 +108,7 @@ public class ActivationsCommand implements Callable<Integer> {
             out.printf("wrote %s: activations [%d, %d] float32 and tokens [%d] int64 at %s of %s%n",
                     output, tokens.length, width, tokens.length, point, model);
             return ExitCodes.OK;
-        } catch (InvalidModelException | IllegalArgumentException e) {
-            err.println(e.getMessage());
-            return ExitCodes.INVALID_INPUT;
-        } catch (IOException | UncheckedIOException e) {
-            err.println(e.getMessage());
-            return ExitCodes.FAILURE;
-        } finally {
-            out.flush();
-            err.flush();
-        }
+        });
     }
 
     /** Full windows in batches, then the shorter last window on its own; rows stay in token order. */

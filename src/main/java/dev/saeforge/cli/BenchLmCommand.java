@@ -2,7 +2,6 @@ package dev.saeforge.cli;
 
 import dev.saeforge.lm.ForwardBenchmark;
 import dev.saeforge.lm.HookPoint;
-import dev.saeforge.lm.InvalidModelException;
 import dev.saeforge.store.Safetensors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -20,9 +19,11 @@ import java.util.stream.Stream;
 
 /** The LM forward pass to a hook against 2 * parameters * tokens at the bare matrix-product rate. */
 @Command(name = "lm",
-        description = {"Time the Qwen3 forward pass to a hook on a random ~100M-parameter Qwen3-shaped model (CPU, float32)",
-                "against its bound: 2 * (parameters of the projections run) * tokens at the rate bare matrix products",
-                "of the same shapes reach in this process. Both are timed alternately; each at its best run."})
+        description = {"Time the Qwen3 forward pass to a hook (random ~100M-parameter",
+                "model, CPU, float32) against its bound: 2 * (parameters of the",
+                "products run) * tokens at the rate that bare matrix products of the",
+                "same shapes reach in this process. The two are timed alternately;",
+                "each figure is the best run; ratio = bound time / forward time."})
 public class BenchLmCommand implements Callable<Integer> {
     @Mixin
     ModelShapeOptions shape = ModelShapeOptions.benchmark();
@@ -50,32 +51,23 @@ public class BenchLmCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintWriter out = command.commandLine().getOut();
-        PrintWriter err = command.commandLine().getErr();
-        Path workDir = null;
-        try {
+        return CommandBody.execute(command, out -> {
             HookPoint point = hook != null ? HookPoint.parse(hook) : new HookPoint(shape.layers - 1, HookPoint.Site.RESID_POST);
             ForwardBenchmark.Settings settings = new ForwardBenchmark.Settings(shape.toOptions(Safetensors.Dtype.BF16, 1), point,
                     batch, contextSize, repetitions, threads);
-            workDir = Files.createTempDirectory("saeforge-bench-lm");
-            ForwardBenchmark.Result result = ForwardBenchmark.run(settings, workDir);
-            if (output == null) {
-                printTable(out, result);
-            } else {
-                Printing.printDocument(out, figures(result), output);
+            Path workDir = Files.createTempDirectory("saeforge-bench-lm");
+            try {
+                ForwardBenchmark.Result result = ForwardBenchmark.run(settings, workDir);
+                if (output == null) {
+                    printTable(out, result);
+                } else {
+                    Printing.printDocument(out, figures(result), output);
+                }
+            } finally {
+                deleteQuietly(workDir);
             }
             return ExitCodes.OK;
-        } catch (InvalidModelException | IllegalArgumentException e) {
-            err.println(e.getMessage());
-            return ExitCodes.INVALID_INPUT;
-        } catch (IOException e) {
-            err.println(e.getMessage());
-            return ExitCodes.FAILURE;
-        } finally {
-            deleteQuietly(workDir);
-            out.flush();
-            err.flush();
-        }
+        });
     }
 
     static Map<String, Object> figures(ForwardBenchmark.Result r) {
@@ -128,9 +120,6 @@ public class BenchLmCommand implements Callable<Integer> {
     }
 
     private static void deleteQuietly(Path dir) {
-        if (dir == null) {
-            return;
-        }
         try (Stream<Path> files = Files.walk(dir)) {
             for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);

@@ -1,6 +1,5 @@
 package dev.saeforge.cli;
 
-import dev.saeforge.lm.InvalidModelException;
 import dev.saeforge.lm.Qwen3Config;
 import dev.saeforge.lm.TinyQwen3;
 import dev.saeforge.store.Safetensors;
@@ -10,7 +9,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -18,8 +16,9 @@ import java.util.stream.Stream;
 
 /** Writes a small random Qwen3 checkpoint, laid out as on the Hugging Face hub. */
 @Command(name = "init-tiny",
-        description = {"Write a random Qwen3-architecture checkpoint into DIR: config.json, model.safetensors",
-                "(or shards and model.safetensors.index.json) and a byte-level BPE tokenizer.json."})
+        description = {"Write a random Qwen3-architecture checkpoint into DIR: config.json,",
+                "model.safetensors (or shards and model.safetensors.index.json)",
+                "and a byte-level BPE tokenizer.json."})
 public class InitTinyCommand implements Callable<Integer> {
     /** The dtypes weights can be stored in, by their safetensors names. */
     enum StoredDtype {
@@ -49,28 +48,16 @@ public class InitTinyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintWriter out = command.commandLine().getOut();
-        PrintWriter err = command.commandLine().getErr();
-        try {
+        return CommandBody.execute(command, out -> {
             if (Files.exists(dir) && (!Files.isDirectory(dir) || !isEmpty(dir))) {
-                err.println(dir + " is not an empty directory; init-tiny writes a fresh checkpoint into a new or empty one");
-                return ExitCodes.INVALID_INPUT;
+                throw new IllegalArgumentException(dir + " is not an empty directory; init-tiny writes a fresh checkpoint into a new or empty one");
             }
             Qwen3Config config = TinyQwen3.write(dir, shape.toOptions(dtype.dtype, shards));
             out.printf("wrote %s: Qwen3 with %d layers, hidden %d, intermediate %d, %d heads (%d kv, head_dim %d), vocab %d, %s, %s weights, %,d parameters%n",
                     dir, config.numLayers(), config.hiddenSize(), config.intermediateSize(), config.numHeads(), config.numKvHeads(),
                     config.headDim(), config.vocabSize(), config.tieWordEmbeddings() ? "tied" : "untied", dtype, config.parameters());
             return ExitCodes.OK;
-        } catch (InvalidModelException | IllegalArgumentException e) {
-            err.println(e.getMessage());
-            return ExitCodes.INVALID_INPUT;
-        } catch (IOException e) {
-            err.println(dir + ": " + e);
-            return ExitCodes.FAILURE;
-        } finally {
-            out.flush();
-            err.flush();
-        }
+        });
     }
 
     private static boolean isEmpty(Path dir) throws IOException {

@@ -15,6 +15,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,7 +52,7 @@ public final class Qwen3Model implements AutoCloseable {
         this.manager = manager;
         this.dtype = dtype;
         this.rope = new Rope(manager, config.headDim(), config.ropeTheta(), dtype);
-        this.layers = new ArrayList<>(java.util.Collections.nCopies(config.numLayers(), null));
+        this.layers = new ArrayList<>(Collections.nCopies(config.numLayers(), null));
     }
 
     /**

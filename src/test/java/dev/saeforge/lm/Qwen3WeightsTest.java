@@ -8,6 +8,8 @@ import dev.saeforge.store.Safetensors;
 import dev.saeforge.tensor.Torch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -21,14 +23,15 @@ class Qwen3WeightsTest {
     @TempDir
     Path dir;
 
-    @Test
-    void tensorsLoadWidenedToFloat32() throws IOException {
-        TinyQwen3.write(dir, TinyQwen3.Options.defaults());
+    @ParameterizedTest
+    @EnumSource(value = Safetensors.Dtype.class, names = {"BF16", "F16", "F32"})
+    void tensorsLoadWidenedToFloat32(Safetensors.Dtype stored) throws IOException {
+        TinyQwen3.write(dir, TinyQwen3.Options.defaults().withDtype(stored));
         Qwen3Config config = Qwen3Config.read(dir);
         String key = Qwen3Weights.layerKey(1, "mlp.down_proj");
         float[] expected;
         try (Safetensors.Reader reader = Safetensors.read(dir.resolve("model.safetensors"))) {
-            assertThat(reader.tensor(key).dtype()).isEqualTo(Safetensors.Dtype.BF16);
+            assertThat(reader.tensor(key).dtype()).isEqualTo(stored);
             expected = reader.floats(key);
         }
         try (Qwen3Weights weights = Qwen3Weights.open(dir, config);
