@@ -2,8 +2,9 @@ package dev.saeforge.cli;
 
 import picocli.CommandLine.Command;
 
-/** Benchmarks that print ratios measured side by side in one process. */
-@Command(name = "bench", description = "Measure speed as ratios against bare-matmul bounds, in one process.",
-        subcommands = {BenchSaeCommand.class})
-public class BenchCommand {
+/** Benchmarks that print ratios measured side by side in one process, one subcommand per measured part. */
+@Command(name = "bench",
+        description = "Measure a part of SAE Forge against its bound, side by side in one process.",
+        subcommands = {BenchSaeCommand.class, BenchLmCommand.class})
+public class BenchCommand extends ParentCommand {
 }

@@ -2,6 +2,8 @@ package dev.saeforge.cli;
 
 import dev.saeforge.api.InvalidSpecException;
 import dev.saeforge.api.Problem;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.saeforge.api.Mappers;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 
@@ -76,5 +78,16 @@ final class Printing {
             unit++;
         }
         return String.format(java.util.Locale.ROOT, "%.1f%s", value, units[unit]);
+    }
+    /** One document that is not a TrainingRun (e.g. a benchmark's figures) as yaml or json. */
+    static void printDocument(PrintWriter out, Object document, OutputFormat format) {
+        try {
+            out.print(switch (format) {
+                case yaml -> Mappers.yaml().writeValueAsString(document);
+                case json -> Mappers.json().writeValueAsString(document) + System.lineSeparator();
+            });
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot print " + document.getClass().getSimpleName() + ": " + e.getOriginalMessage(), e);
+        }
     }
 }

@@ -4,14 +4,18 @@ import io.quarkus.picocli.runtime.annotations.TopCommand;
 import org.eclipse.microprofile.config.ConfigProvider;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
+import picocli.CommandLine.ScopeType;
 
 /** The root of the command tree. */
 @TopCommand
 @Command(name = "saeforge",
         mixinStandardHelpOptions = true,
+        // Every subcommand gets --help and --version too.
+        scope = ScopeType.INHERIT,
         versionProvider = SaeForgeCommand.Version.class,
         description = "Train sparse autoencoders on Qwen3 activations, locally or as Kubernetes Jobs.",
-        subcommands = {ValidateCommand.class, ExampleCommand.class, TrainCommand.class, CheckpointsCommand.class, BenchCommand.class},
+        subcommands = {ValidateCommand.class, ExampleCommand.class, TrainCommand.class, CheckpointsCommand.class,
+                ModelCommand.class, ActivationsCommand.class, BenchCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:done as asked",
