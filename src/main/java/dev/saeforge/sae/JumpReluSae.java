@@ -156,11 +156,19 @@ public final class JumpReluSae implements TrainingSae {
         double eps = config.bandwidth();
         double lambda = input.sparsityCoefficient();
 
-        // Forward.
+        // Forward. Everything that needs h is taken from it before f overwrites it in place: each
+        // fresh [N, d_sae] array costs as much as a pass over it, so the step allocates few.
         NDArray saeIn = config.applyBDecToInput() ? x.sub(bDec) : x;
         NDArray pre = saeIn.matMul(wEnc).addi(bEnc);                            // h
         NDArray active = pre.gt(threshold).toType(pre.getDataType(), false);     // 1[h > θ]
-        NDArray f = pre.mul(active);
+        // The rectangle kernel of both estimators, K((h - θ)/ε) = 1[θ - ε/2 < h < θ + ε/2]: two
+        // comparisons against [d_sae] edges cost less than subtracting, scaling and taking |.| of [N, d_sae].
+        NDArray window = pre.gt(threshold.sub(eps / 2)).logicalAnd(pre.lt(threshold.add(eps / 2)))
+                .toType(pre.getDataType(), false);
+        PreActivationLoss preAct = config.preActLossCoefficient() != null && input.deadMask() != null
+                ? PreActivationLoss.of(pre, threshold)
+                : null;
+        NDArray f = pre.muli(active);                                            // JumpReLU(h); h is gone
         NDArray error = f.matMul(wDec).addi(bDec).subi(x);                       // x̂ - x
         NDArray mse = error.square().sum().divi(n);
         NDArray firing = active.sum(new int[]{0});
@@ -171,10 +179,6 @@ public final class JumpReluSae implements TrainingSae {
         NDArray gradWDec = f.transpose().matMul(gradError);
         NDArray gradBDec = gradError.sum(new int[]{0});
 
-        // The rectangle kernel of both estimators, K((h - θ)/ε) = 1[θ - ε/2 < h < θ + ε/2]: two
-        // comparisons against [d_sae] edges cost less than subtracting, scaling and taking |.| of [N, d_sae].
-        NDArray window = pre.gt(threshold.sub(eps / 2)).logicalAnd(pre.lt(threshold.add(eps / 2)))
-                .toType(pre.getDataType(), false);
         NDArray gradThreshold;
         NDArray sparsity;
         if (config.sparsityLossMode() == SaeSpec.SparsityLossMode.STEP) {
@@ -193,23 +197,20 @@ public final class JumpReluSae implements TrainingSae {
             gradWDec.addi(rowScaled(wDec, gradNorms, norms));
             gradThreshold = threshold.zerosLike();
         }
-        // JumpReLU: θ gets Σ_n -(θ/ε) K g_f; h gets g_f 1[h > θ].
-        gradThreshold.addi(gradF.mul(window).sum(new int[]{0}).muli(threshold).muli(-1.0 / eps));
+        // JumpReLU: θ gets Σ_n -(θ/ε) K g_f (the window is used up here); h gets g_f 1[h > θ].
+        gradThreshold.addi(window.muli(gradF).sum(new int[]{0}).muli(threshold).muli(-1.0 / eps));
         NDArray gradPre = gradF.muli(active);
 
         NDArray auxiliary = x.getManager().zeros(new Shape(), pre.getDataType());
-        Double alpha = config.preActLossCoefficient();
-        if (alpha != null && input.deadMask() != null) {
+        if (preAct != null) {
             // α mean_n Σ_i relu(θ - h) dead_i |W_dec,i|.
+            double alpha = config.preActLossCoefficient();
             NDArray norms = wDec.norm(new int[]{1});
             NDArray weight = input.deadMask().mul(norms).muli(alpha / n);                // α/n dead_i |W_dec,i|
-            NDArray below = threshold.sub(pre);                                           // θ - h
-            NDArray belowMask = below.gt(0).toType(pre.getDataType(), false);
-            NDArray depth = below.muli(belowMask).sum(new int[]{0});                      // Σ_n relu(θ - h)
-            auxiliary = depth.mul(weight).sum();
-            gradPre.subi(belowMask.mul(weight));
-            gradThreshold.addi(belowMask.sum(new int[]{0}).muli(weight));
-            NDArray gradNorms = depth.muli(input.deadMask()).muli(alpha / n);
+            auxiliary = preAct.depth.mul(weight).sum();
+            gradPre.subi(preAct.below.mul(weight));
+            gradThreshold.addi(preAct.below.sum(new int[]{0}).muli(weight));
+            NDArray gradNorms = preAct.depth.mul(input.deadMask()).muli(alpha / n);
             gradWDec.addi(rowScaled(wDec, gradNorms, norms));
         }
 
@@ -228,6 +229,15 @@ public final class JumpReluSae implements TrainingSae {
         grads.put(THRESHOLD, gradThreshold);
         gradients = grads;
         return new StepOutput(mse, sparsity, auxiliary, firing);
+    }
+
+    /** What the pre-activation loss needs of h: 1[θ > h], and Σ_n relu(θ - h) per latent. */
+    private record PreActivationLoss(NDArray below, NDArray depth) {
+        static PreActivationLoss of(NDArray pre, NDArray threshold) {
+            NDArray gap = threshold.sub(pre);                                        // θ - h
+            NDArray below = gap.gt(0).toType(gap.getDataType(), false);
+            return new PreActivationLoss(below, gap.muli(below).sum(new int[]{0}));
+        }
     }
 
     /**
