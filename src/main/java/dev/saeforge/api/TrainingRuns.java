@@ -170,6 +170,10 @@ public final class TrainingRuns {
             problems.add(new Problem("spec.training.lrDecaySteps", "lrWarmUpSteps + lrDecaySteps (" + (training.lrWarmUpSteps + training.lrDecaySteps)
                     + ") exceed the " + training.totalSteps() + " steps that spec.training.tokens buys"));
         }
+        if (training.lrDecaySteps > 0 && training.lrScheduler != TrainingSpec.LrScheduler.CONSTANT
+                && training.lrEnd != null && training.lrEnd == 0) {
+            problems.add(new Problem("spec.training.lrEnd", "is 0, so lrDecaySteps would decay from 0 to 0; set lrEnd > 0 or lrDecaySteps 0"));
+        }
     }
 
     /** Fills the defaults that depend on other fields, so the printed spec is what runs. */

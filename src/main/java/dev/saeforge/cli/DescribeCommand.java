@@ -77,7 +77,7 @@ public class DescribeCommand extends ClusterCommand {
         field(out, "Completed", when(status.completionTime, now));
         if (status.tokensTrained != null) {
             field(out, "Progress", orDash(status.progress) + " (" + status.tokensTrained + " of " + spec.training.tokens + " tokens)"
-                    + (status.tokensPerSecond == null ? "" : ", " + RunTable.rate(status.tokensPerSecond) + " tokens/s")
+                    + (status.tokensPerSecond == null ? "" : ", " + Units.count(Math.round(status.tokensPerSecond)) + " tokens/s")
                     + (status.eta == null ? "" : ", ETA " + status.eta));
             field(out, "Metrics", "L0 " + (status.l0 == null ? "-" : String.format(Locale.ROOT, "%.2f", status.l0))
                     + ", explained variance " + (status.explainedVariance == null ? "-" : String.format(Locale.ROOT, "%.4f", status.explainedVariance))

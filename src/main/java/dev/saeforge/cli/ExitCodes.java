@@ -9,9 +9,9 @@ public final class ExitCodes {
     /** Refused before doing anything: a bad spec, a bad argument, a missing file. */
     public static final int INVALID_INPUT = 2;
     /**
-     * The trainer stopped early after writing a checkpoint (SIGTERM, preemption, a transient error)
-     * and asks to be run again with --resume. 75 is EX_TEMPFAIL of sysexits.h ("try again later").
-     * The operator's Job treats it as retryable; 1 and 2 are fatal (see operator.TrainingJobs).
+     * Stopped early after a checkpoint (preemption, a step limit): run again to resume. EX_TEMPFAIL.
+     * The operator's Job counts it as retryable and starts a new attempt with --resume; 1 and 2
+     * are fatal to a run (see operator.TrainingJobs).
      */
     public static final int RESUME = 75;
 

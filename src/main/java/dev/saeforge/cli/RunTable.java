@@ -54,7 +54,7 @@ final class RunTable {
         row.add(run.getMetadata().getName());
         row.add(status.phase == null ? NONE : status.phase.name());
         row.add(status.progress == null ? NONE : status.progress);
-        row.add(status.tokensPerSecond == null ? NONE : rate(status.tokensPerSecond));
+        row.add(status.tokensPerSecond == null ? NONE : Units.count(Math.round(status.tokensPerSecond)));
         row.add(status.l0 == null ? NONE : String.format(Locale.ROOT, "%.1f", status.l0));
         row.add(status.explainedVariance == null ? NONE : String.format(Locale.ROOT, "%.3f", status.explainedVariance));
         row.add(age(run, now));
@@ -70,17 +70,6 @@ final class RunTable {
 
     void print(PrintWriter out, List<String> cells) {
         columns.print(out, cells);
-    }
-
-    /** 13650.4 -> 13.7k: throughput reads at a glance. */
-    static String rate(double perSecond) {
-        if (perSecond < 1000) {
-            return String.format(Locale.ROOT, "%.0f", perSecond);
-        }
-        if (perSecond < 1_000_000) {
-            return String.format(Locale.ROOT, "%.1fk", perSecond / 1000);
-        }
-        return String.format(Locale.ROOT, "%.2fM", perSecond / 1_000_000);
     }
 
     static String age(TrainingRun run, Instant now) {

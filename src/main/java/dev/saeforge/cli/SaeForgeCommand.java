@@ -6,23 +6,25 @@ import org.eclipse.microprofile.config.ConfigProvider;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
+import picocli.CommandLine.ScopeType;
 
 /** The root of the command tree. */
 @TopCommand
 @Command(name = "saeforge",
         mixinStandardHelpOptions = true,
-        // -h/--help on every command, as kubectl users expect: saeforge get --help
-        scope = CommandLine.ScopeType.INHERIT,
+        // Every subcommand gets --help and --version too.
+        scope = ScopeType.INHERIT,
         versionProvider = SaeForgeCommand.Version.class,
         description = "Train sparse autoencoders on Qwen3 activations, locally or as Kubernetes Jobs.",
-        subcommands = {ValidateCommand.class, ExampleCommand.class, SubmitCommand.class, GetCommand.class,
+        subcommands = {ValidateCommand.class, ExampleCommand.class, TrainCommand.class, CheckpointsCommand.class,
+                ModelCommand.class, ActivationsCommand.class, BenchCommand.class, SubmitCommand.class, GetCommand.class,
                 DescribeCommand.class, LogsCommand.class, CancelCommand.class, DeleteCommand.class, OperatorCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:done as asked",
                 "1:failed while running (I/O, cluster, engine)",
                 "2:refused: invalid spec, argument or file",
-                "75:train: stopped after writing a checkpoint; run again with --resume"})
+                "75:stopped after a checkpoint; run again to resume"})
 public class SaeForgeCommand {
     /**
      * Set by the launcher when it runs as kubectl-saeforge, so that usage and messages name the

@@ -57,7 +57,7 @@ public class SubmitCommand extends ClusterCommand {
         try {
             runs = TrainingRuns.read(file);
         } catch (InvalidSpecException e) {
-            ValidateCommand.report(err, e);
+            Printing.problems(err, e);
             err.flush();
             return ExitCodes.INVALID_INPUT;
         } catch (IOException e) {

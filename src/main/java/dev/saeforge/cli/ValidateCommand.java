@@ -1,7 +1,6 @@
 package dev.saeforge.cli;
 
 import dev.saeforge.api.InvalidSpecException;
-import dev.saeforge.api.Problem;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 import picocli.CommandLine.Command;
@@ -46,7 +45,7 @@ public class ValidateCommand implements Callable<Integer> {
                 }
             } catch (InvalidSpecException e) {
                 failed = true;
-                report(err, e);
+                Printing.problems(err, e);
             } catch (IOException e) {
                 failed = true;
                 err.println(e.getMessage());
@@ -58,12 +57,5 @@ public class ValidateCommand implements Callable<Integer> {
         out.flush();
         err.flush();
         return failed ? ExitCodes.INVALID_INPUT : ExitCodes.OK;
-    }
-
-    /** One line per problem, each naming the file and the field: the form every command refuses a spec in. */
-    static void report(PrintWriter err, InvalidSpecException e) {
-        for (Problem problem : e.problems()) {
-            err.println(e.source() + ": " + problem);
-        }
     }
 }

@@ -229,6 +229,8 @@ public final class TrainingJobs {
         env.add(fieldRef("POD_NAMESPACE", "metadata.namespace"));
         // The root filesystem is read-only: every cache goes to the emptyDir.
         env.add(value("HOME", CACHE_DIR + "/home"));
+        env.add(value("XDG_CACHE_HOME", CACHE_DIR));
+        env.add(value("SAEFORGE_CACHE", CACHE_DIR + "/saeforge"));
         env.add(value("HF_HOME", CACHE_DIR + "/huggingface"));
         env.add(value("DJL_CACHE_DIR", CACHE_DIR + "/djl"));
         env.add(value("ENGINE_CACHE_DIR", CACHE_DIR + "/djl"));

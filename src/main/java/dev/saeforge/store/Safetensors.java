@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -69,6 +70,97 @@ public final class Safetensors {
         return new Writer();
     }
 
+    /** A file's header: its tensors in file order and its {@code __metadata__} strings. */
+    public record Header(Map<String, Tensor> tensors, Map<String, String> metadata) {
+    }
+
+    /**
+     * Reads only the header of a safetensors file of {@code fileSize} bytes from a stream at its
+     * start (e.g. an object in a store, without downloading the data); {@code source} names it in errors.
+     */
+    public static Header readHeader(InputStream in, long fileSize, String source) throws IOException {
+        byte[] lengthBytes = in.readNBytes(8);
+        if (lengthBytes.length < 8) {
+            throw corrupt(source, "ends after " + lengthBytes.length + " bytes, too short for a safetensors header");
+        }
+        long headerLength = checkHeaderLength(source, ByteBuffer.wrap(lengthBytes).order(ByteOrder.LITTLE_ENDIAN), fileSize);
+        byte[] json = in.readNBytes((int) headerLength);
+        if (json.length < headerLength) {
+            throw corrupt(source, "ends inside its " + headerLength + "-byte header");
+        }
+        return parseHeader(source, json, fileSize - 8 - headerLength);
+    }
+
+    private static long checkHeaderLength(String source, ByteBuffer lengthBytes, long size) throws IOException {
+        if (size < 8) {
+            throw corrupt(source, "is " + size + " bytes long, too short for a safetensors header");
+        }
+        long headerLength = lengthBytes.getLong(0);
+        if (headerLength <= 0 || headerLength > MAX_HEADER_BYTES || 8 + headerLength > size) {
+            throw corrupt(source, "declares a header of " + headerLength + " bytes in a file of " + size + " bytes");
+        }
+        return headerLength;
+    }
+
+    private static Header parseHeader(String source, byte[] json, long dataSize) throws IOException {
+        JsonNode root;
+        try {
+            root = JSON.readTree(new String(json, StandardCharsets.UTF_8));
+        } catch (JsonProcessingException e) {
+            throw corrupt(source, "has a header that is not JSON: " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw corrupt(source, "has a header that is not a JSON object");
+        }
+        Map<String, Tensor> byName = new LinkedHashMap<>();
+        Map<String, String> meta = new TreeMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> entry = it.next();
+            if (entry.getKey().equals("__metadata__")) {
+                entry.getValue().fields().forEachRemaining(m -> meta.put(m.getKey(), m.getValue().asText()));
+            } else {
+                byName.put(entry.getKey(), parseEntry(source, entry.getKey(), entry.getValue(), dataSize));
+            }
+        }
+        return new Header(Collections.unmodifiableMap(byName), Collections.unmodifiableMap(meta));
+    }
+
+    private static Tensor parseEntry(String source, String name, JsonNode entry, long dataSize) throws IOException {
+        Dtype dtype;
+        try {
+            dtype = Dtype.valueOf(entry.path("dtype").asText());
+        } catch (IllegalArgumentException e) {
+            throw corrupt(source, "tensor " + name + " has dtype \"" + entry.path("dtype").asText() + "\"; expected one of "
+                    + Arrays.toString(Dtype.values()));
+        }
+        JsonNode shapeNode = entry.path("shape");
+        JsonNode offsets = entry.path("data_offsets");
+        if (!shapeNode.isArray() || !offsets.isArray() || offsets.size() != 2) {
+            throw corrupt(source, "tensor " + name + " lacks a shape or data_offsets [begin, end]");
+        }
+        long[] shape = new long[shapeNode.size()];
+        for (int i = 0; i < shape.length; i++) {
+            shape[i] = shapeNode.get(i).asLong(-1);
+            if (shape[i] < 0) {
+                throw corrupt(source, "tensor " + name + " has a negative or non-numeric dimension in " + shapeNode);
+            }
+        }
+        long begin = offsets.get(0).asLong(-1);
+        long end = offsets.get(1).asLong(-1);
+        Tensor tensor = new Tensor(name, dtype, shape, begin, end - begin);
+        if (begin < 0 || end < begin || end > dataSize) {
+            throw corrupt(source, "tensor " + name + " claims bytes [" + begin + ", " + end + ") of a data section of " + dataSize + " bytes");
+        }
+        if (tensor.elements() * dtype.bytes != tensor.length()) {
+            throw corrupt(source, "tensor " + tensor + " needs " + tensor.elements() * dtype.bytes + " bytes but has " + tensor.length());
+        }
+        return tensor;
+    }
+
+    private static IOException corrupt(String source, String what) {
+        return new IOException(source + " is not a valid safetensors file: it " + what);
+    }
+
     /** An open safetensors file. Close it to release the file; mapped buffers stay valid. */
     public static final class Reader implements AutoCloseable {
         private final Path file;
@@ -82,75 +174,19 @@ public final class Safetensors {
             this.channel = FileChannel.open(file, StandardOpenOption.READ);
             try {
                 long size = channel.size();
-                if (size < 8) {
-                    throw corrupt("is " + size + " bytes long, too short for a safetensors header");
-                }
                 ByteBuffer lengthBytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
                 channel.read(lengthBytes, 0);
-                long headerLength = lengthBytes.flip().getLong();
-                if (headerLength <= 0 || headerLength > MAX_HEADER_BYTES || 8 + headerLength > size) {
-                    throw corrupt("declares a header of " + headerLength + " bytes in a file of " + size + " bytes");
-                }
+                long headerLength = checkHeaderLength(file.toString(), lengthBytes, size);
                 ByteBuffer header = ByteBuffer.allocate((int) headerLength);
                 channel.read(header, 8);
                 this.dataStart = 8 + headerLength;
-                JsonNode root;
-                try {
-                    root = JSON.readTree(new String(header.array(), StandardCharsets.UTF_8));
-                } catch (JsonProcessingException e) {
-                    throw corrupt("has a header that is not JSON: " + e.getOriginalMessage());
-                }
-                if (root == null || !root.isObject()) {
-                    throw corrupt("has a header that is not a JSON object");
-                }
-                Map<String, Tensor> byName = new LinkedHashMap<>();
-                Map<String, String> meta = new TreeMap<>();
-                for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-                    Map.Entry<String, JsonNode> entry = it.next();
-                    if (entry.getKey().equals("__metadata__")) {
-                        entry.getValue().fields().forEachRemaining(m -> meta.put(m.getKey(), m.getValue().asText()));
-                    } else {
-                        byName.put(entry.getKey(), parseEntry(entry.getKey(), entry.getValue(), size - dataStart));
-                    }
-                }
-                this.tensors = Collections.unmodifiableMap(byName);
-                this.metadata = Collections.unmodifiableMap(meta);
+                Header parsed = parseHeader(file.toString(), header.array(), size - dataStart);
+                this.tensors = parsed.tensors();
+                this.metadata = parsed.metadata();
             } catch (IOException | RuntimeException e) {
                 channel.close();
                 throw e;
             }
-        }
-
-        private Tensor parseEntry(String name, JsonNode entry, long dataSize) throws IOException {
-            Dtype dtype;
-            try {
-                dtype = Dtype.valueOf(entry.path("dtype").asText());
-            } catch (IllegalArgumentException e) {
-                throw corrupt("tensor " + name + " has dtype \"" + entry.path("dtype").asText() + "\"; expected one of "
-                        + Arrays.toString(Dtype.values()));
-            }
-            JsonNode shapeNode = entry.path("shape");
-            JsonNode offsets = entry.path("data_offsets");
-            if (!shapeNode.isArray() || !offsets.isArray() || offsets.size() != 2) {
-                throw corrupt("tensor " + name + " lacks a shape or data_offsets [begin, end]");
-            }
-            long[] shape = new long[shapeNode.size()];
-            for (int i = 0; i < shape.length; i++) {
-                shape[i] = shapeNode.get(i).asLong(-1);
-                if (shape[i] < 0) {
-                    throw corrupt("tensor " + name + " has a negative or non-numeric dimension in " + shapeNode);
-                }
-            }
-            long begin = offsets.get(0).asLong(-1);
-            long end = offsets.get(1).asLong(-1);
-            Tensor tensor = new Tensor(name, dtype, shape, begin, end - begin);
-            if (begin < 0 || end < begin || end > dataSize) {
-                throw corrupt("tensor " + name + " claims bytes [" + begin + ", " + end + ") of a data section of " + dataSize + " bytes");
-            }
-            if (tensor.elements() * dtype.bytes != tensor.length()) {
-                throw corrupt("tensor " + tensor + " needs " + tensor.elements() * dtype.bytes + " bytes but has " + tensor.length());
-            }
-            return tensor;
         }
 
         public Path file() {
@@ -216,10 +252,6 @@ public final class Safetensors {
             long[] out = new long[Math.toIntExact(tensor.elements())];
             bytes(name).asLongBuffer().get(out);
             return out;
-        }
-
-        private IOException corrupt(String what) {
-            return new IOException(file + " is not a valid safetensors file: it " + what);
         }
 
         @Override

@@ -2,6 +2,8 @@ package dev.saeforge.tensor;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 
 /**
  * The one way SAE Forge reaches libtorch through DJL. DJL must never reach for the network:
@@ -17,6 +19,11 @@ public final class Torch {
         System.setProperty("ai.djl.offline", "true");
         System.setProperty("OPT_OUT_TRACKING", "true");
         return Engine.getEngine("PyTorch");
+    }
+
+    /** A scalar array's value as a double, whatever its float type (DJL's getDouble wants float64). */
+    public static double scalar(NDArray array) {
+        return array.toType(DataType.FLOAT64, false).getDouble();
     }
 
     /** CUDA when DJL sees a GPU and {@code allowGpu}, else the CPU. */

@@ -26,7 +26,7 @@ class SaeForgeCommandTest {
         LaunchResult result = launcher.launch("--help");
 
         assertThat(result.exitCode()).isZero();
-        assertThat(result.getOutput()).contains("Usage: saeforge", "validate", "example", "Exit codes:");
+        assertThat(result.getOutput()).contains("Usage: saeforge", "validate", "example", "model", "activations", "bench", "Exit codes:");
     }
 
     @Test

@@ -171,6 +171,7 @@ class TrainingJobsTest {
         assertThat(trainer(job).getVolumeMounts()).extracting("name", "mountPath")
                 .contains(tuple("dshm", "/dev/shm"), tuple("cache", "/cache"), tuple("tmp", "/tmp"));
         assertThat(env(job).get("HF_HOME").getValue()).startsWith("/cache/");
+        assertThat(env(job).get("SAEFORGE_CACHE").getValue()).as("model weights land in the emptyDir").isEqualTo("/cache/saeforge");
     }
 
     @Test

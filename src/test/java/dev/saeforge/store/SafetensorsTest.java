@@ -116,6 +116,26 @@ class SafetensorsTest {
         }
     }
 
+    @Test
+    void theHeaderAloneReadsFromAStreamWithoutTheData() throws IOException {
+        Path file = dir.resolve("t.safetensors");
+        Safetensors.writer().addFloats("W_enc", Safetensors.Dtype.F32, new long[]{4, 8}, new float[32])
+                .addLongs("n", new long[]{}, new long[]{7}).metadata("format", "pt").write(file);
+        byte[] bytes = Files.readAllBytes(file);
+
+        Safetensors.Header header = Safetensors.readHeader(new java.io.ByteArrayInputStream(bytes), bytes.length, "s3://b/t.safetensors");
+
+        try (Safetensors.Reader reader = Safetensors.read(file)) {
+            assertThat(header.tensors().keySet()).containsExactlyElementsOf(reader.tensors().keySet());
+            assertThat(header.tensors().get("W_enc").shape()).containsExactly(4, 8);
+            assertThat(header.tensors().get("n").dtype()).isEqualTo(Safetensors.Dtype.I64);
+            assertThat(header.metadata()).isEqualTo(reader.metadata());
+        }
+        byte[] cut = java.util.Arrays.copyOf(bytes, 20);
+        assertThatThrownBy(() -> Safetensors.readHeader(new java.io.ByteArrayInputStream(cut), bytes.length, "s3://b/t.safetensors"))
+                .hasMessageStartingWith("s3://b/t.safetensors is not a valid safetensors file: it ends inside its ");
+    }
+
     private void assertCorrupt(byte[] content, String expected) throws IOException {
         Path file = dir.resolve("corrupt.safetensors");
         Files.write(file, content);

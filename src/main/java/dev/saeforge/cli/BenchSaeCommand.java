@@ -1,0 +1,189 @@
+package dev.saeforge.cli;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saeforge.api.SaeSpec;
+import dev.saeforge.api.TrainingSpec;
+import dev.saeforge.sae.JumpReluSae;
+import dev.saeforge.tensor.Torch;
+import dev.saeforge.train.Adam;
+import dev.saeforge.train.FeatureStats;
+import dev.saeforge.train.SaeTrainer;
+import dev.saeforge.train.Schedules;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * Times the SAE training step against the bare matmuls it cannot avoid, on the same shapes in
+ * the same process, alternating the two so that load from other processes, which only ever slows
+ * a run down, hits both alike; each is reported at its best run (as timeit does) with the median
+ * beside. The ratio (matmul time / step time) says how much of a step is overhead: 1.0 would be none.
+ */
+@Command(name = "sae", description = {"Time a JumpReLU SAE training step against its five bare matmuls.",
+        "Alternating rounds, each figure the best round; ratio = matmul time / step time."})
+public class BenchSaeCommand implements Callable<Integer> {
+    @Option(names = "--d-in", defaultValue = "512", description = "Input width (default ${DEFAULT-VALUE}).")
+    int dIn;
+
+    @Option(names = "--d-sae", defaultValue = "4096", description = "Latents (default ${DEFAULT-VALUE}).")
+    int dSae;
+
+    @Option(names = "--batch", defaultValue = "4096", description = "Rows per step (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--rounds", defaultValue = "10", description = "Timed rounds of each (default ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Option(names = "--memory-steps", defaultValue = "0",
+            description = "Then train this many more steps and report resident memory at step 50 and at the end.")
+    int memorySteps;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "json for one JSON object.")
+    String output;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec command;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = command.commandLine().getOut();
+        if (output != null && !output.equals("json")) {
+            command.commandLine().getErr().println("-o takes json, got " + output);
+            return ExitCodes.INVALID_INPUT;
+        }
+        if (dIn < 1 || dSae < 1 || batch < 1 || rounds < 1 || memorySteps < 0) {
+            command.commandLine().getErr().println("--d-in, --d-sae, --batch and --rounds must be at least 1");
+            return ExitCodes.INVALID_INPUT;
+        }
+        Device device = Torch.device(true);
+        Map<String, Object> result = new LinkedHashMap<>();
+        try (NDManager manager = Torch.engine().newBaseManager(device)) {
+            SaeSpec saeSpec = new SaeSpec();
+            saeSpec.dSae = dSae;
+            JumpReluSae sae = JumpReluSae.initialise(JumpReluSae.Config.of(saeSpec, dIn), manager, DataType.FLOAT32, 42);
+            TrainingSpec training = new TrainingSpec();
+            training.batchSizeTokens = batch;
+            training.tokens = (long) batch * 1_000_000;
+            training.lrEnd = training.lr / 10;
+            Adam adam = new Adam(sae.parameters(), training.adamBeta1, training.adamBeta2, 1e-8, manager);
+            FeatureStats stats = new FeatureStats(dSae, training.deadFeatureWindow, training.featureSamplingWindow, manager);
+            try (sae; SaeTrainer trainer = new SaeTrainer(sae, adam, stats, Schedules.LearningRate.of(training),
+                    saeSpec.l0Coefficient, 0, false, 1.0)) {
+                NDArray x = manager.randomNormal(0, 1, new Shape(batch, dIn), DataType.FLOAT32);
+                NDArray wEnc = sae.parameters().get(JumpReluSae.W_ENC);
+                NDArray wDec = sae.parameters().get(JumpReluSae.W_DEC);
+                NDArray wide = manager.randomNormal(0, 1, new Shape(batch, dSae), DataType.FLOAT32);
+                NDArray narrow = manager.randomNormal(0, 1, new Shape(batch, dIn), DataType.FLOAT32);
+                for (int i = 0; i < 2; i++) {   // warm-up: first calls allocate and pick kernels
+                    timeStep(trainer, x);
+                    timeMatmuls(x, wEnc, wDec, wide, narrow);
+                }
+                double[] step = new double[rounds];
+                double[] matmul = new double[rounds];
+                for (int r = 0; r < rounds; r++) {
+                    step[r] = timeStep(trainer, x);
+                    matmul[r] = timeMatmuls(x, wEnc, wDec, wide, narrow);
+                }
+                double stepSeconds = Arrays.stream(step).min().orElseThrow();
+                double matmulSeconds = Arrays.stream(matmul).min().orElseThrow();
+                result.put("d_in", dIn);
+                result.put("d_sae", dSae);
+                result.put("batch", batch);
+                result.put("device", device.toString());
+                result.put("rounds", rounds);
+                result.put("step_seconds", stepSeconds);
+                result.put("matmul_seconds", matmulSeconds);
+                result.put("ratio", matmulSeconds / stepSeconds);
+                result.put("step_median_seconds", median(step));
+                result.put("matmul_median_seconds", median(matmul));
+                result.put("matmul_gflops", 10.0 * batch * dIn * dSae / matmulSeconds / 1e9);
+                if (memorySteps > 0) {
+                    long at50 = 0;
+                    for (int s = 1; s <= memorySteps; s++) {
+                        timeStep(trainer, x);
+                        if (s == Math.min(50, memorySteps)) {
+                            at50 = residentBytes();
+                        }
+                    }
+                    long end = residentBytes();
+                    result.put("memory_steps", memorySteps);
+                    result.put("rss_mib_at_step_50", at50 / (1 << 20));
+                    result.put("rss_mib_at_end", end / (1 << 20));
+                    result.put("rss_growth_after_step_50", (double) (end - at50) / at50);
+                }
+            }
+        }
+        if ("json".equals(output)) {
+            out.println(new ObjectMapper().writeValueAsString(result));
+        } else {
+            out.printf("SAE step   d_in %d, d_sae %d, batch %d on %s: %.1f ms (best of %d; median %.1f ms)%n", dIn, dSae, batch,
+                    result.get("device"), 1e3 * (double) result.get("step_seconds"), rounds, 1e3 * (double) result.get("step_median_seconds"));
+            out.printf("matmuls    the step's 5 matmuls alone: %.1f ms (%.1f GFLOP/s; median %.1f ms)%n",
+                    1e3 * (double) result.get("matmul_seconds"), (double) result.get("matmul_gflops"),
+                    1e3 * (double) result.get("matmul_median_seconds"));
+            out.printf("ratio      %.3f (matmul time / step time)%n", (double) result.get("ratio"));
+            if (result.containsKey("rss_growth_after_step_50")) {
+                out.printf("memory     RSS %d MiB at step 50, %d MiB after %d steps (%+.1f%%)%n", result.get("rss_mib_at_step_50"),
+                        result.get("rss_mib_at_end"), memorySteps, 100 * (double) result.get("rss_growth_after_step_50"));
+            }
+        }
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    /** One full training step, finished (the step reads back one scalar, which waits for the device). */
+    private static double timeStep(SaeTrainer trainer, NDArray x) {
+        try (NDScope scope = new NDScope()) {
+            long start = System.nanoTime();
+            trainer.step(x);
+            return (System.nanoTime() - start) / 1e9;
+        }
+    }
+
+    /** The step's matmuls: h = x W_enc, x̂ = f W_dec, g_f = g W_decᵀ, g_Wdec = fᵀ g, g_Wenc = xᵀ g_h. */
+    private static double timeMatmuls(NDArray x, NDArray wEnc, NDArray wDec, NDArray wide, NDArray narrow) {
+        try (NDScope scope = new NDScope()) {
+            long start = System.nanoTime();
+            NDArray a = x.matMul(wEnc);
+            NDArray b = wide.matMul(wDec);
+            NDArray c = narrow.matMul(wDec.transpose());
+            NDArray d = wide.transpose().matMul(narrow);
+            NDArray e = x.transpose().matMul(wide);
+            for (NDArray result : new NDArray[]{a, b, c, d, e}) {
+                result.getFloat(0, 0);   // waits for a GPU; on the CPU every op has already run
+            }
+            return (System.nanoTime() - start) / 1e9;
+        }
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /** VmRSS of this process, from /proc (Linux). */
+    static long residentBytes() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        throw new IOException("/proc/self/status has no VmRSS line");
+    }
+}

@@ -1,0 +1,302 @@
+package dev.saeforge.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saeforge.api.Mappers;
+import dev.saeforge.store.CheckpointManifest;
+import dev.saeforge.store.CheckpointRef;
+import dev.saeforge.store.CheckpointStore;
+import dev.saeforge.store.Safetensors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+
+/** Looks at a run's checkpoints in a file or s3 store: list, inspect, pull. */
+@Command(name = "checkpoints",
+        mixinStandardHelpOptions = true,
+        description = {"List, inspect and download the checkpoints of a run, in a local directory or an S3 bucket.",
+                "S3 endpoint and credentials come from AWS_ENDPOINT_URL(_S3), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION."},
+        subcommands = {CheckpointsCommand.ListCommand.class, CheckpointsCommand.InspectCommand.class, CheckpointsCommand.PullCommand.class})
+public class CheckpointsCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec command;
+
+    @Override
+    public Integer call() {
+        command.commandLine().getErr().println("saeforge checkpoints needs a subcommand: list, inspect or pull");
+        command.commandLine().usage(command.commandLine().getErr());
+        return ExitCodes.INVALID_INPUT;
+    }
+
+    /** --store: where a bare RUN or RUN/NAME lives. */
+    static class StoreOption {
+        @Option(names = "--store", paramLabel = "URI", defaultValue = "runs",
+                description = "Checkpoint location for a bare RUN: a path, file://PATH or s3://BUCKET/PREFIX (default: ${DEFAULT-VALUE}).")
+        String uri;
+    }
+
+    /** The RUN/NAME|URI argument of inspect and pull, with the --store it is resolved against. */
+    static class CheckpointArgument {
+        @Parameters(index = "0", paramLabel = "RUN/NAME|URI",
+                description = "A checkpoint in --store, or s3://BUCKET/PREFIX/RUN/NAME, file:///PATH/RUN/NAME.")
+        String target;
+
+        @Mixin
+        StoreOption location;
+
+        CheckpointAddress address() {
+            return CheckpointAddress.ofCheckpoint(target, location.uri);
+        }
+    }
+
+    /** What a subcommand does with the store; its failures become exit codes. */
+    interface StoreWork {
+        int run(CheckpointStore store, CheckpointAddress address, PrintWriter out) throws IOException;
+    }
+
+    /**
+     * Resolves the address, opens its store and runs {@code work}: bad input exits 2, a store
+     * failure 1, each with its message on stderr.
+     */
+    static int withStore(CommandSpec command, Supplier<CheckpointAddress> address, StoreWork work) {
+        PrintWriter out = command.commandLine().getOut();
+        PrintWriter err = command.commandLine().getErr();
+        try {
+            CheckpointAddress resolved = address.get();
+            try (CheckpointStore store = CheckpointStore.open(resolved.store())) {
+                return work.run(store, resolved, out);
+            }
+        } catch (IllegalArgumentException e) {
+            err.println(e.getMessage());
+            return ExitCodes.INVALID_INPUT;
+        } catch (IOException e) {
+            err.println(e.getMessage());
+            return ExitCodes.FAILURE;
+        } finally {
+            out.flush();
+            err.flush();
+        }
+    }
+
+    /** The named checkpoint, or a refusal listing the ones the run has. */
+    static CheckpointRef find(CheckpointStore store, CheckpointAddress address) throws IOException {
+        List<CheckpointRef> all = store.list(address.run());
+        return all.stream().filter(ref -> ref.name().equals(address.name())).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("run " + address.run() + " in " + store.uri() + " has no checkpoint "
+                        + address.name() + (all.isEmpty() ? "; it has no checkpoints at all"
+                        : "; it has " + String.join(", ", all.stream().map(CheckpointRef::name).toList()))));
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List a run's checkpoints, oldest first: NAME TOKENS STEP COMPLETE SIZE CREATED.")
+    static class ListCommand implements Callable<Integer> {
+        @Parameters(paramLabel = "RUN|URI", description = "A run name in --store, or s3://BUCKET/PREFIX/RUN, file:///PATH/RUN.")
+        String target;
+
+        @Mixin
+        StoreOption location;
+
+        @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "Print yaml or json instead of a table.")
+        OutputFormat output;
+
+        @Spec
+        CommandSpec command;
+
+        @Override
+        public Integer call() {
+            return withStore(command, () -> CheckpointAddress.ofRun(target, location.uri), (store, address, out) -> {
+                List<CheckpointRef> refs = store.list(address.run());
+                if (output != null) {
+                    Map<String, Object> document = new LinkedHashMap<>();
+                    document.put("store", store.uri());
+                    document.put("run", address.run());
+                    document.put("checkpoints", refs.stream().map(ListCommand::document).toList());
+                    printDocument(out, document);
+                } else if (refs.isEmpty()) {
+                    command.commandLine().getErr().println("No checkpoints for run " + address.run() + " in " + store.uri() + ".");
+                } else {
+                    List<String[]> rows = new ArrayList<>();
+                    rows.add(new String[]{"NAME", "TOKENS", "STEP", "COMPLETE", "SIZE", "CREATED"});
+                    for (CheckpointRef ref : refs) {
+                        rows.add(new String[]{ref.name(), orDash(ref.tokens()), orDash(ref.step()), ref.complete() ? "yes" : "no",
+                                Printing.bytes(ref.bytes()), ref.created().truncatedTo(ChronoUnit.SECONDS).toString()});
+                    }
+                    Printing.table(out, rows);
+                }
+                return ExitCodes.OK;
+            });
+        }
+
+        private static Map<String, Object> document(CheckpointRef ref) {
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("name", ref.name());
+            doc.put("uri", ref.uri());
+            doc.put("complete", ref.complete());
+            ref.tokens().ifPresent(tokens -> doc.put("tokens", tokens));
+            ref.step().ifPresent(step -> doc.put("step", step));
+            doc.put("bytes", ref.bytes());
+            doc.put("created", ref.created().toString());
+            doc.put("info", ref.info());
+            return doc;
+        }
+
+        private void printDocument(PrintWriter out, Object document) throws IOException {
+            ObjectMapper mapper = output == OutputFormat.json ? Mappers.json() : Mappers.yaml();
+            out.println(mapper.writeValueAsString(document).stripTrailing());
+        }
+    }
+
+    @Command(name = "inspect", mixinStandardHelpOptions = true,
+            description = {"Show a checkpoint: config, tensors, metrics and completeness.",
+                    "Prints cfg.json highlights, every tensor's shape and dtype (from the safetensors headers), the metrics",
+                    "recorded with it, and whether it is complete: every file read and its size and sha256 checked.",
+                    "Exits 1 when the checkpoint is incomplete or a file does not match its manifest."})
+    static class InspectCommand implements Callable<Integer> {
+        private static final List<String> CFG_KEYS = List.of("architecture", "d_in", "d_sae", "dtype", "apply_b_dec_to_input",
+                "normalize_activations", "jumprelu_bandwidth", "jumprelu_init_threshold", "l0_coefficient", "model_name",
+                "hook_name", "hook_head_index", "context_size", "prepend_bos", "dataset_path", "sae_lens_version",
+                "sae_lens_training_version");
+
+        @Mixin
+        CheckpointArgument checkpoint;
+
+        @Spec
+        CommandSpec command;
+
+        @Override
+        public Integer call() {
+            return withStore(command, checkpoint::address, (store, address, out) -> {
+                CheckpointRef ref = find(store, address);
+                Optional<CheckpointManifest> manifest = store.manifest(ref.run(), ref.name());
+                List<String> problems = store.verify(ref.run(), ref.name());
+
+                out.println("Name:      " + ref.name());
+                out.println("Run:       " + ref.run());
+                out.println("URI:       " + ref.uri());
+                out.println("Created:   " + ref.created().truncatedTo(ChronoUnit.SECONDS));
+                out.println("Tokens:    " + orDash(ref.tokens()));
+                out.println("Step:      " + orDash(ref.step()));
+                out.println("Size:      " + Printing.bytes(ref.bytes()));
+                out.println("Complete:  " + (problems.isEmpty()
+                        ? "yes (" + manifest.map(m -> m.files().size()).orElse(0) + " files, sizes and sha256 verified)"
+                        : "no: " + String.join("; ", problems)));
+                printConfig(store, ref, out);
+                printTensors(store, ref, manifest, out);
+                out.println("Metrics:");
+                Map<String, Object> metrics = new LinkedHashMap<>(ref.info());
+                metrics.remove("tokens");
+                metrics.remove("step");
+                List<String[]> rows = new ArrayList<>();
+                flatten("", metrics, rows);
+                if (rows.isEmpty()) {
+                    out.println("  (none recorded)");
+                }
+                rows.forEach(row -> out.println("  " + row[0] + ": " + row[1]));
+                return problems.isEmpty() ? ExitCodes.OK : ExitCodes.FAILURE;
+            });
+        }
+
+        private static void printConfig(CheckpointStore store, CheckpointRef ref, PrintWriter out) {
+            out.println("Config (cfg.json):");
+            JsonNode cfg;
+            try (InputStream in = store.read(ref.run(), ref.name(), "cfg.json")) {
+                cfg = new ObjectMapper().readTree(in);
+            } catch (JsonProcessingException e) {
+                out.println("  (not JSON: " + e.getOriginalMessage() + ")");
+                return;
+            } catch (IOException e) {
+                out.println("  (unreadable: " + e.getMessage() + ")");
+                return;
+            }
+            List<String[]> rows = new ArrayList<>();
+            for (String key : CFG_KEYS) {
+                JsonNode value = cfg.has(key) ? cfg.get(key) : cfg.path("metadata").get(key);
+                if (value != null) {
+                    rows.add(new String[]{"  " + key + ":", value.isTextual() ? value.asText() : value.toString()});
+                }
+            }
+            Printing.table(out, rows);
+        }
+
+        private static void printTensors(CheckpointStore store, CheckpointRef ref, Optional<CheckpointManifest> manifest, PrintWriter out) {
+            out.println("Tensors:");
+            if (manifest.isEmpty()) {
+                out.println("  (unknown: the checkpoint has no manifest listing its files)");
+                return;
+            }
+            for (CheckpointManifest.FileEntry file : manifest.get().files()) {
+                if (!file.path().endsWith(".safetensors")) {
+                    continue;
+                }
+                out.println("  " + file.path() + ":");
+                try (InputStream in = store.read(ref.run(), ref.name(), file.path())) {
+                    Safetensors.Header header = Safetensors.readHeader(in, file.bytes(), ref.uri() + "/" + file.path());
+                    List<String[]> rows = new ArrayList<>();
+                    for (Safetensors.Tensor tensor : header.tensors().values()) {
+                        rows.add(new String[]{"    " + tensor.name(), tensor.dtype().name(), Arrays.toString(tensor.shape())});
+                    }
+                    Printing.table(out, rows);
+                } catch (IOException e) {
+                    out.println("    (unreadable: " + e.getMessage() + ")");
+                }
+            }
+        }
+
+        @SuppressWarnings("unchecked")
+        private static void flatten(String prefix, Map<String, Object> values, List<String[]> rows) {
+            values.forEach((key, value) -> {
+                if (value instanceof Map<?, ?> nested) {
+                    flatten(prefix + key + ".", (Map<String, Object>) nested, rows);
+                } else {
+                    rows.add(new String[]{prefix + key, String.valueOf(value)});
+                }
+            });
+        }
+    }
+
+    @Command(name = "pull", mixinStandardHelpOptions = true, description = "Download a complete checkpoint into DIR, checking every file's sha256.")
+    static class PullCommand implements Callable<Integer> {
+        @Mixin
+        CheckpointArgument checkpoint;
+
+        @Parameters(index = "1", paramLabel = "DIR", description = "Directory to write the checkpoint's files into (created if missing).")
+        Path into;
+
+        @Spec
+        CommandSpec command;
+
+        @Override
+        public Integer call() {
+            return withStore(command, checkpoint::address, (store, address, out) -> {
+                CheckpointRef ref = find(store, address);
+                Path dir = store.pull(ref.run(), ref.name(), into);
+                int files = store.manifest(ref.run(), ref.name()).map(m -> m.files().size()).orElse(0);
+                out.println("Pulled " + ref.uri() + " into " + dir + " (" + files + " files, " + Printing.bytes(ref.bytes())
+                        + ", sha256 verified)");
+                return ExitCodes.OK;
+            });
+        }
+    }
+
+    private static String orDash(OptionalLong value) {
+        return value.isPresent() ? Long.toString(value.getAsLong()) : "-";
+    }
+}

@@ -1,0 +1,62 @@
+package dev.saeforge.cli;
+
+import dev.saeforge.store.CheckpointRef;
+import dev.saeforge.train.Metrics;
+import dev.saeforge.train.Training;
+
+import java.io.PrintWriter;
+
+/** Training progress on the terminal: one line every few seconds, and every checkpoint. */
+final class TerminalProgress implements Training.Listener {
+    private static final long INTERVAL_NANOS = 2_000_000_000L;
+
+    private final PrintWriter err;
+    private long lastPrinted;
+    private Training.Progress pending;
+
+    TerminalProgress(PrintWriter err) {
+        this.err = err;
+    }
+
+    @Override
+    public void started(Training.Plan plan) {
+        err.printf("saeforge: training %s on %s: %s%n", plan.run(), plan.device(), plan.source());
+        err.printf("saeforge: d_in %d, d_sae %d, %,d steps of %,d tokens%s%n", plan.dIn(), plan.dSae(), plan.totalSteps(),
+                plan.batchSize(), plan.resumedFrom().map(c -> ", resuming from " + c + " at step " + plan.startStep()).orElse(""));
+        err.flush();
+        lastPrinted = System.nanoTime();
+    }
+
+    @Override
+    public void progress(Training.Progress progress) {
+        pending = progress;
+        long now = System.nanoTime();
+        if (now - lastPrinted >= INTERVAL_NANOS || progress.metrics().tokens() >= progress.totalTokens()) {
+            print(progress);
+            lastPrinted = now;
+        }
+    }
+
+    @Override
+    public void checkpointed(CheckpointRef checkpoint) {
+        if (pending != null) {
+            print(pending);
+        }
+        err.println("checkpoint " + checkpoint.uri());
+        err.flush();
+    }
+
+    void finish() {
+        err.flush();
+    }
+
+    private void print(Training.Progress p) {
+        Metrics m = p.metrics();
+        err.printf("step %d/%d  %s/%s tok  %s tok/s  ETA %s  loss %.4g  L0 %.2f  EV %.3f  dead %d%n",
+                m.step(), p.totalSteps(), Units.count(m.tokens()), Units.count(p.totalTokens()),
+                Units.count(Math.round(p.tokensPerSecond())), Units.duration(p.etaSeconds()), m.overallLoss(), m.l0(),
+                m.explainedVariance(), m.deadFeatures());
+        err.flush();
+        pending = null;
+    }
+}

@@ -1,0 +1,36 @@
+package dev.saeforge.data;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+
+import java.util.Map;
+
+/**
+ * A stream of activation vectors to train an SAE on: a language model's hook activations or a
+ * synthetic source. A source can say where it is and be put back there, so an interrupted run
+ * resumes on exactly the data it would have seen.
+ */
+public interface ActivationSource extends AutoCloseable {
+
+    /** Width of each activation vector. */
+    int dIn();
+
+    /** The next {@code rows} activation vectors, float32 [rows, dIn], created by {@code manager}. */
+    NDArray next(NDManager manager, int rows);
+
+    /** Where the stream is, as JSON-friendly values, for a checkpoint. */
+    Map<String, Object> position();
+
+    /** Moves the stream to a position {@link #position()} returned. */
+    void seek(Map<String, Object> position);
+
+    /** A stream of different samples from the same distribution, for evaluation. */
+    ActivationSource heldOut();
+
+    /** What the source is, for messages: "synthetic superposition (64 features in 32 dims, seed 42)". */
+    String describe();
+
+    @Override
+    default void close() {
+    }
+}

@@ -1,0 +1,124 @@
+package dev.saeforge.lm;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saeforge.store.HfHub;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Turns a model location into a local checkpoint directory. A local path (or file://PATH) is used
+ * as it is; hf://ORG/NAME[@REVISION] and s3://BUCKET/PREFIX are copied into the cache
+ * (CACHE/models/hf/ORG/NAME/COMMIT, CACHE/models/s3/BUCKET/PREFIX), fetching only what a Qwen3
+ * checkpoint needs: config.json, tokenizer.json, and model.safetensors or the index and its shards.
+ */
+public final class ModelSources {
+    private static final Pattern HF = Pattern.compile("hf://([A-Za-z0-9][\\w.-]*/[\\w.-]+)(?:@([\\w./-]+))?");
+    private static final Pattern S3 = Pattern.compile("s3://([a-z0-9][a-z0-9.-]+[a-z0-9])(?:/(.*?))?/*");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path cacheDir;
+    private final HfHub hub;
+    private final S3ModelFiles.Connection s3;
+
+    ModelSources(Path cacheDir, HfHub hub, S3ModelFiles.Connection s3) {
+        this.cacheDir = cacheDir;
+        this.hub = hub;
+        this.s3 = s3;
+    }
+
+    /** Settings from the environment: {@link #defaultCacheDir()}, HF_ENDPOINT/HF_TOKEN, AWS_* for S3. */
+    public static ModelSources fromEnvironment() {
+        return new ModelSources(defaultCacheDir(), HfHub.fromEnvironment(), S3ModelFiles.Connection.fromEnvironment());
+    }
+
+    /** SAEFORGE_CACHE, else $XDG_CACHE_HOME/saeforge, else ~/.cache/saeforge. */
+    public static Path defaultCacheDir() {
+        String explicit = System.getenv("SAEFORGE_CACHE");
+        if (explicit != null && !explicit.isBlank()) {
+            return Path.of(explicit);
+        }
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+        return base.resolve("saeforge");
+    }
+
+    /** The local directory holding the checkpoint at {@code location}, downloading what is missing. */
+    public Path resolve(String location) throws IOException {
+        if (location.startsWith("hf://")) {
+            Matcher m = HF.matcher(location);
+            if (!m.matches()) {
+                throw new IllegalArgumentException("model location \"" + location + "\" is not of the form hf://ORG/NAME[@REVISION]");
+            }
+            String revision = m.group(2) == null ? "main" : m.group(2);
+            HfHub.Snapshot snapshot = hub.snapshot(HfHub.RepoType.MODEL, m.group(1), revision);
+            Path dir = cacheDir.resolve("models/hf").resolve(m.group(1)).resolve(snapshot.commit());
+            return copy(new HubModelFiles(hub, snapshot), dir);
+        }
+        if (location.startsWith("s3://")) {
+            Matcher m = S3.matcher(location);
+            if (!m.matches()) {
+                throw new IllegalArgumentException("model location \"" + location + "\" is not of the form s3://BUCKET/PREFIX");
+            }
+            String prefix = m.group(2) == null ? "" : m.group(2);
+            Path dir = cacheDir.resolve("models/s3").resolve(m.group(1)).resolve(prefix);
+            return copy(new S3ModelFiles(s3.client(), m.group(1), prefix), dir);
+        }
+        Path dir = Path.of(location.startsWith("file://") ? location.substring("file://".length()) : location);
+        if (!Files.isDirectory(dir)) {
+            throw new InvalidModelException("model directory " + dir + " does not exist; expected a Hugging Face checkpoint directory, "
+                    + "hf://ORG/NAME[@REVISION] or s3://BUCKET/PREFIX");
+        }
+        return dir;
+    }
+
+    /** Copies the files of a Qwen3 checkpoint from {@code remote} into {@code dir}. */
+    static Path copy(RemoteFiles remote, Path dir) throws IOException {
+        Set<String> names = remote.names();
+        if (!names.contains(Qwen3Config.FILE)) {
+            throw new InvalidModelException(remote.location() + " has no " + Qwen3Config.FILE + "; it holds " + new TreeSet<>(names));
+        }
+        remote.fetch(Qwen3Config.FILE, dir.resolve(Qwen3Config.FILE));
+        if (names.contains(Tokenizer.FILE)) {
+            remote.fetch(Tokenizer.FILE, dir.resolve(Tokenizer.FILE));
+        }
+        if (names.contains(Qwen3Weights.INDEX_FILE)) {
+            Path index = dir.resolve(Qwen3Weights.INDEX_FILE);
+            remote.fetch(Qwen3Weights.INDEX_FILE, index);
+            for (String shard : shardsOf(index)) {
+                if (!names.contains(shard)) {
+                    throw new InvalidModelException(remote.location() + ": " + Qwen3Weights.INDEX_FILE + " names shard " + shard
+                            + ", which is missing there");
+                }
+                remote.fetch(shard, dir.resolve(shard));
+            }
+        } else if (names.contains(Qwen3Weights.SINGLE_FILE)) {
+            remote.fetch(Qwen3Weights.SINGLE_FILE, dir.resolve(Qwen3Weights.SINGLE_FILE));
+        } else {
+            throw new InvalidModelException(remote.location() + " has neither " + Qwen3Weights.SINGLE_FILE + " nor "
+                    + Qwen3Weights.INDEX_FILE + " (only safetensors checkpoints are read); it holds " + new TreeSet<>(names));
+        }
+        return dir;
+    }
+
+    private static Set<String> shardsOf(Path index) throws IOException {
+        Set<String> shards = new TreeSet<>();
+        try {
+            JSON.readTree(Files.readString(index)).path("weight_map").forEach(file -> shards.add(file.asText()));
+        } catch (JsonProcessingException e) {
+            throw new InvalidModelException(index + " is not JSON: " + e.getOriginalMessage());
+        }
+        for (String shard : shards) {
+            if (shard.contains("..") || shard.startsWith("/")) {
+                throw new InvalidModelException(index + " names shard \"" + shard + "\" outside the model directory");
+            }
+        }
+        return shards;
+    }
+}

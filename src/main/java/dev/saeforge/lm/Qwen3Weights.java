@@ -1,0 +1,284 @@
+package dev.saeforge.lm;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saeforge.store.Safetensors;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * The weights of a Qwen3 checkpoint directory: {@code model.safetensors}, or the shards named by
+ * {@code model.safetensors.index.json}. Opening reads only the headers and checks every tensor
+ * the config implies (name, shape, dtype) so a bad checkpoint fails before any compute; the data
+ * is read tensor by tensor when {@link #load} asks for it, widened from bf16/f16 to float32 in
+ * Java (bfloat16 crashes DJL, reference/djl.md §5).
+ */
+public final class Qwen3Weights implements AutoCloseable {
+    public static final String SINGLE_FILE = "model.safetensors";
+    public static final String INDEX_FILE = "model.safetensors.index.json";
+    public static final String EMBEDDING = "model.embed_tokens.weight";
+    public static final String FINAL_NORM = "model.norm.weight";
+    public static final String LM_HEAD = "lm_head.weight";
+    /** Staging buffer for widening: tensors load in row blocks of at most this many bytes. */
+    private static final int STAGING_BYTES = 32 << 20;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path dir;
+    private final Map<String, Safetensors.Reader> readerOf;
+    private final List<Safetensors.Reader> readers;
+    private ByteBuffer staging;
+
+    private Qwen3Weights(Path dir, Map<String, Safetensors.Reader> readerOf, List<Safetensors.Reader> readers) {
+        this.dir = dir;
+        this.readerOf = readerOf;
+        this.readers = readers;
+    }
+
+    /** The safetensors key of a decoder-layer tensor, e.g. {@code model.layers.3.mlp.up_proj.weight}. */
+    public static String layerKey(int layer, String name) {
+        return "model.layers." + layer + "." + name + ".weight";
+    }
+
+    /** Every tensor the config implies, with its shape and where its dimensions come from. */
+    static Map<String, Expected> expectedTensors(Qwen3Config c) {
+        Map<String, Expected> expected = new LinkedHashMap<>();
+        String vh = "[vocab_size, hidden_size]";
+        expected.put(EMBEDDING, new Expected(vh, c.vocabSize(), c.hiddenSize()));
+        for (int i = 0; i < c.numLayers(); i++) {
+            expected.put(layerKey(i, "input_layernorm"), new Expected("[hidden_size]", c.hiddenSize()));
+            expected.put(layerKey(i, "self_attn.q_proj"), new Expected("[num_attention_heads*head_dim, hidden_size]", c.queryWidth(), c.hiddenSize()));
+            expected.put(layerKey(i, "self_attn.k_proj"), new Expected("[num_key_value_heads*head_dim, hidden_size]", c.kvWidth(), c.hiddenSize()));
+            expected.put(layerKey(i, "self_attn.v_proj"), new Expected("[num_key_value_heads*head_dim, hidden_size]", c.kvWidth(), c.hiddenSize()));
+            expected.put(layerKey(i, "self_attn.o_proj"), new Expected("[hidden_size, num_attention_heads*head_dim]", c.hiddenSize(), c.queryWidth()));
+            expected.put(layerKey(i, "self_attn.q_norm"), new Expected("[head_dim]", c.headDim()));
+            expected.put(layerKey(i, "self_attn.k_norm"), new Expected("[head_dim]", c.headDim()));
+            expected.put(layerKey(i, "post_attention_layernorm"), new Expected("[hidden_size]", c.hiddenSize()));
+            expected.put(layerKey(i, "mlp.gate_proj"), new Expected("[intermediate_size, hidden_size]", c.intermediateSize(), c.hiddenSize()));
+            expected.put(layerKey(i, "mlp.up_proj"), new Expected("[intermediate_size, hidden_size]", c.intermediateSize(), c.hiddenSize()));
+            expected.put(layerKey(i, "mlp.down_proj"), new Expected("[hidden_size, intermediate_size]", c.hiddenSize(), c.intermediateSize()));
+        }
+        expected.put(FINAL_NORM, new Expected("[hidden_size]", c.hiddenSize()));
+        if (!c.tieWordEmbeddings()) {
+            expected.put(LM_HEAD, new Expected(vh + " (tie_word_embeddings is false)", c.vocabSize(), c.hiddenSize()));
+        }
+        return expected;
+    }
+
+    /** A tensor's shape as config.json implies it; {@code formula} says from which keys. */
+    record Expected(String formula, long... shape) {
+    }
+
+    /** Opens the checkpoint in {@code dir} and checks it against {@code config}. */
+    public static Qwen3Weights open(Path dir, Qwen3Config config) throws IOException {
+        Map<String, Path> fileOf = locateTensors(dir);
+        Map<Path, Safetensors.Reader> byFile = new LinkedHashMap<>();
+        try {
+            Map<String, Safetensors.Reader> readerOf = new LinkedHashMap<>();
+            for (Map.Entry<String, Path> entry : fileOf.entrySet()) {
+                Safetensors.Reader reader = byFile.get(entry.getValue());
+                if (reader == null) {
+                    reader = Safetensors.read(entry.getValue());
+                    byFile.put(entry.getValue(), reader);
+                }
+                readerOf.put(entry.getKey(), reader);
+            }
+            Qwen3Weights weights = new Qwen3Weights(dir, readerOf, new ArrayList<>(byFile.values()));
+            weights.check(config);
+            return weights;
+        } catch (IOException | RuntimeException e) {
+            for (Safetensors.Reader reader : byFile.values()) {
+                reader.close();
+            }
+            throw e;
+        }
+    }
+
+    /** Which file holds each tensor: from the index of a sharded checkpoint, or the one file. */
+    private static Map<String, Path> locateTensors(Path dir) throws IOException {
+        Path index = dir.resolve(INDEX_FILE);
+        Path single = dir.resolve(SINGLE_FILE);
+        Map<String, Path> fileOf = new TreeMap<>();
+        if (Files.isRegularFile(index)) {
+            JsonNode weightMap;
+            try {
+                weightMap = JSON.readTree(Files.readString(index)).path("weight_map");
+            } catch (JsonProcessingException e) {
+                throw new InvalidModelException(index + " is not JSON: " + e.getOriginalMessage());
+            }
+            if (!weightMap.isObject() || weightMap.isEmpty()) {
+                throw new InvalidModelException(index + " has no \"weight_map\" object mapping tensor names to shard files");
+            }
+            Map<String, List<String>> tensorsOfShard = new TreeMap<>();
+            weightMap.fields().forEachRemaining(e -> tensorsOfShard.computeIfAbsent(e.getValue().asText(), k -> new ArrayList<>()).add(e.getKey()));
+            for (Map.Entry<String, List<String>> shard : tensorsOfShard.entrySet()) {
+                Path file = dir.resolve(shard.getKey()).normalize();
+                if (!file.startsWith(dir.normalize()) || !Files.isRegularFile(file)) {
+                    throw new InvalidModelException(index + " maps " + shard.getValue().size() + " tensors (e.g. "
+                            + shard.getValue().get(0) + ") to shard " + shard.getKey() + ", which is missing from " + dir);
+                }
+                shard.getValue().forEach(tensor -> fileOf.put(tensor, file));
+            }
+            return fileOf;
+        }
+        if (Files.isRegularFile(single)) {
+            try (Safetensors.Reader reader = Safetensors.read(single)) {
+                reader.tensors().keySet().forEach(tensor -> fileOf.put(tensor, single));
+            }
+            return fileOf;
+        }
+        List<String> present;
+        try (Stream<Path> files = Files.list(dir)) {
+            present = files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+        throw new InvalidModelException(dir + " has neither " + SINGLE_FILE + " nor " + INDEX_FILE
+                + " (only safetensors checkpoints are read); it holds " + present);
+    }
+
+    /** Every tensor the config implies must be there, with that shape and a float dtype. */
+    private void check(Qwen3Config config) {
+        for (Map.Entry<String, Expected> entry : expectedTensors(config).entrySet()) {
+            String name = entry.getKey();
+            Expected expected = entry.getValue();
+            Safetensors.Reader reader = readerOf.get(name);
+            if (reader == null) {
+                throw new InvalidModelException(dir + ": no tensor " + name + " in " + sourceFiles()
+                        + "; config.json implies it with shape " + Arrays.toString(expected.shape()) + " " + expected.formula());
+            }
+            Safetensors.Tensor tensor = reader.tensors().get(name);
+            if (tensor == null) {
+                throw new InvalidModelException(reader.file() + ": no tensor " + name + ", though " + INDEX_FILE + " maps it to this shard");
+            }
+            if (!Arrays.equals(tensor.shape(), expected.shape())) {
+                throw new InvalidModelException(reader.file() + ": tensor " + name + " has shape " + Arrays.toString(tensor.shape())
+                        + "; config.json implies " + Arrays.toString(expected.shape()) + " " + expected.formula());
+            }
+            if (tensor.dtype() == Safetensors.Dtype.I64) {
+                throw new InvalidModelException(reader.file() + ": tensor " + name + " is I64; expected F32, F16 or BF16");
+            }
+        }
+    }
+
+    private String sourceFiles() {
+        return readers.size() == 1 ? readers.get(0).file().getFileName().toString()
+                : "the " + readers.size() + " shards of " + INDEX_FILE;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /**
+     * Reads tensor {@code name} into a new array of {@code manager} in {@code dtype} (FLOAT32 or
+     * FLOAT16). Row blocks are widened into a reused staging buffer and copied into an array
+     * libtorch owns, so loading costs the tensor's own memory and a fixed 32 MiB, whatever the
+     * checkpoint's size; the array belongs to no {@link NDScope}.
+     */
+    public synchronized NDArray load(String name, NDManager manager, DataType dtype) throws IOException {
+        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
+            throw new IllegalArgumentException("weights load as FLOAT32 or FLOAT16, not " + dtype);
+        }
+        Safetensors.Reader reader = readerOf.get(name);
+        if (reader == null) {
+            throw new InvalidModelException(dir + ": no tensor " + name + " in " + sourceFiles());
+        }
+        Safetensors.Tensor tensor = reader.tensor(name);
+        long[] shape = tensor.shape();
+        long rowElements = 1;
+        for (int d = 1; d < shape.length; d++) {
+            rowElements *= shape[d];
+        }
+        long rows = shape.length == 0 ? 1 : shape[0];
+        long rowsPerBlock = Math.max(1, STAGING_BYTES / (rowElements * Float.BYTES));
+        if (staging == null) {
+            staging = ByteBuffer.allocateDirect(STAGING_BYTES).order(ByteOrder.nativeOrder());
+        }
+        ByteBuffer source = reader.bytes(name);
+        NDArray result;
+        try (NDScope scope = new NDScope()) {
+            NDArray target = manager.create(new Shape(shape), DataType.FLOAT32);
+            for (long row = 0; row < rows; row += rowsPerBlock) {
+                int blockRows = (int) Math.min(rowsPerBlock, rows - row);
+                int elements = Math.toIntExact(blockRows * rowElements);
+                if ((long) elements * Float.BYTES > staging.capacity()) {
+                    staging = ByteBuffer.allocateDirect(elements * Float.BYTES).order(ByteOrder.nativeOrder());
+                }
+                widen(tensor.dtype(), source, row * rowElements, elements, staging);
+                long[] blockShape = shape.clone();
+                if (blockShape.length > 0) {
+                    blockShape[0] = blockRows;
+                }
+                // The block array shares the staging memory (torch from_blob); set() copies it out.
+                try (NDArray block = manager.create(staging.slice(0, elements * Float.BYTES).order(ByteOrder.nativeOrder()),
+                        new Shape(blockShape), DataType.FLOAT32)) {
+                    if (blockRows == rows) {
+                        target.set(new NDIndex("..."), block);
+                    } else {
+                        target.set(new NDIndex("{}:{}", row, row + blockRows), block);
+                    }
+                }
+            }
+            result = dtype == DataType.FLOAT32 ? target : target.toType(dtype, false);
+            result.setName(name);
+            NDScope.unregister(result);
+        }
+        return result;
+    }
+
+    /** Converts {@code count} elements starting at element {@code first} of {@code source} to float32. */
+    private static void widen(Safetensors.Dtype dtype, ByteBuffer source, long first, int count, ByteBuffer out) {
+        out.clear();
+        int start = Math.toIntExact(first * dtype.bytes);
+        switch (dtype) {
+            case F32 -> {
+                for (int i = 0; i < count; i++) {
+                    out.putFloat(4 * i, source.getFloat(start + 4 * i));
+                }
+            }
+            case F16 -> {
+                for (int i = 0; i < count; i++) {
+                    out.putFloat(4 * i, Float.float16ToFloat(source.getShort(start + 2 * i)));
+                }
+            }
+            case BF16 -> {
+                for (int i = 0; i < count; i++) {
+                    out.putFloat(4 * i, Float.intBitsToFloat((source.getShort(start + 2 * i) & 0xffff) << 16));
+                }
+            }
+            case I64 -> throw new IllegalStateException("I64 weights are refused when the checkpoint opens");
+        }
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        IOException failure = null;
+        for (Safetensors.Reader reader : readers) {
+            try {
+                reader.close();
+            } catch (IOException e) {
+                failure = e;
+            }
+        }
+        staging = null;
+        if (failure != null) {
+            throw failure;
+        }
+    }
+}

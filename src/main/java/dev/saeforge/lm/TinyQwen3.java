@@ -1,0 +1,150 @@
+package dev.saeforge.lm;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.saeforge.store.Safetensors;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Writes a small random Qwen3 checkpoint laid out as on the Hugging Face hub: config.json,
+ * model.safetensors (or shards and model.safetensors.index.json) and a byte-level BPE
+ * tokenizer.json trained on {@link #CORPUS}.
+ *
+ * <p>The weights are random but scaled so a forward pass stays informative: projections are
+ * N(0, 1/fan_in), embeddings N(0, 1), norm weights 1 + N(0, 0.1^2), so activations stay of
+ * order one, attention is far from uniform, and every weight changes the output.
+ */
+public final class TinyQwen3 {
+    /** The text the tiny tokenizer's merges are learned from. */
+    public static final String CORPUS = """
+            Sparse autoencoders read the activations of a language model and rewrite each one as a \
+            sum of a few features taken from a large dictionary. A feature that fires on the word \
+            "the" at the start of a sentence, another that fires inside quoted speech, a third that \
+            tracks numbers such as 1, 2, 3 and 2024: each is a direction in the residual stream. \
+            The model reads the text token by token; the tokenizer splits the text into pieces that \
+            the model has seen many times, and the pieces that are left become bytes. Training the \
+            autoencoder on these activations, then reading which tokens make each feature fire, is \
+            how researchers look inside the model. They train, they measure, they read the features \
+            again, and they share what they learn with the others who train them.
+            """;
+
+    /** The shape and storage of a tiny model; {@link #defaults()} is hidden 64, 2 layers, vocab 300. */
+    public record Options(int layers, int hidden, int intermediate, int heads, int kvHeads, int headDim,
+                          int vocab, boolean tied, long seed, Safetensors.Dtype dtype, int shards) {
+        public static Options defaults() {
+            return new Options(2, 64, 128, 4, 2, 16, 300, true, 0, Safetensors.Dtype.BF16, 1);
+        }
+
+        public Options withTied(boolean value) {
+            return new Options(layers, hidden, intermediate, heads, kvHeads, headDim, vocab, value, seed, dtype, shards);
+        }
+
+        public Options withDtype(Safetensors.Dtype value) {
+            return new Options(layers, hidden, intermediate, heads, kvHeads, headDim, vocab, tied, seed, value, shards);
+        }
+
+        public Options withShards(int value) {
+            return new Options(layers, hidden, intermediate, heads, kvHeads, headDim, vocab, tied, seed, dtype, value);
+        }
+
+        public Options withSeed(long value) {
+            return new Options(layers, hidden, intermediate, heads, kvHeads, headDim, vocab, tied, value, dtype, shards);
+        }
+
+        public Qwen3Config config() {
+            return new Qwen3Config(vocab, hidden, intermediate, layers, heads, kvHeads, headDim, 1_000_000.0, 1e-6, tied,
+                    Qwen3Config.DEFAULT_MAX_POSITIONS, switch (dtype) {
+                        case F32 -> "float32";
+                        case F16 -> "float16";
+                        case BF16, I64 -> "bfloat16";
+                    });
+        }
+    }
+
+    private TinyQwen3() {
+    }
+
+    /** Writes the checkpoint into {@code dir} (created if needed) and returns its config. */
+    public static Qwen3Config write(Path dir, Options options) throws IOException {
+        if (options.dtype() == Safetensors.Dtype.I64) {
+            throw new IllegalArgumentException("weights are stored as F32, F16 or BF16, not I64");
+        }
+        if (options.shards() < 1) {
+            throw new IllegalArgumentException("shards must be >= 1, got " + options.shards());
+        }
+        int minimumVocab = 256 + ByteLevelBpe.SPECIAL_TOKENS.size();
+        if (options.vocab() < minimumVocab) {
+            throw new IllegalArgumentException("vocab " + options.vocab() + " is too small: a byte-level tokenizer needs "
+                    + minimumVocab + " ids (256 bytes and " + ByteLevelBpe.SPECIAL_TOKENS.size() + " special tokens)");
+        }
+        Qwen3Config config = options.config();
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(Qwen3Config.FILE), config.toJson());
+        ByteLevelBpe tokenizer = ByteLevelBpe.train(CORPUS, options.vocab() - minimumVocab);
+        Files.writeString(dir.resolve(Tokenizer.FILE), tokenizer.toJson());
+        writeWeights(dir, config, options);
+        return config;
+    }
+
+    private static void writeWeights(Path dir, Qwen3Config config, Options options) throws IOException {
+        SplittableRandom random = new SplittableRandom(options.seed());
+        Map<String, Qwen3Weights.Expected> tensors = Qwen3Weights.expectedTensors(config);
+        long totalBytes = tensors.values().stream().mapToLong(e -> elements(e.shape()) * options.dtype().bytes).sum();
+        int shards = options.shards();
+        List<Safetensors.Writer> writers = new ArrayList<>();
+        for (int s = 0; s < shards; s++) {
+            writers.add(Safetensors.writer().metadata("format", "pt"));
+        }
+        ObjectNode index = new ObjectMapper().createObjectNode();
+        index.putObject("metadata").put("total_size", totalBytes);
+        ObjectNode weightMap = index.putObject("weight_map");
+        long written = 0;
+        for (Map.Entry<String, Qwen3Weights.Expected> entry : tensors.entrySet()) {
+            long[] shape = entry.getValue().shape();
+            int shard = (int) Math.min(shards - 1, written * shards / totalBytes);
+            writers.get(shard).addFloats(entry.getKey(), options.dtype(), shape, randomWeight(entry.getKey(), shape, random));
+            weightMap.put(entry.getKey(), shardName(shard, shards));
+            written += elements(shape) * options.dtype().bytes;
+        }
+        if (shards == 1) {
+            writers.get(0).write(dir.resolve(Qwen3Weights.SINGLE_FILE));
+            return;
+        }
+        for (int s = 0; s < shards; s++) {
+            writers.get(s).write(dir.resolve(shardName(s, shards)));
+        }
+        Files.writeString(dir.resolve(Qwen3Weights.INDEX_FILE),
+                new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(index) + "\n");
+    }
+
+    static String shardName(int shard, int shards) {
+        return String.format("model-%05d-of-%05d.safetensors", shard + 1, shards);
+    }
+
+    private static float[] randomWeight(String name, long[] shape, SplittableRandom random) {
+        float[] values = new float[Math.toIntExact(elements(shape))];
+        boolean norm = shape.length == 1;
+        boolean embedding = name.equals(Qwen3Weights.EMBEDDING);
+        double std = norm ? 0.1 : embedding ? 1.0 : 1.0 / Math.sqrt(shape[1]);
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) ((norm ? 1.0 : 0.0) + std * random.nextGaussian());
+        }
+        return values;
+    }
+
+    private static long elements(long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+}

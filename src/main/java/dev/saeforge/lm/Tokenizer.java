@@ -1,0 +1,63 @@
+package dev.saeforge.lm;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * A Hugging Face {@code tokenizer.json} (the Rust tokenizers library through DJL), loaded from a
+ * file path only: DJL's by-name loading would reach for the hub. No special tokens are added:
+ * Qwen3's tokenizer adds none (it has no BOS, reference/saelens-qwen3.md §6.4).
+ */
+public final class Tokenizer implements AutoCloseable {
+    public static final String FILE = "tokenizer.json";
+
+    private final Path file;
+    private final HuggingFaceTokenizer tokenizer;
+
+    private Tokenizer(Path file, HuggingFaceTokenizer tokenizer) {
+        this.file = file;
+        this.tokenizer = tokenizer;
+    }
+
+    /** Loads {@code path}: a tokenizer.json file, or a model directory holding one. */
+    public static Tokenizer load(Path path) throws IOException {
+        Path file = Files.isDirectory(path) ? path.resolve(FILE) : path;
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidModelException(file + " does not exist; the model's tokenizer is read from its " + FILE);
+        }
+        System.setProperty("ai.djl.offline", "true");
+        HuggingFaceTokenizer tokenizer;
+        try {
+            tokenizer = HuggingFaceTokenizer.newInstance(file, Map.of(
+                    "addSpecialTokens", "false",
+                    "truncation", "false",
+                    "padding", "false"));
+        } catch (RuntimeException e) {
+            throw new InvalidModelException(file + " is not a tokenizer the Hugging Face tokenizers library reads: " + e.getMessage());
+        }
+        return new Tokenizer(file, tokenizer);
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    /** The ids of {@code text}, without special tokens added. */
+    public long[] encode(String text) {
+        return tokenizer.encode(text, false, false).getIds();
+    }
+
+    /** The text of {@code ids}, special tokens included. */
+    public String decode(long[] ids) {
+        return tokenizer.decode(ids, false);
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+}

@@ -1,0 +1,63 @@
+package dev.saeforge.sae;
+
+import ai.djl.ndarray.NDArray;
+
+import java.util.Map;
+
+/**
+ * A sparse autoencoder under training: its parameters by their SAELens names, and one step's
+ * forward pass with the gradients of every loss term. Each architecture (JumpReLU now; standard,
+ * TopK and BatchTopK later) is one class implementing this, with its config next to it.
+ */
+public interface TrainingSae extends AutoCloseable {
+
+    /** The inputs of one step besides the activations. */
+    record StepInput(
+            /** Weight of the sparsity loss at this step (after warm-up). */
+            double sparsityCoefficient,
+            /** 1 for latents counted as dead, else 0, shape [d_sae]; null when no term uses it. */
+            NDArray deadMask) {
+    }
+
+    /**
+     * What one forward and backward pass produced. Losses are scalars on the SAE's device; nothing
+     * is read back to Java here, so a step never waits for the device.
+     */
+    record StepOutput(
+            NDArray mseLoss,
+            NDArray sparsityLoss,
+            /** The auxiliary loss (JumpReLU: the pre-activation loss), zero when disabled. */
+            NDArray auxiliaryLoss,
+            /** How many rows of the batch each latent fired on, float [d_sae]. */
+            NDArray firingCounts) {
+
+        public NDArray totalLoss() {
+            return mseLoss.add(sparsityLoss).add(auxiliaryLoss);
+        }
+    }
+
+    int dIn();
+
+    int dSae();
+
+    /** Parameters by SAELens name, in a fixed order; updated in place by the optimiser. */
+    Map<String, NDArray> parameters();
+
+    /**
+     * Runs the training forward pass on a batch [N, d_in] and returns the losses; afterwards
+     * {@link #gradients()} holds d(total loss)/d(parameter) for every parameter.
+     */
+    StepOutput forwardBackward(NDArray x, StepInput input);
+
+    /** Gradients of the last {@link #forwardBackward}, same keys as {@link #parameters()}. */
+    Map<String, NDArray> gradients();
+
+    /** Projects the parameters back onto their constraints after an optimiser step. */
+    void afterOptimizerStep();
+
+    /** Latent activations [N, d_sae] for inputs [N, d_in], as SAELens' inference encode. */
+    NDArray encode(NDArray x);
+
+    /** Reconstruction [N, d_in] from latent activations [N, d_sae]. */
+    NDArray decode(NDArray features);
+}

@@ -1,0 +1,124 @@
+package dev.saeforge.store;
+
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Where a run's checkpoints live: {@code <location>/<run>/<name>/}, each a SAELens checkpoint
+ * directory plus the {@link CheckpointManifest} written last. Two backends: a local (or mounted)
+ * directory and an S3 bucket. Names are SAELens': the tokens trained ({@code 409600}) and
+ * {@code final_<tokens>}.
+ */
+public interface CheckpointStore extends AutoCloseable {
+
+    /**
+     * Opens the store for a location from TrainingRun spec.checkpoints.uri: a plain path,
+     * file://PATH, or s3://BUCKET/PREFIX, with S3 endpoint and credentials from the process
+     * environment (see {@link S3Settings}).
+     */
+    static CheckpointStore open(String uri) throws IOException {
+        return open(uri, System.getenv());
+    }
+
+    /** As {@link #open(String)}, with the environment given (tests, or a caller that filters it). */
+    static CheckpointStore open(String uri, Map<String, String> env) throws IOException {
+        if (uri == null || uri.isBlank()) {
+            throw new IllegalArgumentException("checkpoint location is empty; expected " + S3Settings.LOCATION_FORMS);
+        }
+        if (uri.startsWith("s3://")) {
+            return new S3CheckpointStore(S3Settings.from(uri, env));
+        }
+        String path = uri.startsWith("file://") ? uri.substring("file://".length()) : uri;
+        if (path.isEmpty() || path.contains("://")) {
+            throw new IllegalArgumentException("checkpoint location \"" + uri + "\" is not supported; expected " + S3Settings.LOCATION_FORMS);
+        }
+        return new FileCheckpointStore(Path.of(path));
+    }
+
+    /** The store's location as a URI: file:///ABSOLUTE/PATH or s3://BUCKET/PREFIX. */
+    String uri();
+
+    /**
+     * Publishes a complete local checkpoint directory as {@code <run>/<name>/}: every file first,
+     * then the manifest (sizes, sha256 and {@code info}: step, tokens, metrics...), so the
+     * checkpoint is complete exactly when its manifest exists and every file matches it. A file
+     * store moves {@code localDir} when it is on the same file system (the caller gives it up);
+     * otherwise the directory is left as it was. A {@code manifest.json} in {@code localDir} is
+     * replaced. Publishing a name that is already complete with identical files returns it;
+     * with different files it is refused.
+     */
+    CheckpointRef publish(String run, String name, Path localDir, Map<String, Object> info) throws IOException;
+
+    /** Every checkpoint of a run, oldest first ({@link CheckpointRef#OLDEST_FIRST}), complete or not. */
+    List<CheckpointRef> list(String run) throws IOException;
+
+    /** The checkpoint's manifest, or empty when it has none (not published, or still uploading). */
+    Optional<CheckpointManifest> manifest(String run, String name) throws IOException;
+
+    /**
+     * What is wrong with a checkpoint, reading every file and comparing size and sha256 with its
+     * manifest; empty when it is complete and intact. Failing to reach the store is an
+     * IOException, not a problem of the checkpoint.
+     */
+    List<String> verify(String run, String name) throws IOException;
+
+    /** Downloads (or copies, for file stores) a complete checkpoint into {@code into}, verifying sha256; returns {@code into}. */
+    Path pull(String run, String name, Path into) throws IOException;
+
+    /** One file of a checkpoint, unverified (e.g. cfg.json or a safetensors header for inspection). */
+    InputStream read(String run, String name, String file) throws IOException;
+
+    /** Removes a checkpoint; its manifest goes first, so it is never seen complete but partial. */
+    void delete(String run, String name) throws IOException;
+
+    /**
+     * The newest checkpoint whose manifest exists and whose files all match it (sha256 verified).
+     * A newer one that is incomplete or fails verification is skipped with a warning naming it.
+     */
+    default Optional<CheckpointRef> latest(String run) throws IOException {
+        List<CheckpointRef> all = list(run);
+        for (int i = all.size() - 1; i >= 0; i--) {
+            CheckpointRef ref = all.get(i);
+            if (!ref.complete()) {
+                Logger.getLogger(CheckpointStore.class).warnf("Skipping checkpoint %s: it is incomplete (no manifest, or files missing)", ref.uri());
+                continue;
+            }
+            List<String> problems = verify(run, ref.name());
+            if (problems.isEmpty()) {
+                return Optional.of(ref);
+            }
+            Logger.getLogger(CheckpointStore.class).warnf("Skipping checkpoint %s: it fails verification (%s); trying the previous one",
+                    ref.uri(), String.join("; ", problems));
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Deletes all but the newest {@code keepLast} complete checkpoints and any final_* one, and
+     * incomplete leftovers older than the newest complete checkpoint (newer ones may still be
+     * uploading). Never deletes {@link #latest}, even when newer checkpoints fail verification.
+     */
+    default void retain(String run, int keepLast) throws IOException {
+        if (keepLast < 0) {
+            throw new IllegalArgumentException("keepLast is " + keepLast + "; expected >= 0");
+        }
+        List<CheckpointRef> all = list(run);
+        if (Retention.toDelete(all, keepLast, Optional.empty()).isEmpty()) {
+            return; // nothing to delete: spare the verification read
+        }
+        Optional<String> latest = latest(run).map(CheckpointRef::name);
+        for (CheckpointRef doomed : Retention.toDelete(all, keepLast, latest)) {
+            Logger.getLogger(CheckpointStore.class).infof("Deleting checkpoint %s (keeping the last %d)", doomed.uri(), keepLast);
+            delete(run, doomed.name());
+        }
+    }
+
+    @Override
+    void close() throws IOException;
+}

@@ -1,0 +1,16 @@
+package dev.saeforge.train;
+
+/** The numbers SAELens logs every few steps (losses/*, metrics/*, sparsity/*, details/*). */
+public record Metrics(
+        long step,
+        long tokens,
+        double overallLoss,
+        double mseLoss,
+        double sparsityLoss,
+        double auxiliaryLoss,
+        double explainedVariance,
+        double l0,
+        int deadFeatures,
+        double learningRate,
+        double sparsityCoefficient) {
+}

@@ -1,0 +1,351 @@
+package dev.saeforge.train;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import dev.saeforge.api.SaeSpec;
+import dev.saeforge.api.TrainingRun;
+import dev.saeforge.api.TrainingRunSpec;
+import dev.saeforge.api.TrainingSpec;
+import dev.saeforge.data.ActivationSource;
+import dev.saeforge.data.SyntheticSuperposition;
+import dev.saeforge.sae.JumpReluSae;
+import dev.saeforge.store.CheckpointRef;
+import dev.saeforge.store.CheckpointStore;
+import dev.saeforge.tensor.Torch;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Runs one TrainingRun in this process, start to finish: the activation source, the SAE and its
+ * trainer, SAELens' checkpoint cadence, resume from the newest complete checkpoint, the final
+ * evaluation and the run summary.
+ */
+public final class Training {
+    /** Held-out batches the final evaluation averages over. */
+    static final int EVALUATION_BATCHES = 8;
+    /** A latent recovers a ground-truth direction when their cosine similarity exceeds this. */
+    public static final double RECOVERY_COSINE = 0.9;
+
+    private Training() {
+    }
+
+    /** How this invocation should behave, beyond what the spec says. */
+    public record Options(
+            /** Stop after this many steps in this process (checkpointed, resumable); null runs to the end. */
+            Long stopAfterSteps,
+            /** Set from outside (SIGTERM) to stop at the next step, checkpointed. */
+            StopRequest stopRequest) {
+
+        public static Options defaults() {
+            return new Options(null, new StopRequest());
+        }
+    }
+
+    /** What is happening, for terminals, status reporters and telemetry. */
+    public interface Listener {
+        default void started(Plan plan) {
+        }
+
+        default void progress(Progress progress) {
+        }
+
+        default void checkpointed(CheckpointRef checkpoint) {
+        }
+    }
+
+    /** The shape of the run, known before the first step. */
+    public record Plan(String run, String source, String device, int dIn, int dSae, long totalSteps, long totalTokens,
+                       int batchSize, Optional<String> resumedFrom, long startStep) {
+    }
+
+    /** Metrics of a logged step with the run's pace. */
+    public record Progress(Metrics metrics, long totalSteps, long totalTokens, double tokensPerSecond, double etaSeconds) {
+    }
+
+    /** How the run ended in this process. */
+    public enum Outcome {
+        /** Every token trained; the final checkpoint is written. */
+        COMPLETED,
+        /** Stopped early on request, after a checkpoint a later run resumes from. */
+        STOPPED
+    }
+
+    /**
+     * Non-finite activations or a diverged loss stopped the run; the last good state is in
+     * {@code checkpoint} (when one could be written).
+     */
+    public static final class NonFiniteError extends RuntimeException {
+        public final Optional<CheckpointRef> checkpoint;
+
+        NonFiniteError(String message, Optional<CheckpointRef> checkpoint) {
+            super(message);
+            this.checkpoint = checkpoint;
+        }
+    }
+
+    /** Trains {@code run}, resuming from the store's newest complete checkpoint of it if there is one. */
+    public static Summary run(TrainingRun run, CheckpointStore store, Options options, Listener listener) throws IOException {
+        try (ActivationSource source = openSource(run.getSpec())) {
+            return run(run, source, store, options, listener);
+        }
+    }
+
+    /** Trains {@code run} on the activations of {@code source}. */
+    public static Summary run(TrainingRun run, ActivationSource source, CheckpointStore store, Options options,
+                              Listener listener) throws IOException {
+        String name = run.getMetadata().getName();
+        TrainingRunSpec spec = run.getSpec();
+        TrainingSpec training = spec.training;
+        Device device = device(training.device);
+        try (NDManager manager = Torch.engine().newBaseManager(device)) {
+            int dIn = source.dIn();
+            if (spec.sae.dIn != null && spec.sae.dIn != dIn) {
+                throw new IllegalArgumentException("spec.sae.dIn is " + spec.sae.dIn + " but " + source.describe()
+                        + " gives activations of width " + dIn);
+            }
+            JumpReluSae.Config config = JumpReluSae.Config.of(spec.sae, dIn);
+            Optional<CheckpointRef> latest = store.latest(name);
+            if (latest.isPresent() && latest.get().isFinal()) {
+                return Summary.alreadyComplete(run, latest.get());
+            }
+            TrainerState resumed = latest.isPresent()
+                    ? TrainerState.read(store, name, latest.get().name(), run, manager)
+                    : null;
+            try (JumpReluSae sae = resumed != null
+                    ? JumpReluSae.fromParameters(config, manager, resumed.weights())
+                    : JumpReluSae.initialise(config, manager, DataType.FLOAT32, training.seed)) {
+                double scale = resumed != null ? resumed.activationScale() : activationScale(spec.sae, source, manager, training.batchSizeTokens);
+                Adam adam = new Adam(sae.parameters(), training.adamBeta1, training.adamBeta2, 1e-8, manager);
+                FeatureStats stats = new FeatureStats(config.dSae(), training.deadFeatureWindow, training.featureSamplingWindow, manager);
+                try (SaeTrainer trainer = new SaeTrainer(sae, adam, stats, Schedules.LearningRate.of(training),
+                        spec.sae.l0Coefficient, spec.sae.l0WarmUpSteps, spec.sae.preActLossCoefficient != null, scale)) {
+                    if (resumed != null) {
+                        resumed.restoreInto(trainer, adam, stats, source);
+                        resumed.close();
+                    }
+                    Checkpointer checkpointer = new Checkpointer(run, config, store, scale, listener);
+                    listener.started(new Plan(name, source.describe(), device.toString(), dIn, config.dSae(), training.totalSteps(),
+                            training.tokens, training.batchSizeTokens, latest.map(CheckpointRef::uri), trainer.stepsDone()));
+                    return loop(run, source, sae, trainer, adam, stats, checkpointer, manager, options, listener);
+                }
+            }
+        }
+    }
+
+    private static Summary loop(TrainingRun run, ActivationSource source, JumpReluSae sae, SaeTrainer trainer, Adam adam,
+                                FeatureStats stats, Checkpointer checkpointer, NDManager manager, Options options,
+                                Listener listener) throws IOException {
+        TrainingSpec training = run.getSpec().training;
+        Deque<Long> thresholds = new ArrayDeque<>(checkpointThresholds(training.tokens, run.getSpec().checkpoints.count));
+        while (!thresholds.isEmpty() && thresholds.peekFirst() < trainer.tokensDone()) {
+            thresholds.removeFirst();
+        }
+        Pace pace = new Pace(trainer.tokensDone());
+        long stepsThisProcess = 0;
+        Metrics last = null;
+        while (trainer.tokensDone() < training.tokens) {
+            try (NDScope scope = new NDScope()) {
+                NDArray batch = source.next(manager, training.batchSizeTokens);
+                SaeTrainer.Step step;
+                try {
+                    step = trainer.step(batch);
+                } catch (SaeTrainer.NonFiniteException e) {
+                    throw nonFinite(e, source, checkpointer, sae, trainer, adam, stats);
+                }
+                stepsThisProcess++;
+                boolean lastStep = trainer.tokensDone() >= training.tokens;
+                if (trainer.stepsDone() % training.logEverySteps == 0 || lastStep) {
+                    last = trainer.metrics(step);
+                    listener.progress(pace.progress(last, training));
+                }
+            }
+            if (!thresholds.isEmpty() && trainer.tokensDone() > thresholds.peekFirst()) {
+                thresholds.removeFirst();
+                checkpointer.write(String.valueOf(trainer.tokensDone()), sae, trainer, adam, stats, source, last, false);
+            }
+            boolean stepLimit = options.stopAfterSteps() != null && stepsThisProcess >= options.stopAfterSteps();
+            if ((stepLimit || options.stopRequest().reason().isPresent()) && trainer.tokensDone() < training.tokens) {
+                CheckpointRef saved = checkpointer.write(String.valueOf(trainer.tokensDone()), sae, trainer, adam, stats, source, last, false);
+                return Summary.stopped(run, trainer, pace, saved);
+            }
+        }
+        checkpointer.foldActivationScale(sae);
+        Evaluation evaluation = Evaluation.run(sae, source, training.batchSizeTokens, EVALUATION_BATCHES, manager);
+        CheckpointRef finalCheckpoint = checkpointer.writeFinal("final_" + trainer.tokensDone(), sae, trainer, adam, stats, source, evaluation);
+        return Summary.completed(run, trainer, pace, evaluation, stats.deadCount(), finalCheckpoint);
+    }
+
+    private static NonFiniteError nonFinite(SaeTrainer.NonFiniteException e, ActivationSource source, Checkpointer checkpointer,
+                                            JumpReluSae sae, SaeTrainer trainer, Adam adam, FeatureStats stats) {
+        String where = e.inInput ? " from " + source.describe() : " training on " + source.describe();
+        Optional<CheckpointRef> saved = Optional.empty();
+        if (trainer.stepsDone() > 0) {
+            try {
+                saved = Optional.of(checkpointer.write(String.valueOf(trainer.tokensDone()), sae, trainer, adam, stats, source, null, false));
+            } catch (IOException | RuntimeException io) {
+                e.addSuppressed(io);
+            }
+        }
+        String kept = saved.map(c -> "; the last good state is checkpoint " + c.uri()).orElse("; no step had completed, so no checkpoint was written");
+        return new NonFiniteError(e.getMessage() + where + kept, saved);
+    }
+
+    /**
+     * SAELens' checkpoint thresholds: every multiple of ⌈tokens / (n + 1)⌉ below the budget; a
+     * checkpoint is written when the tokens trained first exceed one.
+     */
+    static java.util.List<Long> checkpointThresholds(long tokens, int count) {
+        java.util.List<Long> out = new java.util.ArrayList<>();
+        if (count <= 0) {
+            return out;
+        }
+        long every = (tokens + count) / (count + 1);
+        for (long t = every; t < tokens && out.size() < count; t += every) {
+            out.add(t);
+        }
+        return out;
+    }
+
+    private static Device device(TrainingSpec.Device wanted) {
+        Device device = Torch.device(wanted != TrainingSpec.Device.CPU);
+        if (wanted == TrainingSpec.Device.CUDA && !device.isGpu()) {
+            throw new IllegalArgumentException("spec.training.device is cuda, but no GPU is visible to libtorch here");
+        }
+        return device;
+    }
+
+    /** The activation source a spec describes. */
+    static ActivationSource openSource(TrainingRunSpec spec) {
+        if (spec.synthetic != null) {
+            return new SyntheticSuperposition(spec.synthetic, spec.training.seed);
+        }
+        throw new UnsupportedOperationException("training on language-model activations (spec.model " + spec.model.name
+                + ", spec.hook " + spec.hook + ") needs the activation stream of issue 5, not in this build; use spec.synthetic");
+    }
+
+    /**
+     * SAELens' expected_average_only_in: s = √d_in / E‖x‖ over n batches drawn (and consumed)
+     * before training; 1 when normalisation is off.
+     */
+    static double activationScale(SaeSpec sae, ActivationSource source, NDManager manager, int batchSize) {
+        if (sae.normalizeActivations != SaeSpec.ActivationNormalization.EXPECTED_AVERAGE_ONLY_IN) {
+            return 1.0;
+        }
+        double sumOfMeans = 0;
+        for (int i = 0; i < sae.nBatchesForNormEstimate; i++) {
+            try (NDScope scope = new NDScope()) {
+                sumOfMeans += Torch.scalar(source.next(manager, batchSize).norm(new int[]{1}).mean());
+            }
+        }
+        return Math.sqrt(source.dIn()) / (sumOfMeans / sae.nBatchesForNormEstimate);
+    }
+
+    /** Tokens per second since this process started training, and the time left at that pace. */
+    static final class Pace {
+        private final long startNanos = System.nanoTime();
+        private final long startTokens;
+        private double tokensPerSecond;
+
+        Pace(long startTokens) {
+            this.startTokens = startTokens;
+        }
+
+        Progress progress(Metrics metrics, TrainingSpec training) {
+            double seconds = seconds();
+            tokensPerSecond = seconds > 0 ? (metrics.tokens() - startTokens) / seconds : 0;
+            double eta = tokensPerSecond > 0 ? Math.max(0, training.tokens - metrics.tokens()) / tokensPerSecond : Double.NaN;
+            return new Progress(metrics, training.totalSteps(), training.tokens, tokensPerSecond, eta);
+        }
+
+        double seconds() {
+            return (System.nanoTime() - startNanos) / 1e9;
+        }
+
+        double tokensPerSecond() {
+            return tokensPerSecond;
+        }
+    }
+
+    /** Everything a run's summary reports, also written as JSON by {@code --summary}. */
+    public record Summary(String run, Outcome outcome, long steps, long tokens, double tokensPerSecond, double seconds,
+                          Double explainedVariance, Double l0, Double mse, Integer deadFeatures, Integer groundTruthRecovered,
+                          Integer groundTruthFeatures, String checkpoint) {
+
+        static Summary completed(TrainingRun run, SaeTrainer trainer, Pace pace, Evaluation e, int dead, CheckpointRef checkpoint) {
+            return new Summary(run.getMetadata().getName(), Outcome.COMPLETED, trainer.stepsDone(), trainer.tokensDone(),
+                    pace.tokensPerSecond(), pace.seconds(), e.explainedVariance(), e.l0(), e.mse(), dead,
+                    e.groundTruthRecovered(), e.groundTruthFeatures(), checkpoint.uri());
+        }
+
+        static Summary stopped(TrainingRun run, SaeTrainer trainer, Pace pace, CheckpointRef checkpoint) {
+            return new Summary(run.getMetadata().getName(), Outcome.STOPPED, trainer.stepsDone(), trainer.tokensDone(),
+                    pace.tokensPerSecond(), pace.seconds(), null, null, null, null, null, null, checkpoint.uri());
+        }
+
+        static Summary alreadyComplete(TrainingRun run, CheckpointRef checkpoint) {
+            Map<String, Object> info = checkpoint.info();
+            Map<String, Object> evaluation = info.get("evaluation") instanceof Map<?, ?> m ? cast(m) : Map.of();
+            return new Summary(run.getMetadata().getName(), Outcome.COMPLETED, number(info.get("step")).longValue(),
+                    checkpoint.tokens().orElse(0), 0, 0, doubleOrNull(evaluation.get("explained_variance")),
+                    doubleOrNull(evaluation.get("l0")), doubleOrNull(evaluation.get("mse")),
+                    intOrNull(info.get("dead_features")), intOrNull(evaluation.get("ground_truth_recovered")),
+                    intOrNull(evaluation.get("ground_truth_features")), checkpoint.uri());
+        }
+
+        /** The summary as the JSON object pipelines read: snake_case keys, absent values left out. */
+        public Map<String, Object> toJson() {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("run", run);
+            out.put("outcome", outcome.name().toLowerCase());
+            out.put("steps", steps);
+            out.put("tokens", tokens);
+            out.put("tokens_per_second", tokensPerSecond);
+            out.put("seconds", seconds);
+            putIfPresent(out, "explained_variance", explainedVariance);
+            putIfPresent(out, "l0", l0);
+            putIfPresent(out, "mse", mse);
+            putIfPresent(out, "dead_features", deadFeatures);
+            putIfPresent(out, "ground_truth_recovered", groundTruthRecovered);
+            putIfPresent(out, "ground_truth_features", groundTruthFeatures);
+            out.put("checkpoint", checkpoint);
+            return out;
+        }
+
+        private static void putIfPresent(Map<String, Object> out, String key, Object value) {
+            if (value != null) {
+                out.put(key, value);
+            }
+        }
+
+        @SuppressWarnings("unchecked")
+        private static Map<String, Object> cast(Map<?, ?> m) {
+            return (Map<String, Object>) m;
+        }
+
+        private static Number number(Object o) {
+            return o instanceof Number n ? n : 0;
+        }
+
+        private static Double doubleOrNull(Object o) {
+            return o instanceof Number n ? n.doubleValue() : null;
+        }
+
+        private static Integer intOrNull(Object o) {
+            return o instanceof Number n ? n.intValue() : null;
+        }
+    }
+
+    static Path stagingDirectory(String run, String checkpoint) throws IOException {
+        return Files.createTempDirectory("saeforge-" + run + "-" + checkpoint + "-");
+    }
+}

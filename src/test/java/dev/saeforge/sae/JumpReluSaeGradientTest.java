@@ -1,0 +1,317 @@
+package dev.saeforge.sae;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.saeforge.api.SaeSpec.SparsityLossMode;
+import dev.saeforge.tensor.Torch;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.Map;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/**
+ * The gradients of the DJL JumpReLU SAE are SAELens' straight-through estimators: on a tiny
+ * float64 case they equal a plain-Java hand derivation of those estimators to 1e-9, and where
+ * the loss is smooth (every parameter but θ) they equal central finite differences.
+ */
+class JumpReluSaeGradientTest {
+    static final int N = 7, D_IN = 4, D_SAE = 6;
+    static final double EPS = 1.0, LAMBDA = 0.3, TANH_SCALE = 4.0, ALPHA = 0.2;
+    static final boolean[] DEAD = {true, false, true, false, false, true};
+    static NDManager manager;
+
+    @BeforeAll
+    static void engine() {
+        manager = Torch.engine().newBaseManager();
+    }
+
+    @AfterAll
+    static void close() {
+        manager.close();
+    }
+
+    @ParameterizedTest(name = "{0} sparsity loss, pre-activation loss {1}, b_dec subtracted {2}")
+    @CsvSource({"STEP, true, true", "TANH, true, true", "STEP, false, true", "TANH, false, false"})
+    void gradientsEqualTheHandDerivedEstimators(SparsityLossMode mode, boolean preAct, boolean applyBDec) {
+        Reference ref = Reference.random(new Random(7), mode, preAct ? ALPHA : null, applyBDec);
+        assertThat(ref.inWindow()).as("the case exercises the rectangle kernel").isGreaterThanOrEqualTo(4);
+        assertThat(ref.active()).as("some latents fire, some do not").isBetween(5, N * D_SAE - 5);
+
+        try (NDManager step = manager.newSubManager(); JumpReluSae sae = ref.toDjl(step)) {
+            TrainingSae.StepOutput out = sae.forwardBackward(step.create(ref.x), new TrainingSae.StepInput(LAMBDA, step.create(deadMask())));
+            Reference.Result expected = ref.lossAndGradients();
+
+            assertThat(out.mseLoss().getDouble()).isCloseTo(expected.mse, within(1e-12));
+            assertThat(out.sparsityLoss().getDouble()).isCloseTo(expected.sparsity, within(1e-12));
+            assertThat(out.auxiliaryLoss().getDouble()).isCloseTo(expected.preAct, within(1e-12));
+            Map<String, NDArray> g = sae.gradients();
+            assertClose(g.get("W_enc"), expected.gWEnc, "W_enc");
+            assertClose(g.get("W_dec"), expected.gWDec, "W_dec");
+            assertClose(g.get("b_enc"), new double[][]{expected.gBEnc}, "b_enc");
+            assertClose(g.get("b_dec"), new double[][]{expected.gBDec}, "b_dec");
+            assertClose(g.get("threshold"), new double[][]{expected.gTheta}, "threshold");
+        }
+    }
+
+    @ParameterizedTest(name = "{0} sparsity loss")
+    @CsvSource({"STEP", "TANH"})
+    void awayFromTheJumpsTheEstimatorsAreTrueGradients(SparsityLossMode mode) {
+        Reference ref = Reference.random(new Random(11), mode, ALPHA, true);
+        Reference.Result analytic = ref.lossAndGradients();
+        double h = 1e-6;
+        for (String name : new String[]{"W_enc", "W_dec", "b_enc", "b_dec"}) {
+            double[] flat = ref.parameter(name);
+            double[] gradient = analytic.flat(name);
+            for (int i = 0; i < flat.length; i++) {
+                double saved = flat[i];
+                flat[i] = saved + h;
+                double plus = ref.lossAndGradients().total();
+                flat[i] = saved - h;
+                double minus = ref.lossAndGradients().total();
+                flat[i] = saved;
+                assertThat((plus - minus) / (2 * h)).as(name + "[" + i + "]").isCloseTo(gradient[i], within(1e-7));
+            }
+        }
+    }
+
+    private static void assertClose(NDArray actual, double[][] expected, String name) {
+        double[] values = actual.toType(DataType.FLOAT64, false).toDoubleArray();
+        int k = 0;
+        for (double[] row : expected) {
+            for (double v : row) {
+                assertThat(values[k]).as(name + "[" + k + "]").isCloseTo(v, within(1e-9));
+                k++;
+            }
+        }
+        assertThat(values).hasSize(k);
+    }
+
+    private static double[] deadMask() {
+        double[] mask = new double[D_SAE];
+        for (int i = 0; i < D_SAE; i++) {
+            mask[i] = DEAD[i] ? 1 : 0;
+        }
+        return mask;
+    }
+
+    /** The JumpReLU SAE's loss and SAELens' estimator gradients, written out in plain loops. */
+    static final class Reference {
+        final SparsityLossMode mode;
+        final Double alpha;
+        final boolean applyBDec;
+        final double[][] x = new double[N][D_IN];
+        final double[] wEnc = new double[D_IN * D_SAE];   // [d_in][d_sae]
+        final double[] wDec = new double[D_SAE * D_IN];   // [d_sae][d_in]
+        final double[] bEnc = new double[D_SAE];
+        final double[] bDec = new double[D_IN];
+        final double[] theta = new double[D_SAE];
+
+        private Reference(SparsityLossMode mode, Double alpha, boolean applyBDec) {
+            this.mode = mode;
+            this.alpha = alpha;
+            this.applyBDec = applyBDec;
+        }
+
+        static Reference random(Random r, SparsityLossMode mode, Double alpha, boolean applyBDec) {
+            Reference ref = new Reference(mode, alpha, applyBDec);
+            for (double[] row : ref.x) {
+                fill(row, r, 1.0);
+            }
+            fill(ref.wEnc, r, 0.8);
+            fill(ref.wDec, r, 0.8);
+            fill(ref.bEnc, r, 0.2);
+            fill(ref.bDec, r, 0.2);
+            for (int i = 0; i < D_SAE; i++) {
+                ref.theta[i] = 0.05 + 0.4 * r.nextDouble();
+            }
+            return ref;
+        }
+
+        private static void fill(double[] a, Random r, double scale) {
+            for (int i = 0; i < a.length; i++) {
+                a[i] = scale * r.nextGaussian();
+            }
+        }
+
+        double[] parameter(String name) {
+            return switch (name) {
+                case "W_enc" -> wEnc;
+                case "W_dec" -> wDec;
+                case "b_enc" -> bEnc;
+                case "b_dec" -> bDec;
+                default -> theta;
+            };
+        }
+
+        JumpReluSae toDjl(NDManager m) {
+            JumpReluSae.Config config = new JumpReluSae.Config(D_IN, D_SAE, EPS, 0.01, mode, TANH_SCALE, alpha, 0.1, applyBDec);
+            return JumpReluSae.fromParameters(config, m, Map.of(
+                    "W_enc", m.create(wEnc, new Shape(D_IN, D_SAE)),
+                    "W_dec", m.create(wDec, new Shape(D_SAE, D_IN)),
+                    "b_enc", m.create(bEnc),
+                    "b_dec", m.create(bDec),
+                    "threshold", m.create(theta)));
+        }
+
+        double pre(int n, int i) {
+            double h = bEnc[i];
+            for (int d = 0; d < D_IN; d++) {
+                h += (x[n][d] - (applyBDec ? bDec[d] : 0)) * wEnc[d * D_SAE + i];
+            }
+            return h;
+        }
+
+        double decoderNorm(int i) {
+            double s = 0;
+            for (int d = 0; d < D_IN; d++) {
+                s += wDec[i * D_IN + d] * wDec[i * D_IN + d];
+            }
+            return Math.sqrt(s);
+        }
+
+        boolean window(double h, int i) {
+            double u = (h - theta[i]) / EPS;
+            return -0.5 < u && u < 0.5;
+        }
+
+        int inWindow() {
+            int count = 0;
+            for (int n = 0; n < N; n++) {
+                for (int i = 0; i < D_SAE; i++) {
+                    count += window(pre(n, i), i) ? 1 : 0;
+                }
+            }
+            return count;
+        }
+
+        int active() {
+            int count = 0;
+            for (int n = 0; n < N; n++) {
+                for (int i = 0; i < D_SAE; i++) {
+                    count += pre(n, i) > theta[i] ? 1 : 0;
+                }
+            }
+            return count;
+        }
+
+        Result lossAndGradients() {
+            Result r = new Result();
+            double[][] h = new double[N][D_SAE];
+            double[][] f = new double[N][D_SAE];
+            double[] norm = new double[D_SAE];
+            for (int i = 0; i < D_SAE; i++) {
+                norm[i] = decoderNorm(i);
+            }
+            for (int n = 0; n < N; n++) {
+                for (int i = 0; i < D_SAE; i++) {
+                    h[n][i] = pre(n, i);
+                    f[n][i] = h[n][i] > theta[i] ? h[n][i] : 0;
+                }
+            }
+            double[][] gF = new double[N][D_SAE];
+            for (int n = 0; n < N; n++) {
+                for (int d = 0; d < D_IN; d++) {
+                    double xHat = bDec[d];
+                    for (int i = 0; i < D_SAE; i++) {
+                        xHat += f[n][i] * wDec[i * D_IN + d];
+                    }
+                    double err = xHat - x[n][d];
+                    r.mse += err * err / N;
+                    double gXHat = 2 * err / N;
+                    r.gBDec[d] += gXHat;
+                    for (int i = 0; i < D_SAE; i++) {
+                        r.gWDec[i][d] += f[n][i] * gXHat;
+                        gF[n][i] += gXHat * wDec[i * D_IN + d];
+                    }
+                }
+            }
+            double[] gNorm = new double[D_SAE];
+            for (int n = 0; n < N; n++) {
+                for (int i = 0; i < D_SAE; i++) {
+                    if (mode == SparsityLossMode.STEP) {
+                        r.sparsity += h[n][i] > theta[i] ? LAMBDA / N : 0;
+                        if (window(h[n][i], i)) {
+                            r.gTheta[i] += -(1 / EPS) * (LAMBDA / N);
+                        }
+                    } else {
+                        double t = Math.tanh(TANH_SCALE * f[n][i] * norm[i]);
+                        r.sparsity += LAMBDA / N * t;
+                        double dt = LAMBDA / N * (1 - t * t) * TANH_SCALE;
+                        gF[n][i] += dt * norm[i];
+                        gNorm[i] += dt * f[n][i];
+                    }
+                }
+            }
+            double[][] gH = new double[N][D_SAE];
+            for (int n = 0; n < N; n++) {
+                for (int i = 0; i < D_SAE; i++) {
+                    if (window(h[n][i], i)) {
+                        r.gTheta[i] += -(theta[i] / EPS) * gF[n][i];
+                    }
+                    gH[n][i] = h[n][i] > theta[i] ? gF[n][i] : 0;
+                    if (alpha != null && DEAD[i]) {
+                        double below = theta[i] - h[n][i];
+                        if (below > 0) {
+                            r.preAct += alpha / N * below * norm[i];
+                            gH[n][i] -= alpha / N * norm[i];
+                            r.gTheta[i] += alpha / N * norm[i];
+                            gNorm[i] += alpha / N * below;
+                        }
+                    }
+                }
+            }
+            for (int i = 0; i < D_SAE; i++) {
+                for (int d = 0; d < D_IN; d++) {
+                    r.gWDec[i][d] += norm[i] == 0 ? 0 : gNorm[i] * wDec[i * D_IN + d] / norm[i];
+                }
+            }
+            for (int n = 0; n < N; n++) {
+                for (int i = 0; i < D_SAE; i++) {
+                    r.gBEnc[i] += gH[n][i];
+                    for (int d = 0; d < D_IN; d++) {
+                        r.gWEnc[d][i] += (x[n][d] - (applyBDec ? bDec[d] : 0)) * gH[n][i];
+                    }
+                }
+            }
+            if (applyBDec) {
+                for (int d = 0; d < D_IN; d++) {
+                    for (int i = 0; i < D_SAE; i++) {
+                        r.gBDec[d] -= r.gBEnc[i] * wEnc[d * D_SAE + i];
+                    }
+                }
+            }
+            return r;
+        }
+
+        static final class Result {
+            double mse, sparsity, preAct;
+            final double[][] gWEnc = new double[D_IN][D_SAE];
+            final double[][] gWDec = new double[D_SAE][D_IN];
+            final double[] gBEnc = new double[D_SAE];
+            final double[] gBDec = new double[D_IN];
+            final double[] gTheta = new double[D_SAE];
+
+            double total() {
+                return mse + sparsity + preAct;
+            }
+
+            double[] flat(String name) {
+                return switch (name) {
+                    case "W_enc" -> java.util.Arrays.stream(gWEnc).flatMapToDouble(java.util.Arrays::stream).toArray();
+                    case "W_dec" -> java.util.Arrays.stream(gWDec).flatMapToDouble(java.util.Arrays::stream).toArray();
+                    case "b_enc" -> gBEnc;
+                    case "b_dec" -> gBDec;
+                    default -> gTheta;
+                };
+            }
+        }
+    }
+}

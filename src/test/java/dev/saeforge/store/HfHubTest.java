@@ -1,0 +1,115 @@
+package dev.saeforge.store;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The hub client against {@link HubServer}, a local server speaking the hub's endpoints. */
+class HfHubTest {
+    static final String REPO = "tiny-org/tiny-model";
+
+    @TempDir
+    Path repoFiles;
+    @TempDir
+    Path cache;
+    byte[] weights;
+
+    @BeforeEach
+    void files() throws IOException {
+        weights = new byte[300_000];
+        new Random(1).nextBytes(weights);
+        Files.write(repoFiles.resolve("model.safetensors"), weights);
+        Files.writeString(repoFiles.resolve("config.json"), "{}");
+    }
+
+    @Test
+    void aRevisionResolvesToItsCommitAndFiles() throws IOException {
+        try (HubServer server = new HubServer(REPO, repoFiles, null)) {
+            HfHub.Snapshot snapshot = new HfHub(server.endpoint(), null).snapshot(HfHub.RepoType.MODEL, REPO, "main");
+
+            assertThat(snapshot.commit()).isEqualTo(HubServer.COMMIT);
+            assertThat(snapshot.sizes()).containsEntry("model.safetensors", 300_000L).containsEntry("config.json", 2L);
+            assertThat(snapshot.uri()).isEqualTo("hf://tiny-org/tiny-model@" + HubServer.COMMIT);
+        }
+    }
+
+    @Test
+    void aDroppedConnectionIsResumedFromTheBytesAlreadyThere() throws IOException {
+        try (HubServer server = new HubServer(REPO, repoFiles, null)) {
+            HfHub hub = new HfHub(server.endpoint(), null);
+            HfHub.Snapshot snapshot = hub.snapshot(HfHub.RepoType.MODEL, REPO, "main");
+            server.cutShortOnce("model.safetensors", 120_000);
+            Path target = cache.resolve("model.safetensors");
+
+            hub.download(snapshot, "model.safetensors", target);
+
+            assertThat(Files.readAllBytes(target)).isEqualTo(weights);
+            // How many of the 120,000 bytes sent reach the file before the drop depends on socket buffering;
+            // the resumed request must ask for exactly the rest after them, and must not start over.
+            java.util.List<String> ranges = server.requests().stream().filter(r -> r.path().startsWith("/cdn/"))
+                    .map(HubServer.Request::range).toList();
+            assertThat(ranges).hasSize(2);
+            assertThat(ranges.get(0)).isNull();
+            assertThat(ranges.get(1)).matches("bytes=\\d+-");
+            assertThat(Long.parseLong(ranges.get(1).replaceAll("\\D", ""))).isBetween(1L, 120_000L);
+            assertThat(cache.resolve("model.safetensors.part")).doesNotExist();
+        }
+    }
+
+    @Test
+    void aPartialFileLeftByAnEarlierProcessIsResumed() throws IOException {
+        try (HubServer server = new HubServer(REPO, repoFiles, null)) {
+            HfHub hub = new HfHub(server.endpoint(), null);
+            Files.write(cache.resolve("model.safetensors.part"), Arrays.copyOf(weights, 250_000));
+
+            hub.download(hub.snapshot(HfHub.RepoType.MODEL, REPO, "main"), "model.safetensors", cache.resolve("model.safetensors"));
+
+            assertThat(Files.readAllBytes(cache.resolve("model.safetensors"))).isEqualTo(weights);
+            assertThat(server.requests()).filteredOn(r -> r.path().startsWith("/cdn/"))
+                    .extracting(HubServer.Request::range).containsExactly("bytes=250000-");
+        }
+    }
+
+    @Test
+    void theTokenGoesToTheHubButNotToTheRedirectTarget() throws IOException {
+        try (HubServer server = new HubServer(REPO, repoFiles, "hf_secret")) {
+            HfHub hub = new HfHub(server.endpoint(), "hf_secret");
+
+            hub.download(hub.snapshot(HfHub.RepoType.MODEL, REPO, "main"), "config.json", cache.resolve("config.json"));
+
+            assertThat(Files.readString(cache.resolve("config.json"))).isEqualTo("{}");
+            assertThat(server.requests()).extracting(HubServer.Request::path, HubServer.Request::authorization).containsExactly(
+                    org.assertj.core.groups.Tuple.tuple("/api/models/" + REPO + "/revision/main", "Bearer hf_secret"),
+                    org.assertj.core.groups.Tuple.tuple("/" + REPO + "/resolve/" + HubServer.COMMIT + "/config.json", "Bearer hf_secret"),
+                    org.assertj.core.groups.Tuple.tuple("/cdn/" + HubServer.COMMIT + "/config.json", null));
+        }
+    }
+
+    @Test
+    void aPrivateRepositoryWithoutATokenSaysToSetHfToken() throws IOException {
+        try (HubServer server = new HubServer(REPO, repoFiles, "hf_secret")) {
+            assertThatThrownBy(() -> new HfHub(server.endpoint(), null).snapshot(HfHub.RepoType.MODEL, REPO, "main"))
+                    .isInstanceOf(IOException.class)
+                    .hasMessage("hf://" + REPO + "@main: HTTP 401 from " + server.endpoint() + "/api/models/" + REPO
+                            + "/revision/main?blobs=true: the repository is private or gated; set HF_TOKEN to a token with access");
+        }
+    }
+
+    @Test
+    void anUnknownRevisionIsNamed() throws IOException {
+        try (HubServer server = new HubServer(REPO, repoFiles, null)) {
+            assertThatThrownBy(() -> new HfHub(server.endpoint(), null).snapshot(HfHub.RepoType.MODEL, REPO, "v9"))
+                    .hasMessageStartingWith("hf://" + REPO + "@v9: HTTP 404 from ")
+                    .hasMessageEndingWith(": no such repository, revision or file");
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package dev.saeforge.store;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.SplittableRandom;
+
+/** Writes checkpoint directories laid out as SAELens writes them, with random weights, for store tests. */
+final class SaeCheckpointDirs {
+    private SaeCheckpointDirs() {
+    }
+
+    /**
+     * A JumpReLU checkpoint of width {@code dSae} on {@code dIn}-dimensional activations: cfg.json,
+     * sae_weights.safetensors (about 8 * dIn * dSae bytes), sparsity.safetensors and
+     * activations_store_state.safetensors. The same seed gives the same bytes.
+     */
+    static Path write(Path dir, int dIn, int dSae, long tokens, long seed) throws IOException {
+        Files.createDirectories(dir);
+        SplittableRandom random = new SplittableRandom(seed);
+        ObjectNode cfg = new ObjectMapper().createObjectNode()
+                .put("architecture", "jumprelu").put("d_in", dIn).put("d_sae", dSae).put("dtype", "float32")
+                .put("device", "cpu").put("apply_b_dec_to_input", true).put("normalize_activations", "none")
+                .put("jumprelu_bandwidth", 0.05).put("l0_coefficient", 1.0);
+        cfg.putObject("metadata").put("sae_lens_version", "6.48.0").put("model_name", "Qwen/Qwen3-0.6B")
+                .put("hook_name", "blocks.14.hook_mlp_out").put("context_size", 1024).put("prepend_bos", false);
+        Files.write(dir.resolve("cfg.json"), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(cfg));
+        Safetensors.writer()
+                .addFloats("W_enc", Safetensors.Dtype.F32, new long[]{dIn, dSae}, floats(random, dIn * dSae))
+                .addFloats("W_dec", Safetensors.Dtype.F32, new long[]{dSae, dIn}, floats(random, dSae * dIn))
+                .addFloats("b_enc", Safetensors.Dtype.F32, new long[]{dSae}, floats(random, dSae))
+                .addFloats("b_dec", Safetensors.Dtype.F32, new long[]{dIn}, floats(random, dIn))
+                .addFloats("threshold", Safetensors.Dtype.F32, new long[]{dSae}, floats(random, dSae))
+                .write(dir.resolve("sae_weights.safetensors"));
+        Safetensors.writer().addFloats("sparsity", Safetensors.Dtype.F32, new long[]{dSae}, floats(random, dSae))
+                .write(dir.resolve("sparsity.safetensors"));
+        Safetensors.writer().addLongs("n_dataset_processed", new long[]{}, new long[]{tokens / 1024})
+                .write(dir.resolve("activations_store_state.safetensors"));
+        return dir;
+    }
+
+    private static float[] floats(SplittableRandom random, int n) {
+        float[] values = new float[n];
+        for (int i = 0; i < n; i++) {
+            values[i] = (float) (random.nextDouble() * 2 - 1);
+        }
+        return values;
+    }
+
+    /** Changes one byte in the middle of {@code file}, keeping its size: the corruption a sha256 must catch. */
+    static byte[] flipOneByte(byte[] content) {
+        byte[] changed = content.clone();
+        changed[changed.length / 2] ^= (byte) (1 + new Random(content.length).nextInt(255));
+        return changed;
+    }
+}
