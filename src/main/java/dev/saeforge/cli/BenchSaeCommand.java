@@ -113,13 +113,17 @@ public class BenchSaeCommand implements Callable<Integer> {
                 result.put("matmul_gflops", 10.0 * batch * dIn * dSae / matmulSeconds / 1e9);
                 if (memorySteps > 0) {
                     long at50 = 0;
+                    long heapAt50 = 0;
                     for (int s = 1; s <= memorySteps; s++) {
                         timeStep(trainer, x);
                         if (s == Math.min(50, memorySteps)) {
                             at50 = residentBytes();
+                            heapAt50 = Runtime.getRuntime().totalMemory();
                         }
                     }
                     long end = residentBytes();
+                    result.put("java_heap_mib_at_step_50", heapAt50 / (1 << 20));
+                    result.put("java_heap_mib_at_end", Runtime.getRuntime().totalMemory() / (1 << 20));
                     result.put("memory_steps", memorySteps);
                     result.put("rss_mib_at_step_50", at50 / (1 << 20));
                     result.put("rss_mib_at_end", end / (1 << 20));

@@ -2,12 +2,22 @@ package dev.saeforge.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saeforge.api.InvalidSpecException;
+import dev.saeforge.api.Mappers;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
+import dev.saeforge.operator.RunReference;
+import dev.saeforge.operator.RunStatusReporter;
 import dev.saeforge.store.CheckpointStore;
+import dev.saeforge.telemetry.TrainingTelemetry;
 import dev.saeforge.train.StopRequest;
 import dev.saeforge.train.Training;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.opentelemetry.api.OpenTelemetry;
+import jakarta.inject.Inject;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -15,17 +25,38 @@ import picocli.CommandLine.Parameters;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
-/** Runs a TrainingRun in this process: the embedded default, no cluster needed. */
+/**
+ * Runs a TrainingRun in this process: from a file (the embedded default, no cluster needed) or,
+ * with --run, the one stored in the cluster, reporting progress to its status (what the
+ * operator's Jobs run).
+ */
 @Command(name = "train",
         description = {"Train the SAE a TrainingRun describes, in this process.",
                 "Resumes from the newest complete checkpoint of the run when there is one."})
 public class TrainCommand implements Callable<Integer> {
-    @Parameters(paramLabel = "FILE", description = "A TrainingRun YAML file.")
-    Path file;
+    /** The run to train: a file, or a TrainingRun in the cluster. */
+    static final class Target {
+        @Parameters(paramLabel = "FILE", description = "A TrainingRun YAML file.")
+        Path file;
+
+        @Option(names = "--run", paramLabel = "NAMESPACE/NAME",
+                description = "Train the TrainingRun stored in the cluster and report progress to its status.")
+        String run;
+    }
+
+    @ArgGroup(multiplicity = "1")
+    Target target;
+
+    @Option(names = "--resume", description = "Expect to resume (the operator passes it from the second attempt); "
+            + "training resumes from the newest complete checkpoint whenever there is one.")
+    boolean resume;
 
     @Option(names = "--summary", paramLabel = "FILE", description = "Also write the final summary as JSON to FILE.")
     Path summaryFile;
@@ -39,6 +70,16 @@ public class TrainCommand implements Callable<Integer> {
                     + "with code 75 (default ${DEFAULT-VALUE}).")
     Duration gracePeriod;
 
+    @Option(names = "--report-interval", paramLabel = "DURATION", defaultValue = "15s", converter = Units.DurationConverter.class,
+            description = "With --run, how often progress is written to the TrainingRun's status (default ${DEFAULT-VALUE}).")
+    Duration reportInterval;
+
+    @Inject
+    KubernetesClient client;
+
+    @Inject
+    OpenTelemetry openTelemetry;
+
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec command;
 
@@ -46,31 +87,50 @@ public class TrainCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = command.commandLine().getOut();
         PrintWriter err = command.commandLine().getErr();
-        TrainingRun run;
-        try {
-            List<TrainingRun> runs = TrainingRuns.read(file);
-            if (runs.size() != 1) {
-                err.println(file + ": holds " + runs.size() + " TrainingRuns; train takes one");
-                return ExitCodes.INVALID_INPUT;
-            }
-            run = runs.get(0);
-        } catch (InvalidSpecException e) {
-            Printing.problems(err, e);
-            return ExitCodes.INVALID_INPUT;
-        } catch (IOException e) {
-            err.println(e.getMessage());
-            return ExitCodes.INVALID_INPUT;
-        }
         if (stopAfterSteps != null && stopAfterSteps < 1) {
             err.println("--stop-after-steps must be at least 1, got " + stopAfterSteps);
             return ExitCodes.INVALID_INPUT;
         }
+        TrainingRun run;
+        try {
+            run = target.file != null ? fromFile(target.file, err) : fromCluster(RunReference.parse(target.run), err);
+        } catch (IllegalArgumentException e) {
+            err.println(e.getMessage());
+            return ExitCodes.INVALID_INPUT;
+        } catch (KubernetesClientException e) {
+            err.println("saeforge: cannot read TrainingRun " + target.run + ": " + e.getMessage());
+            return ExitCodes.FAILURE;
+        }
+        if (run == null) {
+            return ExitCodes.INVALID_INPUT;
+        }
+        String source = target.file != null ? target.file.toString() : "trainingrun " + target.run;
         StopRequest stop = new StopRequest();
+        TrainingTelemetry telemetry = new TrainingTelemetry(openTelemetry, TrainingTelemetry.runAttributes(
+                run.getMetadata().getName(), run.getMetadata().getNamespace(),
+                run.getSpec().model == null ? null : run.getSpec().model.name, run.getSpec().hook),
+                Optional.ofNullable(System.getenv("TRACEPARENT")).filter(v -> !v.isBlank()));
+        List<Training.Listener> listeners = new ArrayList<>(List.of(new TerminalProgress(err), telemetry));
+        if (target.run != null) {
+            listeners.add(new StatusReports(new RunStatusReporter(client, RunReference.parse(target.run), Clock.systemUTC()),
+                    reportInterval, err));
+        }
         try (CheckpointStore store = CheckpointStore.open(run.getSpec().checkpoints.uri);
              GracefulStop signals = new GracefulStop(stop, gracePeriod, err)) {
-            TerminalProgress progress = new TerminalProgress(err);
-            Training.Summary summary = Training.run(run, store, new Training.Options(stopAfterSteps, stop), progress);
-            progress.finish();
+            if (resume && store.latest(run.getMetadata().getName()).isEmpty()) {
+                err.println("saeforge: --resume, but " + store.uri() + " holds no complete checkpoint of "
+                        + run.getMetadata().getName() + " yet; starting from the beginning");
+            }
+            Training.Listener listener = Training.Listener.all(listeners);
+            Training.Summary summary;
+            try {
+                summary = Training.run(run, store, new Training.Options(stopAfterSteps, stop), listener);
+            } catch (RuntimeException | IOException e) {
+                telemetry.failed(e);
+                throw e;
+            }
+            telemetry.finished(summary);
+            listeners.stream().filter(l -> l instanceof StatusReports).forEach(l -> ((StatusReports) l).flush(summary));
             SummaryTable.print(out, summary);
             if (summaryFile != null) {
                 new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(summaryFile.toFile(), summary.toJson());
@@ -80,7 +140,7 @@ public class TrainCommand implements Callable<Integer> {
             err.println("saeforge: training stopped: " + e.getMessage());
             return ExitCodes.FAILURE;
         } catch (IllegalArgumentException | UnsupportedOperationException e) {
-            err.println("saeforge: " + file + ": " + e.getMessage());
+            err.println("saeforge: " + source + ": " + e.getMessage());
             return ExitCodes.INVALID_INPUT;
         } catch (Exception e) {
             err.println("saeforge: training failed: " + e.getMessage());
@@ -88,6 +148,40 @@ public class TrainCommand implements Callable<Integer> {
         } finally {
             out.flush();
             err.flush();
+        }
+    }
+
+    private static TrainingRun fromFile(Path file, PrintWriter err) {
+        try {
+            List<TrainingRun> runs = TrainingRuns.read(file);
+            if (runs.size() != 1) {
+                err.println(file + ": holds " + runs.size() + " TrainingRuns; train takes one");
+                return null;
+            }
+            return runs.get(0);
+        } catch (InvalidSpecException e) {
+            Printing.problems(err, e);
+            return null;
+        } catch (IOException e) {
+            err.println(e.getMessage());
+            return null;
+        }
+    }
+
+    /** The stored run, checked as a file would be; the API server's own fields are not part of the spec. */
+    private TrainingRun fromCluster(RunReference reference, PrintWriter err) {
+        TrainingRun stored = client.resources(TrainingRun.class).inNamespace(reference.namespace()).withName(reference.name()).get();
+        if (stored == null) {
+            err.println("saeforge: TrainingRun " + reference + " does not exist");
+            return null;
+        }
+        ObjectNode document = Mappers.json().valueToTree(stored);
+        document.remove("status");
+        try {
+            return TrainingRuns.validate(document, "trainingrun " + reference);
+        } catch (InvalidSpecException e) {
+            Printing.problems(err, e);
+            return null;
         }
     }
 }

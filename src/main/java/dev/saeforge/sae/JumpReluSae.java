@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.saeforge.api.SaeSpec;
+import dev.saeforge.tensor.Torch;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -121,7 +122,7 @@ public final class JumpReluSae implements TrainingSae {
                         + "; expected " + shapes[i] + " for d_in " + config.dIn() + ", d_sae " + config.dSae());
             }
             copies[i] = manager.create(value.getShape(), value.getDataType());
-            value.copyTo(copies[i]);
+            Torch.assign(copies[i], value);
         }
         return new JumpReluSae(config, manager, copies[0], copies[1], copies[2], copies[3], copies[4]);
     }

@@ -49,7 +49,10 @@ public interface TrainingSae extends AutoCloseable {
      */
     StepOutput forwardBackward(NDArray x, StepInput input);
 
-    /** Gradients of the last {@link #forwardBackward}, same keys as {@link #parameters()}. */
+    /**
+     * Gradients of the last {@link #forwardBackward}, same keys as {@link #parameters()}; the
+     * optimiser step uses them as scratch space, so they are valid until it runs.
+     */
     Map<String, NDArray> gradients();
 
     /** Projects the parameters back onto their constraints after an optimiser step. */

@@ -3,6 +3,7 @@ package dev.saeforge.tensor;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 
 /**
@@ -24,6 +25,14 @@ public final class Torch {
     /** A scalar array's value as a double, whatever its float type (DJL's getDouble wants float64). */
     public static double scalar(NDArray array) {
         return array.toType(DataType.FLOAT64, false).getDouble();
+    }
+
+    /**
+     * Copies {@code source} into {@code target} in place (shapes must match). DJL's copyTo does
+     * the same but makes libtorch print a deprecation warning on the user's terminal.
+     */
+    public static void assign(NDArray target, NDArray source) {
+        target.set(new NDIndex("..."), source);
     }
 
     /** CUDA when DJL sees a GPU and {@code allowGpu}, else the CPU. */

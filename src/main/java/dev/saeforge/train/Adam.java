@@ -2,6 +2,7 @@ package dev.saeforge.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.saeforge.tensor.Torch;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -31,20 +32,23 @@ public final class Adam implements AutoCloseable {
         });
     }
 
-    /** One update of every parameter with its gradient, at learning rate {@code lr}. */
+    /** One update of every parameter with its gradient, at learning rate {@code lr}; the gradients are overwritten. */
     public void step(Map<String, NDArray> parameters, Map<String, NDArray> gradients, double lr) {
         steps++;
         double biasCorrection1 = 1 - Math.pow(beta1, steps);
         double sqrtBiasCorrection2 = Math.sqrt(1 - Math.pow(beta2, steps));
         double stepSize = lr / biasCorrection1;
+        // The gradient is this step's scratch space: using it in place keeps the step to two fresh
+        // arrays per parameter, which keeps the native heap from fragmenting over a long run.
         parameters.forEach((name, p) -> {
             NDArray g = gradients.get(name);
             NDArray m = firstMoments.get(name);
             NDArray v = secondMoments.get(name);
-            m.muli(beta1).addi(g.mul(1 - beta1));
-            v.muli(beta2).addi(g.mul(g).muli(1 - beta2));
-            NDArray denominator = v.sqrt().divi(sqrtBiasCorrection2).addi(eps);
-            p.subi(m.div(denominator).muli(stepSize));
+            v.muli(beta2).addi(g.square().muli(1 - beta2));
+            m.muli(beta1).addi(g.muli(1 - beta1));                           // g is used up from here
+            NDArray update = v.sqrt().divi(sqrtBiasCorrection2).addi(eps);  // √v / √(1-β2^t) + ε
+            update.powi(-1).muli(m).muli(stepSize);                          // m / (...) · lr / (1-β1^t)
+            p.subi(update);
         });
     }
 
@@ -75,7 +79,7 @@ public final class Adam implements AutoCloseable {
                 throw new IllegalArgumentException("Adam " + what + " of " + name + " is "
                         + (saved == null ? "missing" : "of shape " + saved.getShape() + ", expected " + array.getShape()));
             }
-            saved.toType(array.getDataType(), false).copyTo(array);
+            Torch.assign(array, saved.toType(array.getDataType(), false));
         });
     }
 

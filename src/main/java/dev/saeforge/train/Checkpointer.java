@@ -93,6 +93,7 @@ final class Checkpointer {
 
     private CheckpointRef publish(String name, JumpReluSae sae, SaeTrainer trainer, Adam adam, FeatureStats stats,
                                   ActivationSource source, Map<String, Object> info, Map<String, Object> extraMetadata) throws IOException {
+        java.time.Instant start = java.time.Instant.now();
         String runName = run.getMetadata().getName();
         Path dir = Training.stagingDirectory(runName, name);
         try {
@@ -109,6 +110,12 @@ final class Checkpointer {
             TrainerState.write(dir, trainer, adam, stats, source, activationScale, folded);
             Files.writeString(dir.resolve(SaeLensCheckpoint.TRAINING_RUN), TrainingRuns.toYaml(run));
             CheckpointRef ref = store.publish(runName, name, dir, info);
+            Map<String, Object> attributes = new LinkedHashMap<>();
+            attributes.put("checkpoint", name);
+            attributes.put("uri", ref.uri());
+            attributes.put("bytes", ref.bytes());
+            attributes.put("tokens", trainer.tokensDone());
+            listener.timed(new Training.Operation("checkpoint", start, java.time.Instant.now(), attributes));
             listener.checkpointed(ref);
             return ref;
         } finally {

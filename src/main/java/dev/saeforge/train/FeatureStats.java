@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.saeforge.tensor.Torch;
 
 /**
  * Per-latent firing statistics, as SAELens' trainer keeps them: steps since each latent last
@@ -38,7 +39,7 @@ public final class FeatureStats implements AutoCloseable {
         windowTokens += tokens;
         windowSteps++;
         if (windowSteps == samplingWindow) {
-            windowCounts.div(windowTokens).copyTo(lastWindowFraction);
+            Torch.assign(lastWindowFraction, windowCounts.div(windowTokens));
             windowCounts.muli(0);
             windowTokens = 0;
             windowSteps = 0;
@@ -97,9 +98,9 @@ public final class FeatureStats implements AutoCloseable {
     }
 
     public void restore(NDArray sinceFired, NDArray counts, NDArray lastFraction, long tokens, long steps, boolean lastComplete) {
-        sinceFired.toType(DataType.FLOAT32, false).copyTo(stepsSinceFired);
-        counts.toType(DataType.FLOAT32, false).copyTo(windowCounts);
-        lastFraction.toType(DataType.FLOAT32, false).copyTo(lastWindowFraction);
+        Torch.assign(stepsSinceFired, sinceFired.toType(DataType.FLOAT32, false));
+        Torch.assign(windowCounts, counts.toType(DataType.FLOAT32, false));
+        Torch.assign(lastWindowFraction, lastFraction.toType(DataType.FLOAT32, false));
         windowTokens = tokens;
         windowSteps = steps;
         lastWindowComplete = lastComplete;

@@ -12,5 +12,7 @@ public record Metrics(
         double l0,
         int deadFeatures,
         double learningRate,
-        double sparsityCoefficient) {
+        double sparsityCoefficient,
+        /** Wall time of the SAE step these metrics describe (forward, backward, clip, Adam). */
+        double stepSeconds) {
 }

@@ -42,7 +42,8 @@ public final class SaeTrainer implements AutoCloseable {
     }
 
     /** What a step left behind for metrics: its (scaled) input and outputs, valid until the step's scope closes. */
-    public record Step(long index, NDArray input, TrainingSae.StepOutput output, double lr, double sparsityCoefficient) {
+    public record Step(long index, NDArray input, TrainingSae.StepOutput output, double lr, double sparsityCoefficient,
+                       double seconds) {
     }
 
     /** The step's input was not finite, or its loss became non-finite: nothing was updated. */
@@ -59,6 +60,7 @@ public final class SaeTrainer implements AutoCloseable {
 
     /** Trains on one batch of raw activations [N, d_in]. */
     public Step step(NDArray batch) {
+        long start = System.nanoTime();
         NDArray x = activationScale == 1.0 ? batch : batch.mul(activationScale);
         double coefficient = Schedules.sparsityCoefficient(sparsityCoefficient, sparsityWarmUpSteps, step);
         TrainingSae.StepOutput out = sae.forwardBackward(x, new TrainingSae.StepInput(coefficient, needsDeadMask ? stats.deadMask() : null));
@@ -69,7 +71,7 @@ public final class SaeTrainer implements AutoCloseable {
         sae.afterOptimizerStep();
         long rows = batch.getShape().get(0);
         stats.record(out.firingCounts(), rows);
-        Step done = new Step(step, x, out, lr, coefficient);
+        Step done = new Step(step, x, out, lr, coefficient, (System.nanoTime() - start) / 1e9);
         step++;
         tokens += rows;
         return done;
@@ -94,8 +96,8 @@ public final class SaeTrainer implements AutoCloseable {
 
     /** torch.nn.utils.clip_grad_norm_: scale every gradient by min(1, max / (‖g‖ + 1e-6)), ‖g‖ over all of them. */
     static void clipGradientNorm(Map<String, NDArray> gradients, double maxNorm) {
-        NDArray[] squares = gradients.values().stream().map(g -> g.square().sum()).toArray(NDArray[]::new);
-        NDArray total = NDArrays.stack(new ai.djl.ndarray.NDList(squares)).sum().sqrt();
+        NDArray[] norms = gradients.values().stream().map(NDArray::norm).toArray(NDArray[]::new);
+        NDArray total = NDArrays.stack(new ai.djl.ndarray.NDList(norms)).norm();
         NDArray coefficient = total.addi(1e-6).pow(-1).muli(maxNorm).minimum(1.0);
         gradients.values().forEach(g -> g.muli(coefficient));
     }
@@ -114,7 +116,7 @@ public final class SaeTrainer implements AutoCloseable {
         double explainedVariance = 1 - mse * n / variance;
         double l0 = Torch.scalar(step.output().firingCounts().sum()) / n;
         return new Metrics(step.index() + 1, tokens, mse + sparsity + auxiliary, mse, sparsity, auxiliary,
-                explainedVariance, l0, stats.deadCount(), step.lr(), step.sparsityCoefficient());
+                explainedVariance, l0, stats.deadCount(), step.lr(), step.sparsityCoefficient(), step.seconds());
     }
 
     public long stepsDone() {

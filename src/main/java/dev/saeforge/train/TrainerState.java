@@ -34,7 +34,7 @@ record TrainerState(Map<String, NDArray> weights, long steps, long tokens, long 
                     double activationScale, Map<String, Object> sourcePosition) implements AutoCloseable {
 
     /** Spec sections that may change between attempts without changing what is trained. */
-    private static final List<String> FREE_TO_CHANGE = List.of("resources", "telemetry", "checkpoints");
+    private static final List<String> FREE_TO_CHANGE = List.of("resources", "telemetry", "checkpoints", "maxRestarts", "suspend", "cancel");
 
     static void write(Path dir, SaeTrainer trainer, Adam adam, FeatureStats stats, ActivationSource source,
                       double activationScale, boolean folded) throws IOException {

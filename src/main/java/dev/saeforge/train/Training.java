@@ -19,9 +19,12 @@ import dev.saeforge.tensor.Torch;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -60,6 +63,42 @@ public final class Training {
         }
 
         default void checkpointed(CheckpointRef checkpoint) {
+        }
+
+        /** A piece of work that took a while (loading the model, a checkpoint, an evaluation), after it ended. */
+        default void timed(Operation operation) {
+        }
+
+        /** Tells every listener in turn. */
+        static Listener all(List<Listener> listeners) {
+            return new Listener() {
+                @Override
+                public void started(Plan plan) {
+                    listeners.forEach(l -> l.started(plan));
+                }
+
+                @Override
+                public void progress(Progress progress) {
+                    listeners.forEach(l -> l.progress(progress));
+                }
+
+                @Override
+                public void checkpointed(CheckpointRef checkpoint) {
+                    listeners.forEach(l -> l.checkpointed(checkpoint));
+                }
+
+                @Override
+                public void timed(Operation operation) {
+                    listeners.forEach(l -> l.timed(operation));
+                }
+            };
+        }
+    }
+
+    /** Work done between {@code start} and {@code end}, with what describes it (snake_case keys). */
+    public record Operation(String name, Instant start, Instant end, Map<String, Object> attributes) {
+        public Duration duration() {
+            return Duration.between(start, end);
         }
     }
 
@@ -180,7 +219,9 @@ public final class Training {
             }
         }
         checkpointer.foldActivationScale(sae);
+        Instant evaluationStart = Instant.now();
         Evaluation evaluation = Evaluation.run(sae, source, training.batchSizeTokens, EVALUATION_BATCHES, manager);
+        listener.timed(new Operation("evaluation", evaluationStart, Instant.now(), evaluation.toJson()));
         CheckpointRef finalCheckpoint = checkpointer.writeFinal("final_" + trainer.tokensDone(), sae, trainer, adam, stats, source, evaluation);
         return Summary.completed(run, trainer, pace, evaluation, stats.deadCount(), finalCheckpoint);
     }

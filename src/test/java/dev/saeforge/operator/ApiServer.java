@@ -11,6 +11,7 @@ import io.fabric8.mockwebserver.ServerRequest;
 import io.fabric8.mockwebserver.ServerResponse;
 
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -22,10 +23,10 @@ import java.util.Queue;
  * listed, patched and watched), with the TrainingRun CRD from k8s/crds/ installed, so the status
  * subresource behaves as on a cluster. Nothing else runs in it: the test plays the Job controller.
  */
-final class ApiServer implements AutoCloseable {
+public final class ApiServer implements AutoCloseable {
     private final KubernetesMockServer server;
     private final List<KubernetesClient> clients = new ArrayList<>();
-    final KubernetesClient client;
+    public final KubernetesClient client;
 
     private ApiServer(KubernetesMockServer server) throws Exception {
         this.server = server;
@@ -33,12 +34,26 @@ final class ApiServer implements AutoCloseable {
         client.apiextensions().v1().customResourceDefinitions().load(Files.newInputStream(Crds.COMMITTED)).create();
     }
 
-    static ApiServer start() throws Exception {
+    public static ApiServer start() throws Exception {
         Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
         KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(), responses,
                 new KubernetesMixedDispatcher(responses), false);
         server.init();
         return new ApiServer(server);
+    }
+
+    /** A kubeconfig for other processes (saeforge itself), with {@code namespace} as the context's namespace. */
+    public Path writeKubeconfig(Path file, String namespace) throws java.io.IOException {
+        String url = server.url("/").replaceAll("/$", "");
+        Files.writeString(file, """
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: mock, cluster: {server: "%s"}}]
+                contexts: [{name: mock, context: {cluster: mock, namespace: %s, user: tester}}]
+                current-context: mock
+                users: [{name: tester, user: {token: not-checked}}]
+                """.formatted(url, namespace));
+        return file;
     }
 
     /** A client of its own, as a separate operator replica would have. */

@@ -55,6 +55,33 @@ class HelmChartTest {
     }
 
     @Test
+    void theGrafanaDashboardShipsForTheSidecarWithEveryPanelOnExportedMetricsAndATraceLink() throws Exception {
+        ConfigMap dashboards = Manifests.named(render(new Helm(CHART)), ConfigMap.class, "saeforge-dashboards");
+        assertThat(dashboards.getMetadata().getLabels()).containsEntry("grafana_dashboard", "1");
+        com.fasterxml.jackson.databind.JsonNode dashboard = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(dashboards.getData().get("saeforge-training.json"));
+
+        List<String> titles = new java.util.ArrayList<>();
+        dashboard.path("panels").forEach(panel -> titles.add(panel.path("title").asText()));
+        assertThat(titles).contains("Throughput", "Losses", "L0", "Explained variance", "Dead features",
+                "Checkpoint time", "Checkpoint bytes");
+        // Every series is one the trainer exports, as Prometheus names OTel instruments (dots to underscores, unit suffixes).
+        List<String> exported = List.of("saeforge_train_throughput", "saeforge_train_tokens_total", "saeforge_train_loss",
+                "saeforge_train_l0", "saeforge_train_explained_variance", "saeforge_train_dead_features",
+                "saeforge_train_learning_rate", "saeforge_sae_step_duration_seconds_bucket",
+                "saeforge_checkpoint_duration_seconds_bucket", "saeforge_checkpoint_size_bytes_total");
+        dashboard.path("panels").forEach(panel -> panel.path("targets").forEach(target -> {
+            java.util.regex.Matcher metric = java.util.regex.Pattern.compile("saeforge_[a-z0-9_]+(?=\\{)").matcher(target.path("expr").asText());
+            assertThat(metric.find()).isTrue();
+            assertThat(exported).as(panel.path("title").asText()).contains(metric.group());
+        }));
+        assertThat(dashboard.path("links").get(0).path("url").asText()).contains("saeforge%20train");
+
+        assertThat(render(new Helm(CHART).template().withName("saeforge").withNamespace("ml-platform").set("dashboards.enabled", "false")))
+                .extracting(o -> o.getMetadata().getName()).doesNotContain("saeforge-dashboards");
+    }
+
+    @Test
     void lintStrictPasses() {
         LintResult lint = new Helm(CHART).lint().strict().call();
 
@@ -70,6 +97,7 @@ class HelmChartTest {
                         tuple("ServiceAccount", "saeforge-operator", "ml-platform"),
                         tuple("ServiceAccount", "saeforge-trainer", "ml-platform"),
                         tuple("ConfigMap", "saeforge-operator", "ml-platform"),
+                        tuple("ConfigMap", "saeforge-dashboards", "ml-platform"),
                         tuple("Deployment", "saeforge-operator", "ml-platform"),
                         tuple("Role", "saeforge-operator", "ml-platform"),
                         tuple("RoleBinding", "saeforge-operator", "ml-platform"),

@@ -1,0 +1,196 @@
+package dev.saeforge.telemetry;
+
+import dev.saeforge.store.CheckpointRef;
+import dev.saeforge.train.Metrics;
+import dev.saeforge.train.Training;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.api.common.AttributesBuilder;
+import io.opentelemetry.api.metrics.DoubleGauge;
+import io.opentelemetry.api.metrics.DoubleHistogram;
+import io.opentelemetry.api.metrics.LongCounter;
+import io.opentelemetry.api.metrics.LongGauge;
+import io.opentelemetry.api.metrics.Meter;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.propagation.TextMapGetter;
+
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A training run as OpenTelemetry sees it: one root span "saeforge train" (continuing the trace
+ * that `saeforge submit` started, when TRACEPARENT carries it) with a child span per model load,
+ * dataset open, checkpoint and evaluation; and metrics for throughput, losses, L0, explained
+ * variance, dead features, step and checkpoint times. Every data point carries the run's
+ * attributes, so dashboards can split by run, namespace, model and hook.
+ */
+public final class TrainingTelemetry implements Training.Listener {
+    public static final String INSTRUMENTATION = "dev.saeforge";
+    public static final String ROOT_SPAN = "saeforge train";
+    static final AttributeKey<String> LOSS = AttributeKey.stringKey("saeforge.loss");
+
+    private final Tracer tracer;
+    private final Attributes runAttributes;
+    private final Context parent;
+    private final LongCounter tokens;
+    private final DoubleGauge throughput;
+    private final DoubleGauge loss;
+    private final DoubleGauge l0;
+    private final DoubleGauge explainedVariance;
+    private final LongGauge deadFeatures;
+    private final DoubleGauge learningRate;
+    private final DoubleHistogram stepDuration;
+    private final DoubleHistogram checkpointDuration;
+    private final LongCounter checkpointBytes;
+    private Span root;
+    private long tokensReported;
+
+    /**
+     * @param runAttributes saeforge.run, k8s.namespace.name, saeforge.model, saeforge.hook...
+     * @param traceparent   a W3C traceparent to continue, e.g. from the TRACEPARENT variable
+     */
+    public TrainingTelemetry(OpenTelemetry openTelemetry, Attributes runAttributes, Optional<String> traceparent) {
+        this.tracer = openTelemetry.getTracer(INSTRUMENTATION);
+        this.runAttributes = runAttributes;
+        this.parent = traceparent.map(TrainingTelemetry::continueTrace).orElse(Context.root());
+        Meter meter = openTelemetry.getMeter(INSTRUMENTATION);
+        tokens = meter.counterBuilder("saeforge.train.tokens").setUnit("{token}")
+                .setDescription("Activation rows trained on").build();
+        throughput = meter.gaugeBuilder("saeforge.train.throughput").setUnit("{token}/s")
+                .setDescription("Activation rows trained per second").build();
+        loss = meter.gaugeBuilder("saeforge.train.loss").setDescription("Training loss by component (saeforge.loss)").build();
+        l0 = meter.gaugeBuilder("saeforge.train.l0").setDescription("Mean active latents per token").build();
+        explainedVariance = meter.gaugeBuilder("saeforge.train.explained_variance")
+                .setDescription("1 - E|x - x^|^2 / Var x on the latest batch").build();
+        deadFeatures = meter.gaugeBuilder("saeforge.train.dead_features").ofLongs()
+                .setDescription("Latents that have not fired within the dead-feature window").build();
+        learningRate = meter.gaugeBuilder("saeforge.train.learning_rate").setDescription("Scheduled learning rate").build();
+        stepDuration = meter.histogramBuilder("saeforge.sae.step.duration").setUnit("s")
+                .setDescription("SAE training step: forward, backward, clip, Adam").build();
+        checkpointDuration = meter.histogramBuilder("saeforge.checkpoint.duration").setUnit("s")
+                .setDescription("Writing and publishing one checkpoint").build();
+        checkpointBytes = meter.counterBuilder("saeforge.checkpoint.size").setUnit("By")
+                .setDescription("Bytes published in checkpoints").build();
+    }
+
+    private static Context continueTrace(String traceparent) {
+        return W3CTraceContextPropagator.getInstance().extract(Context.root(), Map.of("traceparent", traceparent), new TextMapGetter<>() {
+            @Override
+            public Iterable<String> keys(Map<String, String> carrier) {
+                return carrier.keySet();
+            }
+
+            @Override
+            public String get(Map<String, String> carrier, String key) {
+                return carrier == null ? null : carrier.get(key);
+            }
+        });
+    }
+
+    @Override
+    public void started(Training.Plan plan) {
+        root = tracer.spanBuilder(ROOT_SPAN).setParent(parent).setAllAttributes(runAttributes)
+                .setAttribute("saeforge.source", plan.source())
+                .setAttribute("saeforge.device", plan.device())
+                .setAttribute("saeforge.d_in", plan.dIn())
+                .setAttribute("saeforge.d_sae", plan.dSae())
+                .setAttribute("saeforge.tokens", plan.totalTokens())
+                .setAttribute("saeforge.start_step", plan.startStep())
+                .setAttribute("saeforge.resumed_from", plan.resumedFrom().orElse(""))
+                .startSpan();
+    }
+
+    @Override
+    public void progress(Training.Progress progress) {
+        Metrics m = progress.metrics();
+        tokens.add(m.tokens() - tokensReported, runAttributes);
+        tokensReported = m.tokens();
+        throughput.set(progress.tokensPerSecond(), runAttributes);
+        loss.set(m.overallLoss(), with(LOSS, "overall"));
+        loss.set(m.mseLoss(), with(LOSS, "mse"));
+        loss.set(m.sparsityLoss(), with(LOSS, "l0"));
+        loss.set(m.auxiliaryLoss(), with(LOSS, "pre_act"));
+        l0.set(m.l0(), runAttributes);
+        explainedVariance.set(m.explainedVariance(), runAttributes);
+        deadFeatures.set(m.deadFeatures(), runAttributes);
+        learningRate.set(m.learningRate(), runAttributes);
+        stepDuration.record(m.stepSeconds(), runAttributes);
+    }
+
+    @Override
+    public void checkpointed(CheckpointRef checkpoint) {
+        checkpointBytes.add(checkpoint.bytes(), runAttributes);
+    }
+
+    @Override
+    public void timed(Training.Operation operation) {
+        if (operation.name().equals("checkpoint")) {
+            checkpointDuration.record(operation.duration().toNanos() / 1e9, runAttributes);
+        }
+        Span span = tracer.spanBuilder(operation.name()).setParent(root == null ? parent : Context.root().with(root))
+                .setStartTimestamp(operation.start()).setAllAttributes(runAttributes).startSpan();
+        operation.attributes().forEach((key, value) -> {
+            String name = "saeforge." + key;
+            if (value instanceof Integer || value instanceof Long) {
+                span.setAttribute(name, ((Number) value).longValue());
+            } else if (value instanceof Number number) {
+                span.setAttribute(name, number.doubleValue());
+            } else if (value instanceof Boolean flag) {
+                span.setAttribute(name, flag);
+            } else if (value != null) {
+                span.setAttribute(name, value.toString());
+            }
+        });
+        span.end(operation.end());
+    }
+
+    /** Ends the root span with how the run ended. */
+    public void finished(Training.Summary summary) {
+        if (root != null) {
+            root.setAttribute("saeforge.outcome", summary.outcome().name().toLowerCase());
+            root.setAttribute("saeforge.steps", summary.steps());
+            root.end();
+        }
+    }
+
+    /** Ends the root span as failed. */
+    public void failed(Throwable error) {
+        if (root != null) {
+            root.recordException(error);
+            root.setStatus(StatusCode.ERROR, String.valueOf(error.getMessage()));
+            root.end();
+        }
+    }
+
+    /** The trace this run's spans belong to: the submit's when continued, else a new one. */
+    public Optional<String> traceId() {
+        Span span = root != null ? root : Span.fromContext(parent);
+        return span.getSpanContext().isValid() ? Optional.of(span.getSpanContext().getTraceId()) : Optional.empty();
+    }
+
+    private Attributes with(AttributeKey<String> key, String value) {
+        AttributesBuilder builder = runAttributes.toBuilder();
+        builder.put(key, value);
+        return builder.build();
+    }
+
+    /** The attributes every span and data point of a run carries. */
+    public static Attributes runAttributes(String run, String namespace, String model, String hook) {
+        AttributesBuilder builder = Attributes.builder().put("saeforge.run", run);
+        if (namespace != null) {
+            builder.put("k8s.namespace.name", namespace);
+        }
+        if (model != null) {
+            builder.put("saeforge.model", model);
+        }
+        if (hook != null) {
+            builder.put("saeforge.hook", hook);
+        }
+        return builder.build();
+    }
+}
