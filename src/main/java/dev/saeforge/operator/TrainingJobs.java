@@ -203,6 +203,9 @@ public final class TrainingJobs {
         if (attempt > 1) {
             args.add("--resume");
         }
+        // The trainer checkpoints on SIGTERM within its own grace period; leave it the pod's, less
+        // time to flush telemetry and exit before the kubelet's SIGKILL.
+        args.addAll(List.of("--grace-period", trainerGraceSeconds(config.terminationGracePeriodSeconds) + "s"));
         return new ContainerBuilder()
                 .withName(CONTAINER)
                 .withImage(config.image)
@@ -220,6 +223,11 @@ public final class TrainingJobs {
                 .addToVolumeMounts(new VolumeMountBuilder().withName("dshm").withMountPath("/dev/shm").build())
                 .addToVolumeMounts(new VolumeMountBuilder().withName("tmp").withMountPath("/tmp").build())
                 .build();
+    }
+
+    /** The pod's termination grace period less 10 s for the exit itself, at least 1 s. */
+    static long trainerGraceSeconds(long terminationGracePeriodSeconds) {
+        return Math.max(1, terminationGracePeriodSeconds - 10);
     }
 
     /** Plain values for what is public; Secret references, never values, for credentials. */

@@ -73,8 +73,8 @@ class TrainingJobsTest {
         Job third = TrainingJobs.desired(run, 3, config());
 
         assertThat(trainer(first).getImage()).isEqualTo("registry.example/saeforge:1.2.3");
-        assertThat(trainer(first).getArgs()).containsExactly("train", "--run", "research/qwen3-8b-layer28-mlp");
-        assertThat(trainer(third).getArgs()).containsExactly("train", "--run", "research/qwen3-8b-layer28-mlp", "--resume");
+        assertThat(trainer(first).getArgs()).containsExactly("train", "--run", "research/qwen3-8b-layer28-mlp", "--grace-period", "290s");
+        assertThat(trainer(third).getArgs()).containsExactly("train", "--run", "research/qwen3-8b-layer28-mlp", "--resume", "--grace-period", "290s");
     }
 
     @Test
@@ -181,5 +181,12 @@ class TrainingJobsTest {
         assertThat(ManifestChecks.insecure("Job", job.getSpec().getTemplate().getSpec())).isEmpty();
         assertThat(ManifestChecks.unknownFields(job)).isEmpty();
         assertThat(job.getSpec().getTemplate().getSpec().getServiceAccountName()).isEqualTo("saeforge-trainer");
+    }
+
+    @Test
+    void theTrainersGracePeriodLeavesTenSecondsOfThePodsForTheExit() {
+        assertThat(TrainingJobs.trainerGraceSeconds(300)).isEqualTo(290);
+        assertThat(TrainingJobs.trainerGraceSeconds(30)).isEqualTo(20);
+        assertThat(TrainingJobs.trainerGraceSeconds(5)).isEqualTo(1);
     }
 }
