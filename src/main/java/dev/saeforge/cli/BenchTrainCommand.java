@@ -1,0 +1,119 @@
+package dev.saeforge.cli;
+
+import dev.saeforge.api.InvalidSpecException;
+import dev.saeforge.api.TrainingRun;
+import dev.saeforge.api.TrainingRuns;
+import dev.saeforge.data.LanguageModelActivations;
+import dev.saeforge.lm.ModelSources;
+import dev.saeforge.train.PipelineBenchmark;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** The training pipeline end to end against the LM alone and the SAE alone, measured side by side. */
+@Command(name = "train",
+        description = {"Time training end to end (the producer thread running the LM while this",
+                "thread trains the SAE) against the LM alone and the SAE alone, in",
+                "alternating rounds of one process; each figure is the best round, medians",
+                "beside. ratio = end-to-end tokens/s / (1 / (1/lm + 1/sae)), the best a",
+                "serial loop could do. Default run: examples/tiny-qwen3.yaml."})
+public class BenchTrainCommand implements Callable<Integer> {
+    @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "A TrainingRun on a language model (default: the tiny example).")
+    Path file;
+
+    @Option(names = "--steps", paramLabel = "N", description = "SAE steps per round (default ${DEFAULT-VALUE}).")
+    int steps = 200;
+
+    @Option(names = "--rounds", paramLabel = "N", description = "Timed rounds of each, after one warm-up (default ${DEFAULT-VALUE}).")
+    int rounds = 5;
+
+    @Option(names = "--lm-threads", paramLabel = "N", description = "libtorch threads of the producer in the pipeline (default: half the cores, SAEFORGE_LM_THREADS).")
+    Integer lmThreads;
+
+    @Option(names = "--sae-threads", paramLabel = "N", description = "libtorch threads of the SAE step in the pipeline (default: the other cores, SAEFORGE_SAE_THREADS).")
+    Integer saeThreads;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "Print the figures as yaml or json.")
+    OutputFormat output;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec command;
+
+    @Override
+    public Integer call() {
+        TrainingRun run;
+        try {
+            run = (file != null ? TrainingRuns.read(file) : TrainingRuns.parse(ExampleCommand.read("tiny-qwen3.yaml"), "examples/tiny-qwen3.yaml")).get(0);
+        } catch (InvalidSpecException e) {
+            Printing.problems(command.commandLine().getErr(), e);
+            command.commandLine().getErr().flush();
+            return ExitCodes.INVALID_INPUT;
+        } catch (java.io.IOException e) {
+            command.commandLine().getErr().println(e.getMessage());
+            command.commandLine().getErr().flush();
+            return ExitCodes.INVALID_INPUT;
+        }
+        return CommandBody.execute(command, out -> {
+            if (run.getSpec().synthetic != null) {
+                throw new IllegalArgumentException((file != null ? file : "the run") + " trains on synthetic activations; bench train needs a language model");
+            }
+            LanguageModelActivations.Threads defaults = LanguageModelActivations.Threads.fromEnvironment();
+            LanguageModelActivations.Threads threads = new LanguageModelActivations.Threads(lmThreads != null ? lmThreads : defaults.producer(),
+                    saeThreads != null ? saeThreads : defaults.consumer());
+            PipelineBenchmark.Settings settings = new PipelineBenchmark.Settings(run.getSpec(), steps, rounds, threads,
+                    PipelineBenchmark.Settings.oneAndAll(Runtime.getRuntime().availableProcessors()));
+            PipelineBenchmark.Result result = PipelineBenchmark.run(settings, ModelSources.fromEnvironment());
+            if (output == null) {
+                printTable(out, run, result);
+            } else {
+                Printing.printDocument(out, figures(run, result), output);
+            }
+            return ExitCodes.OK;
+        });
+    }
+
+    static Map<String, Object> figures(TrainingRun run, PipelineBenchmark.Result r) {
+        PipelineBenchmark.Settings s = r.settings();
+        Map<String, Object> figures = new LinkedHashMap<>();
+        figures.put("benchmark", "train");
+        figures.put("run", run.getMetadata().getName());
+        figures.put("source", r.source());
+        figures.put("d_in", r.dIn());
+        figures.put("d_sae", r.dSae());
+        figures.put("batch_size_tokens", s.spec().training.batchSizeTokens);
+        figures.put("steps_per_round", s.steps());
+        figures.put("rounds", s.rounds());
+        figures.put("cores", Runtime.getRuntime().availableProcessors());
+        figures.put("lm_tokens_per_second", r.lm());
+        figures.put("lm_median_tokens_per_second", r.lmMedian());
+        figures.put("lm_threads", r.lmThreads());
+        figures.put("sae_tokens_per_second", r.sae());
+        figures.put("sae_median_tokens_per_second", r.saeMedian());
+        figures.put("sae_threads", r.saeThreads());
+        figures.put("serial_bound_tokens_per_second", r.serialBound());
+        figures.put("tokens_per_second", r.pipeline());
+        figures.put("median_tokens_per_second", r.pipelineMedian());
+        figures.put("pipeline_lm_threads", s.pipelineThreads().producer());
+        figures.put("pipeline_sae_threads", s.pipelineThreads().consumer());
+        figures.put("ratio", r.ratio());
+        return figures;
+    }
+
+    private static void printTable(PrintWriter out, TrainingRun run, PipelineBenchmark.Result r) {
+        PipelineBenchmark.Settings s = r.settings();
+        out.printf("%-14s %s: %s%n", "RUN", run.getMetadata().getName(), r.source());
+        out.printf("%-14s d_in %d, d_sae %d, batches of %,d tokens, %d steps a round, best of %d%n", "SAE", r.dIn(), r.dSae(),
+                s.spec().training.batchSizeTokens, s.steps(), s.rounds());
+        out.printf("%-14s %,.0f tokens/s (median %,.0f), fastest with %d libtorch threads%n", "LM ONLY", r.lm(), r.lmMedian(), r.lmThreads());
+        out.printf("%-14s %,.0f tokens/s (median %,.0f), fastest with %d libtorch threads%n", "SAE ONLY", r.sae(), r.saeMedian(), r.saeThreads());
+        out.printf("%-14s %,.0f tokens/s = 1 / (1/lm + 1/sae)%n", "SERIAL BOUND", r.serialBound());
+        out.printf("%-14s %,.0f tokens/s (median %,.0f), producer %d + trainer %d threads%n", "END TO END", r.pipeline(), r.pipelineMedian(),
+                s.pipelineThreads().producer(), s.pipelineThreads().consumer());
+        out.printf("%-14s %.3f%n", "RATIO", r.ratio());
+    }
+}
