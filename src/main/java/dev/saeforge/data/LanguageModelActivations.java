@@ -262,7 +262,7 @@ public final class LanguageModelActivations implements ActivationSource {
         }
         Served next = take();
         if (next.refill() != current) {
-            retire(current);
+            retireBefore(next.refill());
             current = next.refill();
         }
         served = next.index() + 1;
@@ -458,16 +458,18 @@ public final class LanguageModelActivations implements ActivationSource {
         }
     }
 
-    /** Frees a refill the caller has moved past (its rows were copied into the next refill when that was built). */
-    private void retire(Refill refill) {
-        if (refill == null) {
-            return;
-        }
+    /**
+     * Frees the refills before {@code next}, which the caller has moved past (a resumed refill
+     * may have had no batch left to serve). Their kept rows were copied into {@code next}'s when
+     * it was built.
+     */
+    private void retireBefore(Refill next) {
         synchronized (refills) {
-            refills.remove(refill);
+            while (!refills.isEmpty() && refills.get(0) != next) {
+                refills.remove(0).manager().close();
+                refillsAlive.release();
+            }
         }
-        refill.manager().close();
-        refillsAlive.release();
     }
 
     private void stopProducer() {
@@ -500,6 +502,18 @@ public final class LanguageModelActivations implements ActivationSource {
             JniUtils.setNumThreads(threads.consumer());
             consumerThreadsSet = true;
         }
+    }
+
+    /** Refills whose rows are alive (for tests of the memory bound). */
+    int refillsHeld() {
+        synchronized (refills) {
+            return refills.size();
+        }
+    }
+
+    /** Batches served by the producer and not yet taken. */
+    int queued() {
+        return queue.size();
     }
 
     @Override

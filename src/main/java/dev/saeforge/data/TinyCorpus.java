@@ -22,7 +22,7 @@ public final class TinyCorpus {
     public static final String LOCATION = "tiny://corpus";
     /** Change the version when the generator changes, so old caches are not mistaken for the new text. */
     static final String FILE = "tiny-corpus-v1.jsonl";
-    static final int DOCUMENTS = 4000;
+    static final int DOCUMENTS = 10_000;
     private static final long SEED = 20250101L;
 
     private static final List<String> SUBJECTS = List.of("the model", "the autoencoder", "the researcher", "our team", "the trainer",

@@ -102,15 +102,18 @@ class TrainCommandIT {
     }
 
     @Test
-    void invalidSpecsAndLanguageModelRunsAreRefusedBeforeTraining() throws Exception {
+    void invalidSpecsAndAWidthTheModelDoesNotHaveAreRefusedBeforeTraining() throws Exception {
         Run invalid = train(Path.of("src/test/resources/invalid-specs/bad-hook.yaml"));
         assertThat(invalid.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
         assertThat(invalid.stderr()).contains("spec.hook: \"blocks.x.hook_mlp_out\" is not a hook name");
 
         Path model = dir.resolve("lm.yaml");
-        Files.writeString(model, Files.readString(Path.of("examples/qwen3-8b-layer28.yaml")).replace("s3://saeforge/runs", dir.toString()));
+        Files.writeString(model, Files.readString(Path.of("examples/tiny-qwen3.yaml")).replace("uri: runs", "uri: " + dir)
+                .replace("expansionFactor: 4", "dIn: 32\n    expansionFactor: 4"));
         Run lm = train(model);
         assertThat(lm.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(lm.stderr()).contains("spec.sae.dIn is 32 but saeforge/tiny-qwen3 at blocks.1.hook_mlp_out over tiny://corpus",
+                "gives activations of width 64");
     }
 
     private static void assertSameWeights(Path straight, Path resumed) throws IOException {
@@ -139,7 +142,9 @@ class TrainCommandIT {
         command.addAll(List.of(more));
         Path out = Files.createTempFile(dir, "out", ".txt");
         Path err = Files.createTempFile(dir, "err", ".txt");
-        Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
+        builder.environment().put("SAEFORGE_CACHE", dir.resolve("cache").toString());
+        Process process = builder.start();
         assertThat(process.waitFor(300, TimeUnit.SECONDS)).as("saeforge train finished").isTrue();
         return new Run(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
     }
