@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.TrainingSpec;
+import dev.saeforge.lm.ForwardBenchmark;
 import dev.saeforge.sae.JumpReluSae;
 import dev.saeforge.tensor.Torch;
 import dev.saeforge.train.Adam;
@@ -108,8 +109,8 @@ public class BenchSaeCommand implements Callable<Integer> {
                 result.put("step_seconds", stepSeconds);
                 result.put("matmul_seconds", matmulSeconds);
                 result.put("ratio", matmulSeconds / stepSeconds);
-                result.put("step_median_seconds", median(step));
-                result.put("matmul_median_seconds", median(matmul));
+                result.put("step_median_seconds", ForwardBenchmark.median(step));
+                result.put("matmul_median_seconds", ForwardBenchmark.median(matmul));
                 result.put("matmul_gflops", 10.0 * batch * dIn * dSae / matmulSeconds / 1e9);
                 if (memorySteps > 0) {
                     long at50 = 0;
@@ -170,12 +171,6 @@ public class BenchSaeCommand implements Callable<Integer> {
         }
     }
 
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    }
 
     /** VmRSS of this process, from /proc (Linux). */
     static long residentBytes() throws IOException {

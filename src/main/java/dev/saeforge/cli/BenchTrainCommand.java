@@ -101,6 +101,7 @@ public class BenchTrainCommand implements Callable<Integer> {
         figures.put("pipeline_lm_threads", s.pipelineThreads().producer());
         figures.put("pipeline_sae_threads", s.pipelineThreads().consumer());
         figures.put("ratio", r.ratio());
+        figures.put("load_average", loadAverage());
         return figures;
     }
 
@@ -115,5 +116,16 @@ public class BenchTrainCommand implements Callable<Integer> {
         out.printf("%-14s %,.0f tokens/s (median %,.0f), producer %d + trainer %d threads%n", "END TO END", r.pipeline(), r.pipelineMedian(),
                 s.pipelineThreads().producer(), s.pipelineThreads().consumer());
         out.printf("%-14s %.3f%n", "RATIO", r.ratio());
+        out.printf("%-14s %.2f (1-minute load average at the end; other processes slow the pipeline's two threads more than one)%n",
+                "LOAD", loadAverage());
+    }
+
+    /** The 1-minute load average from /proc/loadavg (Linux), or -1 where there is none. */
+    static double loadAverage() {
+        try {
+            return Double.parseDouble(java.nio.file.Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+        } catch (java.io.IOException | RuntimeException e) {
+            return -1;
+        }
     }
 }

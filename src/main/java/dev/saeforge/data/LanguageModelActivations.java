@@ -2,8 +2,11 @@ package dev.saeforge.data;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.saeforge.api.DatasetSpec;
@@ -95,6 +98,10 @@ public final class LanguageModelActivations implements ActivationSource {
     }
 
     private static final Served FAILED = new Served(null, -1);
+    /** Name prefix of the unserved buffer rows among the position arrays. */
+    private static final String BUFFER = "buffer.";
+    /** Values per saved part of the buffer: 2^28 float32s, 1 GiB. */
+    static final long MAX_PART_ELEMENTS = 1L << 28;
 
     private final String modelName;
     private final Qwen3Model model;
@@ -313,19 +320,30 @@ public final class LanguageModelActivations implements ActivationSource {
         out.put("served", current != null ? served : 0);
         out.put("batches", current != null ? current.round().batches() : resumed != null ? resumed.round().batches() : 0);
         out.put("windows", current != null ? current.windows() : windows);
-        out.put("skipped_rows", text.skippedRows());
         return out;
     }
 
+    /**
+     * The rows of the current refill not yet served, as "buffer.0", "buffer.1"...: parts of at
+     * most {@link #MAX_PART_ELEMENTS} values, since a checkpoint tensor is written from one
+     * buffer of at most 2 GiB.
+     */
     @Override
     public Map<String, NDArray> positionArrays() {
-        if (current != null) {
-            return Map.of("buffer", current.round().after(served));
+        NDArray rows = current != null ? current.round().after(served) : resumed != null ? resumed.round().rows() : null;
+        return rows == null ? Map.of() : parts(rows, MAX_PART_ELEMENTS);
+    }
+
+    /** {@code rows} [n, d] as "buffer.0", "buffer.1"..., views of at most {@code maxElements} values each (at least one row). */
+    static Map<String, NDArray> parts(NDArray rows, long maxElements) {
+        Map<String, NDArray> parts = new LinkedHashMap<>();
+        long total = rows.getShape().get(0);
+        long perPart = Math.max(1, maxElements / rows.getShape().get(1));
+        int index = 0;
+        for (long from = 0; from < total || index == 0; from += perPart) {
+            parts.put(BUFFER + index++, rows.get(new NDIndex(from + ":" + Math.min(total, from + perPart))));
         }
-        if (resumed != null) {
-            return Map.of("buffer", resumed.round().rows());
-        }
-        return Map.of();
+        return parts;
     }
 
     @Override
@@ -346,16 +364,25 @@ public final class LanguageModelActivations implements ActivationSource {
         nextRefill = refill + 1;
         resumed = null;
         if (refill >= 0) {
-            NDArray rows = arrays.get("buffer");
-            if (rows == null) {
+            NDList parts = new NDList();
+            for (int i = 0; arrays.containsKey(BUFFER + i); i++) {
+                NDArray part = arrays.get(BUFFER + i);
+                if (part.getShape().dimension() != 2 || part.getShape().get(1) != dIn) {
+                    throw new IllegalArgumentException("the checkpoint's buffer rows have shape " + part.getShape() + "; expected [rows, " + dIn + "]");
+                }
+                parts.add(part);
+            }
+            if (parts.isEmpty()) {
                 throw new IllegalArgumentException("the activation stream's position is inside refill " + refill
                         + " but the checkpoint lacks its buffer rows");
             }
-            if (rows.getShape().dimension() != 2 || rows.getShape().get(1) != dIn) {
-                throw new IllegalArgumentException("the checkpoint's buffer rows have shape " + rows.getShape() + "; expected [rows, " + dIn + "]");
-            }
             NDManager manager = producerManager.newSubManager();
-            NDArray copy = rows.toDevice(model.device(), true).toType(DataType.FLOAT32, true);
+            // A copy of the caller's arrays, on the model's device, owned by the refill.
+            NDArray joined = parts.size() == 1 ? parts.get(0).duplicate() : NDArrays.concat(parts, 0);
+            NDArray copy = joined.toDevice(model.device(), false).toType(DataType.FLOAT32, false);
+            if (copy != joined) {
+                joined.close();
+            }
             copy.attach(manager);
             acquireRefillPermit();
             resumed = new Refill(buffer.resumed(refill, copy, batches - taken), manager, start, windows);

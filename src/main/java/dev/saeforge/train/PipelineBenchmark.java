@@ -13,6 +13,7 @@ import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingSpec;
 import dev.saeforge.data.LanguageModelActivations;
 import dev.saeforge.lm.ModelSources;
+import dev.saeforge.lm.ForwardBenchmark;
 import dev.saeforge.sae.JumpReluSae;
 import dev.saeforge.tensor.Torch;
 
@@ -107,15 +108,15 @@ public final class PipelineBenchmark {
         }
 
         public double lmMedian() {
-            return median(lmRates[lmThreadsIndex()]);
+            return ForwardBenchmark.median(lmRates[lmThreadsIndex()]);
         }
 
         public double saeMedian() {
-            return median(saeRates[saeThreadsIndex()]);
+            return ForwardBenchmark.median(saeRates[saeThreadsIndex()]);
         }
 
         public double pipelineMedian() {
-            return median(pipelineRates);
+            return ForwardBenchmark.median(pipelineRates);
         }
 
         private static double best(double[] rates) {
@@ -230,12 +231,5 @@ public final class PipelineBenchmark {
 
     private static double seconds(long start) {
         return (System.nanoTime() - start) / 1e9;
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 }

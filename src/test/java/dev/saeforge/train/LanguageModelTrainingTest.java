@@ -7,8 +7,8 @@ import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.data.TinyCorpus;
 import dev.saeforge.lm.TinyQwen3;
 import dev.saeforge.store.CheckpointStore;
+import dev.saeforge.store.SaeCheckpointDirs;
 import dev.saeforge.store.SaeLensCheckpoint;
-import dev.saeforge.store.Safetensors;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -110,20 +110,8 @@ class LanguageModelTrainingTest {
             assertThat(second.outcome()).isEqualTo(Training.Outcome.COMPLETED);
             assertThat(second.evaluation().explainedVariance()).isEqualTo(straight.evaluation().explainedVariance());
         }
-        try (Safetensors.Reader a = Safetensors.read(dir.resolve("straight/lm/final_3840").resolve(SaeLensCheckpoint.WEIGHTS));
-             Safetensors.Reader b = Safetensors.read(store.resolve("lm/final_3840").resolve(SaeLensCheckpoint.WEIGHTS))) {
-            for (String key : SaeLensCheckpoint.JUMPRELU_WEIGHTS) {
-                // The batches are restored bit for bit (LanguageModelActivationsTest); the trainer's own
-                // resume is exact to rounding, as for synthetic runs (TrainCommandIT).
-                float[] u = a.floats(key);
-                float[] v = b.floats(key);
-                double maxDifference = 0;
-                for (int i = 0; i < u.length; i++) {
-                    maxDifference = Math.max(maxDifference, Math.abs(u[i] - v[i]));
-                }
-                assertThat(maxDifference).as(key + ": max |straight - resumed|").isLessThanOrEqualTo(1e-6);
-            }
-        }
+        // The batches are restored bit for bit (LanguageModelActivationsTest); the trainer's own resume is exact to rounding.
+        SaeCheckpointDirs.assertSameWeights(dir.resolve("straight/lm/final_3840"), store.resolve("lm/final_3840"));
     }
 
     private static JsonNode cfg(Path checkpoint) throws IOException {
