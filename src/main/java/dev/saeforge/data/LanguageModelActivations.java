@@ -22,15 +22,22 @@ import dev.saeforge.tensor.Torch;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
@@ -39,10 +46,11 @@ import java.util.function.Function;
  * model in batches of storeBatchSizePrompts up to the hook, the activation rows shuffled by the
  * {@link MixingBuffer} and served in batches of spec.training.batchSizeTokens rows.
  *
- * <p>A producer thread does all of that (reading, tokenizing, the forward pass, the refills) while
- * the caller trains on the batches already served: it runs at most one refill ahead, so at most
- * two refills' rows are alive (plus the one being assembled). Each thread gets its own libtorch
- * intra-op thread count ({@link Threads}).
+ * <p>A producer thread does all of that (reading, tokenizing, the refills; the forward passes on
+ * a pool of forward threads) while the caller trains on the batches already served: it runs at
+ * most two refills ahead, so at most three refills' rows are alive, about three times
+ * nBatchesInBuffer * storeBatchSizePrompts * contextSize * dIn floats.
+ * Each thread gets its own libtorch intra-op thread count ({@link Threads}).
  *
  * <p>Position: a run resumes exactly. A refill is a pure function of the rows it keeps from the
  * last refill, the windows it reads (from a packer state: a document and a token offset) and its
@@ -54,22 +62,30 @@ import java.util.function.Function;
  * <p>The first documents of the data are held out for evaluation ({@link HeldOut}).
  */
 public final class LanguageModelActivations implements ActivationSource {
-    /** libtorch intra-op threads of the producer (the forward pass) and of the caller (the SAE step). */
-    public record Threads(int producer, int consumer) {
+    /**
+     * How the work is spread over threads: {@code forwards} forward passes run at once, each with
+     * {@code lmThreads} libtorch intra-op threads, while the caller's SAE step uses
+     * {@code saeThreads}.
+     */
+    public record Threads(int forwards, int lmThreads, int saeThreads) {
         public Threads {
-            if (producer < 1 || consumer < 1) {
-                throw new IllegalArgumentException("thread counts must be >= 1, got " + producer + " and " + consumer);
+            if (forwards < 1 || lmThreads < 1 || saeThreads < 1) {
+                throw new IllegalArgumentException("thread counts must be >= 1, got " + forwards + ", " + lmThreads + " and " + saeThreads);
             }
         }
 
         /**
-         * Splits the cores between the two threads, so that they overlap instead of contending:
-         * SAEFORGE_LM_THREADS and SAEFORGE_SAE_THREADS override the split.
+         * One forward pass at a time with half the cores' libtorch threads, and the other half
+         * for the SAE step. The producer thread's packing runs ahead of the forward passes, so
+         * the model never waits for it; on the 2-core machine this beats two single-threaded
+         * passes at once, which leave the SAE step too little of the CPU (bench train measures
+         * both). SAEFORGE_LM_FORWARDS, SAEFORGE_LM_THREADS and SAEFORGE_SAE_THREADS override each.
          */
         public static Threads fromEnvironment() {
             int cores = Runtime.getRuntime().availableProcessors();
-            int producer = Math.max(1, cores / 2);
-            return new Threads(number("SAEFORGE_LM_THREADS", producer), number("SAEFORGE_SAE_THREADS", Math.max(1, cores - producer)));
+            int lm = Math.max(1, cores / 2);
+            return new Threads(number("SAEFORGE_LM_FORWARDS", 1), number("SAEFORGE_LM_THREADS", lm),
+                    number("SAEFORGE_SAE_THREADS", Math.max(1, cores - lm)));
         }
 
         private static int number(String variable, int fallback) {
@@ -91,6 +107,10 @@ public final class LanguageModelActivations implements ActivationSource {
 
     /** One refill and what a position taken inside it needs. */
     private record Refill(MixingBuffer.Round round, NDManager manager, Packer.State end, long windows) {
+    }
+
+    /** A forward pass started ahead: its rows, and the packer's state and window count after its windows. */
+    private record Pass(Future<NDArray> rows, Packer.State end, long windows) {
     }
 
     /** Batch {@code index} of {@code refill}; a null refill reports the producer's failure. */
@@ -119,8 +139,10 @@ public final class LanguageModelActivations implements ActivationSource {
     private final HeldOut heldOut;
     private final MixingBuffer buffer;
     private final NDManager producerManager;
-    private final ReentrantLock modelLock = new ReentrantLock();
-    private final Semaphore refillsAlive = new Semaphore(2);
+    private final ExecutorService forwardPool;
+    /** Refills whose rows may be alive at once: the one being served and two ahead. */
+    static final int REFILLS_ALIVE = 3;
+    private final Semaphore refillsAlive = new Semaphore(REFILLS_ALIVE);
     private final BlockingQueue<Served> queue = new LinkedBlockingQueue<>();
     private final List<Refill> refills = new ArrayList<>();
 
@@ -161,6 +183,15 @@ public final class LanguageModelActivations implements ActivationSource {
         this.text = new TextStream(shards, dataset.format, dataset.textField, dataset.malformedRows, seed, heldOut, dataset.uri);
         this.packer = new Packer(rules, new TokenizedText(text, tokenizer));
         this.producerManager = Torch.engine().newBaseManager(model.device());
+        AtomicInteger counter = new AtomicInteger();
+        this.forwardPool = Executors.newFixedThreadPool(threads.forwards(), task -> {
+            Thread thread = new Thread(() -> {
+                setLibtorchThreads(threads.lmThreads());
+                task.run();
+            }, "lm-forward-" + counter.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
     }
 
     /**
@@ -232,30 +263,37 @@ public final class LanguageModelActivations implements ActivationSource {
 
     /**
      * The producer's work without the producer thread and the mixing buffer, for benchmarks:
-     * reads, tokenizes and packs windows and runs {@code passes} forward passes on the calling
-     * thread, returning their activations (created by {@code manager}). Only before the first
-     * {@link #next}; the windows are the ones training would have read.
+     * reads, tokenizes and packs windows for {@code passes} forward passes and runs them, on the
+     * forward threads ({@code parallel}) or one after the other on the calling thread, returning
+     * their activations (created by {@code manager}). Only before the first {@link #next}; the
+     * windows are the ones training would have read.
      */
-    public List<NDArray> forwardPasses(NDManager manager, int passes) {
+    public List<NDArray> forwardPasses(NDManager manager, int passes, boolean parallel) {
         if (producer != null) {
             throw new IllegalStateException("forwardPasses runs the producer's work itself; the producer thread has already started");
         }
         List<NDArray> out = new ArrayList<>();
-        for (int i = 0; i < passes; i++) {
-            out.add(forward(manager));
+        if (!parallel) {
+            for (int i = 0; i < passes; i++) {
+                out.add(forward(nextWindows(), manager));
+            }
+            return out;
         }
-        return out;
+        List<Future<NDArray>> pending = new ArrayList<>();
+        for (int i = 0; i < passes; i++) {
+            long[][] windows = nextWindows();
+            pending.add(forwardPool.submit(() -> forward(windows, manager)));
+        }
+        return results(pending);
     }
 
-    /** Runs {@code work} on the model while the producer leaves it alone (the model is for one thread at a time). */
+    /**
+     * Runs {@code work} on the model. Forward passes may run on several threads at once, so the
+     * producer's go on meanwhile; on the caller's thread, work gets the SAE step's libtorch threads.
+     */
     public <T> T withModel(Function<Qwen3Model, T> work) {
         setConsumerThreads();
-        modelLock.lock();
-        try {
-            return work.apply(model);
-        } finally {
-            modelLock.unlock();
-        }
+        return work.apply(model);
     }
 
     @Override
@@ -411,15 +449,14 @@ public final class LanguageModelActivations implements ActivationSource {
     }
 
     private void produce(Refill first, long firstIndex) {
+        Deque<Pass> passes = new ArrayDeque<>();
         try {
-            JniUtils.getNumThreads();   // libtorch reads its per-thread count once, lazily: settle it before setting ours
-            JniUtils.setNumThreads(threads.producer());
             Refill refill = first;
             long index = firstIndex;
             while (!stopping) {
                 if (refill == null) {
                     acquireRefillPermit();
-                    refill = fill(index, lastKept());
+                    refill = fill(index, lastKept(), passes);
                 }
                 for (int j = 0; j < refill.round().batches(); j++) {
                     queue.put(new Served(refill, j));
@@ -434,6 +471,8 @@ public final class LanguageModelActivations implements ActivationSource {
                 failure = e;
                 queue.add(FAILED);
             }
+        } finally {
+            discard(passes);
         }
     }
 
@@ -444,37 +483,100 @@ public final class LanguageModelActivations implements ActivationSource {
         }
     }
 
-    private Refill fill(long index, NDArray kept) {
+    /**
+     * Refill {@code index}: the rows of the forward passes it needs, in order, so the result does
+     * not depend on which pass finished first. The packing runs ahead: before waiting for this
+     * refill's passes, the producer packs and starts as many more as there are forward threads,
+     * so that they never wait for the packing. How many passes each refill takes is arithmetic
+     * on row counts, so running ahead does not change which windows a refill gets.
+     */
+    private Refill fill(long index, NDArray kept, Deque<Pass> passes) {
+        int needed = buffer.chunksNeeded(kept == null ? 0 : kept.getShape().get(0), (long) windowsPerForward * rules.contextSize());
+        while (passes.size() < needed + threads.forwards()) {
+            long[][] batch = nextWindows();
+            passes.add(new Pass(forwardPool.submit(() -> forward(batch, producerManager)), packer.state(), windows));
+        }
+        List<Pass> mine = new ArrayList<>();
+        for (int i = 0; i < needed; i++) {
+            mine.add(passes.removeFirst());
+        }
+        List<Future<NDArray>> rows = mine.stream().map(Pass::rows).toList();
         NDManager manager = producerManager.newSubManager();
         try {
-            MixingBuffer.Round round = buffer.refill(index, kept, this::forward, manager);
-            Refill refill = new Refill(round, manager, packer.state(), windows);
+            MixingBuffer.Round round = buffer.refill(index, kept, results(rows), manager);
+            Pass last = mine.get(needed - 1);
+            Refill refill = new Refill(round, manager, last.end(), last.windows());
             synchronized (refills) {
                 refills.add(refill);
             }
             return refill;
         } catch (RuntimeException e) {
+            discard(mine);
             manager.close();
             throw e;
         }
     }
 
-    /** One forward pass: storeBatchSizePrompts windows to the hook, [windows * context, dIn] rows in {@code manager}. */
-    private NDArray forward(NDManager manager) {
+    /** Waits, even if interrupted, until none of {@code passes} runs any more, and frees their rows. */
+    private static void discard(Collection<Pass> passes) {
+        boolean interrupted = Thread.interrupted();
+        for (Pass pass : passes) {
+            while (true) {
+                try {
+                    pass.rows().get().close();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException | java.util.concurrent.CancellationException e) {
+                    break;
+                }
+            }
+        }
+        passes.clear();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The next storeBatchSizePrompts windows. */
+    private long[][] nextWindows() {
         long[][] batch = new long[windowsPerForward][];
         for (int i = 0; i < batch.length; i++) {
             batch[i] = packer.next();
         }
         windows += batch.length;
+        return batch;
+    }
+
+    /** One forward pass: the windows to the hook, [windows * context, dIn] rows in {@code manager}. */
+    private NDArray forward(long[][] batch, NDManager manager) {
         NDArray tokens = manager.create(batch);
-        modelLock.lock();
         try {
             return model.activations(tokens, hook);
         } finally {
-            modelLock.unlock();
             tokens.close();
         }
     }
+
+    /** The passes' activations in order; a pass's failure is rethrown as it was. */
+    private static List<NDArray> results(List<Future<NDArray>> pending) {
+        List<NDArray> out = new ArrayList<>();
+        try {
+            for (Future<NDArray> pass : pending) {
+                out.add(pass.get());
+            }
+            return out;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for forward passes", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new IllegalStateException("a forward pass failed: " + e.getCause(), e.getCause());
+        }
+    }
+
 
     private void acquireRefillPermit() {
         try {
@@ -525,10 +627,15 @@ public final class LanguageModelActivations implements ActivationSource {
 
     private void setConsumerThreads() {
         if (!consumerThreadsSet) {
-            JniUtils.getNumThreads();
-            JniUtils.setNumThreads(threads.consumer());
+            setLibtorchThreads(threads.saeThreads());
             consumerThreadsSet = true;
         }
+    }
+
+    /** Sets the calling thread's libtorch intra-op threads (libtorch reads its count once per thread, lazily: settle that first). */
+    private static void setLibtorchThreads(int count) {
+        JniUtils.getNumThreads();
+        JniUtils.setNumThreads(count);
     }
 
     /** Refills whose rows are alive (for tests of the memory bound). */
@@ -573,6 +680,12 @@ public final class LanguageModelActivations implements ActivationSource {
     @Override
     public void close() {
         stopProducer();
+        forwardPool.shutdownNow();
+        try {
+            forwardPool.awaitTermination(1, TimeUnit.MINUTES);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         producerManager.close();
         text.close();
         tokenizer.close();

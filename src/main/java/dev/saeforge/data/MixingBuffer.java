@@ -22,11 +22,6 @@ import java.util.SplittableRandom;
  * otherwise a batch would be drawn from barely more rows than it holds, from few windows.
  */
 final class MixingBuffer {
-    /** Where rows come from: the next chunk, created by {@code manager}. */
-    interface Chunks {
-        NDArray next(NDManager manager);
-    }
-
     /**
      * One refill: its permuted rows, of which the first {@code batches} batches are served in
      * order; the rows after them are kept for the next refill.
@@ -73,22 +68,26 @@ final class MixingBuffer {
     }
 
     /**
-     * Refill {@code index}: {@code kept} (the last refill's rest, may be null) and chunks until
-     * there are bufferRows rows, permuted; created by {@code manager}.
+     * How many chunks of {@code rowsPerChunk} rows a refill adds to {@code keptRows}: as SAELens
+     * does, one, and then more until the buffer holds bufferRows.
      */
-    Round refill(long index, NDArray kept, Chunks chunks, NDManager manager) {
+    int chunksNeeded(long keptRows, long rowsPerChunk) {
+        return (int) Math.max(1, (bufferRows - keptRows + rowsPerChunk - 1) / rowsPerChunk);
+    }
+
+    /**
+     * Refill {@code index}: {@code kept} (the last refill's rest, may be null) and the
+     * {@link #chunksNeeded} {@code fresh} chunks, permuted; created by {@code manager}.
+     */
+    Round refill(long index, NDArray kept, List<NDArray> fresh, NDManager manager) {
         List<NDArray> parts = new ArrayList<>();
-        long rows = 0;
         if (kept != null && kept.getShape().get(0) > 0) {
             parts.add(kept);
-            rows += kept.getShape().get(0);
         }
-        List<NDArray> fresh = new ArrayList<>();
-        while (rows < bufferRows) {
-            NDArray chunk = chunks.next(manager);
-            fresh.add(chunk);
-            parts.add(chunk);
-            rows += chunk.getShape().get(0);
+        parts.addAll(fresh);
+        long rows = parts.stream().mapToLong(p -> p.getShape().get(0)).sum();
+        if (rows < bufferRows) {
+            throw new IllegalArgumentException("a refill got " + rows + " rows, fewer than the buffer's " + bufferRows);
         }
         NDArray storage = parts.size() == 1 ? parts.get(0) : NDArrays.concat(new NDList(parts), 0);
         storage.attach(manager);

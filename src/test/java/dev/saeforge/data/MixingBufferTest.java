@@ -38,11 +38,20 @@ class MixingBufferTest {
     }
 
     /** Chunks of CHUNK windows, numbered from 0 on. */
-    final class Windows implements MixingBuffer.Chunks {
+    static final class Windows {
         int next;
 
-        @Override
-        public NDArray next(NDManager target) {
+        /** The chunks refill {@code round} of {@code buffer} needs after {@code kept}. */
+        List<NDArray> forRefill(MixingBuffer buffer, NDArray kept, NDManager target) {
+            List<NDArray> chunks = new ArrayList<>();
+            int count = buffer.chunksNeeded(kept == null ? 0 : kept.getShape().get(0), (long) CHUNK * WINDOW);
+            for (int i = 0; i < count; i++) {
+                chunks.add(next(target));
+            }
+            return chunks;
+        }
+
+        NDArray next(NDManager target) {
             float[] values = new float[CHUNK * WINDOW * 2];
             for (int w = 0; w < CHUNK; w++) {
                 for (int r = 0; r < WINDOW; r++) {
@@ -56,11 +65,11 @@ class MixingBufferTest {
     }
 
     /** Serves {@code refills} refills, returning every batch as (window, row) pairs. */
-    static List<float[]> serve(MixingBuffer buffer, MixingBuffer.Chunks chunks, NDManager manager, int refills) {
+    static List<float[]> serve(MixingBuffer buffer, Windows chunks, NDManager manager, int refills) {
         List<float[]> batches = new ArrayList<>();
         NDArray kept = null;
         for (int r = 0; r < refills; r++) {
-            MixingBuffer.Round round = buffer.refill(r, kept, chunks, manager);
+            MixingBuffer.Round round = buffer.refill(r, kept, chunks.forRefill(buffer, kept, manager), manager);
             for (int j = 0; j < round.batches(); j++) {
                 batches.add(round.batch(j).toFloatArray());
             }
@@ -75,11 +84,11 @@ class MixingBufferTest {
         // then 48 + 64 = 112 rows: serve floor(56 / 16) = 3, keep 64.
         MixingBuffer buffer = new MixingBuffer(96, 16, 0.5, 1);
         Windows windows = new Windows();
-        MixingBuffer.Round first = buffer.refill(0, null, windows, manager);
+        MixingBuffer.Round first = buffer.refill(0, null, windows.forRefill(buffer, null, manager), manager);
         assertThat(first.rows().getShape()).isEqualTo(new Shape(96, 2));
         assertThat(first.batches()).isEqualTo(3);
         assertThat(first.kept().getShape().get(0)).isEqualTo(48);
-        MixingBuffer.Round second = buffer.refill(1, first.kept(), windows, manager);
+        MixingBuffer.Round second = buffer.refill(1, first.kept(), windows.forRefill(buffer, first.kept(), manager), manager);
         assertThat(second.rows().getShape().get(0)).isEqualTo(112);
         assertThat(second.batches()).isEqualTo(3);
         assertThat(second.kept().getShape().get(0)).isEqualTo(64);
@@ -154,7 +163,7 @@ class MixingBufferTest {
         NDArray kept = null;
         MixingBuffer.Round round = null;
         for (int r = 0; r <= 2; r++) {
-            round = buffer.refill(r, kept, windows, manager);
+            round = buffer.refill(r, kept, windows.forRefill(buffer, kept, manager), manager);
             kept = round.kept();
         }
         float[] pending = round.after(2).toFloatArray();
@@ -167,7 +176,7 @@ class MixingBufferTest {
         }
         kept = resumed.kept();
         for (int r = 3; r < 5; r++) {
-            MixingBuffer.Round next = buffer.refill(r, kept, windows, manager);
+            MixingBuffer.Round next = buffer.refill(r, kept, windows.forRefill(buffer, kept, manager), manager);
             for (int j = 0; j < next.batches(); j++) {
                 after.add(next.batch(j).toFloatArray());
             }

@@ -60,7 +60,7 @@ class LanguageModelEvaluationTest {
 
         try (NDManager manager = Torch.engine().newBaseManager(Device.cpu());
              LanguageModelActivations source = LanguageModelActivations.open(spec, Device.cpu(), new ModelSources(dir, null, Map.of()),
-                     new LanguageModelActivations.Threads(1, 1));
+                     new LanguageModelActivations.Threads(1, 1, 1));
              JumpReluSae sae = exact(64, manager)) {
             Evaluation evaluation = Evaluation.run(sae, source, 12, 2, 1.0, manager);
 
