@@ -122,6 +122,8 @@ public final class LanguageModelActivations implements ActivationSource {
     private static final String BUFFER = "buffer.";
     /** Values per saved part of the buffer: 2^28 float32s, 1 GiB. */
     static final long MAX_PART_ELEMENTS = 1L << 28;
+    /** Refills whose rows may be alive at once: the one being served and two ahead. */
+    static final int REFILLS_ALIVE = 3;
 
     private final String modelName;
     private final Qwen3Model model;
@@ -140,8 +142,6 @@ public final class LanguageModelActivations implements ActivationSource {
     private final MixingBuffer buffer;
     private final NDManager producerManager;
     private final ExecutorService forwardPool;
-    /** Refills whose rows may be alive at once: the one being served and two ahead. */
-    static final int REFILLS_ALIVE = 3;
     private final Semaphore refillsAlive = new Semaphore(REFILLS_ALIVE);
     private final BlockingQueue<Served> queue = new LinkedBlockingQueue<>();
     private final List<Refill> refills = new ArrayList<>();
