@@ -3,8 +3,7 @@ package dev.saeforge.cli;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.store.CheckpointStore;
 import dev.saeforge.store.S3MockServer;
-import dev.saeforge.store.SaeLensCheckpoint;
-import dev.saeforge.store.Safetensors;
+import dev.saeforge.store.SaeCheckpointDirs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,20 +58,7 @@ class TrainS3ResumeIT {
         assertThat(second.exitValue()).as(Files.readString(dir.resolve("resumed.err"))).isEqualTo(ExitCodes.OK);
         assertThat(Files.readString(dir.resolve("resumed.err"))).contains("resuming from s3://checkpoints/preempted/preemptible/");
 
-        Path a = pull("straight");
-        Path b = pull("preempted");
-        try (Safetensors.Reader x = Safetensors.read(a.resolve(SaeLensCheckpoint.WEIGHTS));
-             Safetensors.Reader y = Safetensors.read(b.resolve(SaeLensCheckpoint.WEIGHTS))) {
-            for (String key : SaeLensCheckpoint.JUMPRELU_WEIGHTS) {
-                float[] u = x.floats(key);
-                float[] v = y.floats(key);
-                double max = 0;
-                for (int i = 0; i < u.length; i++) {
-                    max = Math.max(max, Math.abs(u[i] - v[i]));
-                }
-                assertThat(max).as(key + ": max |uninterrupted - resumed|").isLessThanOrEqualTo(1e-6);
-            }
-        }
+        SaeCheckpointDirs.assertSameWeights(pull("straight"), pull("preempted"));
     }
 
     private Path pull(String prefix) throws Exception {
