@@ -121,6 +121,7 @@ public class BenchSaeCommand implements Callable<Integer> {
                     // glibc has yet to return; the highest raw reading is reported beside it.
                     long at50 = 0;
                     long heapAt50 = 0;
+                    int arraysAt50 = 0;
                     long peak = 0;
                     List<Long> every50 = new ArrayList<>();
                     for (int s = 1; s <= memorySteps; s++) {
@@ -133,10 +134,14 @@ public class BenchSaeCommand implements Callable<Integer> {
                         if (s == Math.min(50, memorySteps)) {
                             at50 = residentBytes();
                             heapAt50 = Runtime.getRuntime().totalMemory();
+                            arraysAt50 = manager.getManagedArrays().size();
                         }
                     }
                     long end = residentBytes();
                     result.put("rss_mib_every_50_steps", every50);
+                    // A leak of tensors would show here: the count must not change between the two.
+                    result.put("live_tensors_at_step_50", arraysAt50);
+                    result.put("live_tensors_at_end", manager.getManagedArrays().size());
                     result.put("java_heap_mib_at_step_50", heapAt50 / (1 << 20));
                     result.put("java_heap_mib_at_end", Runtime.getRuntime().totalMemory() / (1 << 20));
                     result.put("rss_mib_peak", peak / (1 << 20));
