@@ -2,6 +2,9 @@ package dev.saeforge.tensor;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import ai.djl.engine.EngineException;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
@@ -35,9 +38,33 @@ public final class Torch {
         target.set(new NDIndex("..."), source);
     }
 
-    /** CUDA when DJL sees a GPU and {@code allowGpu}, else the CPU. */
+    /** CUDA when there is a GPU (see {@link #hasGpu}) and {@code allowGpu}, else the CPU. */
     public static Device device(boolean allowGpu) {
-        Engine engine = engine();
-        return allowGpu && engine.getGpuCount() > 0 ? Device.gpu() : Device.cpu();
+        return allowGpu && hasGpu() ? Device.gpu() : Device.cpu();
+    }
+
+    private static Boolean hasGpu;
+
+    /**
+     * Whether libtorch can compute on cuda:0. DJL counts GPUs by calling libcudart through JNA;
+     * the native executable carries no JNA dispatch library, so there DJL always counts zero. When
+     * DJL counts none, libtorch itself is asked: a CPU-only libtorch, or a CUDA one on a machine
+     * without a usable GPU, refuses to place a tensor on cuda:0.
+     */
+    public static synchronized boolean hasGpu() {
+        if (hasGpu == null) {
+            Engine engine = engine();
+            hasGpu = engine.getGpuCount() > 0 || libtorchPlacesATensorOnTheGpu(engine);
+        }
+        return hasGpu;
+    }
+
+    private static boolean libtorchPlacesATensorOnTheGpu(Engine engine) {
+        try (NDManager manager = engine.newBaseManager(Device.gpu())) {
+            manager.zeros(new Shape(1), DataType.FLOAT32, Device.gpu()).close();
+            return true;
+        } catch (EngineException | IllegalArgumentException noCuda) {
+            return false;
+        }
     }
 }
