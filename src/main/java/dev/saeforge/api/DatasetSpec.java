@@ -12,14 +12,15 @@ import io.fabric8.generator.annotation.Required;
 /** The text corpus and how it is packed into context windows, as SAELens does. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"uri", "format", "textField", "contextSize", "prependBos", "sequenceSeparator",
-        "disableConcatSequences", "storeBatchSizePrompts", "nBatchesInBuffer", "mixingFraction"})
+        "disableConcatSequences", "malformedRows", "storeBatchSizePrompts", "nBatchesInBuffer", "mixingFraction"})
 public class DatasetSpec {
     public static final String URI_PATTERN =
-            "^(hf://datasets/[A-Za-z0-9][\\w.-]*/[\\w.-]+(@[\\w.-]+)?(/\\S*)?|s3://[a-z0-9][a-z0-9.-]+[a-z0-9](/\\S*)?|file://\\S+|[^:\\s][^:]*)$";
+            "^(hf://datasets/[A-Za-z0-9][\\w.-]*/[\\w.-]+(@[\\w.-]+)?(/\\S*)?|s3://[a-z0-9][a-z0-9.-]+[a-z0-9](/\\S*)?|file://\\S+|tiny://corpus|[^:\\s][^:]*)$";
     public static final String URI_FORM =
-            "hf://datasets/ORG/NAME[@REVISION][/PATH], s3://BUCKET/PREFIX, file://PATH or a local path";
+            "hf://datasets/ORG/NAME[@REVISION][/PATH], s3://BUCKET/PREFIX, file://PATH, a local path or glob, or tiny://corpus";
 
-    @JsonPropertyDescription("Where the text is (SAELens dataset_path): a file, a glob, a folder or a hub dataset.")
+    @JsonPropertyDescription("Where the text is (SAELens dataset_path): a file, a glob, a folder, an S3 prefix, a hub dataset"
+            + " (its train split unless a path is given), or tiny://corpus, a small generated corpus.")
     @Required
     @Pattern(URI_PATTERN)
     @Expect(what = "a dataset location", form = URI_FORM)
@@ -45,11 +46,16 @@ public class DatasetSpec {
     @JsonPropertyDescription("One window per document instead of concatenating documents (SAELens disable_concat_sequences).")
     public boolean disableConcatSequences = false;
 
+    @JsonPropertyDescription("What to do with a row that is not valid JSON or lacks a string text field, and with a file"
+            + " lacking the text column: fail (stop with the file and row) or skip (skip it, count it, warn).")
+    public MalformedRows malformedRows = MalformedRows.FAIL;
+
     @JsonPropertyDescription("Windows per language-model forward pass (SAELens store_batch_size_prompts).")
     @Min(1)
     public int storeBatchSizePrompts = 32;
 
-    @JsonPropertyDescription("Mixing-buffer size in batches (SAELens n_batches_in_buffer).")
+    @JsonPropertyDescription("Mixing-buffer size in language-model batches: nBatchesInBuffer * storeBatchSizePrompts"
+            + " * contextSize activation rows (SAELens n_batches_in_buffer, as in SAELens 5).")
     @Min(1)
     public int nBatchesInBuffer = 20;
 
@@ -63,6 +69,11 @@ public class DatasetSpec {
         @JsonProperty("jsonl") JSONL,
         @JsonProperty("parquet") PARQUET,
         @JsonProperty("text") TEXT
+    }
+
+    public enum MalformedRows {
+        @JsonProperty("fail") FAIL,
+        @JsonProperty("skip") SKIP
     }
 
     public enum SequenceSeparator {

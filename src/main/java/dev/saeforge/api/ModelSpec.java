@@ -12,14 +12,15 @@ import io.fabric8.generator.annotation.Required;
 @JsonPropertyOrder({"name", "uri", "dtype"})
 public class ModelSpec {
     public static final String URI_PATTERN =
-            "^(hf://[A-Za-z0-9][\\w.-]*/[\\w.-]+(@[\\w.-]+)?|s3://[a-z0-9][a-z0-9.-]+[a-z0-9](/\\S*)?|file://\\S+|[^:\\s][^:]*)$";
-    public static final String URI_FORM = "hf://ORG/NAME[@REVISION], s3://BUCKET/PREFIX, file://PATH or a local path";
+            "^(hf://[A-Za-z0-9][\\w.-]*/[\\w.-]+(@[\\w.-]+)?|s3://[a-z0-9][a-z0-9.-]+[a-z0-9](/\\S*)?|file://\\S+|tiny://qwen3|[^:\\s][^:]*)$";
+    public static final String URI_FORM = "hf://ORG/NAME[@REVISION], s3://BUCKET/PREFIX, file://PATH, a local path, or tiny://qwen3";
 
     @JsonPropertyDescription("Model id recorded in checkpoints (SAELens model_name), e.g. Qwen/Qwen3-8B.")
     @Required
     public String name;
 
-    @JsonPropertyDescription("Where the weights, config.json and tokenizer.json are; defaults to hf://<name>.")
+    @JsonPropertyDescription("Where the weights, config.json and tokenizer.json are; defaults to hf://<name>."
+            + " tiny://qwen3 is a small random Qwen3 written to the cache on first use.")
     @Pattern(URI_PATTERN)
     @Expect(what = "a model location", form = URI_FORM)
     public String uri;

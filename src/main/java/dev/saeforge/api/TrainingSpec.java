@@ -11,7 +11,7 @@ import io.fabric8.generator.annotation.Min;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"tokens", "batchSizeTokens", "lr", "lrScheduler", "lrWarmUpSteps", "lrDecaySteps", "lrEnd",
         "adamBeta1", "adamBeta2", "seed", "device", "autocast", "autocastLm", "deadFeatureWindow",
-        "featureSamplingWindow", "logEverySteps"})
+        "featureSamplingWindow", "logEverySteps", "evalEverySteps", "evalBatches"})
 public class TrainingSpec {
     @JsonPropertyDescription("Activation rows to train on (SAELens training_tokens).")
     @Min(1)
@@ -73,6 +73,16 @@ public class TrainingSpec {
     @JsonPropertyDescription("Steps between metric reports (SAELens wandb_log_frequency).")
     @Min(1)
     public int logEverySteps = 10;
+
+    @JsonPropertyDescription("Steps between evaluations on held-out windows; 0 evaluates only at the end"
+            + " (SAELens wandb_log_frequency * eval_every_n_wandb_logs).")
+    @Min(0)
+    public int evalEverySteps = 1000;
+
+    @JsonPropertyDescription("Language-model batches of held-out windows each evaluation runs (SAELens n_eval_batches);"
+            + " for a synthetic source, batches of batchSizeTokens rows.")
+    @Min(1)
+    public int evalBatches = 10;
 
     /** Number of SAE steps the token budget buys: SAELens' total_training_steps. */
     public long totalSteps() {

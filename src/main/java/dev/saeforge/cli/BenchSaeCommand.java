@@ -9,7 +9,9 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.TrainingSpec;
+import dev.saeforge.lm.ForwardBenchmark;
 import dev.saeforge.sae.JumpReluSae;
+import dev.saeforge.tensor.NativeMemory;
 import dev.saeforge.tensor.Torch;
 import dev.saeforge.train.Adam;
 import dev.saeforge.train.FeatureStats;
@@ -22,8 +24,10 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -80,8 +84,8 @@ public class BenchSaeCommand implements Callable<Integer> {
                     1e3 * (double) result.get("matmul_median_seconds"));
             out.printf("ratio      %.3f (matmul time / step time)%n", (double) result.get("ratio"));
             if (result.containsKey("rss_growth_after_step_50")) {
-                out.printf("memory     RSS %d MiB at step 50, %d MiB after %d steps (%+.1f%%)%n", result.get("rss_mib_at_step_50"),
-                        result.get("rss_mib_at_end"), memorySteps, 100 * (double) result.get("rss_growth_after_step_50"));
+                out.printf("memory     RSS %d MiB at step 50, %d MiB after %d steps (%+.1f%%), peak %d MiB%n", result.get("rss_mib_at_step_50"),
+                        result.get("rss_mib_at_end"), memorySteps, 100 * (double) result.get("rss_growth_after_step_50"), result.get("rss_mib_peak"));
             }
         }
         out.flush();
@@ -128,22 +132,34 @@ public class BenchSaeCommand implements Callable<Integer> {
                 result.put("step_seconds", stepSeconds);
                 result.put("matmul_seconds", matmulSeconds);
                 result.put("ratio", matmulSeconds / stepSeconds);
-                result.put("step_median_seconds", median(step));
-                result.put("matmul_median_seconds", median(matmul));
+                result.put("step_median_seconds", ForwardBenchmark.median(step));
+                result.put("matmul_median_seconds", ForwardBenchmark.median(matmul));
                 result.put("matmul_gflops", 10.0 * batch * dIn * dSae / matmulSeconds / 1e9);
                 if (memorySteps > 0) {
+                    // Resident memory is sampled after freed native memory is handed back (as the
+                    // trainer does every 10 s), so it counts what the process holds, not what
+                    // glibc has yet to return; the highest raw reading is reported beside it.
                     long at50 = 0;
                     long heapAt50 = 0;
+                    long peak = 0;
+                    List<Long> every50 = new ArrayList<>();
                     for (int s = 1; s <= memorySteps; s++) {
                         timeStep(trainer, x);
+                        peak = Math.max(peak, residentBytes());
+                        if (s % 50 == 0 || s == memorySteps) {
+                            NativeMemory.release();
+                            every50.add(residentBytes() / (1 << 20));
+                        }
                         if (s == Math.min(50, memorySteps)) {
                             at50 = residentBytes();
                             heapAt50 = Runtime.getRuntime().totalMemory();
                         }
                     }
                     long end = residentBytes();
+                    result.put("rss_mib_every_50_steps", every50);
                     result.put("java_heap_mib_at_step_50", heapAt50 / (1 << 20));
                     result.put("java_heap_mib_at_end", Runtime.getRuntime().totalMemory() / (1 << 20));
+                    result.put("rss_mib_peak", peak / (1 << 20));
                     result.put("memory_steps", memorySteps);
                     result.put("rss_mib_at_step_50", at50 / (1 << 20));
                     result.put("rss_mib_at_end", end / (1 << 20));
@@ -179,12 +195,6 @@ public class BenchSaeCommand implements Callable<Integer> {
         }
     }
 
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    }
 
     /** VmRSS of this process, from /proc (Linux). */
     static long residentBytes() throws IOException {

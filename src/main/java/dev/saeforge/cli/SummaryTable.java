@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.train.Evaluation;
 import dev.saeforge.train.Training;
 
 import java.io.PrintWriter;
@@ -22,6 +23,14 @@ final class SummaryTable {
         }
         if (s.l0() != null) {
             row(out, "L0", String.format("%.2f", s.l0()));
+        }
+        Evaluation.Downstream d = s.evaluation() == null ? null : s.evaluation().downstream();
+        if (d != null) {
+            row(out, "CE loss score", String.format("%.4f", d.ceLossScore()));
+            row(out, "CE loss", String.format("%.4f with SAE, %.4f without, %.4f zero-ablated", d.ceLossWithSae(), d.ceLossWithoutSae(),
+                    d.ceLossWithAblation()));
+            row(out, "KL divergence", String.format("%.4g with SAE, %.4g zero-ablated (score %.4f)", d.klDivWithSae(), d.klDivWithAblation(),
+                    d.klDivScore()));
         }
         if (s.deadFeatures() != null) {
             row(out, "dead features", String.valueOf(s.deadFeatures()));

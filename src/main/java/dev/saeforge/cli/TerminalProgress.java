@@ -1,12 +1,13 @@
 package dev.saeforge.cli;
 
 import dev.saeforge.store.CheckpointRef;
+import dev.saeforge.train.Evaluation;
 import dev.saeforge.train.Metrics;
 import dev.saeforge.train.Training;
 
 import java.io.PrintWriter;
 
-/** Training progress on the terminal: one line every few seconds, and every checkpoint. */
+/** Training progress on the terminal: one line every few seconds, every evaluation and every checkpoint. */
 final class TerminalProgress implements Training.Listener {
     private static final long INTERVAL_NANOS = 2_000_000_000L;
 
@@ -43,6 +44,21 @@ final class TerminalProgress implements Training.Listener {
             print(pending);
         }
         err.println("checkpoint " + checkpoint.uri());
+        err.flush();
+    }
+
+    @Override
+    public void evaluated(long step, long tokens, Evaluation e) {
+        if (pending != null) {
+            print(pending);
+        }
+        StringBuilder line = new StringBuilder(String.format("eval at step %d: EV %.3f  L0 %.2f  MSE %.4g", step, e.explainedVariance(), e.l0(), e.mse()));
+        Evaluation.Downstream d = e.downstream();
+        if (d != null) {
+            line.append(String.format("  CE score %.3f (CE %.4g with SAE, %.4g without, %.4g ablated)  KL %.4g with SAE, %.4g ablated",
+                    d.ceLossScore(), d.ceLossWithSae(), d.ceLossWithoutSae(), d.ceLossWithAblation(), d.klDivWithSae(), d.klDivWithAblation()));
+        }
+        err.println(line);
         err.flush();
     }
 

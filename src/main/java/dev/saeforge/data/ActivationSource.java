@@ -24,6 +24,24 @@ public interface ActivationSource extends AutoCloseable {
     /** Moves the stream to a position {@link #position()} returned. */
     void seek(Map<String, Object> position);
 
+    /**
+     * Arrays that are part of the position, saved beside it: a shuffle buffer's rows not yet
+     * served, which cannot be recomputed cheaply. Valid until the next {@link #next}.
+     */
+    default Map<String, NDArray> positionArrays() {
+        return Map.of();
+    }
+
+    /** Moves the stream to a position that {@link #position()} and {@link #positionArrays()} described; copies the arrays. */
+    default void seek(Map<String, Object> position, Map<String, NDArray> arrays) {
+        seek(position);
+    }
+
+    /** Facts about where the activations come from, for checkpoint metadata (cfg.json), e.g. the BOS id used. */
+    default Map<String, Object> metadata() {
+        return Map.of();
+    }
+
     /** A stream of different samples from the same distribution, for evaluation. */
     ActivationSource heldOut();
 

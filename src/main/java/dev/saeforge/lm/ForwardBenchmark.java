@@ -170,7 +170,8 @@ public final class ForwardBenchmark {
         }
     }
 
-    private static double median(double[] values) {
+    /** The middle value (the mean of the two middle ones for an even count): how the benchmarks report typical runs. */
+    public static double median(double[] values) {
         double[] sorted = values.clone();
         Arrays.sort(sorted);
         int n = sorted.length;

@@ -3,10 +3,13 @@ package dev.saeforge.lm;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saeforge.store.HfHub;
+import dev.saeforge.store.S3Objects;
+import dev.saeforge.store.S3Settings;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -16,26 +19,42 @@ import java.util.regex.Pattern;
  * Turns a model location into a local checkpoint directory. A local path (or file://PATH) is used
  * as it is; hf://ORG/NAME[@REVISION] and s3://BUCKET/PREFIX are copied into the cache
  * (CACHE/models/hf/ORG/NAME/COMMIT, CACHE/models/s3/BUCKET/PREFIX), fetching only what a Qwen3
- * checkpoint needs: config.json, tokenizer.json, and model.safetensors or the index and its shards.
+ * checkpoint needs: config.json, tokenizer.json, tokenizer_config.json, and model.safetensors or
+ * the index and its shards. tiny://qwen3 is {@link TinyQwen3}'s small random model, written to
+ * CACHE/models/tiny/qwen3 on first use: the same bytes every time, so examples need no download.
  */
 public final class ModelSources {
     private static final Pattern HF = Pattern.compile("hf://([A-Za-z0-9][\\w.-]*/[\\w.-]+)(?:@([\\w./-]+))?");
     private static final Pattern S3 = Pattern.compile("s3://([a-z0-9][a-z0-9.-]+[a-z0-9])(?:/(.*?))?/*");
     private static final ObjectMapper JSON = new ObjectMapper();
+    static final String TINY = "tiny://";
 
     private final Path cacheDir;
     private final HfHub hub;
-    private final S3ModelFiles.Connection s3;
+    private final Map<String, String> env;
 
-    ModelSources(Path cacheDir, HfHub hub, S3ModelFiles.Connection s3) {
+    /** {@code env}: the environment S3 endpoint and credentials are read from ({@link S3Settings}). */
+    public ModelSources(Path cacheDir, HfHub hub, Map<String, String> env) {
         this.cacheDir = cacheDir;
         this.hub = hub;
-        this.s3 = s3;
+        this.env = env;
     }
 
     /** Settings from the environment: {@link #defaultCacheDir()}, HF_ENDPOINT/HF_TOKEN, AWS_* for S3. */
     public static ModelSources fromEnvironment() {
-        return new ModelSources(defaultCacheDir(), HfHub.fromEnvironment(), S3ModelFiles.Connection.fromEnvironment());
+        return new ModelSources(defaultCacheDir(), HfHub.fromEnvironment(), System.getenv());
+    }
+
+    public Path cacheDir() {
+        return cacheDir;
+    }
+
+    public HfHub hub() {
+        return hub;
+    }
+
+    public Map<String, String> env() {
+        return env;
     }
 
     /** SAEFORGE_CACHE, else $XDG_CACHE_HOME/saeforge, else ~/.cache/saeforge. */
@@ -68,12 +87,43 @@ public final class ModelSources {
             }
             String prefix = m.group(2) == null ? "" : m.group(2);
             Path dir = cacheDir.resolve("models/s3").resolve(m.group(1)).resolve(prefix);
-            return copy(new S3ModelFiles(s3.client(), m.group(1), prefix), dir);
+            return copy(new S3ModelFiles(new S3Objects(S3Settings.from(location, env)), prefix), dir);
+        }
+        if (location.startsWith(TINY)) {
+            if (!location.equals(TINY + "qwen3")) {
+                throw new IllegalArgumentException("model location \"" + location + "\" is not a tiny model; the one there is tiny://qwen3");
+            }
+            return tiny(cacheDir.resolve("models/tiny/qwen3"));
         }
         Path dir = Path.of(location.startsWith("file://") ? location.substring("file://".length()) : location);
         if (!Files.isDirectory(dir)) {
             throw new InvalidModelException("model directory " + dir + " does not exist; expected a Hugging Face checkpoint directory, "
                     + "hf://ORG/NAME[@REVISION] or s3://BUCKET/PREFIX");
+        }
+        return dir;
+    }
+
+    /**
+     * The tiny random Qwen3 ({@link TinyQwen3.Options#defaults()}) in {@code dir}, written on first
+     * use: into a fresh sibling directory, then renamed, so a half-written model is never used.
+     */
+    static Path tiny(Path dir) throws IOException {
+        if (Files.isRegularFile(dir.resolve(Qwen3Weights.SINGLE_FILE))) {
+            return dir;
+        }
+        Files.createDirectories(dir.getParent());
+        Path staging = Files.createTempDirectory(dir.getParent(), dir.getFileName() + ".writing-");
+        TinyQwen3.write(staging, TinyQwen3.Options.defaults());
+        try {
+            Files.move(staging, dir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
+            // Another process wrote it first; the content is the same.
+            try (var files = Files.list(staging)) {
+                for (Path file : files.toList()) {
+                    Files.delete(file);
+                }
+            }
+            Files.delete(staging);
         }
         return dir;
     }
@@ -85,8 +135,10 @@ public final class ModelSources {
             throw new InvalidModelException(remote.location() + " has no " + Qwen3Config.FILE + "; it holds " + new TreeSet<>(names));
         }
         remote.fetch(Qwen3Config.FILE, dir.resolve(Qwen3Config.FILE));
-        if (names.contains(Tokenizer.FILE)) {
-            remote.fetch(Tokenizer.FILE, dir.resolve(Tokenizer.FILE));
+        for (String optional : new String[]{Tokenizer.FILE, SpecialTokens.TOKENIZER_CONFIG}) {
+            if (names.contains(optional)) {
+                remote.fetch(optional, dir.resolve(optional));
+            }
         }
         if (names.contains(Qwen3Weights.INDEX_FILE)) {
             Path index = dir.resolve(Qwen3Weights.INDEX_FILE);

@@ -30,7 +30,8 @@ import java.util.function.UnaryOperator;
  * lm_head and the final norm are read only when logits are asked for. Token windows are int64
  * [B, T]; every position attends causally within its own window, positions start at 0.
  * Results are placed in the tokens' manager (and the caller's {@link NDScope}, if one is open).
- * One thread at a time per model.
+ * Forward passes may run on several threads at once: the weights are only read, and loading them
+ * on first use is synchronized.
  */
 public final class Qwen3Model implements AutoCloseable {
     private final String name;

@@ -15,8 +15,8 @@ import java.util.SplittableRandom;
 
 /**
  * Writes a small random Qwen3 checkpoint laid out as on the Hugging Face hub: config.json,
- * model.safetensors (or shards and model.safetensors.index.json) and a byte-level BPE
- * tokenizer.json trained on {@link #CORPUS}.
+ * model.safetensors (or shards and model.safetensors.index.json), a byte-level BPE
+ * tokenizer.json trained on {@link #CORPUS} and Qwen3's tokenizer_config.json (no BOS).
  *
  * <p>The weights are random but scaled so a forward pass stays informative: projections are
  * N(0, 1/fan_in), embeddings N(0, 1), norm weights 1 + N(0, 0.1^2), so activations stay of
@@ -34,6 +34,17 @@ public final class TinyQwen3 {
             autoencoder on these activations, then reading which tokens make each feature fire, is \
             how researchers look inside the model. They train, they measure, they read the features \
             again, and they share what they learn with the others who train them.
+            """;
+
+    /** As Qwen3's post-trained models have it: no BOS, {@code <|im_end|>} ends a turn, {@code <|endoftext|>} pads. */
+    static final String TOKENIZER_CONFIG = """
+            {
+              "add_bos_token": false,
+              "bos_token": null,
+              "eos_token": "<|im_end|>",
+              "pad_token": "<|endoftext|>",
+              "tokenizer_class": "Qwen2Tokenizer"
+            }
             """;
 
     /** The shape and storage of a tiny model; {@link #defaults()} is hidden 64, 2 layers, vocab 300. */
@@ -90,6 +101,7 @@ public final class TinyQwen3 {
         Files.writeString(dir.resolve(Qwen3Config.FILE), config.toJson());
         ByteLevelBpe tokenizer = ByteLevelBpe.train(CORPUS, options.vocab() - minimumVocab);
         Files.writeString(dir.resolve(Tokenizer.FILE), tokenizer.toJson());
+        Files.writeString(dir.resolve(SpecialTokens.TOKENIZER_CONFIG), TOKENIZER_CONFIG);
         writeWeights(dir, config, options);
         return config;
     }

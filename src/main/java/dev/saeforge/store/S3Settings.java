@@ -1,5 +1,8 @@
 package dev.saeforge.store;
 
+import io.minio.MinioClient;
+import io.minio.credentials.StaticProvider;
+
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.Map;
@@ -66,6 +69,19 @@ public record S3Settings(String bucket, String prefix, String endpoint, boolean 
                 (int) number(env, "AWS_MAX_ATTEMPTS", 8, 1, 100),
                 number(env, "SAEFORGE_S3_PART_SIZE", 16L << 20, MIN_PART_SIZE, MAX_PART_SIZE),
                 (int) number(env, "SAEFORGE_S3_PARALLEL_PARTS", 4, 1, 64));
+    }
+
+    /** A MinIO client for these settings: the endpoint (path-style when custom), region and credentials. */
+    public MinioClient client() {
+        MinioClient client = MinioClient.builder()
+                .endpoint(endpoint)
+                .region(region)
+                .credentialsProvider(new StaticProvider(accessKey, secretKey, sessionToken))
+                .build();
+        if (customEndpoint) {
+            client.disableVirtualStyleEndpoint();
+        }
+        return client;
     }
 
     /** The location this store serves, s3://BUCKET/PREFIX (no trailing slash). */

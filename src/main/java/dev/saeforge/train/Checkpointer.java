@@ -27,7 +27,8 @@ import java.util.stream.Stream;
 
 /**
  * Writes a run's checkpoints: a SAELens checkpoint directory (cfg.json, sae_weights, sparsity,
- * activation_scaler.json) and the trainer state that makes resume exact, staged locally and then
+ * activation_scaler.json; cfg.json's metadata records the packing choices, such as the BOS id, and
+ * the newest evaluation) and the trainer state that makes resume exact, staged locally and then
  * published to the run's {@link CheckpointStore}, which makes it visible only once complete.
  */
 final class Checkpointer {
@@ -39,6 +40,8 @@ final class Checkpointer {
     private final Training.Listener listener;
     private double activationScale;
     private boolean folded;
+    private Evaluation lastEvaluation;
+    private long lastEvaluationStep;
 
     Checkpointer(TrainingRun run, JumpReluSae.Config config, CheckpointStore store, double activationScale, Training.Listener listener) {
         this.run = run;
@@ -65,6 +68,12 @@ final class Checkpointer {
         folded = true;
     }
 
+    /** Remembers the newest interval evaluation, recorded in the checkpoints that follow it. */
+    void evaluated(long step, Evaluation evaluation) {
+        lastEvaluation = evaluation;
+        lastEvaluationStep = step;
+    }
+
     CheckpointRef write(String name, JumpReluSae sae, SaeTrainer trainer, Adam adam, FeatureStats stats,
                         ActivationSource source, Metrics metrics, boolean isFinal) throws IOException {
         Map<String, Object> info = new LinkedHashMap<>();
@@ -75,7 +84,14 @@ final class Checkpointer {
         if (metrics != null) {
             info.put("metrics", metricsJson(metrics));
         }
-        return publish(name, sae, trainer, adam, stats, source, info, Map.of());
+        Map<String, Object> extraMetadata = new LinkedHashMap<>();
+        if (lastEvaluation != null) {
+            Map<String, Object> evaluation = new LinkedHashMap<>(lastEvaluation.toJson());
+            evaluation.put("evaluation_step", lastEvaluationStep);
+            info.put("evaluation", evaluation);
+            extraMetadata.putAll(evaluation);
+        }
+        return publish(name, sae, trainer, adam, stats, source, info, extraMetadata);
     }
 
     CheckpointRef writeFinal(String name, JumpReluSae sae, SaeTrainer trainer, Adam adam, FeatureStats stats,
@@ -97,7 +113,7 @@ final class Checkpointer {
         String runName = run.getMetadata().getName();
         Path dir = Training.stagingDirectory(runName, name);
         try {
-            JSON.writeValue(dir.resolve(SaeLensCheckpoint.CONFIG).toFile(), cfg(trainer.tokensDone(), stats.deadCount(), extraMetadata));
+            JSON.writeValue(dir.resolve(SaeLensCheckpoint.CONFIG).toFile(), cfg(trainer.tokensDone(), stats.deadCount(), source, extraMetadata));
             Safetensors.Writer weights = Safetensors.writer();
             sae.parameters().forEach((key, value) -> add(weights, key, value));
             weights.write(dir.resolve(SaeLensCheckpoint.WEIGHTS));
@@ -127,7 +143,7 @@ final class Checkpointer {
      * cfg.json: the keys SAELens' loader reads (§4.3 of the format), the JumpReLU training keys,
      * and metadata describing where the activations came from.
      */
-    private Map<String, Object> cfg(long tokens, int deadFeatures, Map<String, Object> extraMetadata) {
+    private Map<String, Object> cfg(long tokens, int deadFeatures, ActivationSource source, Map<String, Object> extraMetadata) {
         TrainingRunSpec spec = run.getSpec();
         Map<String, Object> cfg = new LinkedHashMap<>();
         cfg.put("architecture", "jumprelu");
@@ -174,6 +190,7 @@ final class Checkpointer {
                 case NONE -> null;
             });
             metadata.put("disable_concat_sequences", dataset.disableConcatSequences);
+            metadata.putAll(source.metadata());
         }
         metadata.put("seqpos_slice", java.util.Arrays.asList((Object) null));
         metadata.put("model_class_name", "HookedTransformer");

@@ -3,65 +3,166 @@ package dev.saeforge.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.saeforge.data.ActivationSource;
+import dev.saeforge.data.LanguageModelActivations;
 import dev.saeforge.data.SyntheticSuperposition;
+import dev.saeforge.lm.HookPoint;
+import dev.saeforge.lm.Qwen3Model;
 import dev.saeforge.sae.JumpReluSae;
 import dev.saeforge.sae.TrainingSae;
-
 import dev.saeforge.tensor.Torch;
 
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The trained SAE on held-out activations it never trained on, in the activations' own units:
- * explained variance with the correct definition, 1 - E‖x - x̂‖² / (E‖x‖² - ‖E x‖²), mean L0,
- * MSE; and for a synthetic source, how many ground-truth directions some decoder row recovers.
+ * The SAE on held-out activations it never trained on, as SAELens evaluates it (reference
+ * §2.7), in the activations' own units (an unfolded activation scale is applied on the way in
+ * and undone on the way out):
+ * <ul>
+ * <li>explained variance with the correct definition, 1 - E‖x - x̂‖² / (E‖x‖² - ‖E x‖²), mean
+ *     L0 (latents > 0 per token) and MSE (squared error summed over d_in, averaged over tokens);</li>
+ * <li>for a language model, on its held-out windows: the next-token cross-entropy with the SAE's
+ *     reconstruction spliced in at the hook, without it, and with the hook zero-ablated, averaged
+ *     over every predicted token; the CE loss score (CE_abl - CE_sae) / (CE_abl - CE_clean); and
+ *     KL(original ‖ spliced) and KL(original ‖ ablated), summed over the vocabulary and averaged
+ *     over tokens, with the KL score (KL_abl - KL_sae) / KL_abl;</li>
+ * <li>for a synthetic source, how many ground-truth directions some decoder row recovers.</li>
+ * </ul>
  */
 public record Evaluation(long rows, double explainedVariance, double l0, double mse,
-                         Integer groundTruthRecovered, Integer groundTruthFeatures) {
+                         Integer groundTruthRecovered, Integer groundTruthFeatures, Downstream downstream) {
 
-    static Evaluation run(TrainingSae sae, ActivationSource training, int batchSize, int batches, NDManager manager) {
-        try (ActivationSource heldOut = training.heldOut()) {
-            return measure(sae, training, heldOut, batchSize, batches, manager);
-        }
+    /** How the language model fares with the SAE spliced in (null for synthetic sources). */
+    public record Downstream(double ceLossWithSae, double ceLossWithoutSae, double ceLossWithAblation, double ceLossScore,
+                             double klDivWithSae, double klDivWithAblation, double klDivScore) {
     }
 
-    private static Evaluation measure(TrainingSae sae, ActivationSource training, ActivationSource heldOut, int batchSize, int batches,
-                                      NDManager manager) {
-        double sumSquaredError = 0;
-        double sumSquaredNorm = 0;
-        double active = 0;
-        double[] sum = new double[sae.dIn()];
-        try (NDManager scratch = manager.newSubManager()) {
+    /** Logits elements a sub-batch of windows may hold: the vocabulary is large, so long batches are split. */
+    static final long MAX_LOGITS = 1L << 26;
+
+    /**
+     * Evaluates {@code sae} on the held-out data of {@code training}: its held-out windows for a
+     * language model, else {@code batches} batches of {@code batchSize} held-out rows.
+     * {@code scale} is the activation scale the SAE was trained with and not yet folded (1 if none).
+     */
+    static Evaluation run(TrainingSae sae, ActivationSource training, int batchSize, int batches, double scale, NDManager manager) {
+        if (training instanceof LanguageModelActivations model) {
+            return languageModel(sae, model, scale, manager);
+        }
+        try (ActivationSource heldOut = training.heldOut()) {
+            Reconstruction stats = new Reconstruction(sae.dIn());
             for (int b = 0; b < batches; b++) {
                 try (NDScope scope = new NDScope()) {
                     NDArray x = heldOut.next(manager, batchSize);
-                    NDArray features = sae.encode(x);
-                    NDArray error = sae.decode(features).subi(x);
-                    sumSquaredError += Torch.scalar(error.square().sum());
-                    sumSquaredNorm += Torch.scalar(x.square().sum());
-                    active += Torch.scalar(features.gt(0).sum());
-                    float[] batchSum = x.sum(new int[]{0}).toFloatArray();
-                    for (int d = 0; d < sum.length; d++) {
-                        sum[d] += batchSum[d];
-                    }
+                    stats.add(x, sae, scale);
                 }
             }
-            long rows = (long) batches * batchSize;
+            Integer recovered = null;
+            Integer features = null;
+            if (training instanceof SyntheticSuperposition synthetic) {
+                try (NDManager scratch = manager.newSubManager()) {
+                    features = synthetic.features();
+                    recovered = recoveredDirections(sae, synthetic, scratch);
+                }
+            }
+            return stats.evaluation(recovered, features, null);
+        }
+    }
+
+    private static Evaluation languageModel(TrainingSae sae, LanguageModelActivations source, double scale, NDManager manager) {
+        Reconstruction stats = new Reconstruction(sae.dIn());
+        HookPoint hook = source.hook();
+        double[] sums = new double[5];   // CE with SAE, without, ablated (sums over predicted tokens); KL SAE, KL ablated (over tokens)
+        long[] counts = new long[2];     // predicted tokens, tokens
+        for (long[][] batch : source.heldOutBatches()) {
+            int perPass = (int) Math.max(1, MAX_LOGITS / ((long) source.contextSize() * vocabulary(source)));
+            for (int from = 0; from < batch.length; from += perPass) {
+                long[][] windows = Arrays.copyOfRange(batch, from, Math.min(batch.length, from + perPass));
+                source.withModel(model -> {
+                    try (NDScope scope = new NDScope()) {
+                        NDArray tokens = manager.create(windows);
+                        NDArray clean = model.logits(tokens);
+                        NDArray spliced = model.logits(tokens, hook, x -> stats.add(x, sae, scale));
+                        NDArray ablated = model.logits(tokens, hook, NDArray::zerosLike);
+                        NDArray cleanLog = clean.logSoftmax(-1);
+                        NDArray splicedLog = spliced.logSoftmax(-1);
+                        NDArray ablatedLog = ablated.logSoftmax(-1);
+                        sums[0] += crossEntropySum(splicedLog, tokens);
+                        sums[1] += crossEntropySum(cleanLog, tokens);
+                        sums[2] += crossEntropySum(ablatedLog, tokens);
+                        NDArray p = cleanLog.exp();
+                        sums[3] += Torch.scalar(p.mul(cleanLog.sub(splicedLog)).sum());
+                        sums[4] += Torch.scalar(p.mul(cleanLog.sub(ablatedLog)).sum());
+                        Shape shape = tokens.getShape();
+                        counts[0] += shape.get(0) * (shape.get(1) - 1);
+                        counts[1] += shape.get(0) * shape.get(1);
+                    }
+                    return null;
+                });
+            }
+        }
+        double ceSae = sums[0] / counts[0];
+        double ceClean = sums[1] / counts[0];
+        double ceAblated = sums[2] / counts[0];
+        double klSae = sums[3] / counts[1];
+        double klAblated = sums[4] / counts[1];
+        Downstream downstream = new Downstream(ceSae, ceClean, ceAblated, (ceAblated - ceSae) / (ceAblated - ceClean),
+                klSae, klAblated, (klAblated - klSae) / klAblated);
+        return stats.evaluation(null, null, downstream);
+    }
+
+    private static long vocabulary(LanguageModelActivations source) {
+        return source.withModel(Qwen3Model::config).vocabSize();
+    }
+
+    /** Σ over windows and positions t < T-1 of -log p(token t+1), from log-probabilities [B, T, V]. */
+    static double crossEntropySum(NDArray logProbabilities, NDArray tokens) {
+        NDArray predicted = logProbabilities.get(new NDIndex(":, :-1, :"));
+        NDArray next = tokens.get(new NDIndex(":, 1:")).expandDims(-1).toDevice(predicted.getDevice(), false);
+        return -Torch.scalar(predicted.gather(next, -1).sum());
+    }
+
+    /** Running sums of the reconstruction statistics over held-out rows. */
+    private static final class Reconstruction {
+        private final double[] sum;
+        private double sumSquaredError;
+        private double sumSquaredNorm;
+        private double active;
+        private long rows;
+
+        Reconstruction(int dIn) {
+            this.sum = new double[dIn];
+        }
+
+        /** Adds the rows {@code x} [n, d_in]; returns the SAE's reconstruction of them, in their units. */
+        NDArray add(NDArray x, TrainingSae sae, double scale) {
+            NDArray features = sae.encode(scale == 1.0 ? x : x.mul(scale));
+            NDArray reconstruction = sae.decode(features);
+            if (scale != 1.0) {
+                reconstruction = reconstruction.divi(scale);
+            }
+            sumSquaredError += Torch.scalar(reconstruction.sub(x).square().sum());
+            sumSquaredNorm += Torch.scalar(x.square().sum());
+            active += Torch.scalar(features.gt(0).sum());
+            float[] batchSum = x.sum(new int[]{0}).toFloatArray();
+            for (int d = 0; d < sum.length; d++) {
+                sum[d] += batchSum[d];
+            }
+            rows += x.getShape().get(0);
+            return reconstruction;
+        }
+
+        Evaluation evaluation(Integer recovered, Integer features, Downstream downstream) {
             double meanSquaredNorm = 0;
             for (double s : sum) {
                 meanSquaredNorm += s * s / rows;
             }
             double explainedVariance = 1 - sumSquaredError / (sumSquaredNorm - meanSquaredNorm);
-            Integer recovered = null;
-            Integer features = null;
-            if (training instanceof SyntheticSuperposition synthetic) {
-                features = synthetic.features();
-                recovered = recoveredDirections(sae, synthetic, scratch);
-            }
-            return new Evaluation(rows, explainedVariance, active / rows, sumSquaredError / rows, recovered, features);
+            return new Evaluation(rows, explainedVariance, active / rows, sumSquaredError / rows, recovered, features, downstream);
         }
     }
 
@@ -76,17 +177,47 @@ public record Evaluation(long rows, double explainedVariance, double l0, double 
         }
     }
 
-    /** The evaluation as recorded in checkpoint manifests and cfg.json metadata. */
-    Map<String, Object> toJson() {
+    /** The evaluation as recorded in checkpoint manifests, cfg.json metadata and run summaries: SAELens' metric names. */
+    public Map<String, Object> toJson() {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("evaluation_rows", rows);
         out.put("explained_variance", explainedVariance);
         out.put("l0", l0);
         out.put("mse", mse);
+        if (downstream != null) {
+            out.put("ce_loss_score", downstream.ceLossScore());
+            out.put("ce_loss_with_sae", downstream.ceLossWithSae());
+            out.put("ce_loss_without_sae", downstream.ceLossWithoutSae());
+            out.put("ce_loss_with_ablation", downstream.ceLossWithAblation());
+            out.put("kl_div_score", downstream.klDivScore());
+            out.put("kl_div_with_sae", downstream.klDivWithSae());
+            out.put("kl_div_with_ablation", downstream.klDivWithAblation());
+        }
         if (groundTruthRecovered != null) {
             out.put("ground_truth_recovered", groundTruthRecovered);
             out.put("ground_truth_features", groundTruthFeatures);
         }
         return out;
+    }
+
+    /** Reads back what {@link #toJson()} wrote (a checkpoint's record of it); null if there is none. */
+    static Evaluation fromJson(Map<String, Object> json) {
+        if (!(json.get("explained_variance") instanceof Number ev) || !(json.get("l0") instanceof Number l0)) {
+            return null;
+        }
+        Downstream downstream = null;
+        if (json.get("ce_loss_score") instanceof Number) {
+            downstream = new Downstream(number(json, "ce_loss_with_sae"), number(json, "ce_loss_without_sae"),
+                    number(json, "ce_loss_with_ablation"), number(json, "ce_loss_score"), number(json, "kl_div_with_sae"),
+                    number(json, "kl_div_with_ablation"), number(json, "kl_div_score"));
+        }
+        return new Evaluation(json.get("evaluation_rows") instanceof Number rows ? rows.longValue() : 0, ev.doubleValue(), l0.doubleValue(),
+                json.get("mse") instanceof Number mse ? mse.doubleValue() : Double.NaN,
+                json.get("ground_truth_recovered") instanceof Number r ? r.intValue() : null,
+                json.get("ground_truth_features") instanceof Number f ? f.intValue() : null, downstream);
+    }
+
+    private static double number(Map<String, Object> json, String key) {
+        return json.get(key) instanceof Number n ? n.doubleValue() : Double.NaN;
     }
 }

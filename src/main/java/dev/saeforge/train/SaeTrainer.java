@@ -3,6 +3,7 @@ package dev.saeforge.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import dev.saeforge.sae.TrainingSae;
+import dev.saeforge.tensor.NativeMemory;
 
 import dev.saeforge.tensor.Torch;
 
@@ -17,6 +18,8 @@ import java.util.Map;
 public final class SaeTrainer implements AutoCloseable {
     /** SAELens clips the global gradient norm to this, hard-coded. */
     static final double MAX_GRADIENT_NORM = 1.0;
+    /** How often freed native memory goes back to the system: rarely enough to cost nothing. */
+    static final long RELEASE_NATIVE_MEMORY_NANOS = 10_000_000_000L;
 
     private final TrainingSae sae;
     private final Adam adam;
@@ -72,6 +75,7 @@ public final class SaeTrainer implements AutoCloseable {
         long rows = batch.getShape().get(0);
         stats.record(out.firingCounts(), rows);
         Step done = new Step(step, x, out, lr, coefficient, (System.nanoTime() - start) / 1e9);
+        NativeMemory.releaseAtMostEvery(RELEASE_NATIVE_MEMORY_NANOS);
         step++;
         tokens += rows;
         return done;

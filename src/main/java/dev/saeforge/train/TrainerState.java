@@ -24,15 +24,17 @@ import java.util.Map;
 /**
  * Everything besides the weights that a resumed run needs to continue exactly where it stopped:
  * Adam's moments and step, the firing statistics, the step and token counters, the activation
- * scale and the data position. Tensors go to trainer_state.safetensors, the rest to
- * trainer_state.json.
+ * scale and the data position (with its arrays, such as a mixing buffer's unserved rows). Tensors
+ * go to trainer_state.safetensors, the rest to trainer_state.json.
  */
 record TrainerState(Map<String, NDArray> weights, long steps, long tokens, long adamSteps,
                     Map<String, NDArray> firstMoments, Map<String, NDArray> secondMoments,
                     NDArray stepsSinceFired, NDArray windowCounts, NDArray lastWindowFraction,
                     long windowTokens, long windowSteps, boolean lastWindowComplete,
-                    double activationScale, Map<String, Object> sourcePosition) implements AutoCloseable {
+                    double activationScale, Map<String, Object> sourcePosition, Map<String, NDArray> sourceArrays) implements AutoCloseable {
 
+    /** Prefix of the activation source's position arrays (e.g. its mixing buffer's rows) in trainer_state.safetensors. */
+    private static final String SOURCE_PREFIX = "source.";
     /** Spec sections that may change between attempts without changing what is trained. */
     private static final List<String> FREE_TO_CHANGE = List.of("resources", "telemetry", "checkpoints", "maxRestarts", "suspend", "cancel");
 
@@ -44,6 +46,7 @@ record TrainerState(Map<String, NDArray> weights, long steps, long tokens, long 
         Checkpointer.add(tensors, "features.steps_since_fired", stats.stepsSinceFired());
         Checkpointer.add(tensors, "features.window_counts", stats.windowCounts());
         Checkpointer.add(tensors, "features.last_window_fraction", stats.lastWindowFraction());
+        source.positionArrays().forEach((name, array) -> Checkpointer.add(tensors, SOURCE_PREFIX + name, array));
         tensors.write(dir.resolve(SaeLensCheckpoint.TRAINER_STATE));
 
         Map<String, Object> counters = new LinkedHashMap<>();
@@ -82,12 +85,18 @@ record TrainerState(Map<String, NDArray> weights, long steps, long tokens, long 
             }
             Map<String, Object> position = Checkpointer.JSON.convertValue(counters.path("source_position"), new TypeReference<>() {
             });
+            Map<String, NDArray> sourceArrays = new LinkedHashMap<>();
+            state.forEach((key, array) -> {
+                if (key.startsWith(SOURCE_PREFIX)) {
+                    sourceArrays.put(key.substring(SOURCE_PREFIX.length()), array);
+                }
+            });
             return new TrainerState(weights, counters.path("steps").asLong(), counters.path("tokens").asLong(),
                     counters.path("adam_steps").asLong(), first, second,
                     required(state, "features.steps_since_fired", checkpoint), required(state, "features.window_counts", checkpoint),
                     required(state, "features.last_window_fraction", checkpoint), counters.path("window_tokens").asLong(),
                     counters.path("window_steps").asLong(), counters.path("last_window_complete").asBoolean(),
-                    counters.path("activation_scale").asDouble(1.0), position);
+                    counters.path("activation_scale").asDouble(1.0), position, sourceArrays);
         } finally {
             Checkpointer.deleteRecursively(dir);
         }
@@ -97,7 +106,7 @@ record TrainerState(Map<String, NDArray> weights, long steps, long tokens, long 
         trainer.restoreCounters(steps, tokens);
         adam.restore(adamSteps, firstMoments, secondMoments);
         stats.restore(stepsSinceFired, windowCounts, lastWindowFraction, windowTokens, windowSteps, lastWindowComplete);
-        source.seek(sourcePosition);
+        source.seek(sourcePosition, sourceArrays);
     }
 
     /** Frees the arrays read from the checkpoint once they have been copied into the live state. */
@@ -109,6 +118,7 @@ record TrainerState(Map<String, NDArray> weights, long steps, long tokens, long 
         stepsSinceFired.close();
         windowCounts.close();
         lastWindowFraction.close();
+        sourceArrays.values().forEach(NDArray::close);
     }
 
     private static Map<String, NDArray> readAll(Path file, NDManager manager, String prefix) throws IOException {

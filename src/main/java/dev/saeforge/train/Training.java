@@ -10,7 +10,9 @@ import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingSpec;
 import dev.saeforge.data.ActivationSource;
+import dev.saeforge.data.LanguageModelActivations;
 import dev.saeforge.data.SyntheticSuperposition;
+import dev.saeforge.lm.ModelSources;
 import dev.saeforge.sae.JumpReluSae;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.store.CheckpointStore;
@@ -34,8 +36,6 @@ import java.util.Optional;
  * evaluation and the run summary.
  */
 public final class Training {
-    /** Held-out batches the final evaluation averages over. */
-    static final int EVALUATION_BATCHES = 8;
     /** A latent recovers a ground-truth direction when their cosine similarity exceeds this. */
     public static final double RECOVERY_COSINE = 0.9;
 
@@ -65,6 +65,10 @@ public final class Training {
         default void checkpointed(CheckpointRef checkpoint) {
         }
 
+        /** An evaluation on held-out data, at spec.training.evalEverySteps and at the end (after {@code step} steps). */
+        default void evaluated(long step, long tokens, Evaluation evaluation) {
+        }
+
         /** A piece of work that took a while (loading the model, a checkpoint, an evaluation), after it ended. */
         default void timed(Operation operation) {
         }
@@ -85,6 +89,11 @@ public final class Training {
                 @Override
                 public void checkpointed(CheckpointRef checkpoint) {
                     listeners.forEach(l -> l.checkpointed(checkpoint));
+                }
+
+                @Override
+                public void evaluated(long step, long tokens, Evaluation evaluation) {
+                    listeners.forEach(l -> l.evaluated(step, tokens, evaluation));
                 }
 
                 @Override
@@ -208,6 +217,14 @@ public final class Training {
                     listener.progress(pace.progress(last, training));
                 }
             }
+            if (training.evalEverySteps > 0 && trainer.stepsDone() % training.evalEverySteps == 0 && trainer.tokensDone() < training.tokens) {
+                Instant evaluationStart = Instant.now();
+                Evaluation evaluation = Evaluation.run(sae, source, training.batchSizeTokens, training.evalBatches,
+                        checkpointer.activationScale(), manager);
+                listener.timed(new Operation("evaluation", evaluationStart, Instant.now(), evaluation.toJson()));
+                checkpointer.evaluated(trainer.stepsDone(), evaluation);
+                listener.evaluated(trainer.stepsDone(), trainer.tokensDone(), evaluation);
+            }
             if (!thresholds.isEmpty() && trainer.tokensDone() > thresholds.peekFirst()) {
                 thresholds.removeFirst();
                 checkpointer.write(String.valueOf(trainer.tokensDone()), sae, trainer, adam, stats, source, last, false);
@@ -220,8 +237,9 @@ public final class Training {
         }
         checkpointer.foldActivationScale(sae);
         Instant evaluationStart = Instant.now();
-        Evaluation evaluation = Evaluation.run(sae, source, training.batchSizeTokens, EVALUATION_BATCHES, manager);
+        Evaluation evaluation = Evaluation.run(sae, source, training.batchSizeTokens, training.evalBatches, 1.0, manager);
         listener.timed(new Operation("evaluation", evaluationStart, Instant.now(), evaluation.toJson()));
+        listener.evaluated(trainer.stepsDone(), trainer.tokensDone(), evaluation);
         CheckpointRef finalCheckpoint = checkpointer.writeFinal("final_" + trainer.tokensDone(), sae, trainer, adam, stats, source, evaluation);
         return Summary.completed(run, trainer, pace, evaluation, stats.deadCount(), finalCheckpoint);
     }
@@ -265,13 +283,13 @@ public final class Training {
         return device;
     }
 
-    /** The activation source a spec describes. */
-    static ActivationSource openSource(TrainingRunSpec spec) {
+    /** The activation source a spec describes: synthetic, or a language model's activations over a dataset. */
+    static ActivationSource openSource(TrainingRunSpec spec) throws IOException {
         if (spec.synthetic != null) {
             return new SyntheticSuperposition(spec.synthetic, spec.training.seed);
         }
-        throw new UnsupportedOperationException("training on language-model activations (spec.model " + spec.model.name
-                + ", spec.hook " + spec.hook + ") needs the activation stream of issue 5, not in this build; use spec.synthetic");
+        return LanguageModelActivations.open(spec, device(spec.training.device), ModelSources.fromEnvironment(),
+                LanguageModelActivations.Threads.fromEnvironment());
     }
 
     /**
@@ -319,28 +337,40 @@ public final class Training {
 
     /** Everything a run's summary reports, also written as JSON by {@code --summary}. */
     public record Summary(String run, Outcome outcome, long steps, long tokens, double tokensPerSecond, double seconds,
-                          Double explainedVariance, Double l0, Double mse, Integer deadFeatures, Integer groundTruthRecovered,
-                          Integer groundTruthFeatures, String checkpoint) {
+                          Evaluation evaluation, Integer deadFeatures, String checkpoint) {
 
         static Summary completed(TrainingRun run, SaeTrainer trainer, Pace pace, Evaluation e, int dead, CheckpointRef checkpoint) {
             return new Summary(run.getMetadata().getName(), Outcome.COMPLETED, trainer.stepsDone(), trainer.tokensDone(),
-                    pace.tokensPerSecond(), pace.seconds(), e.explainedVariance(), e.l0(), e.mse(), dead,
-                    e.groundTruthRecovered(), e.groundTruthFeatures(), checkpoint.uri());
+                    pace.tokensPerSecond(), pace.seconds(), e, dead, checkpoint.uri());
         }
 
         static Summary stopped(TrainingRun run, SaeTrainer trainer, Pace pace, CheckpointRef checkpoint) {
             return new Summary(run.getMetadata().getName(), Outcome.STOPPED, trainer.stepsDone(), trainer.tokensDone(),
-                    pace.tokensPerSecond(), pace.seconds(), null, null, null, null, null, null, checkpoint.uri());
+                    pace.tokensPerSecond(), pace.seconds(), null, null, checkpoint.uri());
         }
 
         static Summary alreadyComplete(TrainingRun run, CheckpointRef checkpoint) {
             Map<String, Object> info = checkpoint.info();
             Map<String, Object> evaluation = info.get("evaluation") instanceof Map<?, ?> m ? cast(m) : Map.of();
             return new Summary(run.getMetadata().getName(), Outcome.COMPLETED, number(info.get("step")).longValue(),
-                    checkpoint.tokens().orElse(0), 0, 0, doubleOrNull(evaluation.get("explained_variance")),
-                    doubleOrNull(evaluation.get("l0")), doubleOrNull(evaluation.get("mse")),
-                    intOrNull(info.get("dead_features")), intOrNull(evaluation.get("ground_truth_recovered")),
-                    intOrNull(evaluation.get("ground_truth_features")), checkpoint.uri());
+                    checkpoint.tokens().orElse(0), 0, 0, Evaluation.fromJson(evaluation), intOrNull(info.get("dead_features")),
+                    checkpoint.uri());
+        }
+
+        public Double explainedVariance() {
+            return evaluation == null ? null : evaluation.explainedVariance();
+        }
+
+        public Double l0() {
+            return evaluation == null ? null : evaluation.l0();
+        }
+
+        public Integer groundTruthRecovered() {
+            return evaluation == null ? null : evaluation.groundTruthRecovered();
+        }
+
+        public Integer groundTruthFeatures() {
+            return evaluation == null ? null : evaluation.groundTruthFeatures();
         }
 
         /** The summary as the JSON object pipelines read: snake_case keys, absent values left out. */
@@ -352,12 +382,14 @@ public final class Training {
             out.put("tokens", tokens);
             out.put("tokens_per_second", tokensPerSecond);
             out.put("seconds", seconds);
-            putIfPresent(out, "explained_variance", explainedVariance);
-            putIfPresent(out, "l0", l0);
-            putIfPresent(out, "mse", mse);
+            if (evaluation != null) {
+                evaluation.toJson().forEach((key, value) -> {
+                    if (!key.equals("evaluation_rows")) {
+                        out.put(key, value);
+                    }
+                });
+            }
             putIfPresent(out, "dead_features", deadFeatures);
-            putIfPresent(out, "ground_truth_recovered", groundTruthRecovered);
-            putIfPresent(out, "ground_truth_features", groundTruthFeatures);
             out.put("checkpoint", checkpoint);
             return out;
         }
@@ -375,10 +407,6 @@ public final class Training {
 
         private static Number number(Object o) {
             return o instanceof Number n ? n : 0;
-        }
-
-        private static Double doubleOrNull(Object o) {
-            return o instanceof Number n ? n.doubleValue() : null;
         }
 
         private static Integer intOrNull(Object o) {

@@ -14,7 +14,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The CRD in k8s/crds/ is exactly what the fabric8 generator makes of the API classes.
- * After changing the API: ./mvnw test -Dtest=CrdTest -Dsaeforge.updateCrd=true
+ * After changing the API: ./mvnw test -Dtest=CrdTest -Dsaeforge.updateCrd=true (updates k8s/crds/ and the chart's crds/)
  */
 class CrdTest {
     static String generated;
@@ -24,8 +24,10 @@ class CrdTest {
     static void generate() throws Exception {
         generated = Crds.generate();
         if (Boolean.getBoolean("saeforge.updateCrd")) {
-            Files.createDirectories(Crds.COMMITTED.getParent());
-            Files.writeString(Crds.COMMITTED, generated);
+            for (java.nio.file.Path copy : java.util.List.of(Crds.COMMITTED, Crds.IN_CHART)) {
+                Files.createDirectories(copy.getParent());
+                Files.writeString(copy, generated);
+            }
         }
         crd = Serialization.unmarshal(generated, CustomResourceDefinition.class);
     }

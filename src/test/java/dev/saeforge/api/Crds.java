@@ -18,6 +18,8 @@ import java.util.List;
 public final class Crds {
     /** Where the generated CRD is committed, for kubectl apply and the Helm chart. */
     public static final Path COMMITTED = Path.of("k8s/crds/trainingruns.saeforge.dev-v1.yml");
+    /** The Helm chart's copy, which Helm installs before the templates. */
+    public static final Path IN_CHART = Path.of("charts/saeforge/crds/trainingruns.saeforge.dev-v1.yml");
 
     private Crds() {
     }

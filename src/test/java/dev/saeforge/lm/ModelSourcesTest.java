@@ -6,16 +6,20 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.saeforge.store.HfHub;
 import dev.saeforge.store.HubServer;
+import dev.saeforge.store.S3MockServer;
+import dev.saeforge.store.S3Settings;
 import dev.saeforge.tensor.Torch;
 import io.minio.MinioClient;
 import io.minio.UploadObjectArgs;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -25,6 +29,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class ModelSourcesTest {
     static final String REPO = "tiny-org/tiny-qwen3";
     static final HookPoint HOOK = HookPoint.parse("blocks.1.hook_resid_post");
+    @RegisterExtension
+    static final S3MockServer S3 = new S3MockServer("models");
 
     @TempDir
     Path checkpoint;
@@ -36,16 +42,16 @@ class ModelSourcesTest {
         TinyQwen3.write(checkpoint, TinyQwen3.Options.defaults().withShards(2));
         Files.writeString(checkpoint.resolve("README.md"), "not needed by the model");
         try (HubServer hub = new HubServer(REPO, checkpoint, "hf_tok")) {
-            ModelSources sources = new ModelSources(cache, new HfHub(hub.endpoint(), "hf_tok"), null);
+            ModelSources sources = new ModelSources(cache, new HfHub(hub.endpoint(), "hf_tok"), Map.of());
 
             Path dir = sources.resolve("hf://" + REPO);
 
             assertThat(dir).isEqualTo(cache.resolve("models/hf/" + REPO + "/" + HubServer.COMMIT));
             assertThat(names(dir)).containsExactly("config.json", "model-00001-of-00002.safetensors",
-                    "model-00002-of-00002.safetensors", "model.safetensors.index.json", "tokenizer.json");
+                    "model-00002-of-00002.safetensors", "model.safetensors.index.json", "tokenizer.json", "tokenizer_config.json");
             assertSameActivations(dir, checkpoint);
             long downloads = hub.requests().stream().filter(r -> r.path().startsWith("/cdn/")).count();
-            assertThat(downloads).isEqualTo(5);
+            assertThat(downloads).isEqualTo(6);
 
             assertThat(sources.resolve("hf://" + REPO + "@" + HubServer.COMMIT)).isEqualTo(dir);
             assertThat(hub.requests().stream().filter(r -> r.path().startsWith("/cdn/")).count())
@@ -58,7 +64,7 @@ class ModelSourcesTest {
         TinyQwen3.write(checkpoint, TinyQwen3.Options.defaults().withShards(2));
         Files.delete(checkpoint.resolve("model-00002-of-00002.safetensors"));
         try (HubServer hub = new HubServer(REPO, checkpoint, null)) {
-            ModelSources sources = new ModelSources(cache, new HfHub(hub.endpoint(), null), null);
+            ModelSources sources = new ModelSources(cache, new HfHub(hub.endpoint(), null), Map.of());
 
             assertThatThrownBy(() -> sources.resolve("hf://" + REPO))
                     .isInstanceOf(InvalidModelException.class)
@@ -68,36 +74,52 @@ class ModelSourcesTest {
     }
 
     @Test
-    void s3ModelsDownloadIntoTheCacheAndRunAsFromDisk(@TempDir Path s3Root) throws Exception {
+    void s3ModelsDownloadIntoTheCacheAndRunAsFromDisk() throws Exception {
         TinyQwen3.write(checkpoint, TinyQwen3.Options.defaults().withTied(false));
-        try (S3MockProcess s3 = S3MockProcess.start(s3Root.resolve("store"), "models")) {
-            S3ModelFiles.Connection connection = new S3ModelFiles.Connection(s3.endpoint(), "key", "secret", "us-east-1");
-            MinioClient client = connection.client();
-            for (String name : names(checkpoint)) {
-                client.uploadObject(UploadObjectArgs.builder().bucket("models").object("qwen/tiny/" + name)
-                        .filename(checkpoint.resolve(name).toString()).build());
-            }
-            ModelSources sources = new ModelSources(cache, new HfHub(URI.create("http://127.0.0.1:9"), null), connection);
-
-            Path dir = sources.resolve("s3://models/qwen/tiny");
-
-            assertThat(dir).isEqualTo(cache.resolve("models/s3/models/qwen/tiny"));
-            assertSameActivations(dir, checkpoint);
-            long modified = Files.getLastModifiedTime(dir.resolve("model.safetensors")).toMillis();
-            Thread.sleep(20);
-            assertThat(sources.resolve("s3://models/qwen/tiny/")).isEqualTo(dir);
-            assertThat(Files.getLastModifiedTime(dir.resolve("model.safetensors")).toMillis())
-                    .as("an unchanged object is not fetched again").isEqualTo(modified);
-
-            assertThatThrownBy(() -> sources.resolve("s3://models/qwen/none"))
-                    .isInstanceOf(InvalidModelException.class)
-                    .hasMessage("s3://models/qwen/none/ has no config.json; it holds []");
+        MinioClient client = S3Settings.from("s3://models", S3.env()).client();
+        for (String name : names(checkpoint)) {
+            client.uploadObject(UploadObjectArgs.builder().bucket("models").object("qwen/tiny/" + name)
+                    .filename(checkpoint.resolve(name).toString()).build());
         }
+        ModelSources sources = new ModelSources(cache, new HfHub(URI.create("http://127.0.0.1:9"), null), S3.env());
+
+        Path dir = sources.resolve("s3://models/qwen/tiny");
+
+        assertThat(dir).isEqualTo(cache.resolve("models/s3/models/qwen/tiny"));
+        assertSameActivations(dir, checkpoint);
+        long modified = Files.getLastModifiedTime(dir.resolve("model.safetensors")).toMillis();
+        Thread.sleep(20);
+        assertThat(sources.resolve("s3://models/qwen/tiny/")).isEqualTo(dir);
+        assertThat(Files.getLastModifiedTime(dir.resolve("model.safetensors")).toMillis())
+                .as("an unchanged object is not fetched again").isEqualTo(modified);
+
+        assertThatThrownBy(() -> sources.resolve("s3://models/qwen/none"))
+                .isInstanceOf(InvalidModelException.class)
+                .hasMessage("s3://models/qwen/none/ has no config.json; it holds []");
+    }
+
+    @Test
+    void tinyQwen3IsWrittenToTheCacheOnFirstUseAndReusedAfter() throws IOException {
+        ModelSources sources = new ModelSources(cache, null, Map.of());
+        TinyQwen3.write(checkpoint, TinyQwen3.Options.defaults());
+
+        Path dir = sources.resolve("tiny://qwen3");
+
+        assertThat(dir).isEqualTo(cache.resolve("models/tiny/qwen3"));
+        assertThat(names(dir)).isEqualTo(names(checkpoint));
+        for (String name : names(dir)) {
+            assertThat(Files.readAllBytes(dir.resolve(name))).as(name + " is the same on every write").isEqualTo(Files.readAllBytes(checkpoint.resolve(name)));
+        }
+        long modified = Files.getLastModifiedTime(dir.resolve("model.safetensors")).toMillis();
+        assertThat(sources.resolve("tiny://qwen3")).isEqualTo(dir);
+        assertThat(Files.getLastModifiedTime(dir.resolve("model.safetensors")).toMillis()).isEqualTo(modified);
+        assertThatThrownBy(() -> sources.resolve("tiny://llama"))
+                .hasMessage("model location \"tiny://llama\" is not a tiny model; the one there is tiny://qwen3");
     }
 
     @Test
     void aLocalDirectoryIsUsedInPlaceAndAMissingOneIsNamed() throws IOException {
-        ModelSources sources = new ModelSources(cache, null, null);
+        ModelSources sources = new ModelSources(cache, null, Map.of());
 
         assertThat(sources.resolve(checkpoint.toString())).isEqualTo(checkpoint);
         assertThat(sources.resolve("file://" + checkpoint)).isEqualTo(checkpoint);

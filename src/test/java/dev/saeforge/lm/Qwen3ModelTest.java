@@ -3,6 +3,7 @@ package dev.saeforge.lm;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.saeforge.store.Safetensors;
@@ -218,5 +219,47 @@ class Qwen3ModelTest {
             }
         }
         return out;
+    }
+
+    @Test
+    void forwardPassesOnSeveralThreadsAtOnceGiveWhatOneThreadGives() throws Exception {
+        TinyQwen3.write(dir, TinyQwen3.Options.defaults());
+        HookPoint hook = HookPoint.parse("blocks.1.hook_mlp_out");
+        List<long[][]> inputs = new ArrayList<>();
+        SplittableRandom random = new SplittableRandom(3);
+        for (int i = 0; i < 8; i++) {
+            long[][] windows = new long[BATCH][LENGTH];
+            for (long[] window : windows) {
+                for (int t = 0; t < LENGTH; t++) {
+                    window[t] = random.nextInt(300);
+                }
+            }
+            inputs.add(windows);
+        }
+        List<float[]> sequential = new ArrayList<>();
+        try (Qwen3Model model = Qwen3Model.load(dir, Device.cpu(), DataType.FLOAT32)) {
+            for (long[][] windows : inputs) {
+                try (NDScope scope = new NDScope()) {
+                    sequential.add(model.activations(manager.create(windows), hook).toFloatArray());
+                }
+            }
+        }
+        // A fresh model, so that the threads also race to load its layers.
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try (Qwen3Model model = Qwen3Model.load(dir, Device.cpu(), DataType.FLOAT32)) {
+            List<java.util.concurrent.Future<float[]>> results = new ArrayList<>();
+            for (long[][] windows : inputs) {
+                results.add(threads.submit(() -> {
+                    try (NDScope scope = new NDScope()) {
+                        return model.activations(manager.create(windows), hook).toFloatArray();
+                    }
+                }));
+            }
+            for (int i = 0; i < inputs.size(); i++) {
+                assertThat(results.get(i).get()).as("window batch " + i).containsExactly(sequential.get(i));
+            }
+        } finally {
+            threads.shutdown();
+        }
     }
 }

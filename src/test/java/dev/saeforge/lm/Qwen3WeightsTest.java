@@ -85,7 +85,7 @@ class Qwen3WeightsTest {
 
         assertThatThrownBy(() -> Qwen3Model.load(dir, Device.cpu(), DataType.FLOAT32))
                 .hasMessage(dir + " has neither model.safetensors nor model.safetensors.index.json (only safetensors checkpoints are read); "
-                        + "it holds [config.json, pytorch_model.bin, tokenizer.json]");
+                        + "it holds [config.json, pytorch_model.bin, tokenizer.json, tokenizer_config.json]");
     }
 
     @Test

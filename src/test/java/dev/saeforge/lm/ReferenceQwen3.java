@@ -17,11 +17,11 @@ import java.util.stream.Stream;
  * (modeling_qwen3.py) and TransformerLens hook semantics, sharing nothing with the DJL forward
  * but the safetensors reader. One window at a time; every hook of every layer is recorded.
  */
-final class ReferenceQwen3 {
+public final class ReferenceQwen3 {
     private final Qwen3Config c;
     private final Map<String, float[]> w = new HashMap<>();
 
-    ReferenceQwen3(Path dir) throws IOException {
+    public ReferenceQwen3(Path dir) throws IOException {
         this.c = Qwen3Config.read(dir);
         List<Path> files;
         try (Stream<Path> list = Files.list(dir)) {
@@ -37,12 +37,12 @@ final class ReferenceQwen3 {
     }
 
     /** Hook name to activation [T][width], plus "logits" [T][vocab]. */
-    Map<String, double[][]> run(long[] tokens) {
+    public Map<String, double[][]> run(long[] tokens) {
         return run(tokens, null, null);
     }
 
     /** As {@link #run(long[])}, with {@code replace} applied to the activation at hook {@code at}. */
-    Map<String, double[][]> run(long[] tokens, String at, UnaryOperator<double[][]> replace) {
+    public Map<String, double[][]> run(long[] tokens, String at, UnaryOperator<double[][]> replace) {
         Map<String, double[][]> out = new LinkedHashMap<>();
         int T = tokens.length;
         int H = c.hiddenSize();

@@ -21,10 +21,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 
 /**
- * A local stand-in for the Hugging Face hub serving one model repository from a directory, with
- * the endpoints huggingface_hub uses: {@code /api/models/REPO/revision/REV} (commit and files with
- * sizes) and {@code /REPO/resolve/COMMIT/FILE}, which redirects to a second server (the CDN, another
- * origin) that honours Range requests. It can demand a token and cut a download short once.
+ * A local stand-in for the Hugging Face hub serving one model or dataset repository from a
+ * directory, with the endpoints huggingface_hub uses: {@code /api/{models|datasets}/REPO/revision/REV}
+ * (commit and files with sizes) and {@code /[datasets/]REPO/resolve/COMMIT/FILE}, which redirects to
+ * a second server (the CDN, another origin) that honours Range requests. It can demand a token and cut a download short once.
  */
 public final class HubServer implements AutoCloseable {
     /** One request as the server saw it. */
@@ -35,6 +35,7 @@ public final class HubServer implements AutoCloseable {
 
     private final HttpServer server;
     private final HttpServer cdn;
+    private final HfHub.RepoType type;
     private final String repo;
     private final Path files;
     private final String token;
@@ -43,6 +44,12 @@ public final class HubServer implements AutoCloseable {
 
     /** Serves {@code files} as model repository {@code repo}; {@code token} null for a public one. */
     public HubServer(String repo, Path files, String token) throws IOException {
+        this(HfHub.RepoType.MODEL, repo, files, token);
+    }
+
+    /** Serves the files under {@code files} (folders too) as repository {@code repo} of {@code type}. */
+    public HubServer(HfHub.RepoType type, String repo, Path files, String token) throws IOException {
+        this.type = type;
         this.repo = repo;
         this.files = files;
         this.token = token;
@@ -72,8 +79,8 @@ public final class HubServer implements AutoCloseable {
         String authorization = exchange.getRequestHeaders().getFirst("Authorization");
         requests.add(new Request(path, exchange.getRequestHeaders().getFirst("Range"), authorization));
         try (exchange) {
-            String api = "/api/models/" + repo + "/revision/";
-            String resolve = "/" + repo + "/resolve/" + COMMIT + "/";
+            String api = "/api/" + type.apiPath + "/" + repo + "/revision/";
+            String resolve = "/" + type.filePrefix + repo + "/resolve/" + COMMIT + "/";
             if (path.startsWith(api) || path.startsWith(resolve)) {
                 if (token != null && !("Bearer " + token).equals(authorization)) {
                     send(exchange, 401, "{\"error\":\"Invalid credentials\"}");
@@ -102,10 +109,10 @@ public final class HubServer implements AutoCloseable {
         root.put("id", repo);
         root.put("sha", COMMIT);
         ArrayNode siblings = root.putArray("siblings");
-        try (Stream<Path> list = Files.list(files)) {
-            for (Path file : list.sorted().toList()) {
+        try (Stream<Path> list = Files.walk(files)) {
+            for (Path file : list.filter(Files::isRegularFile).sorted().toList()) {
                 ObjectNode sibling = siblings.addObject();
-                sibling.put("rfilename", file.getFileName().toString());
+                sibling.put("rfilename", files.relativize(file).toString().replace('\\', '/'));
                 sibling.put("size", Files.size(file));
             }
         }

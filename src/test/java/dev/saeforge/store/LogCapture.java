@@ -10,7 +10,7 @@ import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
 /** Collects the warnings logged under a logger name while open. */
-final class LogCapture implements AutoCloseable {
+public final class LogCapture implements AutoCloseable {
     private final Logger logger;
     private final List<String> warnings = new CopyOnWriteArrayList<>();
     private final Handler handler = new Handler() {
@@ -30,12 +30,12 @@ final class LogCapture implements AutoCloseable {
         }
     };
 
-    LogCapture(Class<?> source) {
+    public LogCapture(Class<?> source) {
         this.logger = Logger.getLogger(source.getName());
         logger.addHandler(handler);
     }
 
-    List<String> warnings() {
+    public List<String> warnings() {
         return List.copyOf(warnings);
     }
 

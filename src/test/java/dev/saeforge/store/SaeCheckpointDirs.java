@@ -9,8 +9,10 @@ import java.nio.file.Path;
 import java.util.Random;
 import java.util.SplittableRandom;
 
-/** Writes checkpoint directories laid out as SAELens writes them, with random weights, for store tests. */
-final class SaeCheckpointDirs {
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Checkpoint directories for tests: written as SAELens lays them out, with random weights, and compared. */
+public final class SaeCheckpointDirs {
     private SaeCheckpointDirs() {
     }
 
@@ -49,6 +51,25 @@ final class SaeCheckpointDirs {
             values[i] = (float) (random.nextDouble() * 2 - 1);
         }
         return values;
+    }
+
+    /**
+     * Asserts that two checkpoints hold the same JumpReLU weights, to within 1e-6: what a resumed run
+     * must end with (the trainer's resume is exact to rounding).
+     */
+    public static void assertSameWeights(Path straight, Path resumed) throws IOException {
+        try (Safetensors.Reader x = Safetensors.read(straight.resolve(SaeLensCheckpoint.WEIGHTS));
+             Safetensors.Reader y = Safetensors.read(resumed.resolve(SaeLensCheckpoint.WEIGHTS))) {
+            for (String key : SaeLensCheckpoint.JUMPRELU_WEIGHTS) {
+                float[] u = x.floats(key);
+                float[] v = y.floats(key);
+                double maxDifference = 0;
+                for (int i = 0; i < u.length; i++) {
+                    maxDifference = Math.max(maxDifference, Math.abs(u[i] - v[i]));
+                }
+                assertThat(maxDifference).as(key + ": max |straight - resumed|").isLessThanOrEqualTo(1e-6);
+            }
+        }
     }
 
     /** Changes one byte in the middle of {@code file}, keeping its size: the corruption a sha256 must catch. */

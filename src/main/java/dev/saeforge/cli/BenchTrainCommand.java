@@ -1,0 +1,152 @@
+package dev.saeforge.cli;
+
+import dev.saeforge.api.InvalidSpecException;
+import dev.saeforge.api.TrainingRun;
+import dev.saeforge.api.TrainingRuns;
+import dev.saeforge.data.LanguageModelActivations;
+import dev.saeforge.lm.ModelSources;
+import dev.saeforge.train.PipelineBenchmark;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** The training pipeline end to end against the LM alone and the SAE alone, measured side by side. */
+@Command(name = "train",
+        description = {"Time training end to end (the producer running the LM while this thread",
+                "trains the SAE) against the LM alone and the SAE alone, each alone in",
+                "its fastest way, in alternating rounds of one process; each figure is the",
+                "best round, medians beside. ratio = end-to-end tokens/s / (1 / (1/lm +",
+                "1/sae)), the best a serial loop could do. Default run: the tiny example."})
+public class BenchTrainCommand implements Callable<Integer> {
+    @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "A TrainingRun on a language model (default: the tiny example).")
+    Path file;
+
+    @Option(names = "--steps", paramLabel = "N", description = "SAE steps per round (default ${DEFAULT-VALUE}).")
+    int steps = 200;
+
+    @Option(names = "--rounds", paramLabel = "N", description = "Timed rounds of each, after one warm-up (default ${DEFAULT-VALUE}).")
+    int rounds = 5;
+
+    @Option(names = "--lm-forwards", paramLabel = "N", description = "Forward passes the pipeline runs at once (default: 1, SAEFORGE_LM_FORWARDS).")
+    Integer lmForwards;
+
+    @Option(names = "--lm-threads", paramLabel = "N", description = "libtorch threads of each forward pass in the pipeline (default: half the cores, SAEFORGE_LM_THREADS).")
+    Integer lmThreads;
+
+    @Option(names = "--sae-threads", paramLabel = "N", description = "libtorch threads of the SAE step in the pipeline (default: the other cores, SAEFORGE_SAE_THREADS).")
+    Integer saeThreads;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "Print the figures as yaml or json.")
+    OutputFormat output;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec command;
+
+    @Override
+    public Integer call() {
+        TrainingRun run;
+        try {
+            run = (file != null ? TrainingRuns.read(file) : TrainingRuns.parse(ExampleCommand.read("tiny-qwen3.yaml"), "examples/tiny-qwen3.yaml")).get(0);
+        } catch (InvalidSpecException e) {
+            Printing.problems(command.commandLine().getErr(), e);
+            command.commandLine().getErr().flush();
+            return ExitCodes.INVALID_INPUT;
+        } catch (java.io.IOException e) {
+            command.commandLine().getErr().println(e.getMessage());
+            command.commandLine().getErr().flush();
+            return ExitCodes.INVALID_INPUT;
+        }
+        return CommandBody.execute(command, out -> {
+            if (run.getSpec().synthetic != null) {
+                throw new IllegalArgumentException((file != null ? file : "the run") + " trains on synthetic activations; bench train needs a language model");
+            }
+            LanguageModelActivations.Threads defaults = LanguageModelActivations.Threads.fromEnvironment();
+            LanguageModelActivations.Threads threads = new LanguageModelActivations.Threads(
+                    lmForwards != null ? lmForwards : defaults.forwards(), lmThreads != null ? lmThreads : defaults.lmThreads(),
+                    saeThreads != null ? saeThreads : defaults.saeThreads());
+            PipelineBenchmark.Settings settings = new PipelineBenchmark.Settings(run.getSpec(), steps, rounds, threads);
+            PipelineBenchmark.Result result = PipelineBenchmark.run(settings, ModelSources.fromEnvironment());
+            if (output == null) {
+                printTable(out, run, result);
+            } else {
+                Printing.printDocument(out, figures(run, result), output);
+            }
+            return ExitCodes.OK;
+        });
+    }
+
+    static Map<String, Object> figures(TrainingRun run, PipelineBenchmark.Result r) {
+        PipelineBenchmark.Settings s = r.settings();
+        Map<String, Object> figures = new LinkedHashMap<>();
+        figures.put("benchmark", "train");
+        figures.put("run", run.getMetadata().getName());
+        figures.put("source", r.source());
+        figures.put("d_in", r.dIn());
+        figures.put("d_sae", r.dSae());
+        figures.put("batch_size_tokens", s.spec().training.batchSizeTokens);
+        figures.put("steps_per_round", s.steps());
+        figures.put("rounds", s.rounds());
+        figures.put("cores", Runtime.getRuntime().availableProcessors());
+        figures.put("lm_tokens_per_second", r.lm().best());
+        figures.put("lm_median_tokens_per_second", r.lm().median());
+        figures.put("lm_way", r.lm().description());
+        figures.put("lm_ways", ways(r.lmWays()));
+        figures.put("sae_tokens_per_second", r.sae().best());
+        figures.put("sae_median_tokens_per_second", r.sae().median());
+        figures.put("sae_way", r.sae().description());
+        figures.put("sae_ways", ways(r.saeWays()));
+        figures.put("serial_bound_tokens_per_second", r.serialBound());
+        figures.put("tokens_per_second", r.pipeline());
+        figures.put("median_tokens_per_second", r.pipelineMedian());
+        figures.put("pipeline_lm_forwards", s.pipeline().forwards());
+        figures.put("pipeline_lm_threads", s.pipeline().lmThreads());
+        figures.put("pipeline_sae_threads", s.pipeline().saeThreads());
+        figures.put("ratio", r.ratio());
+        figures.put("load_average", loadAverage());
+        return figures;
+    }
+
+    private static void printTable(PrintWriter out, TrainingRun run, PipelineBenchmark.Result r) {
+        PipelineBenchmark.Settings s = r.settings();
+        out.printf("%-14s %s: %s%n", "RUN", run.getMetadata().getName(), r.source());
+        out.printf("%-14s d_in %d, d_sae %d, batches of %,d tokens, %d steps a round, best of %d%n", "SAE", r.dIn(), r.dSae(),
+                s.spec().training.batchSizeTokens, s.steps(), s.rounds());
+        for (PipelineBenchmark.Way way : r.lmWays()) {
+            out.printf("%-14s %,.0f tokens/s (median %,.0f), %s%s%n", "LM ONLY", way.best(), way.median(), way.description(),
+                    way == r.lm() ? " (fastest)" : "");
+        }
+        for (PipelineBenchmark.Way way : r.saeWays()) {
+            out.printf("%-14s %,.0f tokens/s (median %,.0f), %s%s%n", "SAE ONLY", way.best(), way.median(), way.description(),
+                    way == r.sae() ? " (fastest)" : "");
+        }
+        out.printf("%-14s %,.0f tokens/s = 1 / (1/lm + 1/sae), each at its fastest%n", "SERIAL BOUND", r.serialBound());
+        out.printf("%-14s %,.0f tokens/s (median %,.0f), %d forward pass%s at once with %d libtorch thread%s each, SAE step with %d%n",
+                "END TO END", r.pipeline(), r.pipelineMedian(), s.pipeline().forwards(), s.pipeline().forwards() == 1 ? "" : "es",
+                s.pipeline().lmThreads(), s.pipeline().lmThreads() == 1 ? "" : "s", s.pipeline().saeThreads());
+        out.printf("%-14s %.3f%n", "RATIO", r.ratio());
+        out.printf("%-14s %.2f (1-minute load average at the end; other processes slow the pipeline's two threads more than one)%n",
+                "LOAD", loadAverage());
+    }
+
+    private static Map<String, Object> ways(java.util.List<PipelineBenchmark.Way> ways) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (PipelineBenchmark.Way way : ways) {
+            out.put(way.description(), Map.of("tokens_per_second", way.best(), "median_tokens_per_second", way.median()));
+        }
+        return out;
+    }
+
+    /** The 1-minute load average from /proc/loadavg (Linux), or -1 where there is none. */
+    static double loadAverage() {
+        try {
+            return Double.parseDouble(java.nio.file.Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+        } catch (java.io.IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+}

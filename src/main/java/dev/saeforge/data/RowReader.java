@@ -1,0 +1,89 @@
+package dev.saeforge.data;
+
+import com.github.luben.zstd.ZstdInputStream;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedReader;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.zip.GZIPInputStream;
+
+/** The rows of one dataset file, in file order. */
+interface RowReader extends Closeable {
+
+    /** One row: its text, or (problem set) why it has none. A blank line has neither and is passed over. */
+    record Row(String text, String problem) {
+        static final Row BLANK = new Row(null, null);
+
+        static Row of(String text) {
+            return new Row(text, null);
+        }
+
+        static Row malformed(String problem) {
+            return new Row(null, problem);
+        }
+
+        boolean isBlank() {
+            return text == null && problem == null;
+        }
+    }
+
+    /** The next row, or null after the last. */
+    Row next() throws IOException;
+
+    /**
+     * Opens {@code file} (named {@code name} in messages) after its first {@code skip} rows.
+     *
+     * @throws MissingColumnException when a table has no {@code textField} column
+     */
+    static RowReader open(Path file, String name, TextFormat format, String textField, long skip) throws IOException {
+        RowReader reader = switch (format) {
+            case PARQUET -> new ParquetRows(file, name, textField, skip);
+            case JSONL -> new JsonlRows(lines(file), name, textField);
+            case TEXT -> new TextLines(lines(file));
+        };
+        if (format != TextFormat.PARQUET) {
+            for (long row = 0; row < skip; row++) {
+                if (reader.next() == null) {
+                    reader.close();
+                    throw new IOException(name + " has only " + row + " rows, but the saved position is at row " + skip
+                            + "; the file changed since the checkpoint");
+                }
+            }
+        }
+        return reader;
+    }
+
+    /** The file's lines, decompressed by its suffix, decoded as strict UTF-8. */
+    private static BufferedReader lines(Path file) throws IOException {
+        InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
+        try {
+            in = switch (TextFormat.Compression.of(file.getFileName().toString())) {
+                case GZIP -> new GZIPInputStream(in, 1 << 16);
+                case ZSTD -> new BufferedInputStream(new ZstdInputStream(in), 1 << 16);
+                case NONE -> in;
+            };
+        } catch (IOException e) {
+            in.close();
+            throw new IOException(file + ": not a " + TextFormat.Compression.of(file.getFileName().toString()) + " file: " + e.getMessage(), e);
+        }
+        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        return new BufferedReader(new InputStreamReader(in, utf8), 1 << 16);
+    }
+
+    /** A table lacks the text column: nothing in the file can be read. */
+    final class MissingColumnException extends IOException {
+        MissingColumnException(String message) {
+            super(message);
+        }
+    }
+}

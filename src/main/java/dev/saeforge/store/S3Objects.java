@@ -1,0 +1,73 @@
+package dev.saeforge.store;
+
+import io.minio.GetObjectArgs;
+import io.minio.ListObjectsArgs;
+import io.minio.MinioClient;
+import io.minio.Result;
+import io.minio.messages.Item;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.random.RandomGenerator;
+
+/**
+ * Reading objects of one bucket into a local cache: list a prefix, download an object unless the
+ * local copy is current. A copy is current when the ETag recorded beside it (NAME.etag) matches
+ * the object's; a download goes to NAME.part first, so an interrupted one never looks complete.
+ * Transient failures are retried as the checkpoint store retries them (AWS_MAX_ATTEMPTS).
+ */
+public final class S3Objects {
+    private final S3Settings settings;
+    private final MinioClient client;
+    private final Retry retry;
+
+    public S3Objects(S3Settings settings) {
+        this.settings = settings;
+        this.client = settings.client();
+        this.retry = new Retry(settings.maxAttempts(), Duration.ofMillis(200), Duration.ofSeconds(20), "AWS_MAX_ATTEMPTS",
+                S3CheckpointStore::isTransient, S3CheckpointStore::describe, RandomGenerator.getDefault());
+    }
+
+    public String bucket() {
+        return settings.bucket();
+    }
+
+    /** Every object under {@code prefix} (recursively), key to ETag, in key order. */
+    public Map<String, String> list(String prefix) throws IOException {
+        return retry.run("listing s3://" + settings.bucket() + "/" + prefix, () -> {
+            Map<String, String> found = new TreeMap<>();
+            for (Result<Item> result : client.listObjects(ListObjectsArgs.builder().bucket(settings.bucket()).prefix(prefix)
+                    .recursive(true).build())) {
+                Item item = result.get();
+                if (!item.isDir()) {
+                    found.put(item.objectName(), item.etag());
+                }
+            }
+            return found;
+        });
+    }
+
+    /** Puts object {@code key} (whose ETag is {@code etag}) at {@code target}, unless the copy there is current. */
+    public void download(String key, String etag, Path target) throws IOException {
+        Path etagFile = target.resolveSibling(target.getFileName() + ".etag");
+        if (Files.isRegularFile(target) && Files.isRegularFile(etagFile) && Files.readString(etagFile).equals(etag)) {
+            return;
+        }
+        Files.createDirectories(target.getParent());
+        Path part = target.resolveSibling(target.getFileName() + ".part");
+        retry.run("downloading s3://" + settings.bucket() + "/" + key, () -> {
+            try (InputStream in = client.getObject(GetObjectArgs.builder().bucket(settings.bucket()).object(key).build())) {
+                Files.copy(in, part, StandardCopyOption.REPLACE_EXISTING);
+            }
+            return null;
+        });
+        Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        Files.writeString(etagFile, etag);
+    }
+}

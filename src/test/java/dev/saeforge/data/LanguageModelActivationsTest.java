@@ -1,0 +1,253 @@
+package dev.saeforge.data;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.saeforge.api.TrainingRunSpec;
+import dev.saeforge.api.TrainingRuns;
+import dev.saeforge.lm.HookPoint;
+import dev.saeforge.lm.ModelSources;
+import dev.saeforge.lm.Qwen3Model;
+import dev.saeforge.lm.SpecialTokens;
+import dev.saeforge.lm.TinyQwen3;
+import dev.saeforge.lm.Tokenizer;
+import dev.saeforge.tensor.Torch;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * A tiny Qwen3's activations over a corpus the test writes: the windows are SAELens' packing of the
+ * data after the held-out documents, the rows are the model's activations of them, and a source
+ * put back at a saved position serves exactly the batches it would have served.
+ */
+class LanguageModelActivationsTest {
+    static final LanguageModelActivations.Threads THREADS = new LanguageModelActivations.Threads(2, 1, 1);
+    static final int CONTEXT = 16;
+    static final int PROMPTS = 4;
+
+    @TempDir
+    Path dir;
+    NDManager manager;
+    Path corpus;
+    List<String> documents;
+
+    @BeforeEach
+    void write() throws IOException {
+        manager = Torch.engine().newBaseManager(Device.cpu());
+        TinyQwen3.write(dir.resolve("model"), TinyQwen3.Options.defaults());
+        documents = DatasetFixtures.documents("the model reads", 150);
+        corpus = DatasetFixtures.jsonl(dir.resolve("corpus.jsonl"), documents);
+    }
+
+    @AfterEach
+    void close() {
+        manager.close();
+    }
+
+    TrainingRunSpec spec(String hook, double mixing, String more) throws Exception {
+        String yaml = """
+                apiVersion: saeforge.dev/v1alpha1
+                kind: TrainingRun
+                metadata: {name: lm}
+                spec:
+                  model: {name: tiny, uri: MODEL}
+                  hook: HOOK
+                  dataset: {uri: CORPUS, contextSize: CONTEXT, storeBatchSizePrompts: PROMPTS, mixingFraction: MIX BUFFER MORE}
+                  sae: {expansionFactor: 2}
+                  training: {tokens: 100000, batchSizeTokens: 64, evalBatches: 2, seed: 5}
+                """.replace("MODEL", dir.resolve("model").toString()).replace("HOOK", hook).replace("CORPUS", corpus.toString())
+                .replace("CONTEXT", String.valueOf(CONTEXT)).replace("PROMPTS", String.valueOf(PROMPTS)).replace("MIX", String.valueOf(mixing))
+                .replace("BUFFER", more.contains("nBatchesInBuffer") ? "" : ", nBatchesInBuffer: 4").replace("MORE", more);
+        return TrainingRuns.parse(yaml, "test").get(0).getSpec();
+    }
+
+    LanguageModelActivations open(TrainingRunSpec spec) throws IOException {
+        return LanguageModelActivations.open(spec, Device.cpu(), new ModelSources(dir.resolve("cache"), null, Map.of()), THREADS);
+    }
+
+    /** SAELens' packing of {@code docs} done here, independently of the source: windows and where they ended. */
+    record Packed(List<long[]> windows, Packer.State end) {
+    }
+
+    Packed pack(List<String> docs, int windows) throws IOException {
+        try (Tokenizer tokenizer = Tokenizer.load(dir.resolve("model"))) {
+            long bos = SpecialTokens.read(dir.resolve("model")).bosId();
+            long[][] tokens = docs.stream().map(tokenizer::encode).toArray(long[][]::new);
+            Packer packer = new Packer(new Packer.Rules(CONTEXT, bos, bos, false), new PackerTest.ListDocuments(tokens));
+            List<long[]> out = new ArrayList<>();
+            for (int i = 0; i < windows; i++) {
+                out.add(packer.next());
+            }
+            return new Packed(out, packer.state());
+        }
+    }
+
+    float[] activations(List<long[]> windows, String hook) throws IOException {
+        try (Qwen3Model model = Qwen3Model.load(dir.resolve("model"), Device.cpu(), DataType.FLOAT32);
+             NDScope scope = new NDScope()) {
+            return model.activations(manager.create(windows.toArray(long[][]::new)), HookPoint.parse(hook)).toFloatArray();
+        }
+    }
+
+    static List<float[]> take(LanguageModelActivations source, NDManager manager, int batches) {
+        List<float[]> out = new ArrayList<>();
+        for (int i = 0; i < batches; i++) {
+            try (NDScope scope = new NDScope()) {
+                out.add(source.next(manager, 64).toFloatArray());
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void theFirstDocumentsAreHeldOutAndTrainingReadsTheModelsActivationsOfTheWindowsAfterThem() throws Exception {
+        String hook = "blocks.1.hook_mlp_out";
+        int heldOut = 2 * PROMPTS;
+        Packed evaluation = pack(documents, heldOut);
+        // Training starts at the first document the evaluation windows did not touch.
+        int firstTrainingDocument = (int) evaluation.end().document().row() + (evaluation.end().offset() > 0 ? 1 : 0);
+        Packed training = pack(documents.subList(firstTrainingDocument, documents.size()), 2 * 64 / CONTEXT);
+
+        try (LanguageModelActivations source = open(spec(hook, 0, ""))) {
+            List<long[]> served = source.heldOutBatches().stream().flatMap(b -> java.util.Arrays.stream(b)).toList();
+            assertThat(served).usingElementComparator(java.util.Arrays::compare).containsExactlyElementsOf(evaluation.windows());
+
+            // Without mixing, rows come in window order: two batches of 64 rows are the first 8 training windows.
+            List<float[]> batches = take(source, manager, 2);
+            float[] expected = activations(training.windows(), hook);
+            assertThat(concat(batches)).containsExactly(expected);
+            assertThat(source.dIn()).isEqualTo(64);
+        }
+    }
+
+    @Test
+    void aSourcePutBackAtASavedPositionServesExactlyWhatItWouldHaveServed() throws Exception {
+        TrainingRunSpec spec = spec("blocks.0.hook_resid_post", 0.5, "");
+        List<float[]> straight;
+        try (LanguageModelActivations source = open(spec)) {
+            straight = take(source, manager, 14);
+        }
+        // Buffer of 256 rows, batches of 64: a refill serves 2 batches. Stop before the first, inside and at the end of refills.
+        for (int stop : new int[]{0, 1, 2, 5, 8}) {
+            Map<String, Object> position;
+            Map<String, float[]> arrays = new LinkedHashMap<>();
+            Map<String, Shape> shapes = new LinkedHashMap<>();
+            try (LanguageModelActivations first = open(spec)) {
+                assertThat(take(first, manager, stop)).usingElementComparator(java.util.Arrays::compare)
+                        .containsExactlyElementsOf(straight.subList(0, stop));
+                position = first.position();
+                first.positionArrays().forEach((name, array) -> {
+                    arrays.put(name, array.toFloatArray());
+                    shapes.put(name, array.getShape());
+                });
+            }
+            try (LanguageModelActivations resumed = open(spec); NDManager saved = manager.newSubManager()) {
+                Map<String, NDArray> restored = new LinkedHashMap<>();
+                for (Map.Entry<String, float[]> array : arrays.entrySet()) {
+                    restored.put(array.getKey(), saved.create(array.getValue(), shapes.get(array.getKey())));
+                }
+                if (stop == 5) {
+                    // Saved in parts, as a buffer too large for one checkpoint tensor is.
+                    NDArray whole = restored.get("buffer.0");
+                    restored = LanguageModelActivations.parts(whole, 1000);
+                    assertThat(restored).hasSize((int) ((whole.getShape().get(0) + 14) / 15));
+                }
+                resumed.seek(position, restored);
+                assertThat(take(resumed, manager, 14 - stop)).as("resumed after " + stop + " batches")
+                        .usingElementComparator(java.util.Arrays::compare).containsExactlyElementsOf(straight.subList(stop, 14));
+            }
+        }
+    }
+
+    @Test
+    void theProducerRunsAtMostTwoRefillsAhead() throws Exception {
+        try (LanguageModelActivations source = open(spec("blocks.0.hook_resid_post", 0.5, ""))) {
+            take(source, manager, 1);
+            Thread.sleep(1500);
+            assertThat(source.refillsHeld()).as("refills alive: the one being served and two ahead").isLessThanOrEqualTo(3);
+            assertThat(source.queued()).as("batches waiting").isLessThanOrEqualTo(1 + 2 + 2);
+        }
+    }
+
+    @Test
+    void aMalformedRowInTheTrainingDataStopsTrainingWithItsFileAndRow() throws Exception {
+        List<String> lines = new ArrayList<>();
+        for (String doc : documents) {
+            lines.add(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(Map.of("text", doc)));
+        }
+        lines.set(30, "{\"text\": \"broken");
+        corpus = DatasetFixtures.lines(dir.resolve("broken.jsonl"), lines);
+        try (LanguageModelActivations source = open(spec("blocks.0.hook_resid_post", 0.5, ""))) {
+            assertThatThrownBy(() -> take(source, manager, 40))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith(corpus + " row 31 is not valid JSON");
+        }
+        try (LanguageModelActivations source = open(spec("blocks.0.hook_resid_post", 0.5, ", malformedRows: skip"))) {
+            assertThat(take(source, manager, 40)).hasSize(40);
+        }
+    }
+
+    @Test
+    void checkpointMetadataRecordsTheBosTransformerLensUsesForQwen3() throws Exception {
+        try (LanguageModelActivations source = open(spec("blocks.1.mlp.hook_post", 0.5, ""));
+             Tokenizer tokenizer = Tokenizer.load(dir.resolve("model"))) {
+            long imEnd = tokenizer.encode("<|im_end|>")[0];
+            assertThat(source.metadata()).containsEntry("bos_token", "<|im_end|>").containsEntry("bos_token_id", imEnd)
+                    .containsEntry("sequence_separator_token_id", imEnd)
+                    .containsEntry("bos_token_choice", "the tokenizer has no bos_token, so, as TransformerLens does, the eos_token "
+                            + "<|im_end|> (" + imEnd + ") serves as BOS");
+            assertThat(source.dIn()).as("mlp.hook_post is intermediate_size wide").isEqualTo(128);
+            assertThat(source.describe()).contains("BOS <|im_end|> (" + imEnd + ")", "256-row mixing buffer");
+        }
+        try (LanguageModelActivations source = open(spec("blocks.1.hook_mlp_out", 0.5, ", prependBos: false, sequenceSeparator: eos"))) {
+            assertThat(source.metadata()).containsEntry("bos_token_id", null);
+        }
+    }
+
+    @Test
+    void theHeldOutSourceServesTheActivationsOfTheEvaluationWindows() throws Exception {
+        try (LanguageModelActivations source = open(spec("blocks.1.hook_mlp_out", 0.5, ""));
+             ActivationSource heldOut = source.heldOut()) {
+            float[] rows = concat(List.of(heldOut.next(manager, 48).toFloatArray(), heldOut.next(manager, 16).toFloatArray()));
+            assertThat(rows).containsExactly(activations(java.util.Arrays.asList(source.heldOutBatches().get(0)), "blocks.1.hook_mlp_out"));
+        }
+    }
+
+    @Test
+    void aHookBufferOrWindowThatCannotWorkIsRefused() throws Exception {
+        assertThatThrownBy(() -> open(spec("blocks.2.hook_mlp_out", 0.5, "")))
+                .hasMessageContaining("hook blocks.2.hook_mlp_out needs layer 2, but ").hasMessageContaining("has 2 layers");
+        assertThatThrownBy(() -> open(spec("blocks.0.hook_mlp_out", 0.5, ", nBatchesInBuffer: 1")))
+                .hasMessageStartingWith("the mixing buffer holds 64 rows");
+        TrainingRunSpec tooLong = spec("blocks.0.hook_mlp_out", 0.5, "");
+        tooLong.dataset.contextSize = 40_000;
+        assertThatThrownBy(() -> open(tooLong))
+                .hasMessage("spec.dataset.contextSize is 40000, longer than the 32768 positions " + dir.resolve("model") + " was trained for");
+    }
+
+    static float[] concat(List<float[]> parts) {
+        int n = parts.stream().mapToInt(p -> p.length).sum();
+        float[] out = new float[n];
+        int at = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        return out;
+    }
+}

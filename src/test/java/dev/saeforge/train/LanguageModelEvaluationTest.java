@@ -1,0 +1,146 @@
+package dev.saeforge.train;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.saeforge.api.SaeSpec;
+import dev.saeforge.api.TrainingRunSpec;
+import dev.saeforge.api.TrainingRuns;
+import dev.saeforge.data.LanguageModelActivations;
+import dev.saeforge.lm.ModelSources;
+import dev.saeforge.lm.ReferenceQwen3;
+import dev.saeforge.lm.TinyQwen3;
+import dev.saeforge.sae.JumpReluSae;
+import dev.saeforge.tensor.Torch;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/**
+ * SAELens' evaluation (reference §2.7) checked against a float64 reference Qwen3: an SAE that
+ * reconstructs exactly must leave the model's loss unchanged (CE loss score 1, KL 0, explained
+ * variance 1), and the clean and zero-ablated losses must be the reference model's.
+ */
+class LanguageModelEvaluationTest {
+    static final String HOOK = "blocks.0.hook_mlp_out";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void anExactSaeLeavesTheLossAloneAndTheCleanAndAblatedLossesAreTheReferenceModels() throws Exception {
+        Path model = dir.resolve("model");
+        TinyQwen3.write(model, TinyQwen3.Options.defaults());
+        StringBuilder corpus = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            corpus.append("{\"text\": \"Sparse autoencoder ").append(i).append(" reads the residual stream, token by token.\"}\n");
+        }
+        Files.writeString(dir.resolve("corpus.jsonl"), corpus);
+        TrainingRunSpec spec = TrainingRuns.parse("""
+                apiVersion: saeforge.dev/v1alpha1
+                kind: TrainingRun
+                metadata: {name: eval}
+                spec:
+                  model: {name: tiny, uri: MODEL}
+                  hook: HOOK
+                  dataset: {uri: CORPUS, contextSize: 12, storeBatchSizePrompts: 3, nBatchesInBuffer: 4}
+                  sae: {dSae: 128}
+                  training: {tokens: 10000, batchSizeTokens: 12, evalBatches: 2}
+                """.replace("MODEL", model.toString()).replace("HOOK", HOOK).replace("CORPUS", dir.resolve("corpus.jsonl").toString()),
+                "test").get(0).getSpec();
+
+        try (NDManager manager = Torch.engine().newBaseManager(Device.cpu());
+             LanguageModelActivations source = LanguageModelActivations.open(spec, Device.cpu(), new ModelSources(dir, null, Map.of()),
+                     new LanguageModelActivations.Threads(1, 1, 1));
+             JumpReluSae sae = exact(64, manager)) {
+            Evaluation evaluation = Evaluation.run(sae, source, 12, 2, 1.0, manager);
+
+            Evaluation.Downstream d = evaluation.downstream();
+            assertThat(evaluation.rows()).isEqualTo(2 * 3 * 12);
+            assertThat(evaluation.explainedVariance()).isCloseTo(1.0, within(1e-6));
+            assertThat(evaluation.mse()).isCloseTo(0.0, within(1e-8));
+            assertThat(evaluation.l0()).as("one of relu(x), relu(-x) is active per nonzero component").isCloseTo(64.0, within(0.5));
+            assertThat(d.ceLossWithSae()).isCloseTo(d.ceLossWithoutSae(), within(1e-4 * d.ceLossWithoutSae()));
+            assertThat(d.klDivWithSae()).isCloseTo(0.0, within(1e-4));
+            assertThat(d.ceLossScore()).isCloseTo(1.0, within(1e-3));
+            assertThat(d.klDivScore()).isCloseTo(1.0, within(1e-3));
+
+            double[] reference = referenceLosses(model, source.heldOutBatches());
+            assertThat(d.ceLossWithoutSae()).isCloseTo(reference[0], within(1e-3 * reference[0]));
+            assertThat(d.ceLossWithAblation()).isCloseTo(reference[1], within(1e-3 * reference[1]));
+            assertThat(d.klDivWithAblation()).isCloseTo(reference[2], within(1e-3 * reference[2]));
+            assertThat(d.ceLossWithAblation()).isNotCloseTo(d.ceLossWithoutSae(), within(1e-3));
+        }
+    }
+
+    /** W_enc = [I, -I], W_dec = [I; -I], no biases, thresholds 0: f = [relu(x), relu(-x)], x̂ = x. */
+    static JumpReluSae exact(int dIn, NDManager manager) {
+        SaeSpec spec = new SaeSpec();
+        spec.dSae = 2 * dIn;
+        NDArray identity = manager.eye(dIn);
+        NDArray encoder = identity.concat(identity.neg(), 1);
+        return JumpReluSae.fromParameters(JumpReluSae.Config.of(spec, dIn), manager, Map.of(
+                JumpReluSae.W_ENC, encoder,
+                JumpReluSae.W_DEC, encoder.transpose(),
+                JumpReluSae.B_ENC, manager.zeros(new Shape(2L * dIn)),
+                JumpReluSae.B_DEC, manager.zeros(new Shape(dIn)),
+                JumpReluSae.THRESHOLD, manager.zeros(new Shape(2L * dIn))));
+    }
+
+    /** Mean next-token CE clean and with the hook zeroed, and mean KL(clean ‖ zeroed) summed over the vocabulary, in float64. */
+    static double[] referenceLosses(Path model, List<long[][]> batches) throws IOException {
+        ReferenceQwen3 reference = new ReferenceQwen3(model);
+        double clean = 0;
+        double ablated = 0;
+        double kl = 0;
+        long predicted = 0;
+        long tokens = 0;
+        for (long[][] batch : batches) {
+            for (long[] window : batch) {
+                double[][] p = logSoftmax(reference.run(window).get("logits"));
+                double[][] q = logSoftmax(reference.run(window, HOOK, x -> new double[x.length][x[0].length]).get("logits"));
+                for (int t = 0; t < window.length; t++) {
+                    if (t + 1 < window.length) {
+                        clean -= p[t][(int) window[t + 1]];
+                        ablated -= q[t][(int) window[t + 1]];
+                        predicted++;
+                    }
+                    for (int v = 0; v < p[t].length; v++) {
+                        kl += Math.exp(p[t][v]) * (p[t][v] - q[t][v]);
+                    }
+                    tokens++;
+                }
+            }
+        }
+        return new double[]{clean / predicted, ablated / predicted, kl / tokens};
+    }
+
+    static double[][] logSoftmax(double[][] logits) {
+        double[][] out = new double[logits.length][];
+        for (int t = 0; t < logits.length; t++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (double l : logits[t]) {
+                max = Math.max(max, l);
+            }
+            double sum = 0;
+            for (double l : logits[t]) {
+                sum += Math.exp(l - max);
+            }
+            double log = max + Math.log(sum);
+            out[t] = new double[logits[t].length];
+            for (int v = 0; v < logits[t].length; v++) {
+                out[t][v] = logits[t][v] - log;
+            }
+        }
+        return out;
+    }
+}

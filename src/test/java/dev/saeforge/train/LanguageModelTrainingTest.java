@@ -1,0 +1,120 @@
+package dev.saeforge.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saeforge.api.TrainingRun;
+import dev.saeforge.api.TrainingRuns;
+import dev.saeforge.data.TinyCorpus;
+import dev.saeforge.lm.TinyQwen3;
+import dev.saeforge.store.CheckpointStore;
+import dev.saeforge.store.SaeCheckpointDirs;
+import dev.saeforge.store.SaeLensCheckpoint;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Training a JumpReLU SAE on a tiny Qwen3's activations: evaluations at the interval and at the
+ * end land in the listener, the checkpoints' cfg.json and the summary; a run stopped midway and
+ * resumed (its mixing buffer's unserved rows restored from the checkpoint) ends with exactly the
+ * weights of a run that never stopped.
+ */
+class LanguageModelTrainingTest {
+    static final String RUN = """
+            apiVersion: saeforge.dev/v1alpha1
+            kind: TrainingRun
+            metadata: {name: NAME}
+            spec:
+              model: {name: saeforge/tiny-qwen3, uri: MODEL}
+              hook: blocks.1.hook_mlp_out
+              dataset: {uri: CORPUS, contextSize: 16, storeBatchSizePrompts: 4, nBatchesInBuffer: 4}
+              sae: {expansionFactor: 2, normalizeActivations: expected_average_only_in, nBatchesForNormEstimate: 3}
+              training: {tokens: 3840, batchSizeTokens: 64, lr: 3.0e-3, seed: 9, evalEverySteps: 20, evalBatches: 2, logEverySteps: 5}
+              checkpoints: {count: 2}
+            """;
+
+    @TempDir
+    static Path dir;
+    static Training.Summary straight;
+    static List<Long> evaluatedAt = new ArrayList<>();
+
+    @BeforeAll
+    static void trainStraight() throws Exception {
+        TinyQwen3.write(dir.resolve("model"), TinyQwen3.Options.defaults());
+        Files.copy(TinyCorpus.materialize(dir.resolve("cache")), dir.resolve("corpus.jsonl"));
+        try (CheckpointStore store = CheckpointStore.open(dir.resolve("straight").toString())) {
+            straight = Training.run(run("lm"), store, Training.Options.defaults(), new Training.Listener() {
+                @Override
+                public void evaluated(long step, long tokens, Evaluation evaluation) {
+                    evaluatedAt.add(step);
+                }
+            });
+        }
+    }
+
+    static TrainingRun run(String name) throws Exception {
+        return TrainingRuns.parse(RUN.replace("NAME", name).replace("MODEL", dir.resolve("model").toString())
+                .replace("CORPUS", dir.resolve("corpus.jsonl").toString()), name).get(0);
+    }
+
+    @Test
+    void evaluationsRunAtTheIntervalAndAtTheEndAndReachTheSummary() {
+        assertThat(evaluatedAt).containsExactly(20L, 40L, 60L);
+        assertThat(straight.outcome()).isEqualTo(Training.Outcome.COMPLETED);
+        assertThat(straight.toJson()).containsKeys("explained_variance", "l0", "mse", "ce_loss_score", "ce_loss_with_sae",
+                "ce_loss_without_sae", "ce_loss_with_ablation", "kl_div_score", "kl_div_with_sae", "kl_div_with_ablation", "dead_features");
+        Evaluation.Downstream d = straight.evaluation().downstream();
+        assertThat(d.ceLossWithAblation()).isGreaterThan(d.ceLossWithSae());
+        assertThat(d.klDivWithAblation()).isGreaterThan(d.klDivWithSae());
+    }
+
+    @Test
+    void checkpointsRecordTheBosChoiceAndTheNewestEvaluation() throws IOException {
+        JsonNode periodic = cfg(dir.resolve("straight/lm/2624"));
+        JsonNode last = cfg(dir.resolve("straight/lm/final_3840"));
+        for (JsonNode metadata : List.of(periodic.path("metadata"), last.path("metadata"))) {
+            assertThat(metadata.path("prepend_bos").asBoolean()).isTrue();
+            assertThat(metadata.path("sequence_separator_token").asText()).isEqualTo("bos");
+            assertThat(metadata.path("bos_token").asText()).isEqualTo("<|im_end|>");
+            assertThat(metadata.path("bos_token_id").asLong()).isEqualTo(299);
+            assertThat(metadata.path("sequence_separator_token_id").asLong()).isEqualTo(299);
+            assertThat(metadata.has("ce_loss_score")).isTrue();
+            assertThat(metadata.has("kl_div_with_sae")).isTrue();
+        }
+        assertThat(periodic.path("metadata").path("evaluation_step").asLong()).isEqualTo(40);
+        assertThat(periodic.path("normalize_activations").asText()).isEqualTo("expected_average_only_in");
+        assertThat(last.path("normalize_activations").asText()).isEqualTo("none");
+    }
+
+    @Test
+    void aRunStoppedMidwayAndResumedEndsWithTheWeightsOfTheStraightRun() throws Exception {
+        TrainingRun run = run("lm");
+        Path store = dir.resolve("interrupted");
+        try (CheckpointStore checkpoints = CheckpointStore.open(store.toString())) {
+            Training.Summary first = Training.run(run, checkpoints, new Training.Options(27L, new StopRequest()), new Training.Listener() {
+            });
+            assertThat(first.outcome()).isEqualTo(Training.Outcome.STOPPED);
+            assertThat(first.steps()).isEqualTo(27);
+        }
+        try (CheckpointStore checkpoints = CheckpointStore.open(store.toString())) {
+            Training.Summary second = Training.run(run, checkpoints, Training.Options.defaults(), new Training.Listener() {
+            });
+            assertThat(second.outcome()).isEqualTo(Training.Outcome.COMPLETED);
+            assertThat(second.evaluation().explainedVariance()).isEqualTo(straight.evaluation().explainedVariance());
+        }
+        // The batches are restored bit for bit (LanguageModelActivationsTest); the trainer's own resume is exact to rounding.
+        SaeCheckpointDirs.assertSameWeights(dir.resolve("straight/lm/final_3840"), store.resolve("lm/final_3840"));
+    }
+
+    private static JsonNode cfg(Path checkpoint) throws IOException {
+        return new ObjectMapper().readTree(checkpoint.resolve(SaeLensCheckpoint.CONFIG).toFile());
+    }
+}
