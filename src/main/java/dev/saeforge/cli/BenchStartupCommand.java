@@ -1,6 +1,7 @@
 package dev.saeforge.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saeforge.lm.ForwardBenchmark;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -58,10 +59,7 @@ public class BenchStartupCommand implements Callable<Integer> {
         }
 
         double median() {
-            double[] sorted = seconds.clone();
-            Arrays.sort(sorted);
-            int n = sorted.length;
-            return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+            return ForwardBenchmark.median(seconds);
         }
 
         long peakMib() {

@@ -60,9 +60,11 @@ final class NativeImageRegistrations {
     /**
      * DJL finds its engines with a ServiceLoader over META-INF/services/ai.djl.engine.EngineProvider
      * (Quarkus turns native-image's automatic service registration off): every provider listed
-     * there must be constructible, the Rust one of the tokenizers jar included, or the loader fails.
+     * there must be constructible (the api jar lists its RPC engine, the tokenizers jar its Rust one), or the
+     * loader fails before PyTorch is reached.
      */
-    @RegisterForReflection(classNames = {"ai.djl.pytorch.engine.PtEngineProvider", "ai.djl.engine.rust.RsEngineProvider"})
+    @RegisterForReflection(classNames = {"ai.djl.pytorch.engine.PtEngineProvider", "ai.djl.engine.rust.RsEngineProvider",
+            "ai.djl.engine.rpc.RpcEngineProvider"})
     static final class DjlEngines {
     }
 }

@@ -3,6 +3,8 @@ package dev.saeforge.cli;
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.Qwen3Model;
 import dev.saeforge.lm.Tokenizer;
@@ -50,6 +52,38 @@ class NativeTrainingIT {
         try (Safetensors.Reader weights = Safetensors.read(dir.resolve("runs/toy-superposition/final_3072000").resolve(SaeLensCheckpoint.WEIGHTS))) {
             assertThat(weights.floats("W_dec")).hasSize(128 * 32);
         }
+    }
+
+    /**
+     * The tiny example's whole pipeline natively, from an empty cache: the tiny model and corpus
+     * written on first use, the Rust tokenizer, packing, the Qwen3 forward on producer threads, the
+     * SAE step, the evaluation with the SAE spliced into the model, and checkpoints. A shorter run
+     * than the example's (the JVM's TinyExampleIT trains it in full), with an evaluation in it.
+     */
+    @Test
+    void theTinyQwen3ExampleTrainsEvaluatesAndCheckpoints() throws Exception {
+        Path spec = dir.resolve("tiny-qwen3.yaml");
+        String example = Files.readString(Path.of("examples/tiny-qwen3.yaml"));
+        Files.writeString(spec, example.replace("uri: runs", "uri: " + dir.resolve("runs"))
+                .replace("tokens: 2048000", "tokens: 204800").replace("evalEverySteps: 500", "evalEverySteps: 100"));
+        assertThat(Files.readString(spec)).contains("tokens: 204800", "evalEverySteps: 100");
+        Map<String, String> env = new HashMap<>(NativeBinary.libraryEnvironment());
+        env.put("SAEFORGE_CACHE", dir.resolve("cache").toString());
+        Path summary = dir.resolve("summary.json");
+
+        NativeBinary.Run train = NativeBinary.run(env, null, "train", spec.toString(), "--summary", summary.toString());
+
+        assertThat(train.exitCode()).as(train.stderr()).isEqualTo(ExitCodes.OK);
+        assertThat(train.stderr()).contains("saeforge: training tiny-qwen3", "BOS <|im_end|>", "eval at step 100:", "CE score");
+        JsonNode figures = new ObjectMapper().readTree(summary.toFile());
+        assertThat(figures.path("outcome").asText()).isEqualTo("completed");
+        assertThat(figures.path("ce_loss_score").asDouble()).isBetween(0.0, 1.0);
+        assertThat(figures.path("explained_variance").asDouble()).isPositive();
+        try (Safetensors.Reader weights = Safetensors.read(dir.resolve("runs/tiny-qwen3/final_204800").resolve(SaeLensCheckpoint.WEIGHTS))) {
+            assertThat(weights.tensors().keySet()).containsExactlyInAnyOrderElementsOf(SaeLensCheckpoint.JUMPRELU_WEIGHTS);
+            assertThat(weights.tensors().get("W_enc").shape()).containsExactly(64, 256);
+        }
+        assertThat(dir.resolve("cache/models/tiny/qwen3/model.safetensors")).isRegularFile();
     }
 
     @Test
