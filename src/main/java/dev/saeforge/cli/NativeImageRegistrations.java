@@ -45,6 +45,18 @@ final class NativeImageRegistrations {
     static final class S3Messages {
     }
 
+    /**
+     * Every MinIO call takes an XArgs built by XArgs.builder(), whose builder makes the empty XArgs
+     * by reflection: the enclosing class of the builder, then its no-argument constructor. These
+     * are the calls the S3 stores make.
+     */
+    @RegisterForReflection(classNames = {
+            "io.minio.GetObjectArgs", "io.minio.GetObjectArgs$Builder", "io.minio.ListObjectsArgs", "io.minio.ListObjectsArgs$Builder",
+            "io.minio.PutObjectArgs", "io.minio.PutObjectArgs$Builder", "io.minio.RemoveObjectArgs", "io.minio.RemoveObjectArgs$Builder",
+            "io.minio.StatObjectArgs", "io.minio.StatObjectArgs$Builder"})
+    static final class S3Calls {
+    }
+
     @RegisterForReflection(classNames = {
             "org.simpleframework.xml.core.AttributeLabel", "org.simpleframework.xml.core.ElementLabel",
             "org.simpleframework.xml.core.ElementArrayLabel", "org.simpleframework.xml.core.ElementListLabel",

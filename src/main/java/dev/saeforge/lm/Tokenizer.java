@@ -1,5 +1,6 @@
 package dev.saeforge.lm;
 
+import ai.djl.engine.EngineException;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 
@@ -37,10 +38,21 @@ public final class Tokenizer implements AutoCloseable {
                     "addSpecialTokens", "false",
                     "truncation", "false",
                     "padding", "false"));
+        } catch (EngineException | LinkageError e) {   // the library itself, not the file
+            throw new IllegalStateException("the Hugging Face tokenizers library (libtokenizers) could not be loaded: " + causes(e)
+                    + " (RUST_LIBRARY_PATH=" + System.getenv("RUST_LIBRARY_PATH") + ")", e);
         } catch (RuntimeException e) {
             throw new InvalidModelException(file + " is not a tokenizer the Hugging Face tokenizers library reads: " + e.getMessage());
         }
         return new Tokenizer(file, tokenizer);
+    }
+
+    private static String causes(Throwable e) {
+        StringBuilder text = new StringBuilder(String.valueOf(e.getMessage()));
+        for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+            text.append(": ").append(cause);
+        }
+        return text.toString();
     }
 
     public Path file() {

@@ -18,7 +18,11 @@ import org.jboss.logging.Logger;
  */
 public final class NativeMemory {
     private static final Logger LOG = Logger.getLogger(NativeMemory.class);
-    /** What GraalVM sets while a native executable runs (ImageInfo reads it; that class is not on a JVM's class path). */
+    /**
+     * What GraalVM sets while a native executable runs (ImageInfo reads it; that class is not on a
+     * JVM's class path). This class is initialised at run time (application.properties), so the
+     * image builder never decides it.
+     */
     private static final boolean NATIVE_EXECUTABLE = "runtime".equals(System.getProperty("org.graalvm.nativeimage.imagecode"));
     private static final Libc LIBC = NATIVE_EXECUTABLE ? null : load();
     private static long lastRelease = System.nanoTime();

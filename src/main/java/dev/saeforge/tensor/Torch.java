@@ -18,11 +18,21 @@ public final class Torch {
     private Torch() {
     }
 
-    /** The PyTorch engine, loaded offline. */
+    /**
+     * The PyTorch engine, loaded offline. When libtorch cannot be loaded the error says where it
+     * was looked for: DJL's own message ("Failed to extract PyTorch native library") names neither
+     * libtorch nor the place.
+     */
     public static synchronized Engine engine() {
         System.setProperty("ai.djl.offline", "true");
         System.setProperty("OPT_OUT_TRACKING", "true");
-        return Engine.getEngine("PyTorch");
+        try {
+            return Engine.getEngine("PyTorch");
+        } catch (EngineException e) {
+            String path = System.getenv("PYTORCH_LIBRARY_PATH");
+            throw new EngineException("libtorch could not be loaded from " + (path != null ? "PYTORCH_LIBRARY_PATH=" + path
+                    : "the pytorch-native-cpu jar or DJL's cache") + ": " + e.getMessage(), e);
+        }
     }
 
     /** A scalar array's value as a double, whatever its float type (DJL's getDouble wants float64). */

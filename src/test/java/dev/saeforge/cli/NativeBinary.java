@@ -35,12 +35,16 @@ public final class NativeBinary {
         return path;
     }
 
-    /** What the trainer needs to find the shared libraries the binary does not carry. */
+    /**
+     * What the trainer needs to find the shared libraries the binary does not carry, as the image
+     * sets it. RUST_LIBRARY_PATH names the library file: DJL 0.36 fails on a directory there when
+     * it sees no GPU (it asks the platform's CUDA architecture, which is then unset).
+     */
     public static Map<String, String> libraryEnvironment() {
         return Map.of(
                 "PYTORCH_LIBRARY_PATH", System.getProperty("saeforge.native.libtorch"),
                 "PYTORCH_FLAVOR", "cpu",
-                "RUST_LIBRARY_PATH", System.getProperty("saeforge.native.tokenizers"));
+                "RUST_LIBRARY_PATH", Path.of(System.getProperty("saeforge.native.tokenizers"), "libtokenizers.so").toString());
     }
 
     public static Run run(String... args) throws IOException, InterruptedException {
@@ -61,7 +65,11 @@ public final class NativeBinary {
             // Nothing from the test JVM's environment leaks in: no kubeconfig, no S3 credentials, no JAVA_HOME.
             Map<String, String> environment = builder.environment();
             environment.keySet().removeIf(name -> !name.equals("PATH") && !name.equals("TMPDIR") && !name.equals("LANG"));
-            environment.put("HOME", Files.createTempDirectory("saeforge-home").toString());
+            Path home = Files.createTempDirectory("saeforge-home");
+            environment.put("HOME", home.toString());
+            // DJL's cache too: the native executable takes user.home from the password file, not from HOME.
+            environment.put("DJL_CACHE_DIR", home.resolve(".djl.ai").toString());
+            environment.put("ENGINE_CACHE_DIR", home.resolve(".djl.ai").toString());
             environment.put("OPT_OUT_TRACKING", "true");
             environment.put("DJL_OFFLINE", "true");
             environment.putAll(env);

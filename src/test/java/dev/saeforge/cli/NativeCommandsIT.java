@@ -1,5 +1,7 @@
 package dev.saeforge.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saeforge.api.InvalidSpecException;
 import dev.saeforge.api.TrainingRuns;
 import org.junit.jupiter.api.Test;
@@ -7,6 +9,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -65,12 +69,16 @@ class NativeCommandsIT {
         List<String> expected = Files.readAllLines(file).stream()
                 .filter(line -> line.startsWith("# expect: ")).map(line -> line.substring("# expect: ".length())).toList();
         InvalidSpecException onTheJvm = catchThrowableOfType(InvalidSpecException.class, () -> TrainingRuns.read(file));
+        StringWriter printedOnTheJvm = new StringWriter();
+        try (PrintWriter err = new PrintWriter(printedOnTheJvm)) {
+            Printing.problems(err, onTheJvm);
+        }
 
         NativeBinary.Run invalid = NativeBinary.run("validate", file.toString());
 
         assertThat(invalid.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
         assertThat(invalid.stdout()).isEmpty();
-        assertThat(invalid.stderr()).isEqualTo(onTheJvm.getMessage() + "\n").contains(expected);
+        assertThat(invalid.stderr()).isEqualTo(printedOnTheJvm.toString()).contains(expected);
     }
 
     @Test
@@ -82,6 +90,26 @@ class NativeCommandsIT {
         }
         NativeBinary.Run toy = NativeBinary.run("example", "toy");
         assertThat(toy.stdout()).isEqualTo(Files.readString(Path.of("examples/toy-superposition.yaml")));
+    }
+
+    /** bench startup, itself run natively, times both builds of --help and validate side by side. */
+    @Test
+    void benchStartupMeasuresTheJvmAndTheNativeExecutableSideBySide() throws Exception {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+
+        NativeBinary.Run bench = NativeBinary.run("bench", "startup", "--runs", "2", "-o", "json",
+                "--native", NativeBinary.path().toAbsolutePath().toString(), "--java", java.toString());
+
+        assertThat(bench.exitCode()).as(bench.stderr()).isEqualTo(ExitCodes.OK);
+        JsonNode result = new ObjectMapper().readTree(bench.stdout());
+        assertThat(result.path("commands")).extracting(row -> row.path("command").asText()).containsExactly("--help", "validate");
+        for (JsonNode row : result.path("commands")) {
+            for (String figure : List.of("jvm_ms", "native_ms", "jvm_peak_rss_mib", "native_peak_rss_mib")) {
+                assertThat(row.path(figure).asDouble()).as(row.path("command").asText() + " " + figure).isPositive();
+            }
+            assertThat(row.path("time_ratio").asDouble()).isEqualTo(row.path("jvm_ms").asDouble() / row.path("native_ms").asDouble(),
+                    org.assertj.core.data.Offset.offset(1e-9));
+        }
     }
 
     @Test
