@@ -114,6 +114,21 @@ class NativeTrainingIT {
     }
 
     @Test
+    void withoutTheTokenizersLibraryTheModelIsNotBlamed() throws Exception {
+        Path model = dir.resolve("tiny");
+        assertThat(NativeBinary.run(NativeBinary.libraryEnvironment(), null, "model", "init-tiny", model.toString()).exitCode()).isZero();
+        Map<String, String> env = new HashMap<>(NativeBinary.libraryEnvironment());
+        env.put("RUST_LIBRARY_PATH", dir.resolve("nothing/libtokenizers.so").toString());
+
+        NativeBinary.Run acts = NativeBinary.run(env, null, "activations", "--model", model.toString(),
+                "--hook", "blocks.1.hook_mlp_out", "--text", "text", "-o", dir.resolve("acts.safetensors").toString());
+
+        assertThat(acts.exitCode()).isEqualTo(ExitCodes.FAILURE);
+        assertThat(acts.stderr()).contains("the Hugging Face tokenizers library (libtokenizers) could not be loaded")
+                .contains("RUST_LIBRARY_PATH=" + dir.resolve("nothing/libtokenizers.so")).doesNotContain("is not a tokenizer");
+    }
+
+    @Test
     void withoutLibtorchTheTrainerSaysWhereItLooked() throws Exception {
         Map<String, String> env = new HashMap<>(NativeBinary.libraryEnvironment());
         env.put("PYTORCH_LIBRARY_PATH", dir.resolve("no-libtorch-here").toString());
