@@ -1,6 +1,5 @@
 package dev.saeforge.cli;
 
-import dev.saeforge.store.CheckpointStore;
 import dev.saeforge.store.S3MockServer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,10 +25,7 @@ class NativeCheckpointsIT {
 
     @BeforeAll
     static void publishARun() throws IOException {
-        try (CheckpointStore store = CheckpointStore.open("s3://checkpoints/team/runs", S3.env())) {
-            store.publish("toy", "409600", CheckpointsCommandTest.checkpoint(temp.resolve("a"), 409600),
-                    Map.of("tokens", 409600, "step", 100, "metrics", Map.of("l0", 31.0)));
-        }
+        CheckpointsS3IT.publishToy(S3, temp.resolve("a"));
     }
 
     @Test
