@@ -73,7 +73,27 @@ public class BenchSaeCommand implements Callable<Integer> {
             command.commandLine().getErr().println("--d-in, --d-sae, --batch and --rounds must be at least 1");
             return ExitCodes.INVALID_INPUT;
         }
-        Device device = Torch.device(true);
+        Map<String, Object> result = measure(Torch.device(true));
+        if ("json".equals(output)) {
+            out.println(new ObjectMapper().writeValueAsString(result));
+        } else {
+            out.printf("SAE step   d_in %d, d_sae %d, batch %d on %s: %.1f ms (best of %d; median %.1f ms)%n", dIn, dSae, batch,
+                    result.get("device"), 1e3 * (double) result.get("step_seconds"), rounds, 1e3 * (double) result.get("step_median_seconds"));
+            out.printf("matmuls    the step's 5 matmuls alone: %.1f ms (%.1f GFLOP/s; median %.1f ms)%n",
+                    1e3 * (double) result.get("matmul_seconds"), (double) result.get("matmul_gflops"),
+                    1e3 * (double) result.get("matmul_median_seconds"));
+            out.printf("ratio      %.3f (matmul time / step time)%n", (double) result.get("ratio"));
+            if (result.containsKey("rss_growth_after_step_50")) {
+                out.printf("memory     RSS %d MiB at step 50, %d MiB after %d steps (%+.1f%%), peak %d MiB%n", result.get("rss_mib_at_step_50"),
+                        result.get("rss_mib_at_end"), memorySteps, 100 * (double) result.get("rss_growth_after_step_50"), result.get("rss_mib_peak"));
+            }
+        }
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    /** The step and its matmuls timed side by side on {@code device}, with this command's shapes. */
+    Map<String, Object> measure(Device device) throws IOException {
         Map<String, Object> result = new LinkedHashMap<>();
         try (NDManager manager = Torch.engine().newBaseManager(device)) {
             SaeSpec saeSpec = new SaeSpec();
@@ -152,22 +172,7 @@ public class BenchSaeCommand implements Callable<Integer> {
                 }
             }
         }
-        if ("json".equals(output)) {
-            out.println(new ObjectMapper().writeValueAsString(result));
-        } else {
-            out.printf("SAE step   d_in %d, d_sae %d, batch %d on %s: %.1f ms (best of %d; median %.1f ms)%n", dIn, dSae, batch,
-                    result.get("device"), 1e3 * (double) result.get("step_seconds"), rounds, 1e3 * (double) result.get("step_median_seconds"));
-            out.printf("matmuls    the step's 5 matmuls alone: %.1f ms (%.1f GFLOP/s; median %.1f ms)%n",
-                    1e3 * (double) result.get("matmul_seconds"), (double) result.get("matmul_gflops"),
-                    1e3 * (double) result.get("matmul_median_seconds"));
-            out.printf("ratio      %.3f (matmul time / step time)%n", (double) result.get("ratio"));
-            if (result.containsKey("rss_growth_after_step_50")) {
-                out.printf("memory     RSS %d MiB at step 50, %d MiB after %d steps (%+.1f%%), peak %d MiB%n", result.get("rss_mib_at_step_50"),
-                        result.get("rss_mib_at_end"), memorySteps, 100 * (double) result.get("rss_growth_after_step_50"), result.get("rss_mib_peak"));
-            }
-        }
-        out.flush();
-        return ExitCodes.OK;
+        return result;
     }
 
     /** One full training step, finished (the step reads back one scalar, which waits for the device). */

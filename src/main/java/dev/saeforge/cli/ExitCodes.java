@@ -9,6 +9,11 @@ public final class ExitCodes {
     /** Refused before doing anything: a bad spec, a bad argument, a missing file. */
     public static final int INVALID_INPUT = 2;
     /**
+     * What the command measures or needs is not on this machine (bench gpu without a GPU, bench
+     * startup without a native executable). EX_UNAVAILABLE.
+     */
+    public static final int UNAVAILABLE = 69;
+    /**
      * Stopped early after a checkpoint (preemption, a step limit): run again to resume. EX_TEMPFAIL.
      * The operator's Job counts it as retryable and starts a new attempt with --resume; 1 and 2
      * are fatal to a run (see operator.TrainingJobs).

@@ -24,6 +24,7 @@ import picocli.CommandLine.ScopeType;
                 "0:done as asked",
                 "1:failed while running (I/O, cluster, engine)",
                 "2:refused: invalid spec, argument or file",
+                "69:unavailable here: no GPU (bench gpu), no native executable (bench startup)",
                 "75:stopped after a checkpoint; run again to resume"})
 public class SaeForgeCommand {
     /**

@@ -1,6 +1,8 @@
 package dev.saeforge.lm;
 
+import ai.djl.engine.EngineException;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.LibUtils;
 import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 
 import java.io.IOException;
@@ -31,6 +33,12 @@ public final class Tokenizer implements AutoCloseable {
             throw new InvalidModelException(file + " does not exist; the model's tokenizer is read from its " + FILE);
         }
         System.setProperty("ai.djl.offline", "true");
+        try {   // the library itself first, so that its failure is not blamed on the file
+            LibUtils.checkStatus();
+        } catch (EngineException | LinkageError e) {
+            throw new IllegalStateException("the Hugging Face tokenizers library (libtokenizers) could not be loaded: " + causes(e)
+                    + " (RUST_LIBRARY_PATH=" + System.getenv("RUST_LIBRARY_PATH") + ")", e);
+        }
         HuggingFaceTokenizer tokenizer;
         try {
             tokenizer = HuggingFaceTokenizer.newInstance(file, Map.of(
@@ -41,6 +49,14 @@ public final class Tokenizer implements AutoCloseable {
             throw new InvalidModelException(file + " is not a tokenizer the Hugging Face tokenizers library reads: " + e.getMessage());
         }
         return new Tokenizer(file, tokenizer);
+    }
+
+    private static String causes(Throwable e) {
+        StringBuilder text = new StringBuilder(String.valueOf(e.getMessage()));
+        for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+            text.append(": ").append(cause);
+        }
+        return text.toString();
     }
 
     public Path file() {

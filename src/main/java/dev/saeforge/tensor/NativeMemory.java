@@ -2,6 +2,7 @@ package dev.saeforge.tensor;
 
 import com.sun.jna.Library;
 import com.sun.jna.Native;
+import org.graalvm.nativeimage.c.function.CFunction;
 import org.jboss.logging.Logger;
 
 /**
@@ -11,10 +12,19 @@ import org.jboss.logging.Logger;
  * no live tensor leaking. glibc's malloc_trim returns those pages. It costs about 10 ms, so the
  * trainer calls {@link #releaseAtMostEvery} rather than trimming every step. Where there is no
  * glibc (macOS, musl) this does nothing.
+ *
+ * <p>On a JVM, JNA finds malloc_trim. The native executable carries no JNA dispatch library, so
+ * there it calls malloc_trim directly through GraalVM's C interface, linked like any libc call.
  */
 public final class NativeMemory {
     private static final Logger LOG = Logger.getLogger(NativeMemory.class);
-    private static final Libc LIBC = load();
+    /**
+     * What GraalVM sets while a native executable runs (ImageInfo reads it; that class is not on a
+     * JVM's class path). This class is initialised at run time (application.properties), so the
+     * image builder never decides it.
+     */
+    private static final boolean NATIVE_EXECUTABLE = "runtime".equals(System.getProperty("org.graalvm.nativeimage.imagecode"));
+    private static final Libc LIBC = NATIVE_EXECUTABLE ? null : load();
     private static long lastRelease = System.nanoTime();
 
     private NativeMemory() {
@@ -35,14 +45,22 @@ public final class NativeMemory {
         }
     }
 
+    /** glibc's malloc_trim as the native executable calls it; only ever loaded there. */
+    static final class LinkedLibc {
+        @CFunction("malloc_trim")
+        static native int mallocTrim(long pad);
+    }
+
     /** Whether this process can hand memory back (glibc's malloc_trim was found). */
     public static boolean available() {
-        return LIBC != null;
+        return NATIVE_EXECUTABLE || LIBC != null;
     }
 
     /** Returns freed native memory to the operating system now. */
     public static synchronized void release() {
-        if (LIBC != null) {
+        if (NATIVE_EXECUTABLE) {
+            LinkedLibc.mallocTrim(0);
+        } else if (LIBC != null) {
             LIBC.malloc_trim(0);
         }
         lastRelease = System.nanoTime();

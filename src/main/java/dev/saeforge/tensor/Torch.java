@@ -2,6 +2,9 @@ package dev.saeforge.tensor;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import ai.djl.engine.EngineException;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
@@ -15,11 +18,21 @@ public final class Torch {
     private Torch() {
     }
 
-    /** The PyTorch engine, loaded offline. */
+    /**
+     * The PyTorch engine, loaded offline. When libtorch cannot be loaded the error says where it
+     * was looked for: DJL's own message ("Failed to extract PyTorch native library") names neither
+     * libtorch nor the place.
+     */
     public static synchronized Engine engine() {
         System.setProperty("ai.djl.offline", "true");
         System.setProperty("OPT_OUT_TRACKING", "true");
-        return Engine.getEngine("PyTorch");
+        try {
+            return Engine.getEngine("PyTorch");
+        } catch (EngineException e) {
+            String path = System.getenv("PYTORCH_LIBRARY_PATH");
+            throw new EngineException("libtorch could not be loaded from " + (path != null ? "PYTORCH_LIBRARY_PATH=" + path
+                    : "the pytorch-native-cpu jar or DJL's cache") + ": " + e.getMessage(), e);
+        }
     }
 
     /** A scalar array's value as a double, whatever its float type (DJL's getDouble wants float64). */
@@ -35,9 +48,33 @@ public final class Torch {
         target.set(new NDIndex("..."), source);
     }
 
-    /** CUDA when DJL sees a GPU and {@code allowGpu}, else the CPU. */
+    /** CUDA when there is a GPU (see {@link #hasGpu}) and {@code allowGpu}, else the CPU. */
     public static Device device(boolean allowGpu) {
-        Engine engine = engine();
-        return allowGpu && engine.getGpuCount() > 0 ? Device.gpu() : Device.cpu();
+        return allowGpu && hasGpu() ? Device.gpu() : Device.cpu();
+    }
+
+    private static Boolean hasGpu;
+
+    /**
+     * Whether libtorch can compute on cuda:0. DJL counts GPUs by calling libcudart through JNA;
+     * the native executable carries no JNA dispatch library, so there DJL always counts zero. When
+     * DJL counts none, libtorch itself is asked: a CPU-only libtorch, or a CUDA one on a machine
+     * without a usable GPU, refuses to place a tensor on cuda:0.
+     */
+    public static synchronized boolean hasGpu() {
+        if (hasGpu == null) {
+            Engine engine = engine();
+            hasGpu = engine.getGpuCount() > 0 || libtorchPlacesATensorOnTheGpu(engine);
+        }
+        return hasGpu;
+    }
+
+    private static boolean libtorchPlacesATensorOnTheGpu(Engine engine) {
+        try (NDManager manager = engine.newBaseManager(Device.gpu())) {
+            manager.zeros(new Shape(1), DataType.FLOAT32, Device.gpu()).close();
+            return true;
+        } catch (EngineException | IllegalArgumentException noCuda) {
+            return false;
+        }
     }
 }

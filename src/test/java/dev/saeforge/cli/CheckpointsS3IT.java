@@ -34,8 +34,13 @@ class CheckpointsS3IT {
 
     @BeforeAll
     static void publishARun() throws IOException {
-        try (CheckpointStore store = CheckpointStore.open("s3://checkpoints/team/runs", S3.env())) {
-            store.publish("toy", "409600", CheckpointsCommandTest.checkpoint(temp.resolve("a"), 409600),
+        publishToy(S3, temp.resolve("a"));
+    }
+
+    /** Publishes run toy, checkpoint 409600 (written into {@code dir} first), to s3://checkpoints/team/runs. */
+    static void publishToy(S3MockServer s3, Path dir) throws IOException {
+        try (CheckpointStore store = CheckpointStore.open("s3://checkpoints/team/runs", s3.env())) {
+            store.publish("toy", "409600", CheckpointsCommandTest.checkpoint(dir, 409600),
                     Map.of("tokens", 409600, "step", 100, "metrics", Map.of("l0", 31.0)));
         }
     }

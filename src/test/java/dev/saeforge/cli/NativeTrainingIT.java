@@ -1,0 +1,144 @@
+package dev.saeforge.cli;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saeforge.lm.HookPoint;
+import dev.saeforge.lm.Qwen3Model;
+import dev.saeforge.lm.Tokenizer;
+import dev.saeforge.store.CheckpointStore;
+import dev.saeforge.store.SaeLensCheckpoint;
+import dev.saeforge.store.Safetensors;
+import dev.saeforge.tensor.Torch;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The trainer in the native executable: DJL's PyTorch engine and the Rust tokenizers reached
+ * through JNI from the image, libtorch and libtokenizers loaded from the directories the
+ * environment names (PYTORCH_LIBRARY_PATH, RUST_LIBRARY_PATH), as the container image runs them.
+ */
+class NativeTrainingIT {
+    @TempDir
+    Path dir;
+
+    @Test
+    void theToyRunTrainsToTheEndAndRecoversItsFeatures() throws Exception {
+        Path spec = dir.resolve("toy.yaml");
+        Files.writeString(spec, Files.readString(Path.of("examples/toy-superposition.yaml"))
+                .replace("uri: runs", "uri: " + dir.resolve("runs")));
+        Path summary = dir.resolve("summary.json");
+
+        NativeBinary.Run train = NativeBinary.run(NativeBinary.libraryEnvironment(), null,
+                "train", spec.toString(), "--summary", summary.toString());
+
+        assertThat(train.exitCode()).as(train.stderr()).isEqualTo(ExitCodes.OK);
+        assertThat(train.stdout()).contains("outcome              completed").containsPattern("ground truth +6[0-4] of 64 recovered");
+        assertThat(summary).exists();
+        try (CheckpointStore store = CheckpointStore.open(dir.resolve("runs").toString())) {
+            String last = store.latest("toy-superposition").orElseThrow().name();
+            assertThat(last).isEqualTo("final_3072000");
+            assertThat(store.verify("toy-superposition", last)).as("the final checkpoint verifies").isEmpty();
+        }
+        try (Safetensors.Reader weights = Safetensors.read(dir.resolve("runs/toy-superposition/final_3072000").resolve(SaeLensCheckpoint.WEIGHTS))) {
+            assertThat(weights.floats("W_dec")).hasSize(128 * 32);
+        }
+    }
+
+    /**
+     * The tiny example's whole pipeline natively, from an empty cache: the tiny model and corpus
+     * written on first use, the Rust tokenizer, packing, the Qwen3 forward on producer threads, the
+     * SAE step, the evaluation with the SAE spliced into the model, and checkpoints. A shorter run
+     * than the example's (the JVM's TinyExampleIT trains it in full), with an evaluation in it.
+     */
+    @Test
+    void theTinyQwen3ExampleTrainsEvaluatesAndCheckpoints() throws Exception {
+        Path spec = dir.resolve("tiny-qwen3.yaml");
+        String example = Files.readString(Path.of("examples/tiny-qwen3.yaml"));
+        Files.writeString(spec, example.replace("uri: runs", "uri: " + dir.resolve("runs"))
+                .replace("tokens: 2048000", "tokens: 204800").replace("evalEverySteps: 500", "evalEverySteps: 100"));
+        assertThat(Files.readString(spec)).contains("tokens: 204800", "evalEverySteps: 100");
+        Map<String, String> env = new HashMap<>(NativeBinary.libraryEnvironment());
+        env.put("SAEFORGE_CACHE", dir.resolve("cache").toString());
+        Path summary = dir.resolve("summary.json");
+
+        NativeBinary.Run train = NativeBinary.run(env, null, "train", spec.toString(), "--summary", summary.toString());
+
+        assertThat(train.exitCode()).as(train.stderr()).isEqualTo(ExitCodes.OK);
+        assertThat(train.stderr()).contains("saeforge: training tiny-qwen3", "BOS <|im_end|>", "eval at step 100:", "CE score");
+        JsonNode figures = new ObjectMapper().readTree(summary.toFile());
+        assertThat(figures.path("outcome").asText()).isEqualTo("completed");
+        assertThat(figures.path("ce_loss_score").asDouble()).isBetween(0.0, 1.0);
+        assertThat(figures.path("explained_variance").asDouble()).isPositive();
+        try (Safetensors.Reader weights = Safetensors.read(dir.resolve("runs/tiny-qwen3/final_204800").resolve(SaeLensCheckpoint.WEIGHTS))) {
+            assertThat(weights.tensors().keySet()).containsExactlyInAnyOrderElementsOf(SaeLensCheckpoint.JUMPRELU_WEIGHTS);
+            assertThat(weights.tensors().get("W_enc").shape()).containsExactly(64, 256);
+        }
+        assertThat(dir.resolve("cache/models/tiny/qwen3/model.safetensors")).isRegularFile();
+    }
+
+    @Test
+    void activationsOfATinyQwen3AreTheJvmsToTheLastBit() throws Exception {
+        Path model = dir.resolve("tiny");
+        NativeBinary.Run init = NativeBinary.run(NativeBinary.libraryEnvironment(), null, "model", "init-tiny", model.toString());
+        assertThat(init.exitCode()).as(init.stderr()).isEqualTo(ExitCodes.OK);
+        String text = "Sparse autoencoders find features in superposition.";
+        Path out = dir.resolve("acts.safetensors");
+
+        NativeBinary.Run acts = NativeBinary.run(NativeBinary.libraryEnvironment(), null, "activations", "--model", model.toString(),
+                "--hook", "blocks.1.hook_mlp_out", "--text", text, "-o", out.toString());
+
+        assertThat(acts.exitCode()).as(acts.stderr()).isEqualTo(ExitCodes.OK);
+        long[] tokens;
+        try (Tokenizer tokenizer = Tokenizer.load(model)) {
+            tokens = tokenizer.encode(text);
+        }
+        float[] expected;
+        try (Qwen3Model lm = Qwen3Model.load(model, Device.cpu(), DataType.FLOAT32);
+             NDManager manager = Torch.engine().newBaseManager(Device.cpu())) {
+            expected = lm.activations(manager.create(new long[][]{tokens}), HookPoint.parse("blocks.1.hook_mlp_out")).toFloatArray();
+        }
+        try (Safetensors.Reader written = Safetensors.read(out)) {
+            assertThat(written.longs("tokens")).as("the Rust tokenizer, natively").containsExactly(tokens);
+            assertThat(written.floats("activations")).as("the Qwen3 forward on libtorch, natively").containsExactly(expected);
+        }
+    }
+
+    @Test
+    void withoutTheTokenizersLibraryTheModelIsNotBlamed() throws Exception {
+        Path model = dir.resolve("tiny");
+        assertThat(NativeBinary.run(NativeBinary.libraryEnvironment(), null, "model", "init-tiny", model.toString()).exitCode()).isZero();
+        Map<String, String> env = new HashMap<>(NativeBinary.libraryEnvironment());
+        env.put("RUST_LIBRARY_PATH", dir.resolve("nothing/libtokenizers.so").toString());
+
+        NativeBinary.Run acts = NativeBinary.run(env, null, "activations", "--model", model.toString(),
+                "--hook", "blocks.1.hook_mlp_out", "--text", "text", "-o", dir.resolve("acts.safetensors").toString());
+
+        assertThat(acts.exitCode()).isEqualTo(ExitCodes.FAILURE);
+        assertThat(acts.stderr()).contains("the Hugging Face tokenizers library (libtokenizers) could not be loaded")
+                .contains("RUST_LIBRARY_PATH=" + dir.resolve("nothing/libtokenizers.so")).doesNotContain("is not a tokenizer");
+    }
+
+    @Test
+    void withoutLibtorchTheTrainerSaysWhereItLooked() throws Exception {
+        Map<String, String> env = new HashMap<>(NativeBinary.libraryEnvironment());
+        env.put("PYTORCH_LIBRARY_PATH", dir.resolve("no-libtorch-here").toString());
+        Path spec = dir.resolve("toy.yaml");
+        Files.writeString(spec, Files.readString(Path.of("examples/toy-superposition.yaml"))
+                .replace("uri: runs", "uri: " + dir.resolve("runs")));
+
+        NativeBinary.Run train = NativeBinary.run(env, null, "train", spec.toString());
+
+        assertThat(train.exitCode()).isEqualTo(ExitCodes.FAILURE);
+        assertThat(train.stderr()).contains("libtorch could not be loaded from PYTORCH_LIBRARY_PATH=" + dir.resolve("no-libtorch-here"));
+    }
+}
