@@ -62,7 +62,7 @@ public class BenchGpuCommand implements Callable<Integer> {
         step.batch = batch;
         step.rounds = rounds;
         Map<String, Object> measured = step.measure(Device.gpu());
-        double flops = 10.0 * batch * dIn * dSae;   // the step's five products, 2·m·n·k each
+        double flops = BenchSaeCommand.stepFlops(batch, dIn, dSae);
         double stepSeconds = (double) measured.get("step_seconds");
         double matmulSeconds = (double) measured.get("matmul_seconds");
         Map<String, Object> result = new LinkedHashMap<>(measured);

@@ -53,7 +53,7 @@ public class BenchSaeCommand implements Callable<Integer> {
     int rounds;
 
     @Option(names = "--memory-steps", defaultValue = "0",
-            description = "Then train this many more steps and report resident memory at step 50 and at the end.")
+            description = "Then train this many more steps and report resident memory every 50 steps and the live tensor count.")
     int memorySteps;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "json for one JSON object.")
@@ -70,7 +70,7 @@ public class BenchSaeCommand implements Callable<Integer> {
             return ExitCodes.INVALID_INPUT;
         }
         if (dIn < 1 || dSae < 1 || batch < 1 || rounds < 1 || memorySteps < 0) {
-            command.commandLine().getErr().println("--d-in, --d-sae, --batch and --rounds must be at least 1");
+            command.commandLine().getErr().println("--d-in, --d-sae, --batch and --rounds must be at least 1, --memory-steps at least 0");
             return ExitCodes.INVALID_INPUT;
         }
         Map<String, Object> result = measure(Torch.device(true));
@@ -134,12 +134,13 @@ public class BenchSaeCommand implements Callable<Integer> {
                 result.put("ratio", matmulSeconds / stepSeconds);
                 result.put("step_median_seconds", ForwardBenchmark.median(step));
                 result.put("matmul_median_seconds", ForwardBenchmark.median(matmul));
-                result.put("matmul_gflops", 10.0 * batch * dIn * dSae / matmulSeconds / 1e9);
+                result.put("matmul_gflops", stepFlops(batch, dIn, dSae) / matmulSeconds / 1e9);
                 if (memorySteps > 0) {
                     // Resident memory is sampled after freed native memory is handed back (as the
                     // trainer does every 10 s), so it counts what the process holds, not what
                     // glibc has yet to return; the highest raw reading is reported beside it.
                     long at50 = 0;
+                    long end = 0;
                     long heapAt50 = 0;
                     int arraysAt50 = 0;
                     long peak = 0;
@@ -149,15 +150,15 @@ public class BenchSaeCommand implements Callable<Integer> {
                         peak = Math.max(peak, residentBytes());
                         if (s % 50 == 0 || s == memorySteps) {
                             NativeMemory.release();
-                            every50.add(residentBytes() / (1 << 20));
-                        }
-                        if (s == Math.min(50, memorySteps)) {
-                            at50 = residentBytes();
-                            heapAt50 = Runtime.getRuntime().totalMemory();
-                            arraysAt50 = manager.getManagedArrays().size();
+                            end = residentBytes();
+                            every50.add(end / (1 << 20));
+                            if (s == Math.min(50, memorySteps)) {
+                                at50 = end;
+                                heapAt50 = Runtime.getRuntime().totalMemory();
+                                arraysAt50 = manager.getManagedArrays().size();
+                            }
                         }
                     }
-                    long end = residentBytes();
                     result.put("rss_mib_every_50_steps", every50);
                     // A leak of tensors would show here: the count must not change between the two.
                     result.put("live_tensors_at_step_50", arraysAt50);
@@ -173,6 +174,11 @@ public class BenchSaeCommand implements Callable<Integer> {
             }
         }
         return result;
+    }
+
+    /** The floating-point operations of the step's five matrix products, 2·m·n·k each. */
+    static double stepFlops(int batch, int dIn, int dSae) {
+        return 10.0 * batch * dIn * dSae;
     }
 
     /** One full training step, finished (the step reads back one scalar, which waits for the device). */
