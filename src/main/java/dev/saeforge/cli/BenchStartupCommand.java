@@ -40,6 +40,10 @@ public class BenchStartupCommand implements Callable<Integer> {
     @Option(names = "--java", paramLabel = "FILE", description = "The java launcher (default: this JVM's, else JAVA_HOME's).")
     Path java;
 
+    @Option(names = "--java-args", paramLabel = "FILE", defaultValue = "src/main/launcher/java.args",
+            description = "The JVM arguments the launcher passes (default ${DEFAULT-VALUE}).")
+    Path javaArgs;
+
     @Option(names = "--spec", paramLabel = "FILE", defaultValue = "examples/toy-superposition.yaml",
             description = "The TrainingRun validate reads (default ${DEFAULT-VALUE}).")
     Path spec;
@@ -85,6 +89,9 @@ public class BenchStartupCommand implements Callable<Integer> {
         if (!Files.isRegularFile(jar)) {
             missing.add("no JVM application at " + jar + "; build it with ./mvnw package -DskipTests");
         }
+        if (!Files.isRegularFile(javaArgs)) {
+            missing.add("no JVM argument file at " + javaArgs + "; run it in the repository or pass --java-args");
+        }
         if (javaLauncher == null || !Files.isExecutable(javaLauncher)) {
             missing.add("no java launcher " + (javaLauncher == null ? "(JAVA_HOME unset)" : "at " + javaLauncher) + "; pass --java");
         }
@@ -97,8 +104,7 @@ public class BenchStartupCommand implements Callable<Integer> {
             err.flush();
             return ExitCodes.UNAVAILABLE;
         }
-        List<String> jvm = List.of(javaLauncher.toString(), "--enable-native-access=ALL-UNNAMED", "-Dai.djl.offline=true",
-                "-DOPT_OUT_TRACKING=true", "-jar", jar.toString());
+        List<String> jvm = List.of(javaLauncher.toString(), "@" + javaArgs, "-jar", jar.toString());
         List<String> nat = List.of(nativeBinary.toString());
         Map<String, List<String>> commands = new LinkedHashMap<>();
         commands.put("--help", List.of("--help"));
