@@ -33,7 +33,7 @@ public class BenchGpuCommand implements Callable<Integer> {
     int rounds;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "json for one JSON object.")
-    String output;
+    JsonOutput output;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec command;
@@ -42,10 +42,6 @@ public class BenchGpuCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = command.commandLine().getOut();
         PrintWriter err = command.commandLine().getErr();
-        if (output != null && !output.equals("json")) {
-            err.println("-o takes json, got " + output);
-            return ExitCodes.INVALID_INPUT;
-        }
         if (dIn < 1 || dSae < 1 || batch < 1 || rounds < 1) {
             err.println("--d-in, --d-sae, --batch and --rounds must be at least 1");
             return ExitCodes.INVALID_INPUT;
@@ -70,7 +66,7 @@ public class BenchGpuCommand implements Callable<Integer> {
         result.put("tokens_per_second", batch / stepSeconds);
         result.put("step_tflops", flops / stepSeconds / 1e12);
         result.put("matmul_tflops", flops / matmulSeconds / 1e12);
-        if ("json".equals(output)) {
+        if (output == JsonOutput.json) {
             out.println(new ObjectMapper().writeValueAsString(result));
         } else {
             out.printf("SAE step on %s, d_in %d, d_sae %d, batch %d, float32 %s%n", result.get("device"), dIn, dSae, batch,

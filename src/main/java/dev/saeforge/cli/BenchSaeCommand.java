@@ -57,7 +57,7 @@ public class BenchSaeCommand implements Callable<Integer> {
     int memorySteps;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "json for one JSON object.")
-    String output;
+    JsonOutput output;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec command;
@@ -65,16 +65,12 @@ public class BenchSaeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = command.commandLine().getOut();
-        if (output != null && !output.equals("json")) {
-            command.commandLine().getErr().println("-o takes json, got " + output);
-            return ExitCodes.INVALID_INPUT;
-        }
         if (dIn < 1 || dSae < 1 || batch < 1 || rounds < 1 || memorySteps < 0) {
             command.commandLine().getErr().println("--d-in, --d-sae, --batch and --rounds must be at least 1, --memory-steps at least 0");
             return ExitCodes.INVALID_INPUT;
         }
         Map<String, Object> result = measure(Torch.device(true));
-        if ("json".equals(output)) {
+        if (output == JsonOutput.json) {
             out.println(new ObjectMapper().writeValueAsString(result));
         } else {
             out.printf("SAE step   d_in %d, d_sae %d, batch %d on %s: %.1f ms (best of %d; median %.1f ms)%n", dIn, dSae, batch,

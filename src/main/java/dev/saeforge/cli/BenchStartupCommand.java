@@ -52,7 +52,7 @@ public class BenchStartupCommand implements Callable<Integer> {
     int runs;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "json for one JSON object.")
-    String output;
+    JsonOutput output;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec command;
@@ -75,8 +75,8 @@ public class BenchStartupCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = command.commandLine().getOut();
         PrintWriter err = command.commandLine().getErr();
-        if ((output != null && !output.equals("json")) || runs < 1) {
-            err.println(runs < 1 ? "--runs must be at least 1" : "-o takes json, got " + output);
+        if (runs < 1) {
+            err.println("--runs must be at least 1");
             return ExitCodes.INVALID_INPUT;
         }
         Path nativeBinary = nativeExecutable != null ? nativeExecutable : defaultNativeExecutable();
@@ -129,7 +129,7 @@ public class BenchStartupCommand implements Callable<Integer> {
             rows.add(row);
         }
         result.put("commands", rows);
-        if ("json".equals(output)) {
+        if (output == JsonOutput.json) {
             out.println(new ObjectMapper().writeValueAsString(result));
         } else {
             out.printf("%-9s %9s %9s %8s %12s %12s %8s%n", "COMMAND", "JVM", "NATIVE", "RATIO", "JVM-PEAK", "NATIVE-PEAK", "RATIO");

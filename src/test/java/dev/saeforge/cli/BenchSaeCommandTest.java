@@ -36,4 +36,14 @@ class BenchSaeCommandTest {
         assertThat(result.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
         assertThat(result.getErrorOutput()).contains("--memory-steps at least 0");
     }
+
+    @Test
+    void anOutputFormatOtherThanJsonIsRefusedByName(QuarkusMainLauncher launcher) {
+        for (String bench : new String[]{"sae", "gpu", "startup"}) {
+            LaunchResult result = launcher.launch("bench", bench, "-o", "yaml");
+
+            assertThat(result.exitCode()).as(bench).isEqualTo(ExitCodes.INVALID_INPUT);
+            assertThat(result.getErrorOutput()).as(bench).contains("Invalid value for option '--output': expected one of [json]", "'yaml'");
+        }
+    }
 }
