@@ -25,11 +25,14 @@ public class ModelSpec {
     @Expect(what = "a model location", form = URI_FORM)
     public String uri;
 
-    @JsonPropertyDescription("Precision of the forward pass; bfloat16 weights are widened on load.")
-    public Dtype dtype = Dtype.FLOAT32;
+    @JsonPropertyDescription("Precision of the forward pass (bfloat16, float16 or float32); defaults to the checkpoint's"
+            + " torch_dtype, bfloat16 for Qwen3, as SAELens' autocast_lm runs it. Activations reach the SAEs as float32."
+            + " float16 overflows on Qwen3's large activations; a non-finite activation stops the run.")
+    public Dtype dtype;
 
     public enum Dtype {
-        @JsonProperty("float32") FLOAT32,
-        @JsonProperty("float16") FLOAT16
+        @JsonProperty("bfloat16") BFLOAT16,
+        @JsonProperty("float16") FLOAT16,
+        @JsonProperty("float32") FLOAT32
     }
 }

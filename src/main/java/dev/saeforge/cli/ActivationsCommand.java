@@ -3,12 +3,12 @@ package dev.saeforge.cli;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.DataType;
 import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.ModelSources;
 import dev.saeforge.lm.Qwen3Model;
 import dev.saeforge.lm.Tokenizer;
 import dev.saeforge.store.Safetensors;
+import dev.saeforge.tensor.Precision;
 import dev.saeforge.tensor.Torch;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -52,19 +52,20 @@ public class ActivationsCommand implements Callable<Integer> {
     @Option(names = "--context-size", paramLabel = "N", description = "Tokens per window (default ${DEFAULT-VALUE}).")
     int contextSize = 1024;
 
-    @Option(names = "--dtype", paramLabel = "DTYPE", description = "Compute in float32 or float16 (default ${DEFAULT-VALUE}).")
-    ComputeDtype dtype = ComputeDtype.float32;
+    @Option(names = "--dtype", paramLabel = "DTYPE",
+            description = "Compute in bfloat16, float16 or float32 (default: the checkpoint's torch_dtype, bfloat16 for Qwen3).")
+    ComputeDtype dtype;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.safetensors", description = "Where to write.")
     Path output;
 
     enum ComputeDtype {
-        float32(DataType.FLOAT32), float16(DataType.FLOAT16);
+        bfloat16(Precision.BFLOAT16), float16(Precision.FLOAT16), float32(Precision.FLOAT32);
 
-        final DataType type;
+        final Precision precision;
 
-        ComputeDtype(DataType type) {
-            this.type = type;
+        ComputeDtype(Precision precision) {
+            this.precision = precision;
         }
     }
 
@@ -89,9 +90,11 @@ public class ActivationsCommand implements Callable<Integer> {
             }
             float[] activations;
             int width;
-            try (Qwen3Model lm = Qwen3Model.load(dir, Torch.device(true), dtype.type)) {
+            Precision precision;
+            try (Qwen3Model lm = Qwen3Model.load(dir, Torch.device(true), dtype == null ? null : dtype.precision)) {
                 point.checkAgainst(lm.config(), model);
                 width = point.width(lm.config());
+                precision = lm.precision();
                 activations = activations(lm, point, tokens, width);
             }
             if (output.toAbsolutePath().getParent() != null) {
@@ -103,7 +106,7 @@ public class ActivationsCommand implements Callable<Integer> {
                     .metadata("model", model)
                     .metadata("hook", point.toString())
                     .metadata("context_size", Integer.toString(contextSize))
-                    .metadata("dtype", dtype.name())
+                    .metadata("dtype", precision.toString())
                     .write(output);
             out.printf("wrote %s: activations [%d, %d] float32 and tokens [%d] int64 at %s of %s%n",
                     output, tokens.length, width, tokens.length, point, model);

@@ -3,6 +3,7 @@ package dev.saeforge.cli;
 import dev.saeforge.lm.ForwardBenchmark;
 import dev.saeforge.lm.HookPoint;
 import dev.saeforge.store.Safetensors;
+import dev.saeforge.tensor.Precision;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -20,10 +21,11 @@ import java.util.stream.Stream;
 /** The LM forward pass to a hook against 2 * parameters * tokens at the bare matrix-product rate. */
 @Command(name = "lm",
         description = {"Time the Qwen3 forward pass to a hook (random ~100M-parameter",
-                "model, CPU, float32) against its bound: 2 * (parameters of the",
-                "products run) * tokens at the rate that bare matrix products of the",
-                "same shapes reach in this process. The two are timed alternately;",
-                "each figure is the best run; ratio = bound time / forward time."})
+                "model, CPU) in float32 and in bfloat16 against its bound: 2 *",
+                "(parameters of the products run) * tokens at the rate that bare",
+                "matrix products of the same shapes and precision reach in this",
+                "process. All are timed alternately; each figure is the best run;",
+                "ratio = bound time / forward time (float32; bfloat16 beside it)."})
 public class BenchLmCommand implements Callable<Integer> {
     @Mixin
     ModelShapeOptions shape = ModelShapeOptions.benchmark();
@@ -43,6 +45,9 @@ public class BenchLmCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "libtorch intra-op threads; 0 keeps its default, one per core (default ${DEFAULT-VALUE}).")
     int threads = 0;
 
+    @Option(names = "--memory", description = "Also report the peak resident memory of one forward pass above what the process held before it (the weights).")
+    boolean memory;
+
     @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "Print the figures as yaml or json.")
     OutputFormat output;
 
@@ -54,7 +59,7 @@ public class BenchLmCommand implements Callable<Integer> {
         return CommandBody.execute(command, out -> {
             HookPoint point = hook != null ? HookPoint.parse(hook) : new HookPoint(shape.layers - 1, HookPoint.Site.RESID_POST);
             ForwardBenchmark.Settings settings = new ForwardBenchmark.Settings(shape.toOptions(Safetensors.Dtype.BF16, 1), point,
-                    batch, contextSize, repetitions, threads);
+                    batch, contextSize, repetitions, threads, memory);
             Path workDir = Files.createTempDirectory("saeforge-bench-lm");
             try {
                 ForwardBenchmark.Result result = ForwardBenchmark.run(settings, workDir);
@@ -88,21 +93,31 @@ public class BenchLmCommand implements Callable<Integer> {
         figures.put("hook", s.hook().toString());
         figures.put("matmul_parameters", r.matmulParameters());
         figures.put("device", "cpu");
-        figures.put("dtype", "float32");
         figures.put("threads", r.threads());
         figures.put("batch", s.batch());
         figures.put("context_size", s.contextSize());
         figures.put("tokens", r.tokens());
         figures.put("repetitions", s.repetitions());
-        figures.put("forward_seconds", r.forwardSeconds());
-        figures.put("forward_median_seconds", r.forwardMedianSeconds());
-        figures.put("matmul_seconds", r.matmulSeconds());
-        figures.put("matmul_median_seconds", r.matmulMedianSeconds());
-        figures.put("matmul_gflops", r.matmulGflops());
-        figures.put("tokens_per_second", r.tokensPerSecond());
-        figures.put("bound_tokens_per_second", r.boundTokensPerSecond());
-        figures.put("ratio", r.ratio());
+        figures.putAll(timings(r.of(Precision.FLOAT32)));
+        figures.put("bfloat16", timings(r.of(Precision.BFLOAT16)));
         return figures;
+    }
+
+    private static Map<String, Object> timings(ForwardBenchmark.Figures f) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("dtype", f.precision().toString());
+        out.put("forward_seconds", f.forwardSeconds());
+        out.put("forward_median_seconds", f.forwardMedianSeconds());
+        out.put("matmul_seconds", f.matmulSeconds());
+        out.put("matmul_median_seconds", f.matmulMedianSeconds());
+        out.put("matmul_gflops", f.matmulGflops());
+        out.put("tokens_per_second", f.tokensPerSecond());
+        out.put("bound_tokens_per_second", f.boundTokensPerSecond());
+        out.put("ratio", f.ratio());
+        if (f.peakAboveWeightsBytes() != null) {
+            out.put("peak_mib_above_weights", f.peakAboveWeightsBytes() / (double) (1 << 20));
+        }
+        return out;
     }
 
     private static void printTable(PrintWriter out, ForwardBenchmark.Result r) {
@@ -111,15 +126,22 @@ public class BenchLmCommand implements Callable<Integer> {
                 r.parameters(), s.model().layers(), s.model().hidden(), s.model().intermediate(), s.model().heads(), s.model().kvHeads(),
                 s.model().headDim()));
         out.printf("%-22s %s (%,d parameters in its matrix products)%n", "HOOK", s.hook(), r.matmulParameters());
-        out.printf("%-22s %d x %d = %d tokens, float32, cpu, %d threads, best of %d%n", "BATCH", s.batch(), s.contextSize(), r.tokens(),
+        out.printf("%-22s %d x %d = %d tokens, cpu, %d threads, best of %d%n", "BATCH", s.batch(), s.contextSize(), r.tokens(),
                 r.threads(), s.repetitions());
-        out.printf("%-22s %.3f s (median %.3f s), %.1f tokens/s%n", "FORWARD", r.forwardSeconds(), r.forwardMedianSeconds(), r.tokensPerSecond());
-        out.printf("%-22s %.3f s (median %.3f s), %.1f GFLOP/s, %.1f tokens/s%n", "BARE MATMUL BOUND", r.matmulSeconds(),
-                r.matmulMedianSeconds(), r.matmulGflops(), r.boundTokensPerSecond());
-        out.printf("%-22s %.3f%n", "RATIO", r.ratio());
+        for (ForwardBenchmark.Figures f : r.figures()) {
+            out.printf("%s%n", f.precision());
+            out.printf("  %-20s %.3f s (median %.3f s), %.1f tokens/s%n", "FORWARD", f.forwardSeconds(), f.forwardMedianSeconds(),
+                    f.tokensPerSecond());
+            out.printf("  %-20s %.3f s (median %.3f s), %.1f GFLOP/s, %.1f tokens/s%n", "BARE MATMUL BOUND", f.matmulSeconds(),
+                    f.matmulMedianSeconds(), f.matmulGflops(), f.boundTokensPerSecond());
+            out.printf("  %-20s %.3f%n", "RATIO", f.ratio());
+            if (f.peakAboveWeightsBytes() != null) {
+                out.printf("  %-20s %.1f MiB above the weights%n", "PEAK RESIDENT", f.peakAboveWeightsBytes() / (double) (1 << 20));
+            }
+        }
     }
 
-    private static void deleteQuietly(Path dir) {
+    static void deleteQuietly(Path dir) {
         try (Stream<Path> files = Files.walk(dir)) {
             for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);

@@ -143,10 +143,10 @@ public class BenchSaeCommand implements Callable<Integer> {
                     List<Long> every50 = new ArrayList<>();
                     for (int s = 1; s <= memorySteps; s++) {
                         timeStep(trainer, x);
-                        peak = Math.max(peak, residentBytes());
+                        peak = Math.max(peak, NativeMemory.residentBytes());
                         if (s % 50 == 0 || s == memorySteps) {
                             NativeMemory.release();
-                            end = residentBytes();
+                            end = NativeMemory.residentBytes();
                             every50.add(end / (1 << 20));
                             if (s == Math.min(50, memorySteps)) {
                                 at50 = end;
@@ -200,16 +200,5 @@ public class BenchSaeCommand implements Callable<Integer> {
             }
             return (System.nanoTime() - start) / 1e9;
         }
-    }
-
-
-    /** VmRSS of this process, from /proc (Linux). */
-    static long residentBytes() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-            }
-        }
-        throw new IOException("/proc/self/status has no VmRSS line");
     }
 }

@@ -45,7 +45,8 @@ public class DescribeCommand extends ClusterCommand {
             field(out, "Synthetic", spec.synthetic.features + " features in " + spec.synthetic.dIn + " dimensions, firing probability "
                     + spec.synthetic.firingProbability);
         } else {
-            field(out, "Model", spec.model.name + " from " + spec.model.uri + " (" + text(spec.model.dtype) + ")");
+            field(out, "Model", spec.model.name + " from " + spec.model.uri + " ("
+                    + (spec.model.dtype == null ? "the checkpoint's torch_dtype" : text(spec.model.dtype)) + ")");
             field(out, "Hook", spec.hook);
             field(out, "Dataset", spec.dataset.uri + " (field " + spec.dataset.textField + ", context " + spec.dataset.contextSize + " tokens)");
         }

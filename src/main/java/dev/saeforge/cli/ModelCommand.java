@@ -4,7 +4,7 @@ import picocli.CommandLine.Command;
 
 /** Commands about language models. */
 @Command(name = "model",
-        description = "Make Qwen3 checkpoints.",
-        subcommands = {InitTinyCommand.class})
+        description = "Make Qwen3 checkpoints and write the forward program.",
+        subcommands = {InitTinyCommand.class, ProgramCommand.class})
 public class ModelCommand extends ParentCommand {
 }

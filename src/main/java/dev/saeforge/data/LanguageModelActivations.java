@@ -17,6 +17,7 @@ import dev.saeforge.lm.ModelSources;
 import dev.saeforge.lm.Qwen3Model;
 import dev.saeforge.lm.SpecialTokens;
 import dev.saeforge.lm.Tokenizer;
+import dev.saeforge.tensor.Precision;
 import dev.saeforge.tensor.Torch;
 
 import java.io.IOException;
@@ -203,7 +204,7 @@ public final class LanguageModelActivations implements ActivationSource {
         DatasetSpec dataset = spec.dataset;
         HookPoint hook = HookPoint.parse(spec.hook);
         Path dir = sources.resolve(modelSpec.uri);
-        Qwen3Model model = Qwen3Model.load(dir, device, modelSpec.dtype == ModelSpec.Dtype.FLOAT16 ? DataType.FLOAT16 : DataType.FLOAT32);
+        Qwen3Model model = Qwen3Model.load(dir, device, modelSpec.dtype == null ? null : Precision.valueOf(modelSpec.dtype.name()));
         Tokenizer tokenizer = null;
         try {
             hook.checkAgainst(model.config(), modelSpec.uri);
@@ -666,12 +667,19 @@ public final class LanguageModelActivations implements ActivationSource {
         out.put("n_batches_in_buffer", dataset.nBatchesInBuffer);
         out.put("activations_mixing_fraction", dataset.mixingFraction);
         out.put("eval_windows", heldOut.windows().size());
+        // How TransformerLens would load the model to compute these activations: unprocessed weights
+        // (transformers' forward, as here), in the precision they were computed in.
+        Map<String, Object> kwargs = new LinkedHashMap<>();
+        kwargs.put("center_writing_weights", false);
+        kwargs.put("dtype", model.precision().toString());
+        out.put("model_from_pretrained_kwargs", kwargs);
         return out;
     }
 
     @Override
     public String describe() {
-        return String.format("%s at %s over %s (%d file%s; windows of %d tokens%s; %,d-row mixing buffer; %s held out)", modelName, hook,
+        return String.format("%s (%s) at %s over %s (%d file%s; windows of %d tokens%s; %,d-row mixing buffer; %s held out)", modelName,
+                model.precision(), hook,
                 dataset.uri, text.files(), text.files() == 1 ? "" : "s", rules.contextSize(),
                 rules.bos() == null ? ", no BOS" : ", BOS " + special.bosToken() + " (" + rules.bos() + ")", buffer.bufferRows(),
                 heldOut.describe());

@@ -2,80 +2,97 @@ package dev.saeforge.lm;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.saeforge.tensor.AnyDtype;
+import dev.saeforge.tensor.Precision;
 import dev.saeforge.tensor.Torch;
+import dev.saeforge.tensor.TorchScript;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashMap;
+import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
- * A Hugging Face Qwen3 causal language model on DJL, computing what transformers computes
- * (reference/saelens-qwen3.md §6) in float32 (or float16 when asked), with TransformerLens hook
- * points (§7).
+ * A Hugging Face Qwen3 causal language model: the Java side of the TorchScript program
+ * {@code dev/saeforge/lm/qwen3.py}, which computes what transformers computes
+ * (reference/saelens-qwen3.md §6) in bfloat16, float16 or float32, with TransformerLens hook
+ * points (§7). This class reads the weights, places them on the device in the compute precision
+ * and calls the program.
  *
  * <p>Layers load on first use: a forward pass to {@code blocks.L} reads layers 0..L only, and
- * lm_head and the final norm are read only when logits are asked for. Token windows are int64
- * [B, T]; every position attends causally within its own window, positions start at 0.
- * Results are placed in the tokens' manager (and the caller's {@link NDScope}, if one is open).
- * Forward passes may run on several threads at once: the weights are only read, and loading them
- * on first use is synchronized.
+ * lm_head and the final norm are read only when logits are asked for; {@link #releaseLayersAfter}
+ * hands the later ones back. Token windows are int64 [B, T]; every position attends causally
+ * within its own window, positions start at 0. Results are float32, on the tokens' device, in the
+ * tokens' manager (and the caller's {@link NDScope}, if one is open). Forward passes may run on
+ * several threads at once: the weights are only read, and loading them is synchronized.
  */
 public final class Qwen3Model implements AutoCloseable {
+    /** The program's source, a class-path resource. */
+    public static final String PROGRAM = "dev/saeforge/lm/qwen3.py";
+    /** Logit elements that {@link #losses} holds at once per run compared (64 MiB of float32). */
+    static final long LOGITS_CHUNK_ELEMENTS = 1L << 24;
+
     private final String name;
     private final Qwen3Config config;
     private final Qwen3Weights weights;
     private final NDManager manager;
-    private final DataType dtype;
-    private final Rope rope;
-    private final List<DecoderLayer> layers;
-    private final Map<Integer, NDArray> masks = new HashMap<>();
+    private final Precision precision;
+    private final TorchScript program;
+    private final List<List<NDArray>> layers;
     private NDArray embedding;
-    private RmsNorm finalNorm;
-    private Linear lmHead;
+    private NDArray finalNorm;
+    private NDArray lmHead;
 
-    private Qwen3Model(String name, Qwen3Config config, Qwen3Weights weights, NDManager manager, DataType dtype) {
+    private Qwen3Model(String name, Qwen3Config config, Qwen3Weights weights, NDManager manager, Precision precision,
+                       TorchScript program) {
         this.name = name;
         this.config = config;
         this.weights = weights;
         this.manager = manager;
-        this.dtype = dtype;
-        this.rope = new Rope(manager, config.headDim(), config.ropeTheta(), dtype);
+        this.precision = precision;
+        this.program = program;
         this.layers = new ArrayList<>(Collections.nCopies(config.numLayers(), null));
     }
 
     /**
      * Opens the checkpoint in {@code dir} (config.json and safetensors weights, checked up front)
-     * to compute on {@code device} in {@code dtype}, FLOAT32 or FLOAT16.
+     * to compute on {@code device} in {@code precision}; null means the checkpoint's own
+     * torch_dtype (bfloat16 for Qwen3), float32 when config.json names none.
      */
-    public static Qwen3Model load(Path dir, Device device, DataType dtype) throws IOException {
-        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
-            throw new IllegalArgumentException("Qwen3 computes in FLOAT32 or FLOAT16, not " + dtype
-                    + " (bfloat16 crashes DJL; bf16 weights are widened on load)");
-        }
+    public static Qwen3Model load(Path dir, Device device, Precision precision) throws IOException {
         Qwen3Config config = Qwen3Config.read(dir);
+        Precision compute = precision != null ? precision : checkpointPrecision(config);
         Qwen3Weights weights = Qwen3Weights.open(dir, config);
-        return new Qwen3Model(dir.toString(), config, weights, Torch.engine().newBaseManager(device), dtype);
+        TorchScript program;
+        try {
+            program = TorchScript.load(PROGRAM, device);
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+        return new Qwen3Model(dir.toString(), config, weights, Torch.engine().newBaseManager(device), compute, program);
+    }
+
+    /** The precision config.json's torch_dtype names; float32 when it names none of bfloat16, float16, float32. */
+    public static Precision checkpointPrecision(Qwen3Config config) {
+        Precision named = Precision.parse(config.torchDtype());
+        return named != null ? named : Precision.FLOAT32;
     }
 
     public Qwen3Config config() {
         return config;
     }
 
-    public DataType dtype() {
-        return dtype;
+    public Precision precision() {
+        return precision;
     }
 
     public Device device() {
@@ -87,64 +104,234 @@ public final class Qwen3Model implements AutoCloseable {
         return (int) layers.stream().filter(l -> l != null).count();
     }
 
+    /** Whether lm_head and the final norm are in memory. */
+    public synchronized boolean headLoaded() {
+        return finalNorm != null;
+    }
+
     /**
      * Runs the windows {@code tokens} (int64 [B, T]) up to {@code hook} and returns its
      * activations as float32 [B*T, width], row b*T + t for window b, position t. Layers after
      * the hook's are not computed (nor loaded).
      */
     public NDArray activations(NDArray tokens, HookPoint hook) {
-        hook.checkAgainst(config, name);
-        Tap tap = Tap.record(hook.site());
-        return run(tokens, hook.layer(), hook.layer(), tap, false);
+        return activations(tokens, List.of(hook)).get(0);
+    }
+
+    /** As {@link #activations(NDArray, HookPoint)} for several hooks from one forward pass, in the order given. */
+    public List<NDArray> activations(NDArray tokens, List<HookPoint> hooks) {
+        try (Pass pass = run(tokens, hooks)) {
+            return pass.take(tokens);
+        }
     }
 
     /** The logits, float32 [B, T, vocab_size], of the whole model. */
     public NDArray logits(NDArray tokens) {
-        return run(tokens, config.numLayers() - 1, -1, Tap.NONE, true);
+        HookPoint last = new HookPoint(config.numLayers() - 1, HookPoint.Site.RESID_POST);
+        return logits(tokens, last, UnaryOperator.identity());
     }
 
     /**
      * The logits with the activation at {@code hook} replaced: {@code replacement} gets it as
-     * float32 [B*T, width] (as {@link #activations} returns it) and returns the same shape, e.g.
-     * an SAE's reconstruction or zeros for ablation.
+     * float32 [B*T, width] (as {@link #activations} returns it, on the model's device) and returns
+     * the same shape, e.g. an SAE's reconstruction or zeros for ablation.
      */
     public NDArray logits(NDArray tokens, HookPoint hook, UnaryOperator<NDArray> replacement) {
-        hook.checkAgainst(config, name);
-        return run(tokens, config.numLayers() - 1, hook.layer(), Tap.replace(hook.site(), replacement), true);
+        NDArray logits;
+        try (Pass pass = run(tokens, List.of(hook)); NDScope scope = new NDScope()) {
+            NDArray output = resume(pass, hook, replacement.apply(pass.activations.get(0)));
+            logits = program.call("logits").tensor(output).tensor(finalNorm).tensor(lmHead).real(config.rmsNormEps())
+                    .returningTensor(manager);
+            NDScope.unregister(logits);
+        }
+        return handOver(logits, tokens);
     }
 
-    private NDArray run(NDArray tokens, int lastLayer, int tapLayer, Tap tap, boolean toLogits) {
-        checkTokens(tokens);
-        int length = (int) tokens.getShape().get(1);
-        // Load outside the scope below: weights outlive every forward pass.
-        for (int l = 0; l <= lastLayer; l++) {
-            layer(l);
-        }
-        NDArray mask = causalMask(length);
-        Rope.Tables tables = rope.tables(length);
-        if (toLogits) {
-            loadHead();
-        }
-        NDArray result;
-        try (NDScope scope = new NDScope()) {
-            NDArray h = embedding().get(tokens.toDevice(manager.getDevice(), false));
-            for (int l = 0; l <= lastLayer; l++) {
-                Tap layerTap = l == tapLayer ? tap : Tap.NONE;
-                h = layers.get(l).forward(h, tables, mask, layerTap);
-                if (layerTap.done()) {
-                    break;
-                }
+    /**
+     * Next-token cross-entropy and KL divergence with the activation at {@code hook} replaced by
+     * each of {@code replacements} in turn, from one forward pass to the hook: sums over the
+     * windows, as {@link SplicedLosses} describes. Logits exist for a bounded number of tokens at
+     * a time, whatever the batch.
+     */
+    public SplicedLosses losses(NDArray tokens, HookPoint hook, List<UnaryOperator<NDArray>> replacements) {
+        try (Pass pass = run(tokens, List.of(hook)); NDScope scope = new NDScope()) {
+            NDArray activation = pass.activations.get(0);
+            List<NDArray> outputs = new ArrayList<>();
+            outputs.add(resume(pass, hook, activation));
+            for (UnaryOperator<NDArray> replacement : replacements) {
+                outputs.add(resume(pass, hook, replacement.apply(activation)));
             }
-            result = toLogits
-                    ? lmHead.forward(finalNorm.forward(h)).toType(DataType.FLOAT32, false)
-                    : tap.recorded();
-            result = result.toDevice(tokens.getDevice(), false);
-            NDScope.unregister(result);
+            long chunk = Math.max(1, LOGITS_CHUNK_ELEMENTS / config.vocabSize());
+            double[] sums = program.call("losses").tensor(pass.tokens).tensors(outputs).tensor(finalNorm).tensor(lmHead)
+                    .real(config.rmsNormEps()).integer(chunk).returningTensor(manager).toDoubleArray();
+            Shape shape = tokens.getShape();
+            return new SplicedLosses(sums, shape.get(0) * (shape.get(1) - 1), shape.get(0) * shape.get(1));
         }
-        // Hand the result to the caller as if its own op had made it.
-        result.attach(tokens.getManager());
-        NDScope.register(result);
-        return result;
+    }
+
+    /**
+     * Sums over the windows of a {@link #losses} call: {@code crossEntropy[0]} is the clean run's
+     * next-token cross-entropy, {@code crossEntropy[i]} and {@code kl[i]} those with replacement
+     * i-1 (kl[0] is 0). Cross-entropy counts {@code predictedTokens} (every position but each
+     * window's last), KL {@code tokens}.
+     */
+    public record SplicedLosses(double[] crossEntropy, double[] kl, long predictedTokens, long tokens) {
+        SplicedLosses(double[] sums, long predictedTokens, long tokens) {
+            this(crossEntropies(sums), kls(sums), predictedTokens, tokens);
+        }
+
+        private static double[] crossEntropies(double[] sums) {
+            double[] out = new double[(sums.length + 1) / 2];
+            out[0] = sums[0];
+            for (int i = 1; i < out.length; i++) {
+                out[i] = sums[2 * i - 1];
+            }
+            return out;
+        }
+
+        private static double[] kls(double[] sums) {
+            double[] out = new double[(sums.length + 1) / 2];
+            for (int i = 1; i < out.length; i++) {
+                out[i] = sums[2 * i];
+            }
+            return out;
+        }
+    }
+
+    /** Frees the decoder layers after {@code layer}, lm_head and the final norm; they load again when next needed. */
+    public synchronized void releaseLayersAfter(int layer) {
+        for (int l = layer + 1; l < layers.size(); l++) {
+            if (layers.get(l) != null) {
+                layers.get(l).forEach(NDArray::close);
+                layers.set(l, null);
+            }
+        }
+        if (finalNorm != null) {
+            finalNorm.close();
+            if (lmHead != embedding) {
+                lmHead.close();
+            }
+            finalNorm = null;
+            lmHead = null;
+        }
+    }
+
+    /**
+     * One forward pass to some hooks, on the model's device: the tokens, the activations (in the
+     * order asked), the residual stream to resume from. Closing frees what was not taken.
+     */
+    private static final class Pass implements AutoCloseable {
+        final NDArray tokens;
+        final List<NDArray> activations;
+        final NDArray residual;
+        private boolean taken;
+
+        Pass(NDArray tokens, List<NDArray> activations, NDArray residual) {
+            this.tokens = tokens;
+            this.activations = activations;
+            this.residual = residual;
+        }
+
+        /** The activations, handed to the caller in {@code callerTokens}' manager and device. */
+        List<NDArray> take(NDArray callerTokens) {
+            taken = true;
+            List<NDArray> out = new ArrayList<>();
+            for (NDArray a : activations) {
+                out.add(handOver(a, callerTokens));
+            }
+            return out;
+        }
+
+        @Override
+        public void close() {
+            if (!taken) {
+                activations.forEach(NDArray::close);
+            }
+            residual.close();
+            tokens.close();
+        }
+    }
+
+    private Pass run(NDArray tokens, List<HookPoint> hooks) {
+        if (hooks.isEmpty()) {
+            throw new IllegalArgumentException("no hook to run to");
+        }
+        checkTokens(tokens);
+        List<Long> codes = new ArrayList<>();
+        for (HookPoint hook : hooks) {
+            hook.checkAgainst(config, name);
+            codes.add(code(hook));
+        }
+        List<Long> ascending = codes.stream().distinct().sorted(Comparator.naturalOrder()).toList();
+        List<NDArray> weightsToDeepest = layerWeights((int) (ascending.get(ascending.size() - 1) / HookPoint.Site.values().length));
+        NDArray embeddingWeight = embedding();
+        NDArray onDevice = tokens.toDevice(manager.getDevice(), true);
+        onDevice.attach(manager);
+        List<NDArray> results = program.call("hooks").tensor(onDevice).tensor(embeddingWeight).tensors(weightsToDeepest)
+                .integers(dims()).real(config.rmsNormEps()).real(config.ropeTheta())
+                .integers(ascending.stream().mapToLong(Long::longValue).toArray())
+                .returningTensors(manager);
+        for (NDArray r : results) {
+            NDScope.unregister(r);
+        }
+        NDArray finite = results.get(results.size() - 1);
+        NDArray residual = results.get(results.size() - 2);
+        boolean[] layerFinite = finite.toBooleanArray();
+        finite.close();
+        List<NDArray> byCode = results.subList(0, ascending.size());
+        for (int layer = 0; layer < layerFinite.length; layer++) {
+            if (!layerFinite[layer]) {
+                results.forEach(NDArray::close);
+                onDevice.close();
+                throw new NonFiniteActivationException(layer, hooks, precision);
+            }
+        }
+        List<NDArray> activations = new ArrayList<>();
+        for (Long code : codes) {
+            NDArray activation = byCode.get(ascending.indexOf(code));
+            // A hook asked for twice gets its own copy, so that each result can be closed alone.
+            boolean taken = activations.stream().anyMatch(a -> a == activation);
+            activations.add(taken ? withoutScope(activation.duplicate()) : activation);
+        }
+        return new Pass(onDevice, activations, residual);
+    }
+
+    /** The last layer's output with the activation at {@code hook} replaced by {@code replacement} [B*T, width]. */
+    private NDArray resume(Pass pass, HookPoint hook, NDArray replacement) {
+        List<NDArray> all = layerWeights(config.numLayers() - 1);
+        loadHead();
+        return program.call("resume").tensor(pass.residual).tensor(replacement.toDevice(manager.getDevice(), false))
+                .integer(code(hook)).tensors(all).integers(dims()).real(config.rmsNormEps()).real(config.ropeTheta())
+                .returningTensor(manager);
+    }
+
+    /**
+     * Hands {@code result}, which belongs to no scope, to the caller as if its own op had made it:
+     * in {@code tokens}' manager, on its device, in the caller's scope if one is open.
+     */
+    private static NDArray handOver(NDArray result, NDArray tokens) {
+        NDArray moved = result.toDevice(tokens.getDevice(), false);
+        if (moved != result) {
+            result.close();
+        }
+        NDScope.unregister(moved);
+        moved.attach(tokens.getManager());
+        NDScope.register(moved);
+        return moved;
+    }
+
+    private static NDArray withoutScope(NDArray array) {
+        NDScope.unregister(array);
+        return array;
+    }
+
+    /** The program's number for a hook point: 6 * layer + the site's place in the layer. */
+    static long code(HookPoint hook) {
+        return (long) HookPoint.Site.values().length * hook.layer() + hook.site().ordinal();
+    }
+
+    private long[] dims() {
+        return new long[]{config.numHeads(), config.numKvHeads(), config.headDim()};
     }
 
     private void checkTokens(NDArray tokens) {
@@ -165,27 +352,29 @@ public final class Qwen3Model implements AutoCloseable {
         }
     }
 
-    private synchronized DecoderLayer layer(int index) {
-        DecoderLayer layer = layers.get(index);
-        if (layer == null) {
-            double eps = config.rmsNormEps();
-            Attention attention = new Attention(
-                    stacked(Qwen3Weights.layerKey(index, "self_attn.q_proj"), Qwen3Weights.layerKey(index, "self_attn.k_proj"),
-                            Qwen3Weights.layerKey(index, "self_attn.v_proj")),
-                    linear(Qwen3Weights.layerKey(index, "self_attn.o_proj")),
-                    new RmsNorm(headNorms(index), eps),
-                    config);
-            Mlp mlp = new Mlp(
-                    stacked(Qwen3Weights.layerKey(index, "mlp.gate_proj"), Qwen3Weights.layerKey(index, "mlp.up_proj")),
-                    linear(Qwen3Weights.layerKey(index, "mlp.down_proj")));
-            layer = new DecoderLayer(
-                    new RmsNorm(tensor(Qwen3Weights.layerKey(index, "input_layernorm")), eps),
-                    attention,
-                    new RmsNorm(tensor(Qwen3Weights.layerKey(index, "post_attention_layernorm")), eps),
-                    mlp);
-            layers.set(index, layer);
+    /** The weights of layers 0..{@code last}, eight per layer in the program's order, loading those not yet in memory. */
+    private synchronized List<NDArray> layerWeights(int last) {
+        List<NDArray> all = new ArrayList<>();
+        for (int l = 0; l <= last; l++) {
+            if (layers.get(l) == null) {
+                layers.set(l, loadLayer(l));
+            }
+            all.addAll(layers.get(l));
         }
-        return layer;
+        return all;
+    }
+
+    private List<NDArray> loadLayer(int l) {
+        return List.of(
+                tensor(Qwen3Weights.layerKey(l, "input_layernorm")),
+                stacked(Qwen3Weights.layerKey(l, "self_attn.q_proj"), Qwen3Weights.layerKey(l, "self_attn.k_proj"),
+                        Qwen3Weights.layerKey(l, "self_attn.v_proj")),
+                tensor(Qwen3Weights.layerKey(l, "self_attn.q_norm")),
+                tensor(Qwen3Weights.layerKey(l, "self_attn.k_norm")),
+                tensor(Qwen3Weights.layerKey(l, "self_attn.o_proj")),
+                tensor(Qwen3Weights.layerKey(l, "post_attention_layernorm")),
+                stacked(Qwen3Weights.layerKey(l, "mlp.gate_proj"), Qwen3Weights.layerKey(l, "mlp.up_proj")),
+                tensor(Qwen3Weights.layerKey(l, "mlp.down_proj")));
     }
 
     private synchronized NDArray embedding() {
@@ -196,70 +385,52 @@ public final class Qwen3Model implements AutoCloseable {
     }
 
     private synchronized void loadHead() {
-        if (lmHead == null) {
-            finalNorm = new RmsNorm(tensor(Qwen3Weights.FINAL_NORM), config.rmsNormEps());
-            lmHead = new Linear(config.tieWordEmbeddings() ? embedding() : tensor(Qwen3Weights.LM_HEAD));
-        }
-    }
-
-    /** [T, T] additive causal mask: 0 where query t may see key s (s <= t), -inf after. */
-    private synchronized NDArray causalMask(int length) {
-        return masks.computeIfAbsent(length, t -> {
-            float[] values = new float[t * t];
-            for (int q = 0; q < t; q++) {
-                Arrays.fill(values, q * t + q + 1, (q + 1) * t, Float.NEGATIVE_INFINITY);
-            }
-            try (NDScope scope = new NDScope()) {
-                NDArray mask = manager.create(values, new Shape(t, t)).toType(dtype, false);
-                NDScope.unregister(mask);
-                return mask;
-            }
-        });
-    }
-
-    private Linear linear(String key) {
-        return new Linear(tensor(key));
-    }
-
-    /** Projections stacked along their output axis: one matrix product instead of several. */
-    private Linear stacked(String... keys) {
-        NDList parts = new NDList();
-        for (String key : keys) {
-            parts.add(tensor(key));
-        }
-        try (NDScope scope = new NDScope()) {
-            NDArray weight = NDArrays.concat(parts, 0);
-            NDScope.unregister(weight);
-            parts.close();
-            return new Linear(weight);
-        }
-    }
-
-    /** q_norm's weight (times 1/sqrt(hd)) for each query head, then k_norm's for each kv head: [heads + kv heads, hd]. */
-    private NDArray headNorms(int layer) {
-        NDArray q = tensor(Qwen3Weights.layerKey(layer, "self_attn.q_norm"));
-        NDArray k = tensor(Qwen3Weights.layerKey(layer, "self_attn.k_norm"));
-        try (NDScope scope = new NDScope()) {
-            NDArray rows = q.mul((float) (1 / Math.sqrt(config.headDim()))).reshape(1, -1).repeat(0, config.numHeads())
-                    .concat(k.reshape(1, -1).repeat(0, config.numKvHeads()), 0);
-            NDScope.unregister(rows);
-            q.close();
-            k.close();
-            return rows;
+        if (finalNorm == null) {
+            finalNorm = tensor(Qwen3Weights.FINAL_NORM);
+            lmHead = config.tieWordEmbeddings() ? embedding() : tensor(Qwen3Weights.LM_HEAD);
         }
     }
 
     private NDArray tensor(String key) {
         try {
-            return weights.load(key, manager, dtype);
+            NDArray array = weights.load(key, manager, precision);
+            NDScope.unregister(array);
+            return array;
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + key + " from " + weights.dir(), e);
+        }
+    }
+
+    /** Projections stacked along their output axis, copied straight into one array: one matrix product instead of several. */
+    private NDArray stacked(String... keys) {
+        NDArray target = null;
+        try {
+            long rows = 0;
+            for (String key : keys) {
+                rows += weights.shape(key)[0];
+            }
+            long[] shape = weights.shape(keys[0]).clone();
+            shape[0] = rows;
+            target = AnyDtype.empty(shape, precision, manager.getDevice(), manager);
+            NDScope.unregister(target);
+            long row = 0;
+            for (String key : keys) {
+                weights.copyInto(key, target, row);
+                row += weights.shape(key)[0];
+            }
+            return target;
+        } catch (IOException e) {
+            if (target != null) {
+                target.close();
+            }
+            throw new UncheckedIOException("reading " + String.join(", ", keys) + " from " + weights.dir(), e);
         }
     }
 
     @Override
     public void close() throws IOException {
         manager.close();
+        program.close();
         weights.close();
     }
 }

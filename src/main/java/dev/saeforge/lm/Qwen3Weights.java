@@ -1,15 +1,17 @@
 package dev.saeforge.lm;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saeforge.store.Safetensors;
+import dev.saeforge.tensor.AnyDtype;
+import dev.saeforge.tensor.Precision;
+import dev.saeforge.tensor.Torch;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -28,8 +30,8 @@ import java.util.stream.Stream;
  * The weights of a Qwen3 checkpoint directory: {@code model.safetensors}, or the shards named by
  * {@code model.safetensors.index.json}. Opening reads only the headers and checks every tensor
  * the config implies (name, shape, dtype) so a bad checkpoint fails before any compute; the data
- * is read tensor by tensor when {@link #load} asks for it, widened from bf16/f16 to float32 in
- * Java (bfloat16 crashes DJL, reference/djl.md §5).
+ * is read tensor by tensor when {@link #load} asks for it and converted to the compute precision
+ * on the device, a block of rows at a time.
  */
 public final class Qwen3Weights implements AutoCloseable {
     public static final String SINGLE_FILE = "model.safetensors";
@@ -185,21 +187,36 @@ public final class Qwen3Weights implements AutoCloseable {
         return dir;
     }
 
+    /** The shape of tensor {@code name}. */
+    public long[] shape(String name) throws IOException {
+        return tensor(name).shape();
+    }
+
     /**
-     * Reads tensor {@code name} into a new array of {@code manager} in {@code dtype} (FLOAT32 or
-     * FLOAT16). Row blocks are widened into a reused staging buffer and copied into an array
-     * libtorch owns, so loading costs the tensor's own memory and a fixed 32 MiB, whatever the
-     * checkpoint's size; the array belongs to no {@link NDScope}.
+     * Reads tensor {@code name} into a new array of {@code manager}, on its device, in
+     * {@code precision}. bfloat16 weights stay bfloat16 when that is the precision: nothing of
+     * the checkpoint ever exists in float32 but the block being copied.
      */
-    public synchronized NDArray load(String name, NDManager manager, DataType dtype) throws IOException {
-        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
-            throw new IllegalArgumentException("weights load as FLOAT32 or FLOAT16, not " + dtype);
+    public NDArray load(String name, NDManager manager, Precision precision) throws IOException {
+        NDArray target = AnyDtype.empty(shape(name), precision, manager.getDevice(), manager);
+        try {
+            copyInto(name, target, 0);
+        } catch (IOException | RuntimeException e) {
+            target.close();
+            throw e;
         }
-        Safetensors.Reader reader = readerOf.get(name);
-        if (reader == null) {
-            throw new InvalidModelException(dir + ": no tensor " + name + " in " + sourceFiles());
-        }
-        Safetensors.Tensor tensor = reader.tensor(name);
+        target.setName(name);
+        return target;
+    }
+
+    /**
+     * Copies tensor {@code name} into the rows of {@code target} from {@code firstRow} on (its
+     * other dimensions must match), converting to the target's dtype on the target's device. Row
+     * blocks are widened to float32 into a reused staging buffer and copied over one at a time, so
+     * a copy costs a fixed 32 MiB beside the target, whatever the tensor's size.
+     */
+    public synchronized void copyInto(String name, NDArray target, long firstRow) throws IOException {
+        Safetensors.Tensor tensor = tensor(name);
         long[] shape = tensor.shape();
         long rowElements = 1;
         for (int d = 1; d < shape.length; d++) {
@@ -210,10 +227,8 @@ public final class Qwen3Weights implements AutoCloseable {
         if (staging == null) {
             staging = ByteBuffer.allocateDirect(STAGING_BYTES).order(ByteOrder.nativeOrder());
         }
-        ByteBuffer source = reader.bytes(name);
-        NDArray result;
-        try (NDScope scope = new NDScope()) {
-            NDArray target = manager.create(new Shape(shape), DataType.FLOAT32);
+        ByteBuffer source = readerOf.get(name).bytes(name);
+        try (NDManager blocks = Torch.engine().newBaseManager(Device.cpu())) {
             for (long row = 0; row < rows; row += rowsPerBlock) {
                 int blockRows = (int) Math.min(rowsPerBlock, rows - row);
                 int elements = Math.toIntExact(blockRows * rowElements);
@@ -221,25 +236,23 @@ public final class Qwen3Weights implements AutoCloseable {
                     staging = ByteBuffer.allocateDirect(elements * Float.BYTES).order(ByteOrder.nativeOrder());
                 }
                 widen(tensor.dtype(), source, row * rowElements, elements, staging);
-                long[] blockShape = shape.clone();
-                if (blockShape.length > 0) {
-                    blockShape[0] = blockRows;
-                }
-                // The block array shares the staging memory (torch from_blob); set() copies it out.
-                try (NDArray block = manager.create(staging.slice(0, elements * Float.BYTES).order(ByteOrder.nativeOrder()),
+                long[] blockShape = shape.length == 0 ? new long[]{1} : shape.clone();
+                blockShape[0] = blockRows;
+                // The block shares the staging memory (torch from_blob); the copy reads it before the next block is widened.
+                try (NDArray block = blocks.create(staging.slice(0, elements * Float.BYTES).order(ByteOrder.nativeOrder()),
                         new Shape(blockShape), DataType.FLOAT32)) {
-                    if (blockRows == rows) {
-                        target.set(new NDIndex("..."), block);
-                    } else {
-                        target.set(new NDIndex("{}:{}", row, row + blockRows), block);
-                    }
+                    AnyDtype.copyRows(target, firstRow + row, block);
                 }
             }
-            result = dtype == DataType.FLOAT32 ? target : target.toType(dtype, false);
-            result.setName(name);
-            NDScope.unregister(result);
         }
-        return result;
+    }
+
+    private Safetensors.Tensor tensor(String name) throws IOException {
+        Safetensors.Reader reader = readerOf.get(name);
+        if (reader == null) {
+            throw new InvalidModelException(dir + ": no tensor " + name + " in " + sourceFiles());
+        }
+        return reader.tensor(name);
     }
 
     /** Converts {@code count} elements starting at element {@code first} of {@code source} to float32. */

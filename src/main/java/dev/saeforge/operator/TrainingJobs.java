@@ -225,22 +225,6 @@ public final class TrainingJobs {
                 .build();
     }
 
-    /**
-     * libtorch reads this once, when it starts, and then computes float32 matrix products on
-     * TF32 tensor cores (A100 and newer; float32 accumulation). DJL 0.36 offers no call for it, so
-     * it must be in the process environment.
-     */
-    public static final String TF32_VARIABLE = "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE";
-
-    /**
-     * A GPU run that asks for reduced precision (spec.training.autocast for the SAE step,
-     * autocastLm for a float32 language-model forward) gets TF32 matrix products; without either,
-     * float32 products stay exact IEEE float32.
-     */
-    static boolean tf32(TrainingRun run) {
-        return run.getSpec().resources.gpus > 0 && (run.getSpec().training.autocast || run.getSpec().training.autocastLm);
-    }
-
     /** The pod's termination grace period less 10 s for the exit itself, at least 1 s. */
     static long trainerGraceSeconds(long terminationGracePeriodSeconds) {
         return Math.max(1, terminationGracePeriodSeconds - 10);
@@ -258,9 +242,6 @@ public final class TrainingJobs {
         env.add(value("HF_HOME", CACHE_DIR + "/huggingface"));
         env.add(value("DJL_CACHE_DIR", CACHE_DIR + "/djl"));
         env.add(value("ENGINE_CACHE_DIR", CACHE_DIR + "/djl"));
-        if (tf32(run)) {
-            env.add(value(TF32_VARIABLE, "1"));
-        }
         TelemetrySpec telemetry = run.getSpec().telemetry;
         String endpoint = telemetry != null && OperatorConfig.given(telemetry.otlpEndpoint) ? telemetry.otlpEndpoint
                 : OperatorConfig.given(config.otlpEndpoint) ? config.otlpEndpoint : null;

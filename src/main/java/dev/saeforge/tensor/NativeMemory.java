@@ -5,6 +5,10 @@ import com.sun.jna.Native;
 import org.graalvm.nativeimage.c.function.CFunction;
 import org.jboss.logging.Logger;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 /**
  * Hands freed native memory back to the operating system. libtorch frees a training step's
  * tensors to glibc's malloc, which keeps many of the freed blocks in fragmented heaps instead of
@@ -64,6 +68,30 @@ public final class NativeMemory {
             LIBC.malloc_trim(0);
         }
         lastRelease = System.nanoTime();
+    }
+
+    /** This process's resident memory now (VmRSS), from /proc (Linux). */
+    public static long residentBytes() throws IOException {
+        return statusBytes("VmRSS:");
+    }
+
+    /** This process's peak resident memory (VmHWM) since it started or since {@link #resetPeak}. */
+    public static long peakResidentBytes() throws IOException {
+        return statusBytes("VmHWM:");
+    }
+
+    /** Starts the peak ({@link #peakResidentBytes}) afresh from the current resident memory (Linux clear_refs 5). */
+    public static void resetPeak() throws IOException {
+        Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+    }
+
+    private static long statusBytes(String key) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith(key)) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        throw new IOException("/proc/self/status has no " + key + " line");
     }
 
     /** {@link #release()} if the last release was at least {@code nanos} ago. */

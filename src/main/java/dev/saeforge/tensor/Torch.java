@@ -27,12 +27,45 @@ public final class Torch {
         System.setProperty("ai.djl.offline", "true");
         System.setProperty("OPT_OUT_TRACKING", "true");
         try {
+            if (tf32 == null) {
+                tf32 = "1".equals(ProcessEnvironment.get(TF32_VARIABLE));
+            }
             return Engine.getEngine("PyTorch");
         } catch (EngineException e) {
             String path = System.getenv("PYTORCH_LIBRARY_PATH");
             throw new EngineException("libtorch could not be loaded from " + (path != null ? "PYTORCH_LIBRARY_PATH=" + path
                     : "the pytorch-native-cpu jar or DJL's cache") + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * libtorch reads this once, when it makes its global context, and then computes float32
+     * matrix products on TF32 tensor cores (A100 and newer; float32 accumulation) as SAELens'
+     * autocast does. DJL 0.36 has no call for it (reference/djl-bf16-cuda.md §3).
+     */
+    public static final String TF32_VARIABLE = "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE";
+
+    /** Whether TF32_VARIABLE was 1 when libtorch loaded in this process; null before it loads. */
+    private static Boolean tf32;
+
+    /**
+     * Asks for TF32 float32 matrix products on the GPU: sets TF32_VARIABLE in this process's
+     * environment, which libtorch reads when it loads. Returns whether products will be TF32,
+     * false when libtorch had already loaded without it (too late to change). On a CPU it changes
+     * nothing.
+     */
+    public static synchronized boolean requestTf32() {
+        if (tf32 == null) {
+            ProcessEnvironment.set(TF32_VARIABLE, "1");
+            tf32 = true;
+        }
+        return tf32;
+    }
+
+    /** Whether float32 matrix products on a GPU are TF32 in this process (see {@link #requestTf32}). */
+    public static synchronized boolean tf32() {
+        engine();
+        return tf32;
     }
 
     /** A scalar array's value as a double, whatever its float type (DJL's getDouble wants float64). */
@@ -51,6 +84,11 @@ public final class Torch {
     /** CUDA when there is a GPU (see {@link #hasGpu}) and {@code allowGpu}, else the CPU. */
     public static Device device(boolean allowGpu) {
         return allowGpu && hasGpu() ? Device.gpu() : Device.cpu();
+    }
+
+    /** The device as libtorch names it: "cpu", "cuda:0". */
+    public static String deviceName(Device device) {
+        return device.isGpu() ? "cuda:" + device.getDeviceId() : "cpu";
     }
 
     private static Boolean hasGpu;

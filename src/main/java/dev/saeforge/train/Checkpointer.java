@@ -194,7 +194,7 @@ final class Checkpointer {
         }
         metadata.put("seqpos_slice", java.util.Arrays.asList((Object) null));
         metadata.put("model_class_name", "HookedTransformer");
-        metadata.put("model_from_pretrained_kwargs", Map.of("center_writing_weights", false));
+        metadata.putIfAbsent("model_from_pretrained_kwargs", Map.of("center_writing_weights", false));
         metadata.put("exclude_special_tokens", false);
         metadata.put("training_tokens", tokens);
         metadata.put("dead_features", deadFeatures);

@@ -3,7 +3,6 @@ package dev.saeforge.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.saeforge.data.ActivationSource;
 import dev.saeforge.data.LanguageModelActivations;
@@ -14,9 +13,10 @@ import dev.saeforge.sae.JumpReluSae;
 import dev.saeforge.sae.TrainingSae;
 import dev.saeforge.tensor.Torch;
 
-import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * The SAE on held-out activations it never trained on, as SAELens evaluates it (reference
@@ -40,9 +40,6 @@ public record Evaluation(long rows, double explainedVariance, double l0, double 
     public record Downstream(double ceLossWithSae, double ceLossWithoutSae, double ceLossWithAblation, double ceLossScore,
                              double klDivWithSae, double klDivWithAblation, double klDivScore) {
     }
-
-    /** Logits elements a sub-batch of windows may hold: the vocabulary is large, so long batches are split. */
-    static final long MAX_LOGITS = 1L << 26;
 
     /**
      * Evaluates {@code sae} on the held-out data of {@code training}: its held-out windows for a
@@ -73,37 +70,38 @@ public record Evaluation(long rows, double explainedVariance, double l0, double 
         }
     }
 
+    /**
+     * The held-out windows through the model: one forward pass to the hook per batch, then the
+     * rest of the model three times, with the activation as it was, with the SAE's reconstruction
+     * and with zeros. The layers after the hook and lm_head are in memory only while this runs.
+     */
     private static Evaluation languageModel(TrainingSae sae, LanguageModelActivations source, double scale, NDManager manager) {
         Reconstruction stats = new Reconstruction(sae.dIn());
         HookPoint hook = source.hook();
         double[] sums = new double[5];   // CE with SAE, without, ablated (sums over predicted tokens); KL SAE, KL ablated (over tokens)
         long[] counts = new long[2];     // predicted tokens, tokens
-        for (long[][] batch : source.heldOutBatches()) {
-            int perPass = (int) Math.max(1, MAX_LOGITS / ((long) source.contextSize() * vocabulary(source)));
-            for (int from = 0; from < batch.length; from += perPass) {
-                long[][] windows = Arrays.copyOfRange(batch, from, Math.min(batch.length, from + perPass));
+        List<UnaryOperator<NDArray>> replacements = List.of(x -> stats.add(x, sae, scale), NDArray::zerosLike);
+        try {
+            for (long[][] batch : source.heldOutBatches()) {
                 source.withModel(model -> {
                     try (NDScope scope = new NDScope()) {
-                        NDArray tokens = manager.create(windows);
-                        NDArray clean = model.logits(tokens);
-                        NDArray spliced = model.logits(tokens, hook, x -> stats.add(x, sae, scale));
-                        NDArray ablated = model.logits(tokens, hook, NDArray::zerosLike);
-                        NDArray cleanLog = clean.logSoftmax(-1);
-                        NDArray splicedLog = spliced.logSoftmax(-1);
-                        NDArray ablatedLog = ablated.logSoftmax(-1);
-                        sums[0] += crossEntropySum(splicedLog, tokens);
-                        sums[1] += crossEntropySum(cleanLog, tokens);
-                        sums[2] += crossEntropySum(ablatedLog, tokens);
-                        NDArray p = cleanLog.exp();
-                        sums[3] += Torch.scalar(p.mul(cleanLog.sub(splicedLog)).sum());
-                        sums[4] += Torch.scalar(p.mul(cleanLog.sub(ablatedLog)).sum());
-                        Shape shape = tokens.getShape();
-                        counts[0] += shape.get(0) * (shape.get(1) - 1);
-                        counts[1] += shape.get(0) * shape.get(1);
+                        Qwen3Model.SplicedLosses losses = model.losses(manager.create(batch), hook, replacements);
+                        sums[0] += losses.crossEntropy()[1];
+                        sums[1] += losses.crossEntropy()[0];
+                        sums[2] += losses.crossEntropy()[2];
+                        sums[3] += losses.kl()[1];
+                        sums[4] += losses.kl()[2];
+                        counts[0] += losses.predictedTokens();
+                        counts[1] += losses.tokens();
                     }
                     return null;
                 });
             }
+        } finally {
+            source.withModel(model -> {
+                model.releaseLayersAfter(hook.layer());
+                return null;
+            });
         }
         double ceSae = sums[0] / counts[0];
         double ceClean = sums[1] / counts[0];
@@ -113,17 +111,6 @@ public record Evaluation(long rows, double explainedVariance, double l0, double 
         Downstream downstream = new Downstream(ceSae, ceClean, ceAblated, (ceAblated - ceSae) / (ceAblated - ceClean),
                 klSae, klAblated, (klAblated - klSae) / klAblated);
         return stats.evaluation(null, null, downstream);
-    }
-
-    private static long vocabulary(LanguageModelActivations source) {
-        return source.withModel(Qwen3Model::config).vocabSize();
-    }
-
-    /** Σ over windows and positions t < T-1 of -log p(token t+1), from log-probabilities [B, T, V]. */
-    static double crossEntropySum(NDArray logProbabilities, NDArray tokens) {
-        NDArray predicted = logProbabilities.get(new NDIndex(":, :-1, :"));
-        NDArray next = tokens.get(new NDIndex(":, 1:")).expandDims(-1).toDevice(predicted.getDevice(), false);
-        return -Torch.scalar(predicted.gather(next, -1).sum());
     }
 
     /** Running sums of the reconstruction statistics over held-out rows. */

@@ -13,6 +13,7 @@ import dev.saeforge.data.ActivationSource;
 import dev.saeforge.data.LanguageModelActivations;
 import dev.saeforge.data.SyntheticSuperposition;
 import dev.saeforge.lm.ModelSources;
+import dev.saeforge.lm.NonFiniteActivationException;
 import dev.saeforge.sae.JumpReluSae;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.store.CheckpointStore;
@@ -143,6 +144,7 @@ public final class Training {
 
     /** Trains {@code run}, resuming from the store's newest complete checkpoint of it if there is one. */
     public static Summary run(TrainingRun run, CheckpointStore store, Options options, Listener listener) throws IOException {
+        requestTf32(run.getSpec().training);
         try (ActivationSource source = openSource(run.getSpec())) {
             return run(run, source, store, options, listener);
         }
@@ -154,6 +156,7 @@ public final class Training {
         String name = run.getMetadata().getName();
         TrainingRunSpec spec = run.getSpec();
         TrainingSpec training = spec.training;
+        requestTf32(training);
         Device device = device(training.device);
         try (NDManager manager = Torch.engine().newBaseManager(device)) {
             int dIn = source.dIn();
@@ -182,7 +185,7 @@ public final class Training {
                         resumed.close();
                     }
                     Checkpointer checkpointer = new Checkpointer(run, config, store, scale, listener);
-                    listener.started(new Plan(name, source.describe(), device.toString(), dIn, config.dSae(), training.totalSteps(),
+                    listener.started(new Plan(name, source.describe(), describe(device, training), dIn, config.dSae(), training.totalSteps(),
                             training.tokens, training.batchSizeTokens, latest.map(CheckpointRef::uri), trainer.stepsDone()));
                     return loop(run, source, sae, trainer, adam, stats, checkpointer, manager, options, listener);
                 }
@@ -203,12 +206,18 @@ public final class Training {
         Metrics last = null;
         while (trainer.tokensDone() < training.tokens) {
             try (NDScope scope = new NDScope()) {
-                NDArray batch = source.next(manager, training.batchSizeTokens);
+                NDArray batch;
+                try {
+                    batch = source.next(manager, training.batchSizeTokens);
+                } catch (NonFiniteActivationException e) {
+                    throw nonFinite(e.getMessage(), e, checkpointer, sae, trainer, adam, stats, source);
+                }
                 SaeTrainer.Step step;
                 try {
                     step = trainer.step(batch);
                 } catch (SaeTrainer.NonFiniteException e) {
-                    throw nonFinite(e, source, checkpointer, sae, trainer, adam, stats);
+                    String where = e.inInput ? " from " + source.describe() : " training on " + source.describe();
+                    throw nonFinite(e.getMessage() + where, e, checkpointer, sae, trainer, adam, stats, source);
                 }
                 stepsThisProcess++;
                 boolean lastStep = trainer.tokensDone() >= training.tokens;
@@ -244,19 +253,21 @@ public final class Training {
         return Summary.completed(run, trainer, pace, evaluation, stats.deadCount(), finalCheckpoint);
     }
 
-    private static NonFiniteError nonFinite(SaeTrainer.NonFiniteException e, ActivationSource source, Checkpointer checkpointer,
-                                            JumpReluSae sae, SaeTrainer trainer, Adam adam, FeatureStats stats) {
-        String where = e.inInput ? " from " + source.describe() : " training on " + source.describe();
+    /** Stops the run on non-finite numbers ({@code cause}), checkpointing the last good state when a step has completed. */
+    private static NonFiniteError nonFinite(String message, RuntimeException cause, Checkpointer checkpointer, JumpReluSae sae,
+                                            SaeTrainer trainer, Adam adam, FeatureStats stats, ActivationSource source) {
         Optional<CheckpointRef> saved = Optional.empty();
         if (trainer.stepsDone() > 0) {
             try {
                 saved = Optional.of(checkpointer.write(String.valueOf(trainer.tokensDone()), sae, trainer, adam, stats, source, null, false));
             } catch (IOException | RuntimeException io) {
-                e.addSuppressed(io);
+                cause.addSuppressed(io);
             }
         }
         String kept = saved.map(c -> "; the last good state is checkpoint " + c.uri()).orElse("; no step had completed, so no checkpoint was written");
-        return new NonFiniteError(e.getMessage() + where + kept, saved);
+        NonFiniteError error = new NonFiniteError(message + kept, saved);
+        error.initCause(cause);
+        return error;
     }
 
     /**
@@ -273,6 +284,27 @@ public final class Training {
             out.add(t);
         }
         return out;
+    }
+
+    /**
+     * spec.training.autocast (the SAE step) or autocastLm (a float32 LM forward) on a GPU: float32
+     * matrix products on TF32 tensor cores, wherever the trainer runs. It must be asked for before
+     * libtorch loads in this process; a run in a process where it already has (tests) keeps IEEE
+     * float32 and says so in its plan.
+     */
+    private static void requestTf32(TrainingSpec training) {
+        if (training.autocast || training.autocastLm) {
+            Torch.requestTf32();
+        }
+    }
+
+    /** The device as the plan reports it, with TF32 named where float32 products use it. */
+    private static String describe(Device device, TrainingSpec training) {
+        if (!device.isGpu()) {
+            return device.toString();
+        }
+        boolean asked = training.autocast || training.autocastLm;
+        return device + (Torch.tf32() ? ", float32 products on TF32" : asked ? ", float32 products in IEEE float32 (libtorch had loaded before TF32 was asked for)" : "");
     }
 
     private static Device device(TrainingSpec.Device wanted) {

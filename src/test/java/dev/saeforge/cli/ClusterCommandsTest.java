@@ -259,7 +259,7 @@ class ClusterCommandsTest {
         assertThat(result.out()).contains(
                 "Name:         qwen3-8b-layer28-mlp",
                 "Namespace:    research",
-                "Model:        Qwen/Qwen3-8B from hf://Qwen/Qwen3-8B (float16)",
+                "Model:        Qwen/Qwen3-8B from hf://Qwen/Qwen3-8B (bfloat16)",
                 "Hook:         blocks.28.hook_mlp_out",
                 "SAE:          jumprelu, d_in 4096, d_sae 16384, l0 coefficient 1.0",
                 "Resources:    1 x nvidia.com/gpu (NVIDIA-A100-SXM4-80GB), cpu 8, memory 120Gi, /dev/shm 16Gi",

@@ -1,8 +1,15 @@
 package dev.saeforge.cli;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saeforge.lm.HookPoint;
@@ -10,6 +17,7 @@ import dev.saeforge.lm.Qwen3Config;
 import dev.saeforge.lm.Qwen3Model;
 import dev.saeforge.lm.Tokenizer;
 import dev.saeforge.store.Safetensors;
+import dev.saeforge.tensor.Precision;
 import dev.saeforge.tensor.Torch;
 import io.quarkus.test.junit.main.LaunchResult;
 import io.quarkus.test.junit.main.QuarkusMainLauncher;
@@ -72,7 +80,7 @@ class LmCommandsTest {
         Path out = dir.resolve("out/acts.safetensors");
 
         LaunchResult result = launcher.launch("activations", "--model", model.toString(), "--hook", "blocks.1.mlp.hook_post",
-                "--file", textFile.toString(), "--context-size", "8", "-o", out.toString());
+                "--file", textFile.toString(), "--context-size", "8", "--dtype", "float32", "-o", out.toString());
 
         assertThat(result.exitCode()).as(result.getErrorOutput()).isZero();
         long[] tokens;
@@ -82,7 +90,7 @@ class LmCommandsTest {
         }
         assertThat(tokens.length % 8).as("a shorter last window is part of the test").isNotZero();
         try (NDManager manager = Torch.engine().newBaseManager(Device.cpu());
-             Qwen3Model lm = Qwen3Model.load(model, Device.cpu(), DataType.FLOAT32)) {
+             Qwen3Model lm = Qwen3Model.load(model, Device.cpu(), Precision.FLOAT32)) {
             // Window w covers tokens [8w, 8w + 8), each run from position 0.
             int full = tokens.length / 8 * 8;
             float[] head = lm.activations(manager.create(Arrays.copyOf(tokens, full)).reshape(full / 8, 8),
@@ -130,6 +138,23 @@ class LmCommandsTest {
     }
 
     @Test
+    void modelProgramWritesTheForwardAsAnArchiveLibtorchLoadsAndRuns(QuarkusMainLauncher launcher) throws Exception {
+        Path out = dir.resolve("programs/qwen3.pt");
+
+        LaunchResult result = launcher.launch("model", "program", "--out", out.toString());
+
+        assertThat(result.exitCode()).as(result.getErrorOutput()).isZero();
+        assertThat(result.getOutput()).startsWith("wrote " + out + ": the TorchScript program dev/saeforge/lm/qwen3.py (");
+        try (PtNDManager manager = (PtNDManager) Torch.engine().newBaseManager(Device.cpu());
+             PtSymbolBlock program = JniUtils.loadModule(manager, out, true, new String[0], new String[0], false)) {
+            NDArray x = manager.create(new float[]{1, 2, 3, 4}, new Shape(1, 4));
+            try (IValue halfTurned = IValueUtils.runMethod(program, "rotate_half", IValue.from((PtNDArray) x))) {
+                assertThat(halfTurned.toTensor(manager).toFloatArray()).as("rotate_half([1, 2, 3, 4])").containsExactly(-3, -4, 1, 2);
+            }
+        }
+    }
+
+    @Test
     void benchLmPrintsItsFiguresWithTheRatio(QuarkusMainLauncher launcher) throws IOException {
         LaunchResult result = launcher.launch("bench", "lm", "--layers", "2", "--hidden", "64", "--intermediate", "128",
                 "--heads", "4", "--kv-heads", "2", "--head-dim", "16", "--vocab", "300", "--batch", "2", "--context-size", "16",
@@ -140,9 +165,13 @@ class LmCommandsTest {
         assertThat(figures.path("hook").asText()).isEqualTo("blocks.1.hook_resid_post");
         assertThat(figures.path("tokens").asInt()).isEqualTo(32);
         assertThat(figures.path("matmul_parameters").asLong()).isEqualTo(2 * TinyShape.layerMatmulParameters());
-        double ratio = figures.path("ratio").asDouble();
-        assertThat(ratio).isEqualTo(figures.path("matmul_seconds").asDouble() / figures.path("forward_seconds").asDouble());
-        assertThat(figures.path("tokens_per_second").asDouble()).isEqualTo(32 / figures.path("forward_seconds").asDouble());
+        assertThat(figures.path("dtype").asText()).as("the headline figures are float32's").isEqualTo("float32");
+        assertThat(figures.path("bfloat16").path("dtype").asText()).isEqualTo("bfloat16");
+        for (JsonNode precision : new JsonNode[]{figures, figures.path("bfloat16")}) {
+            double ratio = precision.path("ratio").asDouble();
+            assertThat(ratio).isEqualTo(precision.path("matmul_seconds").asDouble() / precision.path("forward_seconds").asDouble());
+            assertThat(precision.path("tokens_per_second").asDouble()).isEqualTo(32 / precision.path("forward_seconds").asDouble());
+        }
     }
 
     @Test

@@ -2,9 +2,9 @@ package dev.saeforge.cli;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saeforge.tensor.Precision;
 import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.Qwen3Model;
 import dev.saeforge.lm.Tokenizer;
@@ -17,7 +17,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -86,30 +88,46 @@ class NativeTrainingIT {
         assertThat(dir.resolve("cache/models/tiny/qwen3/model.safetensors")).isRegularFile();
     }
 
+    /**
+     * The forward program loaded from the image's resources and run through libtorch by the
+     * native executable, in the checkpoint's bfloat16 and in float32: the JVM's activations, bit
+     * for bit.
+     */
     @Test
-    void activationsOfATinyQwen3AreTheJvmsToTheLastBit() throws Exception {
+    void activationsOfATinyQwen3AreTheJvmsToTheLastBitInBfloat16AndFloat32() throws Exception {
         Path model = dir.resolve("tiny");
         NativeBinary.Run init = NativeBinary.run(NativeBinary.libraryEnvironment(), null, "model", "init-tiny", model.toString());
         assertThat(init.exitCode()).as(init.stderr()).isEqualTo(ExitCodes.OK);
         String text = "Sparse autoencoders find features in superposition.";
-        Path out = dir.resolve("acts.safetensors");
-
-        NativeBinary.Run acts = NativeBinary.run(NativeBinary.libraryEnvironment(), null, "activations", "--model", model.toString(),
-                "--hook", "blocks.1.hook_mlp_out", "--text", text, "-o", out.toString());
-
-        assertThat(acts.exitCode()).as(acts.stderr()).isEqualTo(ExitCodes.OK);
         long[] tokens;
         try (Tokenizer tokenizer = Tokenizer.load(model)) {
             tokens = tokenizer.encode(text);
         }
-        float[] expected;
-        try (Qwen3Model lm = Qwen3Model.load(model, Device.cpu(), DataType.FLOAT32);
-             NDManager manager = Torch.engine().newBaseManager(Device.cpu())) {
-            expected = lm.activations(manager.create(new long[][]{tokens}), HookPoint.parse("blocks.1.hook_mlp_out")).toFloatArray();
-        }
-        try (Safetensors.Reader written = Safetensors.read(out)) {
-            assertThat(written.longs("tokens")).as("the Rust tokenizer, natively").containsExactly(tokens);
-            assertThat(written.floats("activations")).as("the Qwen3 forward on libtorch, natively").containsExactly(expected);
+        for (Precision precision : new Precision[]{null, Precision.FLOAT32}) {
+            Path out = dir.resolve("acts-" + precision + ".safetensors");
+            List<String> args = new ArrayList<>(List.of("activations", "--model", model.toString(), "--hook", "blocks.1.hook_mlp_out",
+                    "--text", text, "-o", out.toString()));
+            if (precision != null) {
+                args.addAll(List.of("--dtype", precision.toString()));
+            }
+
+            NativeBinary.Run acts = NativeBinary.run(NativeBinary.libraryEnvironment(), null, args.toArray(String[]::new));
+
+            assertThat(acts.exitCode()).as(acts.stderr()).isEqualTo(ExitCodes.OK);
+            float[] expected;
+            Precision computed;
+            try (Qwen3Model lm = Qwen3Model.load(model, Device.cpu(), precision);
+                 NDManager manager = Torch.engine().newBaseManager(Device.cpu())) {
+                computed = lm.precision();
+                expected = lm.activations(manager.create(new long[][]{tokens}), HookPoint.parse("blocks.1.hook_mlp_out")).toFloatArray();
+            }
+            assertThat(computed).isEqualTo(precision == null ? Precision.BFLOAT16 : precision);
+            try (Safetensors.Reader written = Safetensors.read(out)) {
+                assertThat(written.metadata().get("dtype")).isEqualTo(computed.toString());
+                assertThat(written.longs("tokens")).as("the Rust tokenizer, natively").containsExactly(tokens);
+                assertThat(written.floats("activations")).as("the Qwen3 forward program on libtorch, natively, in " + computed)
+                        .containsExactly(expected);
+            }
         }
     }
 

@@ -111,7 +111,7 @@ class TrainCommandIT {
                 .replace("expansionFactor: 4", "dIn: 32\n    expansionFactor: 4"));
         Run lm = train(model);
         assertThat(lm.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
-        assertThat(lm.stderr()).contains("spec.sae.dIn is 32 but saeforge/tiny-qwen3 at blocks.1.hook_mlp_out over tiny://corpus",
+        assertThat(lm.stderr()).contains("spec.sae.dIn is 32 but saeforge/tiny-qwen3 (float32) at blocks.1.hook_mlp_out over tiny://corpus",
                 "gives activations of width 64");
     }
 

@@ -20,14 +20,14 @@ import java.util.Map;
 import java.util.zip.GZIPOutputStream;
 
 /** Dataset files written by the tests: JSON Lines (plain, gzip, zstd), plain text and Parquet (by DuckDB). */
-final class DatasetFixtures {
+public final class DatasetFixtures {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private DatasetFixtures() {
     }
 
     /** Documents with the characters that trip readers up: quotes, tabs, non-ASCII, emoji. */
-    static List<String> documents(String prefix, int count) {
+    public static List<String> documents(String prefix, int count) {
         List<String> out = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             out.add(prefix + " document " + i + ": \"quoted\"\tand ünïcödé ✓ " + "word ".repeat(i % 7));
@@ -36,7 +36,7 @@ final class DatasetFixtures {
     }
 
     /** One JSON object per line, {"text": ..., "id": i}, compressed by the file's suffix. */
-    static Path jsonl(Path file, List<String> documents) throws IOException {
+    public static Path jsonl(Path file, List<String> documents) throws IOException {
         List<String> lines = new ArrayList<>();
         for (int i = 0; i < documents.size(); i++) {
             lines.add(JSON.writeValueAsString(Map.of("text", documents.get(i), "id", i)));

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.saeforge.tensor.Precision;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.lm.HookPoint;
@@ -65,7 +66,7 @@ class LanguageModelActivationsTest {
                 kind: TrainingRun
                 metadata: {name: lm}
                 spec:
-                  model: {name: tiny, uri: MODEL}
+                  model: {name: tiny, uri: MODEL, dtype: float32}
                   hook: HOOK
                   dataset: {uri: CORPUS, contextSize: CONTEXT, storeBatchSizePrompts: PROMPTS, mixingFraction: MIX BUFFER MORE}
                   sae: {expansionFactor: 2}
@@ -98,7 +99,7 @@ class LanguageModelActivationsTest {
     }
 
     float[] activations(List<long[]> windows, String hook) throws IOException {
-        try (Qwen3Model model = Qwen3Model.load(dir.resolve("model"), Device.cpu(), DataType.FLOAT32);
+        try (Qwen3Model model = Qwen3Model.load(dir.resolve("model"), Device.cpu(), Precision.FLOAT32);
              NDScope scope = new NDScope()) {
             return model.activations(manager.create(windows.toArray(long[][]::new)), HookPoint.parse(hook)).toFloatArray();
         }

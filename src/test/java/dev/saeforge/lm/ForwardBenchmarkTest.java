@@ -1,5 +1,6 @@
 package dev.saeforge.lm;
 
+import dev.saeforge.tensor.Precision;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,15 +29,20 @@ class ForwardBenchmarkTest {
     @Test
     void aSmallRunReportsConsistentFigures() throws IOException {
         ForwardBenchmark.Settings settings = new ForwardBenchmark.Settings(TinyQwen3.Options.defaults(),
-                HookPoint.parse("blocks.1.hook_mlp_out"), 2, 16, 2, 0);
+                HookPoint.parse("blocks.1.hook_mlp_out"), 2, 16, 2, 0, true);
 
         ForwardBenchmark.Result result = ForwardBenchmark.run(settings, dir);
 
         assertThat(result.tokens()).isEqualTo(32);
         assertThat(result.matmulParameters()).isEqualTo(2 * TinyQwen3.Options.defaults().config().layerMatmulParameters());
-        assertThat(result.forwardSeconds()).isPositive();
-        assertThat(result.ratio()).isEqualTo(result.matmulSeconds() / result.forwardSeconds());
-        assertThat(result.tokensPerSecond() / result.boundTokensPerSecond()).isCloseTo(result.ratio(), org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(result.figures()).extracting(ForwardBenchmark.Figures::precision).containsExactly(Precision.FLOAT32, Precision.BFLOAT16);
+        for (ForwardBenchmark.Figures f : result.figures()) {
+            assertThat(f.forwardRuns()).hasSize(2);
+            assertThat(f.forwardSeconds()).isPositive();
+            assertThat(f.ratio()).isEqualTo(f.matmulSeconds() / f.forwardSeconds());
+            assertThat(f.tokensPerSecond() / f.boundTokensPerSecond()).isCloseTo(f.ratio(), org.assertj.core.data.Offset.offset(1e-9));
+            assertThat(f.peakAboveWeightsBytes()).as("measured with memory on").isNotNull().isNotNegative();
+        }
     }
 
     private static long sum(Qwen3Config c, String hook) {

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.saeforge.tensor.Precision;
 import dev.saeforge.store.HfHub;
 import dev.saeforge.store.HubServer;
 import dev.saeforge.store.S3MockServer;
@@ -132,8 +133,8 @@ class ModelSourcesTest {
 
     private static void assertSameActivations(Path fetched, Path original) throws IOException {
         try (NDManager manager = Torch.engine().newBaseManager(Device.cpu());
-             Qwen3Model a = Qwen3Model.load(fetched, Device.cpu(), DataType.FLOAT32);
-             Qwen3Model b = Qwen3Model.load(original, Device.cpu(), DataType.FLOAT32);
+             Qwen3Model a = Qwen3Model.load(fetched, Device.cpu(), Precision.FLOAT32);
+             Qwen3Model b = Qwen3Model.load(original, Device.cpu(), Precision.FLOAT32);
              Tokenizer tokenizer = Tokenizer.load(fetched)) {
             NDArray tokens = manager.create(new long[][]{tokenizer.encode("the model reads the text")});
             assertThat(a.activations(tokens, HOOK).toFloatArray()).containsExactly(b.activations(tokens, HOOK).toFloatArray());

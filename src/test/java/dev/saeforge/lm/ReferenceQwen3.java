@@ -43,6 +43,15 @@ public final class ReferenceQwen3 {
 
     /** As {@link #run(long[])}, with {@code replace} applied to the activation at hook {@code at}. */
     public Map<String, double[][]> run(long[] tokens, String at, UnaryOperator<double[][]> replace) {
+        return run(tokens, at, replace, c.numLayers());
+    }
+
+    /** The hooks of the first {@code layers} layers only; "logits" only when that is every layer. */
+    public Map<String, double[][]> run(long[] tokens, int layers) {
+        return run(tokens, null, null, layers);
+    }
+
+    private Map<String, double[][]> run(long[] tokens, String at, UnaryOperator<double[][]> replace, int layers) {
         Map<String, double[][]> out = new LinkedHashMap<>();
         int T = tokens.length;
         int H = c.hiddenSize();
@@ -53,7 +62,7 @@ public final class ReferenceQwen3 {
                 h[t][i] = embed[(int) tokens[t] * H + i];
             }
         }
-        for (int l = 0; l < c.numLayers(); l++) {
+        for (int l = 0; l < layers; l++) {
             String p = "model.layers." + l + ".";
             String hook = "blocks." + l + ".";
             h = tap(out, hook + "hook_resid_pre", h, at, replace);
@@ -73,6 +82,9 @@ public final class ReferenceQwen3 {
             post = tap(out, hook + "mlp.hook_post", post, at, replace);
             double[][] mlpOut = tap(out, hook + "hook_mlp_out", linear(post, w.get(p + "mlp.down_proj.weight"), H), at, replace);
             h = tap(out, hook + "hook_resid_post", add(h, mlpOut), at, replace);
+        }
+        if (layers < c.numLayers()) {
+            return out;
         }
         double[][] normed = rmsNorm(h, w.get("model.norm.weight"));
         float[] head = c.tieWordEmbeddings() ? embed : w.get("lm_head.weight");

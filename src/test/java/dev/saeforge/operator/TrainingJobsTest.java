@@ -53,24 +53,6 @@ class TrainingJobsTest {
     }
 
     @Test
-    void aGpuRunAskingForAutocastComputesFloat32ProductsOnTf32TensorCores() throws Exception {
-        TrainingRun seed = storedSeedRun();
-        assertThat(seed.getSpec().training.autocast).isTrue();
-
-        assertThat(env(TrainingJobs.desired(seed, 1, config())).get("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE").getValue()).isEqualTo("1");
-
-        seed.getSpec().training.autocast = false;
-        assertThat(env(TrainingJobs.desired(seed, 1, config()))).as("exact float32 when no reduced precision is asked for")
-                .doesNotContainKey("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE");
-        seed.getSpec().training.autocastLm = true;
-        assertThat(env(TrainingJobs.desired(seed, 1, config()))).as("a float32 LM forward in reduced precision")
-                .containsKey("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE");
-        seed.getSpec().training.autocast = true;
-        seed.getSpec().resources.gpus = 0;
-        assertThat(env(TrainingJobs.desired(seed, 1, config()))).as("no GPU, no tensor cores").doesNotContainKey("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE");
-    }
-
-    @Test
     void aCpuOnlyRunHasNoGpuRequestNodeSelectorOrTolerations() throws Exception {
         TrainingRun toy = TrainingRuns.read(Path.of("examples/toy-superposition.yaml")).get(0);
         toy.getMetadata().setNamespace("research");

@@ -50,7 +50,7 @@ class LanguageModelEvaluationTest {
                 kind: TrainingRun
                 metadata: {name: eval}
                 spec:
-                  model: {name: tiny, uri: MODEL}
+                  model: {name: tiny, uri: MODEL, dtype: float32}
                   hook: HOOK
                   dataset: {uri: CORPUS, contextSize: 12, storeBatchSizePrompts: 3, nBatchesInBuffer: 4}
                   sae: {dSae: 128}

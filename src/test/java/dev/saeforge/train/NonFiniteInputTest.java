@@ -5,7 +5,12 @@ import ai.djl.ndarray.NDManager;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.data.ActivationSource;
+import dev.saeforge.data.DatasetFixtures;
 import dev.saeforge.data.SyntheticSuperposition;
+import dev.saeforge.lm.Qwen3Weights;
+import dev.saeforge.lm.TinyCheckpoints;
+import dev.saeforge.lm.TinyQwen3;
+import dev.saeforge.store.Safetensors;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.store.CheckpointStore;
 import org.junit.jupiter.api.Test;
@@ -19,7 +24,10 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
-/** Non-finite activations stop training, name the step and the source, and keep the last good state. */
+/**
+ * Non-finite activations stop training, name where they came from (the step and the source, or
+ * the layer, hook and precision of the language model's forward) and keep the last good state.
+ */
 class NonFiniteInputTest {
     static final String RUN = """
             apiVersion: saeforge.dev/v1alpha1
@@ -54,6 +62,38 @@ class NonFiniteInputTest {
             try (Stream<Path> entries = Files.list(root.resolve("poisoned"))) {
                 assertThat(entries.map(p -> p.getFileName().toString())).as("nothing half-written beside it").containsExactly("1280");
             }
+        }
+    }
+
+    @Test
+    void aFloat16OverflowInTheLanguageModelStopsTheRunNamingTheLayerTheHookAndThePrecision() throws Exception {
+        Path model = root.resolve("model");
+        TinyQwen3.write(model, TinyQwen3.Options.defaults().withDtype(Safetensors.Dtype.F32));
+        // Layer 0's MLP output reaches ~1e6, beyond float16's largest finite value (65504).
+        TinyCheckpoints.scaleTensor(model.resolve("model.safetensors"), Qwen3Weights.layerKey(0, "mlp.down_proj"), 1e5f);
+        Path corpus = DatasetFixtures.jsonl(root.resolve("corpus.jsonl"), DatasetFixtures.documents("Sparse autoencoders", 40));
+        TrainingRun run = TrainingRuns.parse("""
+                apiVersion: saeforge.dev/v1alpha1
+                kind: TrainingRun
+                metadata: {name: overflow}
+                spec:
+                  model: {name: tiny, uri: MODEL, dtype: float16}
+                  hook: blocks.1.hook_resid_post
+                  dataset: {uri: CORPUS, contextSize: 12, storeBatchSizePrompts: 3, nBatchesInBuffer: 4}
+                  sae: {dSae: 128}
+                  training: {tokens: 2400, batchSizeTokens: 12, evalBatches: 1}
+                  checkpoints: {count: 0, uri: STORE}
+                """.replace("MODEL", model.toString()).replace("CORPUS", corpus.toString())
+                .replace("STORE", root.resolve("runs").toString()), "overflow").get(0);
+        try (CheckpointStore store = CheckpointStore.open(root.resolve("runs").toString())) {
+            Training.NonFiniteError e = catchThrowableOfType(Training.NonFiniteError.class,
+                    () -> Training.run(run, store, Training.Options.defaults(), new Training.Listener() {
+                    }));
+
+            assertThat(e.getMessage()).isEqualTo("the float16 forward pass produced non-finite values (inf or NaN) in layer 0 (blocks.0) "
+                    + "on its way to blocks.1.hook_resid_post; float16 overflows on Qwen3's large activations: compute in bfloat16 or "
+                    + "float32 instead (spec.model.dtype, or --dtype); no step had completed, so no checkpoint was written");
+            assertThat(store.latest("overflow")).isEmpty();
         }
     }
 
