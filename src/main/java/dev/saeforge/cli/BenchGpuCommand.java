@@ -2,21 +2,21 @@ package dev.saeforge.cli;
 
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.saeforge.tensor.Torch;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-
 import dev.saeforge.lm.ForwardBenchmark;
 import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.TinyQwen3;
 import dev.saeforge.store.Safetensors;
 import dev.saeforge.tensor.Precision;
+import dev.saeforge.tensor.Torch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -104,8 +104,8 @@ public class BenchGpuCommand implements Callable<Integer> {
                 out.printf("LM forward to %s of a %d-layer Qwen3-8B-shaped model, bfloat16, %d x %d tokens%n", lm.get("hook"), lmLayers,
                         lmBatch, lmContextSize);
                 out.printf("tokens/s   %s (%.1f TFLOP/s in its products; bare products %.1f, ratio %.3f), peak %s MiB above the weights%n",
-                        Units.count(((Number) lm.get("tokens_per_second")).longValue()), lm.get("tflops"), lm.get("matmul_tflops"),
-                        lm.get("ratio"), lm.get("peak_device_mib_above_weights"));
+                        Units.count(((Number) lm.get("tokens_per_second")).longValue()), lm.get("tflops"),
+                        (double) lm.get("matmul_gflops") / 1e3, lm.get("ratio"), lm.getOrDefault("peak_mib_above_weights", "unknown"));
             }
         }
         out.flush();
@@ -113,7 +113,7 @@ public class BenchGpuCommand implements Callable<Integer> {
     }
 
     /** The Qwen3 forward program on the GPU, through ForwardBenchmark (what bench lm runs on the CPU). */
-    private Map<String, Object> forward() throws java.io.IOException {
+    private Map<String, Object> forward() throws IOException {
         TinyQwen3.Options model = new TinyQwen3.Options(lmLayers, 4096, 12288, 32, 8, 128, 151936, true, 0, Safetensors.Dtype.BF16, 1);
         HookPoint hook = new HookPoint(lmLayers - 1, HookPoint.Site.MLP_OUT);
         ForwardBenchmark.Settings settings = new ForwardBenchmark.Settings(model, hook, lmBatch, lmContextSize, 3, 0, true,
@@ -124,15 +124,10 @@ public class BenchGpuCommand implements Callable<Integer> {
             Map<String, Object> lm = new LinkedHashMap<>();
             lm.put("hook", hook.toString());
             lm.put("layers", lmLayers);
-            lm.put("dtype", Precision.BFLOAT16.toString());
             lm.put("batch", lmBatch);
             lm.put("context_size", lmContextSize);
-            lm.put("forward_seconds", f.forwardSeconds());
-            lm.put("tokens_per_second", f.tokensPerSecond());
+            lm.putAll(BenchLmCommand.timings(f));
             lm.put("tflops", f.matmulGflops() * f.ratio() / 1e3);
-            lm.put("matmul_tflops", f.matmulGflops() / 1e3);
-            lm.put("ratio", f.ratio());
-            lm.put("peak_device_mib_above_weights", f.peakAboveWeightsBytes() == null ? null : f.peakAboveWeightsBytes() / (double) (1 << 20));
             return lm;
         } finally {
             BenchLmCommand.deleteQuietly(workDir);

@@ -103,7 +103,8 @@ public class BenchLmCommand implements Callable<Integer> {
         return figures;
     }
 
-    private static Map<String, Object> timings(ForwardBenchmark.Figures f) {
+    /** One precision's figures, as bench lm and bench gpu print them. */
+    static Map<String, Object> timings(ForwardBenchmark.Figures f) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("dtype", f.precision().toString());
         out.put("forward_seconds", f.forwardSeconds());

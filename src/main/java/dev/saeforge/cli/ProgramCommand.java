@@ -6,6 +6,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** Writes the Qwen3 forward's TorchScript archive, for PyTorch on machines without a JVM. */
@@ -16,7 +17,7 @@ import java.util.concurrent.Callable;
                 "transformers' Qwen3 on a GPU."})
 public class ProgramCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "FILE.pt", description = "Where to write the archive.")
-    java.nio.file.Path out;
+    Path out;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec command;

@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.saeforge.tensor.AnyDtype;
 import dev.saeforge.tensor.Precision;
 import dev.saeforge.tensor.Torch;
 import dev.saeforge.tensor.TorchScript;
@@ -366,63 +365,41 @@ public final class Qwen3Model implements AutoCloseable {
 
     private List<NDArray> loadLayer(int l) {
         return List.of(
-                tensor(Qwen3Weights.layerKey(l, "input_layernorm")),
-                stacked(Qwen3Weights.layerKey(l, "self_attn.q_proj"), Qwen3Weights.layerKey(l, "self_attn.k_proj"),
+                weight(Qwen3Weights.layerKey(l, "input_layernorm")),
+                weight(Qwen3Weights.layerKey(l, "self_attn.q_proj"), Qwen3Weights.layerKey(l, "self_attn.k_proj"),
                         Qwen3Weights.layerKey(l, "self_attn.v_proj")),
-                tensor(Qwen3Weights.layerKey(l, "self_attn.q_norm")),
-                tensor(Qwen3Weights.layerKey(l, "self_attn.k_norm")),
-                tensor(Qwen3Weights.layerKey(l, "self_attn.o_proj")),
-                tensor(Qwen3Weights.layerKey(l, "post_attention_layernorm")),
-                stacked(Qwen3Weights.layerKey(l, "mlp.gate_proj"), Qwen3Weights.layerKey(l, "mlp.up_proj")),
-                tensor(Qwen3Weights.layerKey(l, "mlp.down_proj")));
+                weight(Qwen3Weights.layerKey(l, "self_attn.q_norm")),
+                weight(Qwen3Weights.layerKey(l, "self_attn.k_norm")),
+                weight(Qwen3Weights.layerKey(l, "self_attn.o_proj")),
+                weight(Qwen3Weights.layerKey(l, "post_attention_layernorm")),
+                weight(Qwen3Weights.layerKey(l, "mlp.gate_proj"), Qwen3Weights.layerKey(l, "mlp.up_proj")),
+                weight(Qwen3Weights.layerKey(l, "mlp.down_proj")));
     }
 
     private synchronized NDArray embedding() {
         if (embedding == null) {
-            embedding = tensor(Qwen3Weights.EMBEDDING);
+            embedding = weight(Qwen3Weights.EMBEDDING);
         }
         return embedding;
     }
 
     private synchronized void loadHead() {
         if (finalNorm == null) {
-            finalNorm = tensor(Qwen3Weights.FINAL_NORM);
-            lmHead = config.tieWordEmbeddings() ? embedding() : tensor(Qwen3Weights.LM_HEAD);
+            finalNorm = weight(Qwen3Weights.FINAL_NORM);
+            lmHead = config.tieWordEmbeddings() ? embedding() : weight(Qwen3Weights.LM_HEAD);
         }
     }
 
-    private NDArray tensor(String key) {
+    /**
+     * The weight {@code keys} names, on the device in the compute precision; several keys are
+     * stacked along their output axis (q|k|v, gate|up), one matrix product instead of several.
+     */
+    private NDArray weight(String... keys) {
         try {
-            NDArray array = weights.load(key, manager, precision);
+            NDArray array = weights.loadStacked(List.of(keys), manager, precision);
             NDScope.unregister(array);
             return array;
         } catch (IOException e) {
-            throw new UncheckedIOException("reading " + key + " from " + weights.dir(), e);
-        }
-    }
-
-    /** Projections stacked along their output axis, copied straight into one array: one matrix product instead of several. */
-    private NDArray stacked(String... keys) {
-        NDArray target = null;
-        try {
-            long rows = 0;
-            for (String key : keys) {
-                rows += weights.shape(key)[0];
-            }
-            long[] shape = weights.shape(keys[0]).clone();
-            shape[0] = rows;
-            target = AnyDtype.empty(shape, precision, manager.getDevice(), manager);
-            NDScope.unregister(target);
-            long row = 0;
-            for (String key : keys) {
-                weights.copyInto(key, target, row);
-                row += weights.shape(key)[0];
-            }
-            return target;
-        } catch (IOException e) {
-            if (target != null) {
-                target.close();
-            }
             throw new UncheckedIOException("reading " + String.join(", ", keys) + " from " + weights.dir(), e);
         }
     }

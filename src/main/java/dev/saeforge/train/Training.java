@@ -293,9 +293,13 @@ public final class Training {
      * float32 and says so in its plan.
      */
     private static void requestTf32(TrainingSpec training) {
-        if (training.autocast || training.autocastLm) {
+        if (asksForTf32(training)) {
             Torch.requestTf32();
         }
+    }
+
+    private static boolean asksForTf32(TrainingSpec training) {
+        return training.autocast || training.autocastLm;
     }
 
     /** The device as the plan reports it, with TF32 named where float32 products use it. */
@@ -303,8 +307,8 @@ public final class Training {
         if (!device.isGpu()) {
             return device.toString();
         }
-        boolean asked = training.autocast || training.autocastLm;
-        return device + (Torch.tf32() ? ", float32 products on TF32" : asked ? ", float32 products in IEEE float32 (libtorch had loaded before TF32 was asked for)" : "");
+        return device + (Torch.tf32() ? ", float32 products on TF32"
+                : asksForTf32(training) ? ", float32 products in IEEE float32 (libtorch had loaded before TF32 was asked for)" : "");
     }
 
     private static Device device(TrainingSpec.Device wanted) {
