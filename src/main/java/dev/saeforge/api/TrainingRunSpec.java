@@ -8,12 +8,15 @@ import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 
+import java.util.List;
+import java.util.Map;
+
 /**
  * What to train and how. Field meanings follow SAELens' {@code LanguageModelSAERunnerConfig};
  * each description names the SAELens field where one exists.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-@JsonPropertyOrder({"model", "hook", "dataset", "synthetic", "sae", "training", "checkpoints", "resources", "telemetry",
+@JsonPropertyOrder({"model", "hook", "dataset", "synthetic", "sae", "saes", "sweep", "training", "checkpoints", "resources", "telemetry",
         "maxRestarts", "suspend", "cancel"})
 public class TrainingRunSpec {
     public static final String HOOK_PATTERN =
@@ -37,9 +40,17 @@ public class TrainingRunSpec {
     @JsonPropertyDescription("Synthetic toy-model-of-superposition activations instead of a language model and dataset.")
     public SyntheticSpec synthetic;
 
-    @JsonPropertyDescription("The sparse autoencoder: architecture, width and sparsity penalty.")
-    @Required
+    @JsonPropertyDescription("The sparse autoencoder: architecture, width and sparsity penalty; for one SAE, named after the run. "
+            + "Leave out when spec.saes is set.")
     public SaeSpec sae;
+
+    @JsonPropertyDescription("Several SAEs trained from one activation stream: one language-model forward to the deepest hook "
+            + "feeds them all. Replaces spec.hook and spec.sae.")
+    public List<SaeEntrySpec> saes;
+
+    @JsonPropertyDescription("A grid over numeric sae or training fields (e.g. l0Coefficient: [0.3, 1, 3]): every SAE is trained "
+            + "at every point, named <name>-<field>-<value>.")
+    public Map<String, List<Double>> sweep;
 
     @JsonPropertyDescription("Optimisation: token budget, batch size, learning-rate schedule, seed, precision.")
     public TrainingSpec training = new TrainingSpec();

@@ -70,6 +70,7 @@ public final class TrainingRuns {
         }
         ObjectNode pruned = document.deepCopy();
         checkHeader(pruned, problems);
+        checkStreamFields(pruned, problems);
         SchemaCheck.checkTree(pruned, SchemaCheck.type(TrainingRun.class), "", problems);
         TrainingRun run;
         try {
@@ -87,7 +88,7 @@ public final class TrainingRuns {
             SchemaCheck.checkConstraints(run.getSpec(), "spec", more);
             // The rules relate fields to each other; with fields pruned they would reason about defaults.
             if (problems.isEmpty()) {
-                checkRules(run.getSpec(), more);
+                checkRules(run.getSpec(), run.getMetadata() == null ? null : run.getMetadata().getName(), more);
             }
         }
         Set<String> reported = problems.stream().map(Problem::path).collect(Collectors.toSet());
@@ -125,13 +126,10 @@ public final class TrainingRuns {
     }
 
     /** The rules that tie fields together; the schema annotations cover single fields. */
-    private static void checkRules(TrainingRunSpec spec, List<Problem> problems) {
+    private static void checkRules(TrainingRunSpec spec, String runName, List<Problem> problems) {
         if (spec.synthetic == null) {
             if (spec.model == null) {
                 problems.add(new Problem("spec.model", "is required unless spec.synthetic is set"));
-            }
-            if (spec.hook == null) {
-                problems.add(new Problem("spec.hook", "is required unless spec.synthetic is set; expected " + TrainingRunSpec.HOOK_FORM));
             }
             if (spec.dataset == null) {
                 problems.add(new Problem("spec.dataset", "is required unless spec.synthetic is set"));
@@ -147,21 +145,12 @@ public final class TrainingRuns {
             if (spec.dataset != null) {
                 problems.add(new Problem("spec.dataset", leftOut));
             }
-            if (spec.sae != null && spec.sae.dIn != null && spec.sae.dIn != spec.synthetic.dIn) {
-                problems.add(new Problem("spec.sae.dIn", spec.sae.dIn + " does not match spec.synthetic.dIn " + spec.synthetic.dIn));
-            }
         }
         if (spec.model != null && spec.model.uri == null && spec.model.name != null && !HF_ID.matcher(spec.model.name).matches()) {
             problems.add(new Problem("spec.model.uri", "is required because spec.model.name \"" + spec.model.name
                     + "\" is not a Hugging Face id (ORG/NAME) to default it from"));
         }
-        if (spec.sae != null) {
-            if (spec.sae.dSae == null && spec.sae.expansionFactor == null) {
-                problems.add(new Problem("spec.sae.dSae", "is required (or set spec.sae.expansionFactor)"));
-            } else if (spec.sae.dSae != null && spec.sae.expansionFactor != null) {
-                problems.add(new Problem("spec.sae.expansionFactor", "must be left out when spec.sae.dSae is set; set exactly one of them"));
-            }
-        }
+        checkSaes(spec, runName, problems);
         TrainingSpec training = spec.training;
         if (training.batchSizeTokens > 0 && training.tokens < training.batchSizeTokens) {
             problems.add(new Problem("spec.training.tokens", training.tokens + " is less than one batch; expected at least "
@@ -173,6 +162,72 @@ public final class TrainingRuns {
         if (training.lrDecaySteps > 0 && training.lrScheduler != TrainingSpec.LrScheduler.CONSTANT
                 && training.lrEnd != null && training.lrEnd == 0) {
             problems.add(new Problem("spec.training.lrEnd", "is 0, so lrDecaySteps would decay from 0 to 0; set lrEnd > 0 or lrDecaySteps 0"));
+        }
+    }
+
+    /**
+     * Each SAE of the run (spec.saes or spec.sae, over the sweep): a width, a hook where the
+     * stream has hooks, a dIn that matches a synthetic source, and optimiser settings that fit
+     * the token budget. Messages name the entry: spec.saes[2].hook.
+     */
+    private static void checkSaes(TrainingRunSpec spec, String runName, List<Problem> problems) {
+        for (SaeDefinition sae : SaeDefinition.expand(spec, runName, problems)) {
+            String at = sae.saePath();
+            if (spec.synthetic != null) {
+                if (sae.hook() != null && !sae.path().equals("spec")) {
+                    problems.add(new Problem(sae.hookPath(), "must be left out when spec.synthetic is set (a synthetic run has no hooks)"));
+                }
+                if (sae.sae().dIn != null && sae.sae().dIn != spec.synthetic.dIn) {
+                    problems.add(new Problem(at + ".dIn", sae.sae().dIn + " does not match spec.synthetic.dIn " + spec.synthetic.dIn));
+                }
+            } else if (sae.hook() == null) {
+                problems.add(new Problem(sae.hookPath(), "is required unless spec.synthetic is set; expected " + TrainingRunSpec.HOOK_FORM));
+            }
+            if (sae.sae().dSae == null && sae.sae().expansionFactor == null) {
+                problems.add(new Problem(at + ".dSae", "is required (or set " + at + ".expansionFactor)"));
+            } else if (sae.sae().dSae != null && sae.sae().expansionFactor != null) {
+                problems.add(new Problem(at + ".expansionFactor", "must be left out when " + at + ".dSae is set; set exactly one of them"));
+            }
+            TrainingSpec training = sae.training();
+            String trainingPath = sae.path().equals("spec") ? "spec.training" : sae.path() + ".training";
+            boolean ownSchedule = training.lrWarmUpSteps != spec.training.lrWarmUpSteps || training.lrDecaySteps != spec.training.lrDecaySteps;
+            if (ownSchedule && training.batchSizeTokens > 0 && training.tokens >= training.batchSizeTokens
+                    && training.lrWarmUpSteps + training.lrDecaySteps > training.totalSteps()) {
+                problems.add(new Problem(trainingPath + ".lrDecaySteps", "lrWarmUpSteps + lrDecaySteps (" + (training.lrWarmUpSteps + training.lrDecaySteps)
+                        + ") exceed the " + training.totalSteps() + " steps that spec.training.tokens buys"));
+            }
+        }
+    }
+
+    /**
+     * Fields of an SAE entry that belong to the activation stream every SAE shares: reported
+     * with where they go instead, and removed so the rest can be checked.
+     */
+    private static void checkStreamFields(ObjectNode document, List<Problem> problems) {
+        JsonNode saes = document.path("spec").path("saes");
+        for (int i = 0; i < saes.size(); i++) {
+            if (!(saes.get(i) instanceof ObjectNode entry)) {
+                continue;
+            }
+            for (String section : List.of("model", "dataset", "synthetic", "checkpoints", "resources")) {
+                if (entry.remove(section) != null) {
+                    problems.add(new Problem("spec.saes[" + i + "]." + section, "belongs to the activation stream every SAE of the run "
+                            + "shares; set it once in spec." + section));
+                }
+            }
+            if (entry.path("training") instanceof ObjectNode training) {
+                for (String field : SaeTrainingSpec.STREAM_FIELDS) {
+                    if (training.remove(field) != null) {
+                        problems.add(new Problem("spec.saes[" + i + "].training." + field, "belongs to the activation stream every SAE "
+                                + "of the run shares; set it once in spec.training." + field));
+                    }
+                }
+            }
+            if (entry.path("sae").has("contextSize") && entry.get("sae") instanceof ObjectNode sae) {
+                sae.remove("contextSize");
+                problems.add(new Problem("spec.saes[" + i + "].sae.contextSize", "belongs to the activation stream every SAE of the run "
+                        + "shares; set it once in spec.dataset.contextSize"));
+            }
         }
     }
 

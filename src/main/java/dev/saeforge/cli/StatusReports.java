@@ -1,5 +1,8 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.train.Summary;
+import dev.saeforge.train.Progress;
+import dev.saeforge.train.TrainingListener;
 import dev.saeforge.operator.RunStatusReporter;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.train.Metrics;
@@ -14,11 +17,11 @@ import java.time.Duration;
  * at the end. The API server refusing a report does not stop training: it is said on stderr
  * and the next report tries again.
  */
-final class StatusReports implements Training.Listener {
+final class StatusReports implements TrainingListener {
     private final RunStatusReporter reporter;
     private final long intervalNanos;
     private final PrintWriter err;
-    private Training.Progress latest;
+    private Progress latest;
     private String lastCheckpoint;
     private long lastReport = Long.MIN_VALUE;
 
@@ -29,7 +32,7 @@ final class StatusReports implements Training.Listener {
     }
 
     @Override
-    public void progress(Training.Progress progress) {
+    public void progress(Progress progress) {
         latest = progress;
         if (lastReport == Long.MIN_VALUE || System.nanoTime() - lastReport >= intervalNanos) {
             report();
@@ -43,7 +46,7 @@ final class StatusReports implements Training.Listener {
     }
 
     /** The final report: the summary's figures, which come from the held-out evaluation. */
-    void flush(Training.Summary summary) {
+    void flush(Summary summary) {
         long total = latest != null ? latest.totalTokens() : summary.tokens();
         send(new RunStatusReporter.Progress(summary.tokens(), total, summary.tokensPerSecond(), Duration.ZERO,
                 summary.l0(), summary.explainedVariance(), summary.deadFeatures(), summary.checkpoint()));
@@ -53,7 +56,7 @@ final class StatusReports implements Training.Listener {
         if (latest == null) {
             return;
         }
-        Metrics m = latest.metrics();
+        Metrics m = latest.saes().get(0);
         Duration eta = Double.isFinite(latest.etaSeconds()) ? Duration.ofSeconds(Math.round(latest.etaSeconds())) : null;
         send(new RunStatusReporter.Progress(m.tokens(), latest.totalTokens(), latest.tokensPerSecond(), eta, m.l0(),
                 m.explainedVariance(), m.deadFeatures(), lastCheckpoint));

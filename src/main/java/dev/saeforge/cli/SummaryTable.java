@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.train.Summary;
 import dev.saeforge.train.Evaluation;
 import dev.saeforge.train.Training;
 
@@ -10,7 +11,7 @@ final class SummaryTable {
     private SummaryTable() {
     }
 
-    static void print(PrintWriter out, Training.Summary s) {
+    static void print(PrintWriter out, Summary s) {
         row(out, "run", s.run());
         row(out, "outcome", s.outcome().name().toLowerCase());
         row(out, "steps", String.format("%,d", s.steps()));

@@ -1,5 +1,8 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.train.Progress;
+import dev.saeforge.train.Plan;
+import dev.saeforge.train.TrainingListener;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.train.Evaluation;
 import dev.saeforge.train.Metrics;
@@ -8,31 +11,32 @@ import dev.saeforge.train.Training;
 import java.io.PrintWriter;
 
 /** Training progress on the terminal: one line every few seconds, every evaluation and every checkpoint. */
-final class TerminalProgress implements Training.Listener {
+final class TerminalProgress implements TrainingListener {
     private static final long INTERVAL_NANOS = 2_000_000_000L;
 
     private final PrintWriter err;
     private long lastPrinted;
-    private Training.Progress pending;
+    private Progress pending;
 
     TerminalProgress(PrintWriter err) {
         this.err = err;
     }
 
     @Override
-    public void started(Training.Plan plan) {
+    public void started(Plan plan) {
         err.printf("saeforge: training %s on %s: %s%n", plan.run(), plan.device(), plan.source());
-        err.printf("saeforge: d_in %d, d_sae %d, %,d steps of %,d tokens%s%n", plan.dIn(), plan.dSae(), plan.totalSteps(),
+        err.printf("saeforge: %d SAE%s (d_in %d, d_sae %d first), %,d steps of %,d tokens%s%n", plan.saes().size(), plan.saes().size() == 1 ? "" : "s",
+                plan.saes().get(0).dIn(), plan.saes().get(0).dSae(), plan.totalSteps(),
                 plan.batchSize(), plan.resumedFrom().map(c -> ", resuming from " + c + " at step " + plan.startStep()).orElse(""));
         err.flush();
         lastPrinted = System.nanoTime();
     }
 
     @Override
-    public void progress(Training.Progress progress) {
+    public void progress(Progress progress) {
         pending = progress;
         long now = System.nanoTime();
-        if (now - lastPrinted >= INTERVAL_NANOS || progress.metrics().tokens() >= progress.totalTokens()) {
+        if (now - lastPrinted >= INTERVAL_NANOS || progress.tokens() >= progress.totalTokens()) {
             print(progress);
             lastPrinted = now;
         }
@@ -48,7 +52,7 @@ final class TerminalProgress implements Training.Listener {
     }
 
     @Override
-    public void evaluated(long step, long tokens, Evaluation e) {
+    public void evaluated(long step, long tokens, String sae, Evaluation e) {
         if (pending != null) {
             print(pending);
         }
@@ -66,8 +70,8 @@ final class TerminalProgress implements Training.Listener {
         err.flush();
     }
 
-    private void print(Training.Progress p) {
-        Metrics m = p.metrics();
+    private void print(Progress p) {
+        Metrics m = p.saes().get(0);
         err.printf("step %d/%d  %s/%s tok  %s tok/s  ETA %s  loss %.4g  L0 %.2f  EV %.3f  dead %d%n",
                 m.step(), p.totalSteps(), Units.count(m.tokens()), Units.count(p.totalTokens()),
                 Units.count(Math.round(p.tokensPerSecond())), Units.duration(p.etaSeconds()), m.overallLoss(), m.l0(),

@@ -1,5 +1,7 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.train.Summary;
+import dev.saeforge.train.TrainingListener;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -110,7 +112,7 @@ public class TrainCommand implements Callable<Integer> {
                 run.getMetadata().getName(), run.getMetadata().getNamespace(),
                 run.getSpec().model == null ? null : run.getSpec().model.name, run.getSpec().hook),
                 Optional.ofNullable(System.getenv("TRACEPARENT")).filter(v -> !v.isBlank()));
-        List<Training.Listener> listeners = new ArrayList<>(List.of(new TerminalProgress(err), telemetry));
+        List<TrainingListener> listeners = new ArrayList<>(List.of(new TerminalProgress(err), telemetry));
         if (target.run != null) {
             listeners.add(new StatusReports(new RunStatusReporter(client, RunReference.parse(target.run), Clock.systemUTC()),
                     reportInterval, err));
@@ -121,8 +123,8 @@ public class TrainCommand implements Callable<Integer> {
                 err.println("saeforge: --resume, but " + store.uri() + " holds no complete checkpoint of "
                         + run.getMetadata().getName() + " yet; starting from the beginning");
             }
-            Training.Listener listener = Training.Listener.all(listeners);
-            Training.Summary summary;
+            TrainingListener listener = TrainingListener.all(listeners);
+            Summary summary;
             try {
                 summary = Training.run(run, store, new Training.Options(stopAfterSteps, stop), listener);
             } catch (RuntimeException | IOException e) {
@@ -135,7 +137,7 @@ public class TrainCommand implements Callable<Integer> {
             if (summaryFile != null) {
                 new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(summaryFile.toFile(), summary.toJson());
             }
-            return summary.outcome() == Training.Outcome.STOPPED ? ExitCodes.RESUME : ExitCodes.OK;
+            return summary.outcome() == Summary.Outcome.STOPPED ? ExitCodes.RESUME : ExitCodes.OK;
         } catch (Training.NonFiniteError e) {
             err.println("saeforge: training stopped: " + e.getMessage());
             return ExitCodes.FAILURE;

@@ -1,5 +1,10 @@
 package dev.saeforge.telemetry;
 
+import dev.saeforge.train.Operation;
+import dev.saeforge.train.Summary;
+import dev.saeforge.train.Progress;
+import dev.saeforge.train.Plan;
+import dev.saeforge.train.TrainingListener;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.train.Metrics;
 import dev.saeforge.train.Training;
@@ -29,7 +34,7 @@ import java.util.Optional;
  * variance, dead features, step and checkpoint times. Every data point carries the run's
  * attributes, so dashboards can split by run, namespace, model and hook.
  */
-public final class TrainingTelemetry implements Training.Listener {
+public final class TrainingTelemetry implements TrainingListener {
     public static final String INSTRUMENTATION = "dev.saeforge";
     public static final String ROOT_SPAN = "saeforge train";
     static final AttributeKey<String> LOSS = AttributeKey.stringKey("saeforge.loss");
@@ -93,12 +98,12 @@ public final class TrainingTelemetry implements Training.Listener {
     }
 
     @Override
-    public void started(Training.Plan plan) {
+    public void started(Plan plan) {
         root = tracer.spanBuilder(ROOT_SPAN).setParent(parent).setAllAttributes(runAttributes)
                 .setAttribute("saeforge.source", plan.source())
                 .setAttribute("saeforge.device", plan.device())
-                .setAttribute("saeforge.d_in", plan.dIn())
-                .setAttribute("saeforge.d_sae", plan.dSae())
+                .setAttribute("saeforge.d_in", plan.saes().get(0).dIn())
+                .setAttribute("saeforge.d_sae", plan.saes().get(0).dSae())
                 .setAttribute("saeforge.tokens", plan.totalTokens())
                 .setAttribute("saeforge.start_step", plan.startStep())
                 .setAttribute("saeforge.resumed_from", plan.resumedFrom().orElse(""))
@@ -106,8 +111,8 @@ public final class TrainingTelemetry implements Training.Listener {
     }
 
     @Override
-    public void progress(Training.Progress progress) {
-        Metrics m = progress.metrics();
+    public void progress(Progress progress) {
+        Metrics m = progress.saes().get(0);
         tokens.add(m.tokens() - tokensReported, runAttributes);
         tokensReported = m.tokens();
         throughput.set(progress.tokensPerSecond(), runAttributes);
@@ -128,7 +133,7 @@ public final class TrainingTelemetry implements Training.Listener {
     }
 
     @Override
-    public void timed(Training.Operation operation) {
+    public void timed(Operation operation) {
         if (operation.name().equals("checkpoint")) {
             checkpointDuration.record(operation.duration().toNanos() / 1e9, runAttributes);
         }
@@ -150,7 +155,7 @@ public final class TrainingTelemetry implements Training.Listener {
     }
 
     /** Ends the root span with how the run ended. */
-    public void finished(Training.Summary summary) {
+    public void finished(Summary summary) {
         if (root != null) {
             root.setAttribute("saeforge.outcome", summary.outcome().name().toLowerCase());
             root.setAttribute("saeforge.steps", summary.steps());

@@ -37,13 +37,13 @@ final class Checkpointer {
     private final TrainingRun run;
     private final JumpReluSae.Config config;
     private final CheckpointStore store;
-    private final Training.Listener listener;
+    private final TrainingListener listener;
     private double activationScale;
     private boolean folded;
     private Evaluation lastEvaluation;
     private long lastEvaluationStep;
 
-    Checkpointer(TrainingRun run, JumpReluSae.Config config, CheckpointStore store, double activationScale, Training.Listener listener) {
+    Checkpointer(TrainingRun run, JumpReluSae.Config config, CheckpointStore store, double activationScale, TrainingListener listener) {
         this.run = run;
         this.config = config;
         this.store = store;
@@ -131,7 +131,7 @@ final class Checkpointer {
             attributes.put("uri", ref.uri());
             attributes.put("bytes", ref.bytes());
             attributes.put("tokens", trainer.tokensDone());
-            listener.timed(new Training.Operation("checkpoint", start, java.time.Instant.now(), attributes));
+            listener.timed(new Operation("checkpoint", start, java.time.Instant.now(), attributes));
             listener.checkpointed(ref);
             return ref;
         } finally {

@@ -2,6 +2,9 @@ package dev.saeforge.train;
 
 /** The numbers SAELens logs every few steps (losses/*, metrics/*, sparsity/*, details/*). */
 public record Metrics(
+        /** The SAE these metrics are of (its name in the run). */
+        String sae,
+        String hook,
         long step,
         long tokens,
         double overallLoss,

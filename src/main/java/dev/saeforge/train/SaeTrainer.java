@@ -107,7 +107,7 @@ public final class SaeTrainer implements AutoCloseable {
     }
 
     /** Reads a step's metrics back: the SAELens per-step logs, computed on the scaled batch. */
-    public Metrics metrics(Step step) {
+    public Metrics metrics(Step step, String saeName, String hook) {
         NDArray x = step.input();
         long n = x.getShape().get(0);
         double mse = Torch.scalar(step.output().mseLoss());
@@ -119,7 +119,7 @@ public final class SaeTrainer implements AutoCloseable {
         double variance = sumSquares - meanSquaredNorm;
         double explainedVariance = 1 - mse * n / variance;
         double l0 = Torch.scalar(step.output().firingCounts().sum()) / n;
-        return new Metrics(step.index() + 1, tokens, mse + sparsity + auxiliary, mse, sparsity, auxiliary,
+        return new Metrics(saeName, hook, step.index() + 1, tokens, mse + sparsity + auxiliary, mse, sparsity, auxiliary,
                 explainedVariance, l0, stats.deadCount(), step.lr(), step.sparsityCoefficient(), step.seconds());
     }
 

@@ -55,80 +55,6 @@ public final class Training {
         }
     }
 
-    /** What is happening, for terminals, status reporters and telemetry. */
-    public interface Listener {
-        default void started(Plan plan) {
-        }
-
-        default void progress(Progress progress) {
-        }
-
-        default void checkpointed(CheckpointRef checkpoint) {
-        }
-
-        /** An evaluation on held-out data, at spec.training.evalEverySteps and at the end (after {@code step} steps). */
-        default void evaluated(long step, long tokens, Evaluation evaluation) {
-        }
-
-        /** A piece of work that took a while (loading the model, a checkpoint, an evaluation), after it ended. */
-        default void timed(Operation operation) {
-        }
-
-        /** Tells every listener in turn. */
-        static Listener all(List<Listener> listeners) {
-            return new Listener() {
-                @Override
-                public void started(Plan plan) {
-                    listeners.forEach(l -> l.started(plan));
-                }
-
-                @Override
-                public void progress(Progress progress) {
-                    listeners.forEach(l -> l.progress(progress));
-                }
-
-                @Override
-                public void checkpointed(CheckpointRef checkpoint) {
-                    listeners.forEach(l -> l.checkpointed(checkpoint));
-                }
-
-                @Override
-                public void evaluated(long step, long tokens, Evaluation evaluation) {
-                    listeners.forEach(l -> l.evaluated(step, tokens, evaluation));
-                }
-
-                @Override
-                public void timed(Operation operation) {
-                    listeners.forEach(l -> l.timed(operation));
-                }
-            };
-        }
-    }
-
-    /** Work done between {@code start} and {@code end}, with what describes it (snake_case keys). */
-    public record Operation(String name, Instant start, Instant end, Map<String, Object> attributes) {
-        public Duration duration() {
-            return Duration.between(start, end);
-        }
-    }
-
-    /** The shape of the run, known before the first step. */
-    public record Plan(String run, String source, String device, int dIn, int dSae, long totalSteps, long totalTokens,
-                       int batchSize, Optional<String> resumedFrom, long startStep) {
-    }
-
-    /** Metrics of a logged step with the run's pace. */
-    public record Progress(Metrics metrics, long totalSteps, long totalTokens, double tokensPerSecond, double etaSeconds) {
-    }
-
-    /** How the run ended in this process. */
-    public enum Outcome {
-        /** Every token trained; the final checkpoint is written. */
-        COMPLETED,
-        /** Stopped early on request, after a checkpoint a later run resumes from. */
-        STOPPED
-    }
-
     /**
      * Non-finite activations or a diverged loss stopped the run; the last good state is in
      * {@code checkpoint} (when one could be written).
@@ -143,7 +69,7 @@ public final class Training {
     }
 
     /** Trains {@code run}, resuming from the store's newest complete checkpoint of it if there is one. */
-    public static Summary run(TrainingRun run, CheckpointStore store, Options options, Listener listener) throws IOException {
+    public static Summary run(TrainingRun run, CheckpointStore store, Options options, TrainingListener listener) throws IOException {
         requestTf32(run.getSpec().training);
         try (ActivationSource source = openSource(run.getSpec())) {
             return run(run, source, store, options, listener);
@@ -152,7 +78,7 @@ public final class Training {
 
     /** Trains {@code run} on the activations of {@code source}. */
     public static Summary run(TrainingRun run, ActivationSource source, CheckpointStore store, Options options,
-                              Listener listener) throws IOException {
+                              TrainingListener listener) throws IOException {
         String name = run.getMetadata().getName();
         TrainingRunSpec spec = run.getSpec();
         TrainingSpec training = spec.training;
@@ -167,7 +93,7 @@ public final class Training {
             JumpReluSae.Config config = JumpReluSae.Config.of(spec.sae, dIn);
             Optional<CheckpointRef> latest = store.latest(name);
             if (latest.isPresent() && latest.get().isFinal()) {
-                return Summary.alreadyComplete(run, latest.get());
+                return Summary.alreadyComplete(name, latest.get());
             }
             TrainerState resumed = latest.isPresent()
                     ? TrainerState.read(store, name, latest.get().name(), run, manager)
@@ -185,8 +111,9 @@ public final class Training {
                         resumed.close();
                     }
                     Checkpointer checkpointer = new Checkpointer(run, config, store, scale, listener);
-                    listener.started(new Plan(name, source.describe(), describe(device, training), dIn, config.dSae(), training.totalSteps(),
-                            training.tokens, training.batchSizeTokens, latest.map(CheckpointRef::uri), trainer.stepsDone()));
+                    listener.started(new Plan(name, source.describe(), describe(device, training), training.totalSteps(),
+                            training.tokens, training.batchSizeTokens, latest.map(CheckpointRef::uri), trainer.stepsDone(),
+                            List.of(new Plan.SaePlan(name, spec.hook, dIn, config.dSae()))));
                     return loop(run, source, sae, trainer, adam, stats, checkpointer, manager, options, listener);
                 }
             }
@@ -195,7 +122,7 @@ public final class Training {
 
     private static Summary loop(TrainingRun run, ActivationSource source, JumpReluSae sae, SaeTrainer trainer, Adam adam,
                                 FeatureStats stats, Checkpointer checkpointer, NDManager manager, Options options,
-                                Listener listener) throws IOException {
+                                TrainingListener listener) throws IOException {
         TrainingSpec training = run.getSpec().training;
         Deque<Long> thresholds = new ArrayDeque<>(checkpointThresholds(training.tokens, run.getSpec().checkpoints.count));
         while (!thresholds.isEmpty() && thresholds.peekFirst() < trainer.tokensDone()) {
@@ -222,8 +149,8 @@ public final class Training {
                 stepsThisProcess++;
                 boolean lastStep = trainer.tokensDone() >= training.tokens;
                 if (trainer.stepsDone() % training.logEverySteps == 0 || lastStep) {
-                    last = trainer.metrics(step);
-                    listener.progress(pace.progress(last, training));
+                    last = trainer.metrics(step, run.getMetadata().getName(), run.getSpec().hook);
+                    listener.progress(pace.progress(last.step(), last.tokens(), training.totalSteps(), training.tokens, List.of(last)));
                 }
             }
             if (training.evalEverySteps > 0 && trainer.stepsDone() % training.evalEverySteps == 0 && trainer.tokensDone() < training.tokens) {
@@ -232,7 +159,7 @@ public final class Training {
                         checkpointer.activationScale(), manager);
                 listener.timed(new Operation("evaluation", evaluationStart, Instant.now(), evaluation.toJson()));
                 checkpointer.evaluated(trainer.stepsDone(), evaluation);
-                listener.evaluated(trainer.stepsDone(), trainer.tokensDone(), evaluation);
+                listener.evaluated(trainer.stepsDone(), trainer.tokensDone(), run.getMetadata().getName(), evaluation);
             }
             if (!thresholds.isEmpty() && trainer.tokensDone() > thresholds.peekFirst()) {
                 thresholds.removeFirst();
@@ -241,16 +168,20 @@ public final class Training {
             boolean stepLimit = options.stopAfterSteps() != null && stepsThisProcess >= options.stopAfterSteps();
             if ((stepLimit || options.stopRequest().reason().isPresent()) && trainer.tokensDone() < training.tokens) {
                 CheckpointRef saved = checkpointer.write(String.valueOf(trainer.tokensDone()), sae, trainer, adam, stats, source, last, false);
-                return Summary.stopped(run, trainer, pace, saved);
+                return new Summary(run.getMetadata().getName(), Summary.Outcome.STOPPED, trainer.stepsDone(), trainer.tokensDone(),
+                        pace.tokensPerSecond(), pace.seconds(), saved.uri(), List.of(new Summary.SaeSummary(run.getMetadata().getName(),
+                        run.getSpec().hook, null, null, saved.uri())));
             }
         }
         checkpointer.foldActivationScale(sae);
         Instant evaluationStart = Instant.now();
         Evaluation evaluation = Evaluation.run(sae, source, training.batchSizeTokens, training.evalBatches, 1.0, manager);
         listener.timed(new Operation("evaluation", evaluationStart, Instant.now(), evaluation.toJson()));
-        listener.evaluated(trainer.stepsDone(), trainer.tokensDone(), evaluation);
+        listener.evaluated(trainer.stepsDone(), trainer.tokensDone(), run.getMetadata().getName(), evaluation);
         CheckpointRef finalCheckpoint = checkpointer.writeFinal("final_" + trainer.tokensDone(), sae, trainer, adam, stats, source, evaluation);
-        return Summary.completed(run, trainer, pace, evaluation, stats.deadCount(), finalCheckpoint);
+        return new Summary(run.getMetadata().getName(), Summary.Outcome.COMPLETED, trainer.stepsDone(), trainer.tokensDone(),
+                pace.tokensPerSecond(), pace.seconds(), finalCheckpoint.uri(), List.of(new Summary.SaeSummary(run.getMetadata().getName(),
+                run.getSpec().hook, evaluation, stats.deadCount(), finalCheckpoint.uri())));
     }
 
     /** Stops the run on non-finite numbers ({@code cause}), checkpointing the last good state when a step has completed. */
@@ -343,111 +274,6 @@ public final class Training {
             }
         }
         return Math.sqrt(source.dIn()) / (sumOfMeans / sae.nBatchesForNormEstimate);
-    }
-
-    /** Tokens per second since this process started training, and the time left at that pace. */
-    static final class Pace {
-        private final long startNanos = System.nanoTime();
-        private final long startTokens;
-        private double tokensPerSecond;
-
-        Pace(long startTokens) {
-            this.startTokens = startTokens;
-        }
-
-        Progress progress(Metrics metrics, TrainingSpec training) {
-            double seconds = seconds();
-            tokensPerSecond = seconds > 0 ? (metrics.tokens() - startTokens) / seconds : 0;
-            double eta = tokensPerSecond > 0 ? Math.max(0, training.tokens - metrics.tokens()) / tokensPerSecond : Double.NaN;
-            return new Progress(metrics, training.totalSteps(), training.tokens, tokensPerSecond, eta);
-        }
-
-        double seconds() {
-            return (System.nanoTime() - startNanos) / 1e9;
-        }
-
-        double tokensPerSecond() {
-            return tokensPerSecond;
-        }
-    }
-
-    /** Everything a run's summary reports, also written as JSON by {@code --summary}. */
-    public record Summary(String run, Outcome outcome, long steps, long tokens, double tokensPerSecond, double seconds,
-                          Evaluation evaluation, Integer deadFeatures, String checkpoint) {
-
-        static Summary completed(TrainingRun run, SaeTrainer trainer, Pace pace, Evaluation e, int dead, CheckpointRef checkpoint) {
-            return new Summary(run.getMetadata().getName(), Outcome.COMPLETED, trainer.stepsDone(), trainer.tokensDone(),
-                    pace.tokensPerSecond(), pace.seconds(), e, dead, checkpoint.uri());
-        }
-
-        static Summary stopped(TrainingRun run, SaeTrainer trainer, Pace pace, CheckpointRef checkpoint) {
-            return new Summary(run.getMetadata().getName(), Outcome.STOPPED, trainer.stepsDone(), trainer.tokensDone(),
-                    pace.tokensPerSecond(), pace.seconds(), null, null, checkpoint.uri());
-        }
-
-        static Summary alreadyComplete(TrainingRun run, CheckpointRef checkpoint) {
-            Map<String, Object> info = checkpoint.info();
-            Map<String, Object> evaluation = info.get("evaluation") instanceof Map<?, ?> m ? cast(m) : Map.of();
-            return new Summary(run.getMetadata().getName(), Outcome.COMPLETED, number(info.get("step")).longValue(),
-                    checkpoint.tokens().orElse(0), 0, 0, Evaluation.fromJson(evaluation), intOrNull(info.get("dead_features")),
-                    checkpoint.uri());
-        }
-
-        public Double explainedVariance() {
-            return evaluation == null ? null : evaluation.explainedVariance();
-        }
-
-        public Double l0() {
-            return evaluation == null ? null : evaluation.l0();
-        }
-
-        public Integer groundTruthRecovered() {
-            return evaluation == null ? null : evaluation.groundTruthRecovered();
-        }
-
-        public Integer groundTruthFeatures() {
-            return evaluation == null ? null : evaluation.groundTruthFeatures();
-        }
-
-        /** The summary as the JSON object pipelines read: snake_case keys, absent values left out. */
-        public Map<String, Object> toJson() {
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("run", run);
-            out.put("outcome", outcome.name().toLowerCase());
-            out.put("steps", steps);
-            out.put("tokens", tokens);
-            out.put("tokens_per_second", tokensPerSecond);
-            out.put("seconds", seconds);
-            if (evaluation != null) {
-                evaluation.toJson().forEach((key, value) -> {
-                    if (!key.equals("evaluation_rows")) {
-                        out.put(key, value);
-                    }
-                });
-            }
-            putIfPresent(out, "dead_features", deadFeatures);
-            out.put("checkpoint", checkpoint);
-            return out;
-        }
-
-        private static void putIfPresent(Map<String, Object> out, String key, Object value) {
-            if (value != null) {
-                out.put(key, value);
-            }
-        }
-
-        @SuppressWarnings("unchecked")
-        private static Map<String, Object> cast(Map<?, ?> m) {
-            return (Map<String, Object>) m;
-        }
-
-        private static Number number(Object o) {
-            return o instanceof Number n ? n : 0;
-        }
-
-        private static Integer intOrNull(Object o) {
-            return o instanceof Number n ? n.intValue() : null;
-        }
     }
 
     static Path stagingDirectory(String run, String checkpoint) throws IOException {

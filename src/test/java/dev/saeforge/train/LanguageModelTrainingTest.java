@@ -43,7 +43,7 @@ class LanguageModelTrainingTest {
 
     @TempDir
     static Path dir;
-    static Training.Summary straight;
+    static Summary straight;
     static List<Long> evaluatedAt = new ArrayList<>();
 
     @BeforeAll
@@ -51,9 +51,9 @@ class LanguageModelTrainingTest {
         TinyQwen3.write(dir.resolve("model"), TinyQwen3.Options.defaults());
         Files.copy(TinyCorpus.materialize(dir.resolve("cache")), dir.resolve("corpus.jsonl"));
         try (CheckpointStore store = CheckpointStore.open(dir.resolve("straight").toString())) {
-            straight = Training.run(run("lm"), store, Training.Options.defaults(), new Training.Listener() {
+            straight = Training.run(run("lm"), store, Training.Options.defaults(), new TrainingListener() {
                 @Override
-                public void evaluated(long step, long tokens, Evaluation evaluation) {
+                public void evaluated(long step, long tokens, String sae, Evaluation evaluation) {
                     evaluatedAt.add(step);
                 }
             });
@@ -68,7 +68,7 @@ class LanguageModelTrainingTest {
     @Test
     void evaluationsRunAtTheIntervalAndAtTheEndAndReachTheSummary() {
         assertThat(evaluatedAt).containsExactly(20L, 40L, 60L);
-        assertThat(straight.outcome()).isEqualTo(Training.Outcome.COMPLETED);
+        assertThat(straight.outcome()).isEqualTo(Summary.Outcome.COMPLETED);
         assertThat(straight.toJson()).containsKeys("explained_variance", "l0", "mse", "ce_loss_score", "ce_loss_with_sae",
                 "ce_loss_without_sae", "ce_loss_with_ablation", "kl_div_score", "kl_div_with_sae", "kl_div_with_ablation", "dead_features");
         Evaluation.Downstream d = straight.evaluation().downstream();
@@ -99,15 +99,15 @@ class LanguageModelTrainingTest {
         TrainingRun run = run("lm");
         Path store = dir.resolve("interrupted");
         try (CheckpointStore checkpoints = CheckpointStore.open(store.toString())) {
-            Training.Summary first = Training.run(run, checkpoints, new Training.Options(27L, new StopRequest()), new Training.Listener() {
+            Summary first = Training.run(run, checkpoints, new Training.Options(27L, new StopRequest()), new TrainingListener() {
             });
-            assertThat(first.outcome()).isEqualTo(Training.Outcome.STOPPED);
+            assertThat(first.outcome()).isEqualTo(Summary.Outcome.STOPPED);
             assertThat(first.steps()).isEqualTo(27);
         }
         try (CheckpointStore checkpoints = CheckpointStore.open(store.toString())) {
-            Training.Summary second = Training.run(run, checkpoints, Training.Options.defaults(), new Training.Listener() {
+            Summary second = Training.run(run, checkpoints, Training.Options.defaults(), new TrainingListener() {
             });
-            assertThat(second.outcome()).isEqualTo(Training.Outcome.COMPLETED);
+            assertThat(second.outcome()).isEqualTo(Summary.Outcome.COMPLETED);
             assertThat(second.evaluation().explainedVariance()).isEqualTo(straight.evaluation().explainedVariance());
         }
         // The batches are restored bit for bit (LanguageModelActivationsTest); the trainer's own resume is exact to rounding.

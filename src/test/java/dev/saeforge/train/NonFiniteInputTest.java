@@ -50,7 +50,7 @@ class NonFiniteInputTest {
              ActivationSource source = new Poisoned(new SyntheticSuperposition(run.getSpec().synthetic, 42), 5)) {
 
             Training.NonFiniteError e = catchThrowableOfType(Training.NonFiniteError.class,
-                    () -> Training.run(run, source, store, Training.Options.defaults(), new Training.Listener() {
+                    () -> Training.run(run, source, store, Training.Options.defaults(), new TrainingListener() {
                     }));
 
             assertThat(e.getMessage()).startsWith("step 5: the activations hold 1 NaN and 0 infinite values from poisoned test source");
@@ -87,7 +87,7 @@ class NonFiniteInputTest {
                 .replace("STORE", root.resolve("runs").toString()), "overflow").get(0);
         try (CheckpointStore store = CheckpointStore.open(root.resolve("runs").toString())) {
             Training.NonFiniteError e = catchThrowableOfType(Training.NonFiniteError.class,
-                    () -> Training.run(run, store, Training.Options.defaults(), new Training.Listener() {
+                    () -> Training.run(run, store, Training.Options.defaults(), new TrainingListener() {
                     }));
 
             assertThat(e.getMessage()).isEqualTo("the float16 forward pass produced non-finite values (inf or NaN) in layer 0 (blocks.0) "

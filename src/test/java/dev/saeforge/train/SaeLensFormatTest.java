@@ -46,7 +46,7 @@ class SaeLensFormatTest {
     static void train() throws Exception {
         TrainingRun run = TrainingRuns.parse(RUN, "format").get(0);
         try (CheckpointStore store = CheckpointStore.open(root.toString())) {
-            Training.run(run, store, Training.Options.defaults(), new Training.Listener() {
+            Training.run(run, store, Training.Options.defaults(), new TrainingListener() {
             });
         }
         periodic = root.resolve("format/6656");

@@ -24,8 +24,8 @@ class ToySuperpositionTest {
     void theSaeRecoversTheGroundTruthFeaturesAndTheSameSeedGivesTheSameSae() throws Exception {
         TrainingRun run = TrainingRuns.read(Path.of("examples/toy-superposition.yaml")).get(0);
 
-        Training.Summary first = train(run, runs.resolve("first"));
-        Training.Summary second = train(run, runs.resolve("second"));
+        Summary first = train(run, runs.resolve("first"));
+        Summary second = train(run, runs.resolve("second"));
 
         assertThat(first.groundTruthFeatures()).isEqualTo(64);
         assertThat(first.groundTruthRecovered()).as("features with a decoder row of cosine > 0.9").isGreaterThanOrEqualTo(60);
@@ -43,9 +43,9 @@ class ToySuperpositionTest {
         }
     }
 
-    private static Training.Summary train(TrainingRun run, Path root) throws Exception {
+    private static Summary train(TrainingRun run, Path root) throws Exception {
         try (CheckpointStore store = CheckpointStore.open(root.toString())) {
-            return Training.run(run, store, Training.Options.defaults(), new Training.Listener() {
+            return Training.run(run, store, Training.Options.defaults(), new TrainingListener() {
             });
         }
     }
