@@ -3,7 +3,7 @@ package dev.saeforge.cli;
 import dev.saeforge.api.InvalidSpecException;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
-import dev.saeforge.data.LanguageModelActivations;
+import dev.saeforge.data.ThreadSettings;
 import dev.saeforge.lm.ModelSources;
 import dev.saeforge.train.PipelineBenchmark;
 import picocli.CommandLine.Command;
@@ -18,15 +18,23 @@ import java.util.concurrent.Callable;
 /** The training pipeline end to end against the LM alone and the SAE alone, measured side by side. */
 @Command(name = "train",
         description = {"Time training end to end (the producer running the LM while this thread",
-                "trains the SAE) against the LM alone and the SAE alone, each alone in",
-                "its fastest way, in alternating rounds of one process; each figure is the",
-                "best round, medians beside. ratio = end-to-end tokens/s / (1 / (1/lm +",
-                "1/sae)), the best a serial loop could do. Default run: the tiny example."})
+                "trains --saes SAEs on one hook, at l0Coefficients 1, 2, 4... times the run's)",
+                "against the LM alone and one SAE alone, each alone in its fastest way, in",
+                "alternating rounds of one process; each figure is the best round, medians",
+                "beside. ratio = end-to-end tokens/s / (1 / (1/lm + saes/sae)), the best a",
+                "serial loop could do; speed-up = saes x end-to-end / end-to-end with one SAE,",
+                "over separate runs. Default run: the tiny example."})
 public class BenchTrainCommand implements Callable<Integer> {
     @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "A TrainingRun on a language model (default: the tiny example).")
     Path file;
 
-    @Option(names = "--steps", paramLabel = "N", description = "SAE steps per round (default ${DEFAULT-VALUE}).")
+    @Option(names = "--saes", paramLabel = "N", description = "SAEs trained from the one stream (default ${DEFAULT-VALUE}).")
+    int saes = 1;
+
+    @Option(names = "--sae-steps", paramLabel = "N", description = "Steps of different SAEs run at once in the pipeline (default: 1, SAEFORGE_SAE_STEPS).")
+    Integer saeSteps;
+
+    @Option(names = "--steps", paramLabel = "N", description = "Stream batches per round (default ${DEFAULT-VALUE}).")
     int steps = 200;
 
     @Option(names = "--rounds", paramLabel = "N", description = "Timed rounds of each, after one warm-up (default ${DEFAULT-VALUE}).")
@@ -65,11 +73,11 @@ public class BenchTrainCommand implements Callable<Integer> {
             if (run.getSpec().synthetic != null) {
                 throw new IllegalArgumentException((file != null ? file : "the run") + " trains on synthetic activations; bench train needs a language model");
             }
-            LanguageModelActivations.Threads defaults = LanguageModelActivations.Threads.fromEnvironment();
-            LanguageModelActivations.Threads threads = new LanguageModelActivations.Threads(
+            ThreadSettings defaults = ThreadSettings.fromEnvironment();
+            ThreadSettings threads = new ThreadSettings(
                     lmForwards != null ? lmForwards : defaults.forwards(), lmThreads != null ? lmThreads : defaults.lmThreads(),
-                    saeThreads != null ? saeThreads : defaults.saeThreads());
-            PipelineBenchmark.Settings settings = new PipelineBenchmark.Settings(run.getSpec(), steps, rounds, threads);
+                    saeThreads != null ? saeThreads : defaults.saeThreads(), saeSteps != null ? saeSteps : defaults.saeSteps());
+            PipelineBenchmark.Settings settings = new PipelineBenchmark.Settings(run.getSpec(), saes, steps, rounds, threads);
             PipelineBenchmark.Result result = PipelineBenchmark.run(settings, ModelSources.fromEnvironment());
             if (output == null) {
                 printTable(out, run, result);
@@ -88,6 +96,7 @@ public class BenchTrainCommand implements Callable<Integer> {
         figures.put("source", r.source());
         figures.put("d_in", r.dIn());
         figures.put("d_sae", r.dSae());
+        figures.put("saes", s.saes());
         figures.put("batch_size_tokens", s.spec().training.batchSizeTokens);
         figures.put("steps_per_round", s.steps());
         figures.put("rounds", s.rounds());
@@ -101,12 +110,16 @@ public class BenchTrainCommand implements Callable<Integer> {
         figures.put("sae_way", r.sae().description());
         figures.put("sae_ways", ways(r.saeWays()));
         figures.put("serial_bound_tokens_per_second", r.serialBound());
-        figures.put("tokens_per_second", r.pipeline());
-        figures.put("median_tokens_per_second", r.pipelineMedian());
+        figures.put("tokens_per_second", r.pipeline().best());
+        figures.put("median_tokens_per_second", r.pipeline().median());
+        figures.put("one_sae_tokens_per_second", r.onePipeline().best());
+        figures.put("one_sae_median_tokens_per_second", r.onePipeline().median());
         figures.put("pipeline_lm_forwards", s.pipeline().forwards());
         figures.put("pipeline_lm_threads", s.pipeline().lmThreads());
         figures.put("pipeline_sae_threads", s.pipeline().saeThreads());
+        figures.put("pipeline_sae_steps", s.pipeline().saeSteps());
         figures.put("ratio", r.ratio());
+        figures.put("speed_up_over_separate_runs", r.speedUp());
         figures.put("load_average", loadAverage());
         return figures;
     }
@@ -114,7 +127,7 @@ public class BenchTrainCommand implements Callable<Integer> {
     private static void printTable(PrintWriter out, TrainingRun run, PipelineBenchmark.Result r) {
         PipelineBenchmark.Settings s = r.settings();
         out.printf("%-14s %s: %s%n", "RUN", run.getMetadata().getName(), r.source());
-        out.printf("%-14s d_in %d, d_sae %d, batches of %,d tokens, %d steps a round, best of %d%n", "SAE", r.dIn(), r.dSae(),
+        out.printf("%-14s %d x d_in %d, d_sae %d, batches of %,d tokens, %d steps a round, best of %d%n", "SAES", s.saes(), r.dIn(), r.dSae(),
                 s.spec().training.batchSizeTokens, s.steps(), s.rounds());
         for (PipelineBenchmark.Way way : r.lmWays()) {
             out.printf("%-14s %,.0f tokens/s (median %,.0f), %s%s%n", "LM ONLY", way.best(), way.median(), way.description(),
@@ -124,11 +137,18 @@ public class BenchTrainCommand implements Callable<Integer> {
             out.printf("%-14s %,.0f tokens/s (median %,.0f), %s%s%n", "SAE ONLY", way.best(), way.median(), way.description(),
                     way == r.sae() ? " (fastest)" : "");
         }
-        out.printf("%-14s %,.0f tokens/s = 1 / (1/lm + 1/sae), each at its fastest%n", "SERIAL BOUND", r.serialBound());
-        out.printf("%-14s %,.0f tokens/s (median %,.0f), %d forward pass%s at once with %d libtorch thread%s each, SAE step with %d%n",
-                "END TO END", r.pipeline(), r.pipelineMedian(), s.pipeline().forwards(), s.pipeline().forwards() == 1 ? "" : "es",
-                s.pipeline().lmThreads(), s.pipeline().lmThreads() == 1 ? "" : "s", s.pipeline().saeThreads());
+        out.printf("%-14s %,.0f tokens/s = 1 / (1/lm + %d/sae), each at its fastest%n", "SERIAL BOUND", r.serialBound(), s.saes());
+        out.printf("%-14s %,.0f tokens/s (median %,.0f) into each of %d SAE%s, %d forward pass%s at once with %d libtorch thread%s each, "
+                        + "SAE steps with %d, %d at once%n",
+                "END TO END", r.pipeline().best(), r.pipeline().median(), s.saes(), s.saes() == 1 ? "" : "s", s.pipeline().forwards(),
+                s.pipeline().forwards() == 1 ? "" : "es", s.pipeline().lmThreads(), s.pipeline().lmThreads() == 1 ? "" : "s",
+                s.pipeline().saeThreads(), s.pipeline().saeSteps());
         out.printf("%-14s %.3f%n", "RATIO", r.ratio());
+        if (s.saes() > 1) {
+            out.printf("%-14s %,.0f tokens/s (median %,.0f) with 1 SAE, side by side%n", "ONE SAE", r.onePipeline().best(), r.onePipeline().median());
+            out.printf("%-14s %.2f x over %d separate runs (%d x %,.0f / %,.0f)%n", "SPEED-UP", r.speedUp(), s.saes(), s.saes(),
+                    r.pipeline().best(), r.onePipeline().best());
+        }
         out.printf("%-14s %.2f (1-minute load average at the end; other processes slow the pipeline's two threads more than one)%n",
                 "LOAD", loadAverage());
     }

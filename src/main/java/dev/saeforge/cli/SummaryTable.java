@@ -38,7 +38,7 @@ final class SummaryTable {
         }
         if (s.groundTruthRecovered() != null) {
             row(out, "ground truth", String.format("%d of %d recovered (decoder cosine > %.1f)", s.groundTruthRecovered(),
-                    s.groundTruthFeatures(), Training.RECOVERY_COSINE));
+                    s.groundTruthFeatures(), Evaluation.RECOVERY_COSINE));
         }
         row(out, "checkpoint", s.checkpoint());
     }

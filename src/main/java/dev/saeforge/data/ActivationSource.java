@@ -1,22 +1,31 @@
 package dev.saeforge.data;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 
+import java.util.List;
 import java.util.Map;
 
 /**
- * A stream of activation vectors to train an SAE on: a language model's hook activations or a
- * synthetic source. A source can say where it is and be put back there, so an interrupted run
- * resumes on exactly the data it would have seen.
+ * A stream of activation vectors to train SAEs on, at one or more hooks: a language model's hook
+ * activations (one forward pass gives every hook's rows) or a synthetic source. A source can say
+ * where it is and be put back there, so an interrupted run resumes on exactly the data it would
+ * have seen.
  */
 public interface ActivationSource extends AutoCloseable {
 
-    /** Width of each activation vector. */
-    int dIn();
+    /** The hooks served, in the order {@link #next} returns their rows. */
+    List<String> hooks();
 
-    /** The next {@code rows} activation vectors, float32 [rows, dIn], created by {@code manager}. */
-    NDArray next(NDManager manager, int rows);
+    /** Width of the activation vectors at {@code hook}. */
+    int dIn(String hook);
+
+    /**
+     * The next {@code rows} activation vectors at every hook, float32 [rows, dIn(hook)] in
+     * {@link #hooks()} order, created by {@code manager}; row i is the same token at every hook.
+     */
+    NDList next(NDManager manager, int rows);
 
     /** Where the stream is, as JSON-friendly values, for a checkpoint. */
     Map<String, Object> position();

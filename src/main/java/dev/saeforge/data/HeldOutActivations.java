@@ -5,61 +5,83 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import dev.saeforge.lm.HookPoint;
+import dev.saeforge.tensor.Torch;
+
 import ai.djl.ndarray.index.NDIndex;
+
+import java.util.ArrayList;
 
 import java.util.List;
 import java.util.Map;
 
 /**
- * The activations of a language model source's held-out windows, in window order, batch after
- * batch, starting over after the last: what the SAE never trained on.
+ * The activations of a language model's held-out windows at the stream's hooks, in window order,
+ * batch after batch, starting over after the last: what the SAEs never trained on.
  */
 final class HeldOutActivations implements ActivationSource {
-    private final LanguageModelActivations source;
+    private final LanguageModelData data;
+    private final List<HookPoint> hooks;
+    private final String training;
     private final List<long[][]> batches;
     private final NDManager manager;
-    private NDArray rows;
+    private List<NDArray> rows;
     private long taken;
     private int nextBatch;
 
-    HeldOutActivations(LanguageModelActivations source) {
-        this.source = source;
-        this.batches = source.heldOutBatches();
-        this.manager = dev.saeforge.tensor.Torch.engine().newBaseManager(source.withModel(model -> model.device()));
+    HeldOutActivations(LanguageModelData data, List<HookPoint> hooks, String training) {
+        this.data = data;
+        this.hooks = hooks;
+        this.training = training;
+        this.batches = data.heldOutBatches();
+        this.manager = Torch.engine().newBaseManager(data.model().device());
     }
 
     @Override
-    public int dIn() {
-        return source.dIn();
+    public List<String> hooks() {
+        return hooks.stream().map(HookPoint::toString).toList();
     }
 
     @Override
-    public NDArray next(NDManager target, int count) {
-        while (rows == null || rows.getShape().get(0) < count) {
+    public int dIn(String hook) {
+        return HookPoint.parse(hook).width(data.model().config());
+    }
+
+    @Override
+    public NDList next(NDManager target, int count) {
+        while (rows == null || rows.get(0).getShape().get(0) < count) {
             long[][] windows = batches.get(nextBatch);
             nextBatch = (nextBatch + 1) % batches.size();
-            NDArray more = source.withModel(model -> {
-                try (NDScope scope = new NDScope()) {
-                    NDArray activations = model.activations(manager.create(windows), source.hook());
-                    NDScope.unregister(activations);
-                    return activations;
+            List<NDArray> more;
+            try (NDScope scope = new NDScope()) {
+                more = data.model().activations(manager.create(windows), hooks);
+                more.forEach(NDScope::unregister);
+            }
+            List<NDArray> joined = new ArrayList<>();
+            for (int h = 0; h < hooks.size(); h++) {
+                NDArray all = rows == null ? more.get(h) : NDArrays.concat(new NDList(rows.get(h), more.get(h)), 0);
+                all.attach(manager);
+                if (rows != null) {
+                    rows.get(h).close();
+                    more.get(h).close();
                 }
-            });
-            NDArray joined = rows == null ? more : NDArrays.concat(new NDList(rows, more), 0);
-            joined.attach(manager);
-            if (rows != null) {
-                rows.close();
-                more.close();
+                joined.add(all);
             }
             rows = joined;
         }
-        NDArray out = rows.get(new NDIndex(":" + count)).duplicate();
-        NDArray rest = rows.get(new NDIndex(count + ":")).duplicate();
-        rows.close();
+        NDList out = new NDList();
+        List<NDArray> rest = new ArrayList<>();
+        for (NDArray hookRows : rows) {
+            NDArray batch = hookRows.get(new NDIndex(":" + count)).duplicate();
+            NDArray left = hookRows.get(new NDIndex(count + ":")).duplicate();
+            hookRows.close();
+            left.attach(manager);
+            rest.add(left);
+            batch.attach(target);
+            NDScope.register(batch);
+            out.add(batch);
+        }
         rows = rest;
-        rest.attach(manager);
-        out.attach(target);
-        NDScope.register(out);
         taken++;
         return out;
     }
@@ -81,7 +103,7 @@ final class HeldOutActivations implements ActivationSource {
 
     @Override
     public String describe() {
-        return "held-out windows of " + source.describe();
+        return "held-out windows of " + training;
     }
 
     @Override

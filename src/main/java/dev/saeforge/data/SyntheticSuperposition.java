@@ -1,10 +1,12 @@
 package dev.saeforge.data;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.saeforge.api.SyntheticSpec;
 
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -18,6 +20,8 @@ import java.util.SplittableRandom;
  * the stream is just k and a resumed run sees exactly the batches it would have seen.
  */
 public final class SyntheticSuperposition implements ActivationSource {
+    /** The name of its one stream of vectors, where a language model has hooks. */
+    public static final String HOOK = "synthetic";
     private static final long TRAINING_STREAM = 0;
     private static final long HELD_OUT_STREAM = 1;
     /** Keeps the directions' random numbers apart from the SAE initialisation's, which use the bare seed. */
@@ -71,13 +75,30 @@ public final class SyntheticSuperposition implements ActivationSource {
         return spec.features;
     }
 
-    @Override
+    /** Width of its vectors. */
     public int dIn() {
         return spec.dIn;
     }
 
     @Override
-    public NDArray next(NDManager manager, int rows) {
+    public List<String> hooks() {
+        return List.of(HOOK);
+    }
+
+    @Override
+    public int dIn(String hook) {
+        if (!hook.equals(HOOK)) {
+            throw new IllegalArgumentException("a synthetic source has one hook, \"" + HOOK + "\", not " + hook);
+        }
+        return spec.dIn;
+    }
+
+    @Override
+    public NDList next(NDManager manager, int rows) {
+        return new NDList(batch(manager, rows));
+    }
+
+    private NDArray batch(NDManager manager, int rows) {
         SplittableRandom random = new SplittableRandom(batchSeed(seed, stream, batches++));
         int dIn = spec.dIn;
         float[] x = new float[rows * dIn];

@@ -1,15 +1,21 @@
 package dev.saeforge.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.saeforge.api.DatasetSpec;
+import dev.saeforge.api.InvalidSpecException;
+import dev.saeforge.api.Mappers;
+import dev.saeforge.api.SaeDefinition;
+import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.data.ActivationSource;
-import dev.saeforge.sae.JumpReluSae;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.store.CheckpointStore;
 import dev.saeforge.store.SaeLensCheckpoint;
@@ -20,120 +26,174 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 
 /**
- * Writes a run's checkpoints: a SAELens checkpoint directory (cfg.json, sae_weights, sparsity,
- * activation_scaler.json; cfg.json's metadata records the packing choices, such as the BOS id, and
- * the newest evaluation) and the trainer state that makes resume exact, staged locally and then
- * published to the run's {@link CheckpointStore}, which makes it visible only once complete.
+ * Writes and reads a run's checkpoints. One checkpoint per token count holds every SAE of the run
+ * and the activation stream's position, so resuming restores them together:
+ * <pre>
+ * &lt;run&gt;/&lt;tokens&gt;/trainingrun.yaml              the run, to refuse resuming a different one
+ *                   activation_stream.json(+.safetensors)  the stream's position (and its buffers' unserved rows)
+ *                   &lt;sae&gt;/cfg.json, sae_weights...  a SAELens directory per SAE, with its trainer state
+ *                   manifest.json                  written last by the store: the checkpoint is complete
+ * </pre>
+ * A run of one SAE keeps that SAE's SAELens files in the checkpoint directory itself. A checkpoint
+ * is staged locally and published to the run's {@link CheckpointStore}, which makes it visible only
+ * once complete.
  */
 final class Checkpointer {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    static final String STREAM_POSITION = "activation_stream.json";
+    static final String STREAM_ARRAYS = "activation_stream.safetensors";
+    /** Spec sections that may change between attempts without changing what is trained. */
+    private static final List<String> FREE_TO_CHANGE = List.of("resources", "telemetry", "checkpoints", "maxRestarts", "suspend", "cancel");
 
     private final TrainingRun run;
-    private final JumpReluSae.Config config;
     private final CheckpointStore store;
+    private final ActivationSource source;
     private final TrainingListener listener;
-    private double activationScale;
-    private boolean folded;
-    private Evaluation lastEvaluation;
-    private long lastEvaluationStep;
+    private final boolean single;
 
-    Checkpointer(TrainingRun run, JumpReluSae.Config config, CheckpointStore store, double activationScale, TrainingListener listener) {
+    Checkpointer(TrainingRun run, CheckpointStore store, ActivationSource source, TrainingListener listener, boolean single) {
         this.run = run;
-        this.config = config;
         this.store = store;
-        this.activationScale = activationScale;
+        this.source = source;
         this.listener = listener;
+        this.single = single;
     }
 
-    double activationScale() {
-        return activationScale;
+    /** Where SAE {@code name}'s files are inside a checkpoint: "" for a single-SAE run, else its name. */
+    String directoryOf(String name) {
+        return single ? "" : name;
     }
 
     /**
-     * Folds the expected_average_only_in scale into the weights, as SAELens does at the end of
-     * training, so the final SAE takes raw activations: W_enc·s, W_dec/s, b_dec/s.
+     * Publishes checkpoint {@code name} of every SAE ({@code metrics}: each SAE's latest logged
+     * metrics, by name; may be empty). A final checkpoint records each SAE's final evaluation.
      */
-    void foldActivationScale(JumpReluSae sae) {
-        if (activationScale != 1.0) {
-            sae.parameters().get(JumpReluSae.W_ENC).muli(activationScale);
-            sae.parameters().get(JumpReluSae.W_DEC).divi(activationScale);
-            sae.parameters().get(JumpReluSae.B_DEC).divi(activationScale);
-        }
-        folded = true;
-    }
-
-    /** Remembers the newest interval evaluation, recorded in the checkpoints that follow it. */
-    void evaluated(long step, Evaluation evaluation) {
-        lastEvaluation = evaluation;
-        lastEvaluationStep = step;
-    }
-
-    CheckpointRef write(String name, JumpReluSae sae, SaeTrainer trainer, Adam adam, FeatureStats stats,
-                        ActivationSource source, Metrics metrics, boolean isFinal) throws IOException {
-        Map<String, Object> info = new LinkedHashMap<>();
-        info.put("step", trainer.stepsDone());
-        info.put("tokens", trainer.tokensDone());
-        info.put("final", isFinal);
-        info.put("dead_features", stats.deadCount());
-        if (metrics != null) {
-            info.put("metrics", metricsJson(metrics));
-        }
-        Map<String, Object> extraMetadata = new LinkedHashMap<>();
-        if (lastEvaluation != null) {
-            Map<String, Object> evaluation = new LinkedHashMap<>(lastEvaluation.toJson());
-            evaluation.put("evaluation_step", lastEvaluationStep);
-            info.put("evaluation", evaluation);
-            extraMetadata.putAll(evaluation);
-        }
-        return publish(name, sae, trainer, adam, stats, source, info, extraMetadata);
-    }
-
-    CheckpointRef writeFinal(String name, JumpReluSae sae, SaeTrainer trainer, Adam adam, FeatureStats stats,
-                             ActivationSource source, Evaluation evaluation) throws IOException {
-        Map<String, Object> info = new LinkedHashMap<>();
-        info.put("step", trainer.stepsDone());
-        info.put("tokens", trainer.tokensDone());
-        info.put("final", true);
-        info.put("dead_features", stats.deadCount());
-        info.put("evaluation", evaluation.toJson());
-        Map<String, Object> extraMetadata = new LinkedHashMap<>(evaluation.toJson());
-        extraMetadata.put("dead_features", stats.deadCount());
-        return publish(name, sae, trainer, adam, stats, source, info, extraMetadata);
-    }
-
-    private CheckpointRef publish(String name, JumpReluSae sae, SaeTrainer trainer, Adam adam, FeatureStats stats,
-                                  ActivationSource source, Map<String, Object> info, Map<String, Object> extraMetadata) throws IOException {
-        java.time.Instant start = java.time.Instant.now();
+    CheckpointRef write(String name, List<SaeState> saes, Map<String, Metrics> metrics, boolean isFinal) throws IOException {
+        Instant start = Instant.now();
         String runName = run.getMetadata().getName();
-        Path dir = Training.stagingDirectory(runName, name);
+        long steps = saes.get(0).trainer().stepsDone();
+        long tokens = saes.get(0).trainer().tokensDone();
+        Path dir = Files.createTempDirectory("saeforge-" + runName + "-" + name + "-");
         try {
-            JSON.writeValue(dir.resolve(SaeLensCheckpoint.CONFIG).toFile(), cfg(trainer.tokensDone(), stats.deadCount(), source, extraMetadata));
-            Safetensors.Writer weights = Safetensors.writer();
-            sae.parameters().forEach((key, value) -> add(weights, key, value));
-            weights.write(dir.resolve(SaeLensCheckpoint.WEIGHTS));
-            Safetensors.Writer sparsity = Safetensors.writer();
-            add(sparsity, "sparsity", stats.log10Sparsity());
-            sparsity.write(dir.resolve(SaeLensCheckpoint.SPARSITY));
-            Map<String, Object> scaler = new LinkedHashMap<>();
-            scaler.put("scaling_factor", activationScale == 1.0 || folded ? null : activationScale);
-            JSON.writeValue(dir.resolve(SaeLensCheckpoint.ACTIVATION_SCALER).toFile(), scaler);
-            TrainerState.write(dir, trainer, adam, stats, source, activationScale, folded);
+            List<Map<String, Object>> saeInfo = new ArrayList<>();
+            for (SaeState sae : saes) {
+                Path saeDir = single ? dir : Files.createDirectories(dir.resolve(sae.name()));
+                saeInfo.add(writeSae(saeDir, sae, metrics.get(sae.name()), tokens, isFinal));
+            }
+            writeStream(dir);
             Files.writeString(dir.resolve(SaeLensCheckpoint.TRAINING_RUN), TrainingRuns.toYaml(run));
+            Map<String, Object> info = new LinkedHashMap<>();
+            info.put("step", steps);
+            info.put("tokens", tokens);
+            info.put("final", isFinal);
+            if (single) {
+                // A single SAE's figures stay where readers of earlier checkpoints look for them.
+                Map<String, Object> only = new LinkedHashMap<>(saeInfo.get(0));
+                List.of("name", "hook", "directory").forEach(only::remove);
+                info.putAll(only);
+            }
+            info.put("saes", saeInfo);
             CheckpointRef ref = store.publish(runName, name, dir, info);
             Map<String, Object> attributes = new LinkedHashMap<>();
             attributes.put("checkpoint", name);
             attributes.put("uri", ref.uri());
             attributes.put("bytes", ref.bytes());
-            attributes.put("tokens", trainer.tokensDone());
-            listener.timed(new Operation("checkpoint", start, java.time.Instant.now(), attributes));
+            attributes.put("tokens", tokens);
+            attributes.put("saes", saes.size());
+            listener.timed(new Operation("checkpoint", start, Instant.now(), attributes));
             listener.checkpointed(ref);
             return ref;
+        } finally {
+            deleteRecursively(dir);
+        }
+    }
+
+    /** One SAE's SAELens directory and trainer state; returns what the manifest records of it. */
+    private Map<String, Object> writeSae(Path dir, SaeState sae, Metrics metrics, long tokens, boolean isFinal) throws IOException {
+        Map<String, Object> info = new LinkedHashMap<>();
+        info.put("name", sae.name());
+        info.put("hook", sae.definition().hook());
+        info.put("directory", directoryOf(sae.name()));
+        info.put("dead_features", sae.stats().deadCount());
+        if (metrics != null) {
+            info.put("metrics", metricsJson(metrics));
+        }
+        Map<String, Object> extraMetadata = new LinkedHashMap<>();
+        if (sae.lastEvaluation() != null) {
+            Map<String, Object> evaluation = new LinkedHashMap<>(sae.lastEvaluation().toJson());
+            if (!isFinal) {
+                evaluation.put("evaluation_step", sae.lastEvaluationStep());
+            }
+            info.put("evaluation", evaluation);
+            extraMetadata.putAll(evaluation);
+        }
+        JSON.writeValue(dir.resolve(SaeLensCheckpoint.CONFIG).toFile(), cfg(sae, tokens, extraMetadata));
+        Safetensors.Writer weights = Safetensors.writer();
+        sae.sae().parameters().forEach((key, value) -> add(weights, key, value));
+        weights.write(dir.resolve(SaeLensCheckpoint.WEIGHTS));
+        Safetensors.Writer sparsity = Safetensors.writer();
+        add(sparsity, "sparsity", sae.stats().log10Sparsity());
+        sparsity.write(dir.resolve(SaeLensCheckpoint.SPARSITY));
+        Map<String, Object> scaler = new LinkedHashMap<>();
+        scaler.put("scaling_factor", sae.unfoldedScale() == 1.0 ? null : sae.unfoldedScale());
+        JSON.writeValue(dir.resolve(SaeLensCheckpoint.ACTIVATION_SCALER).toFile(), scaler);
+        TrainerState.write(dir, sae);
+        return info;
+    }
+
+    private void writeStream(Path dir) throws IOException {
+        Map<String, NDArray> arrays = source.positionArrays();
+        if (!arrays.isEmpty()) {
+            Safetensors.Writer tensors = Safetensors.writer();
+            arrays.forEach((name, array) -> add(tensors, name, array));
+            tensors.write(dir.resolve(STREAM_ARRAYS));
+        }
+        JSON.writeValue(dir.resolve(STREAM_POSITION).toFile(), Map.of("position", source.position()));
+    }
+
+    /**
+     * Restores every SAE and the stream from checkpoint {@code name}, refusing one whose
+     * TrainingRun differs from this run in anything that changes the training.
+     */
+    List<SaeState> resume(String name, List<SaeDefinition> definitions, List<Integer> hookIndices, NDManager manager) throws IOException {
+        String runName = run.getMetadata().getName();
+        String where = store.uri() + "/" + runName + "/" + name;
+        Path dir = Files.createTempDirectory("saeforge-resume-");
+        List<SaeState> out = new ArrayList<>();
+        try {
+            store.pull(runName, name, dir);
+            checkSameTraining(dir.resolve(SaeLensCheckpoint.TRAINING_RUN), where);
+            for (int i = 0; i < definitions.size(); i++) {
+                SaeDefinition definition = definitions.get(i);
+                String hook = source.hooks().get(hookIndices.get(i));
+                out.add(SaeState.resume(definition, hookIndices.get(i), source.dIn(hook), dir.resolve(directoryOf(definition.name())),
+                        where, manager));
+            }
+            JsonNode position = JSON.readTree(dir.resolve(STREAM_POSITION).toFile()).path("position");
+            Map<String, NDArray> arrays = Files.exists(dir.resolve(STREAM_ARRAYS))
+                    ? TrainerState.readAll(dir.resolve(STREAM_ARRAYS), manager) : Map.of();
+            try {
+                source.seek(JSON.convertValue(position, new TypeReference<Map<String, Object>>() {
+                }), arrays);
+            } finally {
+                arrays.values().forEach(NDArray::close);
+            }
+            return out;
+        } catch (IOException | RuntimeException e) {
+            out.forEach(SaeState::close);
+            throw e;
         } finally {
             deleteRecursively(dir);
         }
@@ -143,8 +203,11 @@ final class Checkpointer {
      * cfg.json: the keys SAELens' loader reads (§4.3 of the format), the JumpReLU training keys,
      * and metadata describing where the activations came from.
      */
-    private Map<String, Object> cfg(long tokens, int deadFeatures, ActivationSource source, Map<String, Object> extraMetadata) {
+    private Map<String, Object> cfg(SaeState state, long tokens, Map<String, Object> extraMetadata) {
         TrainingRunSpec spec = run.getSpec();
+        SaeSpec sae = state.definition().sae();
+        var config = state.sae().config();
+        boolean scaled = state.unfoldedScale() != 1.0;
         Map<String, Object> cfg = new LinkedHashMap<>();
         cfg.put("architecture", "jumprelu");
         cfg.put("d_in", config.dIn());
@@ -153,21 +216,22 @@ final class Checkpointer {
         cfg.put("device", "cpu");
         cfg.put("apply_b_dec_to_input", config.applyBDecToInput());
         // Unfolded mid-training checkpoints say so, with the factor in activation_scaler.json.
-        cfg.put("normalize_activations", activationScale == 1.0 || folded ? "none" : "expected_average_only_in");
+        cfg.put("normalize_activations", scaled ? "expected_average_only_in" : "none");
         cfg.put("reshape_activations", "none");
         cfg.put("decoder_init_norm", config.decoderInitNorm());
         cfg.put("jumprelu_init_threshold", config.initThreshold());
         cfg.put("jumprelu_bandwidth", config.bandwidth());
-        cfg.put("jumprelu_sparsity_loss_mode", spec.sae.sparsityLossMode == dev.saeforge.api.SaeSpec.SparsityLossMode.STEP ? "step" : "tanh");
+        cfg.put("jumprelu_sparsity_loss_mode", sae.sparsityLossMode == SaeSpec.SparsityLossMode.STEP ? "step" : "tanh");
         cfg.put("jumprelu_tanh_scale", config.tanhScale());
-        cfg.put("l0_coefficient", spec.sae.l0Coefficient);
-        cfg.put("l0_warm_up_steps", spec.sae.l0WarmUpSteps);
+        cfg.put("l0_coefficient", sae.l0Coefficient);
+        cfg.put("l0_warm_up_steps", sae.l0WarmUpSteps);
         cfg.put("pre_act_loss_coefficient", config.preActLossCoefficient());
 
         Map<String, Object> metadata = new LinkedHashMap<>();
         metadata.put("sae_lens_version", SaeLensCheckpoint.SAE_LENS_FORMAT_VERSION);
         metadata.put("sae_lens_training_version", SaeLensCheckpoint.SAE_LENS_FORMAT_VERSION);
         metadata.put("saeforge_run", run.getMetadata().getName());
+        metadata.put("saeforge_sae", state.name());
         if (spec.synthetic != null) {
             metadata.put("model_name", "saeforge/toy-superposition");
             metadata.put("hook_name", "synthetic");
@@ -179,7 +243,7 @@ final class Checkpointer {
         } else {
             DatasetSpec dataset = spec.dataset;
             metadata.put("model_name", spec.model.name);
-            metadata.put("hook_name", spec.hook);
+            metadata.put("hook_name", state.definition().hook());
             metadata.put("hook_head_index", null);
             metadata.put("context_size", dataset.contextSize);
             metadata.put("prepend_bos", dataset.prependBos);
@@ -192,12 +256,12 @@ final class Checkpointer {
             metadata.put("disable_concat_sequences", dataset.disableConcatSequences);
             metadata.putAll(source.metadata());
         }
-        metadata.put("seqpos_slice", java.util.Arrays.asList((Object) null));
+        metadata.put("seqpos_slice", Arrays.asList((Object) null));
         metadata.put("model_class_name", "HookedTransformer");
         metadata.putIfAbsent("model_from_pretrained_kwargs", Map.of("center_writing_weights", false));
         metadata.put("exclude_special_tokens", false);
         metadata.put("training_tokens", tokens);
-        metadata.put("dead_features", deadFeatures);
+        metadata.put("dead_features", state.stats().deadCount());
         metadata.putAll(extraMetadata);
         cfg.put("metadata", metadata);
         return cfg;
@@ -215,6 +279,49 @@ final class Checkpointer {
         out.put("learning_rate", m.learningRate());
         out.put("l0_coefficient", m.sparsityCoefficient());
         return out;
+    }
+
+    /** The checkpoint's spec must equal this one's, except in sections that do not change what is trained. */
+    private void checkSameTraining(Path savedRun, String where) throws IOException {
+        TrainingRun saved;
+        try {
+            saved = TrainingRuns.read(savedRun).get(0);
+        } catch (InvalidSpecException e) {
+            throw new IOException(where + ": its " + SaeLensCheckpoint.TRAINING_RUN + " is not valid: " + e.getMessage());
+        }
+        JsonNode before = Mappers.json().valueToTree(saved.getSpec());
+        JsonNode now = Mappers.json().valueToTree(run.getSpec());
+        String difference = firstDifference(before, now, "spec");
+        if (difference != null) {
+            throw new IOException("cannot resume from " + where + ": " + difference
+                    + "; restore that value, or give the run a new metadata.name to start afresh");
+        }
+    }
+
+    private static String describe(JsonNode node) {
+        return node.isMissingNode() ? "absent" : node.toString();
+    }
+
+    private static String firstDifference(JsonNode before, JsonNode now, String path) {
+        if (before.equals(now)) {
+            return null;
+        }
+        if (!before.isObject() || !now.isObject()) {
+            return path + " was " + describe(before) + " when the checkpoint was written and is " + describe(now) + " now";
+        }
+        Set<String> keys = new TreeSet<>();
+        before.fieldNames().forEachRemaining(keys::add);
+        now.fieldNames().forEachRemaining(keys::add);
+        for (String key : keys) {
+            if (path.equals("spec") && FREE_TO_CHANGE.contains(key)) {
+                continue;
+            }
+            String inner = firstDifference(before.path(key), now.path(key), path + "." + key);
+            if (inner != null) {
+                return inner;
+            }
+        }
+        return null;
     }
 
     /** Adds a float tensor, widened or narrowed to F32, in little-endian order. */

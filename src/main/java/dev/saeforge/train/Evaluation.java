@@ -4,19 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
-import dev.saeforge.data.ActivationSource;
-import dev.saeforge.data.LanguageModelActivations;
 import dev.saeforge.data.SyntheticSuperposition;
-import dev.saeforge.lm.HookPoint;
-import dev.saeforge.lm.Qwen3Model;
 import dev.saeforge.sae.JumpReluSae;
 import dev.saeforge.sae.TrainingSae;
 import dev.saeforge.tensor.Torch;
 
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.function.UnaryOperator;
 
 /**
  * The SAE on held-out activations it never trained on, as SAELens evaluates it (reference
@@ -41,80 +35,8 @@ public record Evaluation(long rows, double explainedVariance, double l0, double 
                              double klDivWithSae, double klDivWithAblation, double klDivScore) {
     }
 
-    /**
-     * Evaluates {@code sae} on the held-out data of {@code training}: its held-out windows for a
-     * language model, else {@code batches} batches of {@code batchSize} held-out rows.
-     * {@code scale} is the activation scale the SAE was trained with and not yet folded (1 if none).
-     */
-    static Evaluation run(TrainingSae sae, ActivationSource training, int batchSize, int batches, double scale, NDManager manager) {
-        if (training instanceof LanguageModelActivations model) {
-            return languageModel(sae, model, scale, manager);
-        }
-        try (ActivationSource heldOut = training.heldOut()) {
-            Reconstruction stats = new Reconstruction(sae.dIn());
-            for (int b = 0; b < batches; b++) {
-                try (NDScope scope = new NDScope()) {
-                    NDArray x = heldOut.next(manager, batchSize);
-                    stats.add(x, sae, scale);
-                }
-            }
-            Integer recovered = null;
-            Integer features = null;
-            if (training instanceof SyntheticSuperposition synthetic) {
-                try (NDManager scratch = manager.newSubManager()) {
-                    features = synthetic.features();
-                    recovered = recoveredDirections(sae, synthetic, scratch);
-                }
-            }
-            return stats.evaluation(recovered, features, null);
-        }
-    }
-
-    /**
-     * The held-out windows through the model: one forward pass to the hook per batch, then the
-     * rest of the model three times, with the activation as it was, with the SAE's reconstruction
-     * and with zeros. The layers after the hook and lm_head are in memory only while this runs.
-     */
-    private static Evaluation languageModel(TrainingSae sae, LanguageModelActivations source, double scale, NDManager manager) {
-        Reconstruction stats = new Reconstruction(sae.dIn());
-        HookPoint hook = source.hook();
-        double[] sums = new double[5];   // CE with SAE, without, ablated (sums over predicted tokens); KL SAE, KL ablated (over tokens)
-        long[] counts = new long[2];     // predicted tokens, tokens
-        List<UnaryOperator<NDArray>> replacements = List.of(x -> stats.add(x, sae, scale), NDArray::zerosLike);
-        try {
-            for (long[][] batch : source.heldOutBatches()) {
-                source.withModel(model -> {
-                    try (NDScope scope = new NDScope()) {
-                        Qwen3Model.SplicedLosses losses = model.losses(manager.create(batch), hook, replacements);
-                        sums[0] += losses.crossEntropy()[1];
-                        sums[1] += losses.crossEntropy()[0];
-                        sums[2] += losses.crossEntropy()[2];
-                        sums[3] += losses.kl()[1];
-                        sums[4] += losses.kl()[2];
-                        counts[0] += losses.predictedTokens();
-                        counts[1] += losses.tokens();
-                    }
-                    return null;
-                });
-            }
-        } finally {
-            source.withModel(model -> {
-                model.releaseLayersAfter(hook.layer());
-                return null;
-            });
-        }
-        double ceSae = sums[0] / counts[0];
-        double ceClean = sums[1] / counts[0];
-        double ceAblated = sums[2] / counts[0];
-        double klSae = sums[3] / counts[1];
-        double klAblated = sums[4] / counts[1];
-        Downstream downstream = new Downstream(ceSae, ceClean, ceAblated, (ceAblated - ceSae) / (ceAblated - ceClean),
-                klSae, klAblated, (klAblated - klSae) / klAblated);
-        return stats.evaluation(null, null, downstream);
-    }
-
     /** Running sums of the reconstruction statistics over held-out rows. */
-    private static final class Reconstruction {
+    static final class Reconstruction {
         private final double[] sum;
         private double sumSquaredError;
         private double sumSquaredNorm;
@@ -153,14 +75,17 @@ public record Evaluation(long rows, double explainedVariance, double l0, double 
         }
     }
 
-    /** Ground-truth directions with a decoder row of cosine similarity above {@link Training#RECOVERY_COSINE}. */
+    /** A latent recovers a ground-truth direction when their cosine similarity exceeds this. */
+    public static final double RECOVERY_COSINE = 0.9;
+
+    /** Ground-truth directions with a decoder row of cosine similarity above {@link #RECOVERY_COSINE}. */
     static int recoveredDirections(TrainingSae sae, SyntheticSuperposition source, NDManager manager) {
         try (NDScope scope = new NDScope()) {
             NDArray truth = manager.create(source.directions(), new Shape(source.features(), source.dIn()));
             NDArray decoder = sae.parameters().get(JumpReluSae.W_DEC);
             NDArray rows = decoder.div(decoder.norm(new int[]{1}, true).maximum(1e-12));
             NDArray cosines = truth.toDevice(decoder.getDevice(), false).matMul(rows.transpose());   // [features, d_sae]
-            return (int) cosines.max(new int[]{1}).gt(Training.RECOVERY_COSINE).sum().getLong();
+            return (int) cosines.max(new int[]{1}).gt(RECOVERY_COSINE).sum().getLong();
         }
     }
 

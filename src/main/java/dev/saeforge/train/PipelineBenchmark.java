@@ -7,44 +7,56 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.jni.JniUtils;
+import dev.saeforge.api.SaeDefinition;
+import dev.saeforge.api.SaeEntrySpec;
+import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingSpec;
 import dev.saeforge.data.LanguageModelActivations;
+import dev.saeforge.data.LanguageModelData;
+import dev.saeforge.data.ThreadSettings;
+import dev.saeforge.data.TrainingWindows;
 import dev.saeforge.lm.ForwardBenchmark;
+import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.ModelSources;
-import dev.saeforge.sae.JumpReluSae;
 import dev.saeforge.tensor.Torch;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
- * How close the training pipeline comes to the best a serial loop could do. Three rates are
- * measured in one process, in alternating rounds so that load from other processes hits all
- * alike, each reported at its best round (as timeit does) with the median beside:
+ * How close training comes to the best a serial loop could do, for a run of {@code saes} SAEs on
+ * one hook. The rates are measured in one process, in alternating rounds so that load from other
+ * processes hits all alike, each reported at its best round (as timeit does) with the median beside:
  * <ul>
  * <li>LM only: reading, tokenizing, packing and forward passes to the hook, the fastest of: one
  *     pass at a time with one libtorch thread, one at a time with all cores' threads, and one
  *     single-threaded pass per core at once;</li>
- * <li>SAE only: training steps on activation batches already in memory, with one libtorch thread
- *     or all cores' threads, the faster;</li>
+ * <li>SAE only: one SAE's training steps on activation batches already in memory, with one
+ *     libtorch thread or all cores' threads, the faster;</li>
  * <li>end to end: the pipeline as training runs it, the producer feeding the mixing buffer while
- *     this thread trains.</li>
+ *     this thread trains every SAE on each batch; for {@code saes} SAEs and, to compare, for one.</li>
  * </ul>
- * A serial loop that runs the LM and then the SAE for every batch reaches 1 / (1/lm + 1/sae)
- * tokens per second at best; the ratio is the end-to-end rate over that.
+ * A serial loop that runs the LM once and then every SAE for each batch reaches
+ * 1 / (1/lm + saes/sae) tokens per second at best; the ratio is the end-to-end rate over that.
+ * Separate runs would each pay for the LM: the speed-up is saes × the rate of the run of
+ * {@code saes} SAEs over the rate of the run of one.
  */
 public final class PipelineBenchmark {
-    /** steps: SAE steps per round (the LM-only rounds make as many rows); pipeline: the pipeline's threads. */
-    public record Settings(TrainingRunSpec spec, int steps, int rounds, LanguageModelActivations.Threads pipeline) {
+    /** steps: stream batches per round (the LM-only rounds make as many rows); pipeline: the pipeline's threads. */
+    public record Settings(TrainingRunSpec spec, int saes, int steps, int rounds, ThreadSettings pipeline) {
         public Settings {
-            if (steps < 1 || rounds < 1) {
-                throw new IllegalArgumentException("steps and rounds must be >= 1; got " + steps + " and " + rounds);
+            if (steps < 1 || rounds < 1 || saes < 1) {
+                throw new IllegalArgumentException("saes, steps and rounds must be >= 1; got " + saes + ", " + steps + " and " + rounds);
             }
         }
     }
@@ -63,33 +75,31 @@ public final class PipelineBenchmark {
         }
     }
 
-    /** The ways each part was run alone, the pipeline's rates, and what they make. */
-    public record Result(Settings settings, String source, int dIn, int dSae, List<Way> lmWays, List<Way> saeWays, double[] pipelineRates) {
+    /** The ways each part was run alone, the pipeline's rates with every SAE and with one, and what they make. */
+    public record Result(Settings settings, String source, int dIn, int dSae, List<Way> lmWays, List<Way> saeWays,
+                         Way pipeline, Way onePipeline) {
         /** The LM alone, the fastest way. */
         public Way lm() {
             return fastest(lmWays);
         }
 
-        /** The SAE alone, the fastest way. */
+        /** One SAE alone, the fastest way. */
         public Way sae() {
             return fastest(saeWays);
         }
 
-        public double pipeline() {
-            return Arrays.stream(pipelineRates).max().orElseThrow();
-        }
-
-        public double pipelineMedian() {
-            return ForwardBenchmark.median(pipelineRates);
-        }
-
-        /** The best a serial loop can do: every token through the LM, then through the SAE. */
+        /** The best a serial loop can do: every token through the LM once, then through each SAE. */
         public double serialBound() {
-            return 1 / (1 / lm().best() + 1 / sae().best());
+            return 1 / (1 / lm().best() + settings.saes() / sae().best());
         }
 
         public double ratio() {
-            return pipeline() / serialBound();
+            return pipeline.best() / serialBound();
+        }
+
+        /** Tokens trained per second into all SAEs over what separate runs of one SAE each would reach together. */
+        public double speedUp() {
+            return settings.saes() * pipeline.best() / onePipeline.best();
         }
 
         private static Way fastest(List<Way> ways) {
@@ -107,63 +117,97 @@ public final class PipelineBenchmark {
         int cores = Runtime.getRuntime().availableProcessors();
         int rounds = settings.rounds();
         Device device = Torch.device(training.device != TrainingSpec.Device.CPU);
+        List<SaeDefinition> all = sweep(spec, settings.saes());
+        HookPoint hook = HookPoint.parse(all.get(0).hook());
         List<Way> lmWays = new ArrayList<>(List.of(new Way("one pass at a time, 1 libtorch thread", 1, false, new double[rounds])));
         List<Way> saeWays = new ArrayList<>(List.of(new Way("1 libtorch thread", 1, false, new double[rounds])));
         if (cores > 1) {
             lmWays.add(new Way("one pass at a time, " + cores + " libtorch threads", cores, false, new double[rounds]));
             saeWays.add(new Way(cores + " libtorch threads", cores, false, new double[rounds]));
-        }
-        if (cores > 1) {
             lmWays.add(new Way(cores + " passes at once, 1 libtorch thread each", 1, true, new double[rounds]));
         }
-        double[] pipeline = new double[rounds];
+        Way pipeline = new Way(settings.saes() + " SAEs", 0, false, new double[rounds]);
+        Way onePipeline = new Way("1 SAE", 0, false, new double[rounds]);
+        ExecutorService forwards = Executors.newFixedThreadPool(cores, task -> {
+            Thread thread = new Thread(() -> {
+                ThreadSettings.useLibtorchThreads(1);
+                task.run();
+            }, "bench-forward");
+            thread.setDaemon(true);
+            return thread;
+        });
         try (NDManager manager = Torch.engine().newBaseManager(device);
-             LanguageModelActivations lmOnly = LanguageModelActivations.open(spec, device, sources,
-                     new LanguageModelActivations.Threads(cores, 1, 1))) {
-            int rowsPerPass = lmOnly.windowsPerForward() * lmOnly.contextSize();
+             LanguageModelData data = LanguageModelData.open(spec, List.of(hook), device, sources)) {
+            int rowsPerPass = data.windowsPerForward() * data.contextSize();
             int passes = Math.max(1, (settings.steps() * batch + rowsPerPass - 1) / rowsPerPass);
-            JumpReluSae.Config config = JumpReluSae.Config.of(spec.sae, lmOnly.dIn());
-            List<NDArray> batches = saeBatches(lmOnly, manager, batch);
-            try (JumpReluSae model = JumpReluSae.initialise(config, manager, DataType.FLOAT32, training.seed);
-                 SaeTrainer trainer = trainer(model, spec, manager)) {
+            int dIn = hook.width(data.model().config());
+            List<NDArray> batches = saeBatches(data, hook, manager, batch);
+            try (SaeState alone = SaeState.start(all.get(0), 0, dIn, 1.0, manager)) {
                 for (int round = -1; round < rounds; round++) {   // round -1 warms every part up
                     boolean warmUp = round < 0;
                     for (Way way : lmWays) {
                         JniUtils.setNumThreads(way.threads());
-                        double rate = lmRound(lmOnly, manager, warmUp ? 1 : passes, rowsPerPass, way.parallel());
-                        if (!warmUp) {
-                            way.rates()[round] = rate;
-                        }
+                        record(way, round, lmRound(data, hook, forwards, warmUp ? 1 : passes, rowsPerPass, way.parallel()));
                     }
                     for (Way way : saeWays) {
                         JniUtils.setNumThreads(way.threads());
-                        double rate = saeRound(trainer, batches, warmUp ? 2 : settings.steps(), batch);
-                        if (!warmUp) {
-                            way.rates()[round] = rate;
-                        }
+                        record(way, round, saeRound(alone, batches, warmUp ? 2 : settings.steps(), batch));
                     }
-                    double rate = pipelineRound(spec, device, sources, settings, trainer, manager, warmUp ? 2 : settings.steps(), batch);
-                    if (!warmUp) {
-                        pipeline[round] = rate;
+                    int steps = warmUp ? 2 : settings.steps();
+                    record(pipeline, round, pipelineRound(spec, all, device, sources, settings.pipeline(), manager, steps, batch));
+                    if (settings.saes() > 1) {
+                        record(onePipeline, round, pipelineRound(spec, all.subList(0, 1), device, sources, settings.pipeline(), manager, steps, batch));
                     }
                 }
+                String source = data.model().config().numLayers() + "-layer " + spec.model.name + " (" + data.model().precision()
+                        + ") at " + hook + " over " + spec.dataset.uri;
+                return new Result(settings, source, dIn, alone.sae().dSae(), lmWays, saeWays, pipeline,
+                        settings.saes() > 1 ? onePipeline : pipeline);
             }
-            return new Result(settings, lmOnly.describe(), lmOnly.dIn(), config.dSae(), lmWays, saeWays, pipeline);
+        } finally {
+            forwards.shutdownNow();
         }
     }
 
-    private static SaeTrainer trainer(JumpReluSae sae, TrainingRunSpec spec, NDManager manager) {
-        TrainingSpec training = spec.training;
-        Adam adam = new Adam(sae.parameters(), training.adamBeta1, training.adamBeta2, 1e-8, manager);
-        FeatureStats stats = new FeatureStats(sae.dSae(), training.deadFeatureWindow, training.featureSamplingWindow, manager);
-        return new SaeTrainer(sae, adam, stats, Schedules.LearningRate.of(training), spec.sae.l0Coefficient, spec.sae.l0WarmUpSteps,
-                spec.sae.preActLossCoefficient != null, 1.0);
+    private static void record(Way way, int round, double rate) {
+        if (round >= 0) {
+            way.rates()[round] = rate;
+        }
+    }
+
+    /**
+     * The run's first SAE {@code count} times on its hook, at l0Coefficients 1, 2, 4... times its
+     * own: what a sparsity sweep trains.
+     */
+    static List<SaeDefinition> sweep(TrainingRunSpec spec, int count) {
+        TrainingRun probe = new TrainingRun();
+        probe.setMetadata(new ObjectMetaBuilder().withName("bench").build());
+        probe.setSpec(spec);
+        SaeDefinition first = SaeDefinition.all(probe).get(0);
+        if (first.hook() == null) {
+            throw new IllegalArgumentException("bench train needs a language model's hook; the run has none");
+        }
+        List<SaeDefinition> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            SaeEntrySpec entry = new SaeEntrySpec();
+            entry.name = "sae-" + i;
+            var sae = dev.saeforge.api.Mappers.json().convertValue(dev.saeforge.api.Mappers.json().valueToTree(first.sae()), first.sae().getClass());
+            sae.l0Coefficient = first.sae().l0Coefficient * (1L << i);
+            out.add(new SaeDefinition("bench.saes[" + i + "]", entry.name, first.hook(), sae, first.training(),
+                    SaeDefinition.seed(spec.training.seed, entry.name)));
+        }
+        return out;
     }
 
     /** A few real activation batches for the SAE-only rounds to cycle through. */
-    private static List<NDArray> saeBatches(LanguageModelActivations source, NDManager manager, int batch) {
-        int rowsPerPass = source.contextSize() * source.windowsPerForward();
-        List<NDArray> passes = source.forwardPasses(manager, (4 * batch + rowsPerPass - 1) / rowsPerPass, false);
+    private static List<NDArray> saeBatches(LanguageModelData data, HookPoint hook, NDManager manager, int batch) {
+        int rowsPerPass = data.contextSize() * data.windowsPerForward();
+        List<NDArray> passes = new ArrayList<>();
+        try (TrainingWindows windows = data.trainingWindows()) {
+            for (int i = 0; i < (4 * batch + rowsPerPass - 1) / rowsPerPass; i++) {
+                passes.add(data.model().activations(manager.create(windows.next()), hook));
+            }
+        }
         NDArray rows = NDArrays.concat(new NDList(passes), 0);
         List<NDArray> batches = new ArrayList<>();
         for (long from = 0; from + batch <= rows.getShape().get(0) && batches.size() < 4; from += batch) {
@@ -172,40 +216,72 @@ public final class PipelineBenchmark {
         return batches;
     }
 
-    private static double lmRound(LanguageModelActivations source, NDManager manager, int passes, int rowsPerPass, boolean parallel) {
+    /** Forward passes to the hook on fresh windows: on this thread, or on the forward threads at once ({@code parallel}). */
+    private static double lmRound(LanguageModelData data, HookPoint hook, ExecutorService forwards, int passes, int rowsPerPass,
+                                  boolean parallel) {
         long start = System.nanoTime();
-        try (NDManager round = manager.newSubManager()) {
-            source.forwardPasses(round, passes, parallel);
+        try (NDManager round = Torch.engine().newBaseManager(data.model().device()); TrainingWindows windows = data.trainingWindows()) {
+            List<Future<NDArray>> pending = new ArrayList<>();
+            for (int i = 0; i < passes; i++) {
+                long[][] tokens = windows.next();
+                if (parallel) {
+                    pending.add(forwards.submit(() -> data.model().activations(round.create(tokens), hook)));
+                } else {
+                    data.model().activations(round.create(tokens), hook);
+                }
+            }
+            for (Future<NDArray> pass : pending) {
+                pass.get();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while timing forward passes", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("a forward pass failed: " + e.getCause(), e.getCause());
         }
         return (double) passes * rowsPerPass / seconds(start);
     }
 
-    private static double saeRound(SaeTrainer trainer, List<NDArray> batches, int steps, int batch) {
+    private static double saeRound(SaeState sae, List<NDArray> batches, int steps, int batch) {
         long start = System.nanoTime();
         for (int i = 0; i < steps; i++) {
             try (NDScope scope = new NDScope()) {
-                trainer.step(batches.get(i % batches.size()));
+                sae.step(batches.get(i % batches.size()));
             }
         }
         return (double) steps * batch / seconds(start);
     }
 
-    /** A fresh pipeline; timed from its first batch on, so the first refill (filling an empty buffer) is not counted. */
-    private static double pipelineRound(TrainingRunSpec spec, Device device, ModelSources sources, Settings settings, SaeTrainer trainer,
-                                        NDManager manager, int steps, int batch) throws IOException {
-        try (LanguageModelActivations source = LanguageModelActivations.open(spec, device, sources, settings.pipeline())) {
-            step(source, trainer, manager, batch);
-            long start = System.nanoTime();
-            for (int i = 0; i < steps; i++) {
-                step(source, trainer, manager, batch);
+    /**
+     * A fresh stream feeding fresh SAEs, stepped as training steps them; timed from its second
+     * batch on, so the first refill (filling an empty buffer) is not counted.
+     */
+    private static double pipelineRound(TrainingRunSpec spec, List<SaeDefinition> saes, Device device, ModelSources sources,
+                                        ThreadSettings threads, NDManager manager, int steps, int batch) throws IOException {
+        HookPoint hook = HookPoint.parse(saes.get(0).hook());
+        try (NDManager round = manager.newSubManager();
+             LanguageModelActivations source = LanguageModelActivations.open(spec, List.of(hook), device, sources, threads)) {
+            List<SaeState> states = new ArrayList<>();
+            for (SaeDefinition sae : saes) {
+                states.add(SaeState.start(sae, 0, source.dIn(hook.toString()), 1.0, round));
             }
-            return (double) steps * batch / seconds(start);
+            ThreadSettings.useLibtorchThreads(threads.saeThreads());
+            try (SaeSteps saeSteps = new SaeSteps(states, threads)) {
+                step(source, saeSteps, round, batch);
+                long start = System.nanoTime();
+                for (int i = 0; i < steps; i++) {
+                    step(source, saeSteps, round, batch);
+                }
+                return (double) steps * batch / seconds(start);
+            } finally {
+                states.forEach(SaeState::close);
+            }
         }
     }
 
-    private static void step(LanguageModelActivations source, SaeTrainer trainer, NDManager manager, int batch) {
+    private static void step(LanguageModelActivations source, SaeSteps steps, NDManager manager, int batch) {
         try (NDScope scope = new NDScope()) {
-            trainer.step(source.next(manager, batch));
+            steps.step(source.next(manager, batch), false);
         }
     }
 

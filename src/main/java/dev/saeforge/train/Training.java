@@ -1,10 +1,10 @@
 package dev.saeforge.train;
 
 import ai.djl.Device;
-import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.DataType;
+import dev.saeforge.api.SaeDefinition;
 import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunSpec;
@@ -12,19 +12,18 @@ import dev.saeforge.api.TrainingSpec;
 import dev.saeforge.data.ActivationSource;
 import dev.saeforge.data.LanguageModelActivations;
 import dev.saeforge.data.SyntheticSuperposition;
+import dev.saeforge.data.ThreadSettings;
+import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.ModelSources;
 import dev.saeforge.lm.NonFiniteActivationException;
-import dev.saeforge.sae.JumpReluSae;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.store.CheckpointStore;
 import dev.saeforge.tensor.Torch;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,13 +31,11 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Runs one TrainingRun in this process, start to finish: the activation source, the SAE and its
- * trainer, SAELens' checkpoint cadence, resume from the newest complete checkpoint, the final
- * evaluation and the run summary.
+ * Runs one TrainingRun in this process, start to finish: one activation stream feeding every SAE
+ * of the run, SAELens' checkpoint cadence, resume from the newest complete checkpoint, the
+ * evaluations and the run summary.
  */
 public final class Training {
-    /** A latent recovers a ground-truth direction when their cosine similarity exceeds this. */
-    public static final double RECOVERY_COSINE = 0.9;
 
     private Training() {
     }
@@ -68,145 +65,250 @@ public final class Training {
         }
     }
 
-    /** Trains {@code run}, resuming from the store's newest complete checkpoint of it if there is one. */
-    public static Summary run(TrainingRun run, CheckpointStore store, Options options, TrainingListener listener) throws IOException {
-        requestTf32(run.getSpec().training);
-        try (ActivationSource source = openSource(run.getSpec())) {
-            return run(run, source, store, options, listener);
-        }
+    /** What a run trains on: its stream, how the stream's SAEs are evaluated, and the threads the trainer uses. */
+    private record Stream(ActivationSource source, HeldOutEvaluation evaluation, ThreadSettings threads) {
     }
 
-    /** Trains {@code run} on the activations of {@code source}. */
-    public static Summary run(TrainingRun run, ActivationSource source, CheckpointStore store, Options options,
-                              TrainingListener listener) throws IOException {
-        String name = run.getMetadata().getName();
+    /** Trains {@code run}, resuming from the store's newest complete checkpoint of it if there is one. */
+    public static Summary run(TrainingRun run, CheckpointStore store, Options options, TrainingListener listener) throws IOException {
         TrainingRunSpec spec = run.getSpec();
         TrainingSpec training = spec.training;
         requestTf32(training);
+        if (spec.synthetic != null) {
+            try (SyntheticSuperposition source = new SyntheticSuperposition(spec.synthetic, training.seed)) {
+                HeldOutEvaluation evaluation = HeldOutEvaluation.rows(source, training.batchSizeTokens, training.evalBatches, source);
+                return run(run, new Stream(source, evaluation, null), store, options, listener);
+            }
+        }
+        List<HookPoint> hooks = SaeDefinition.all(run).stream().map(sae -> HookPoint.parse(sae.hook())).distinct().toList();
+        ThreadSettings threads = ThreadSettings.fromEnvironment();
+        try (LanguageModelActivations source = LanguageModelActivations.open(spec, hooks, device(training.device),
+                ModelSources.fromEnvironment(), threads)) {
+            return run(run, new Stream(source, HeldOutEvaluation.spliced(source.data(), hooks), threads), store, options, listener);
+        }
+    }
+
+    /** Trains {@code run} on the activations of {@code source}, evaluating on its held-out rows. */
+    public static Summary run(TrainingRun run, ActivationSource source, CheckpointStore store, Options options,
+                              TrainingListener listener) throws IOException {
+        TrainingSpec training = run.getSpec().training;
+        requestTf32(training);
+        HeldOutEvaluation evaluation = HeldOutEvaluation.rows(source, training.batchSizeTokens, training.evalBatches, null);
+        return run(run, new Stream(source, evaluation, null), store, options, listener);
+    }
+
+    private static Summary run(TrainingRun run, Stream stream, CheckpointStore store, Options options, TrainingListener listener)
+            throws IOException {
+        String name = run.getMetadata().getName();
+        TrainingSpec training = run.getSpec().training;
+        ActivationSource source = stream.source();
+        List<SaeDefinition> definitions = SaeDefinition.all(run);
+        List<Integer> hookIndices = hookIndices(definitions, source);
+        Optional<CheckpointRef> latest = store.latest(name);
+        if (latest.isPresent() && latest.get().isFinal()) {
+            return Summary.alreadyComplete(name, latest.get());
+        }
+        ThreadSettings threads = stream.threads() != null ? stream.threads() : new ThreadSettings(1, 1, 1);
+        if (stream.threads() != null) {
+            ThreadSettings.useLibtorchThreads(threads.saeThreads());
+        }
         Device device = device(training.device);
+        Checkpointer checkpointer = new Checkpointer(run, store, source, listener, definitions.size() == 1);
         try (NDManager manager = Torch.engine().newBaseManager(device)) {
-            int dIn = source.dIn();
-            if (spec.sae.dIn != null && spec.sae.dIn != dIn) {
-                throw new IllegalArgumentException("spec.sae.dIn is " + spec.sae.dIn + " but " + source.describe()
-                        + " gives activations of width " + dIn);
-            }
-            JumpReluSae.Config config = JumpReluSae.Config.of(spec.sae, dIn);
-            Optional<CheckpointRef> latest = store.latest(name);
-            if (latest.isPresent() && latest.get().isFinal()) {
-                return Summary.alreadyComplete(name, latest.get());
-            }
-            TrainerState resumed = latest.isPresent()
-                    ? TrainerState.read(store, name, latest.get().name(), run, manager)
-                    : null;
-            try (JumpReluSae sae = resumed != null
-                    ? JumpReluSae.fromParameters(config, manager, resumed.weights())
-                    : JumpReluSae.initialise(config, manager, DataType.FLOAT32, training.seed)) {
-                double scale = resumed != null ? resumed.activationScale() : activationScale(spec.sae, source, manager, training.batchSizeTokens);
-                Adam adam = new Adam(sae.parameters(), training.adamBeta1, training.adamBeta2, 1e-8, manager);
-                FeatureStats stats = new FeatureStats(config.dSae(), training.deadFeatureWindow, training.featureSamplingWindow, manager);
-                try (SaeTrainer trainer = new SaeTrainer(sae, adam, stats, Schedules.LearningRate.of(training),
-                        spec.sae.l0Coefficient, spec.sae.l0WarmUpSteps, spec.sae.preActLossCoefficient != null, scale)) {
-                    if (resumed != null) {
-                        resumed.restoreInto(trainer, adam, stats, source);
-                        resumed.close();
-                    }
-                    Checkpointer checkpointer = new Checkpointer(run, config, store, scale, listener);
-                    listener.started(new Plan(name, source.describe(), describe(device, training), training.totalSteps(),
-                            training.tokens, training.batchSizeTokens, latest.map(CheckpointRef::uri), trainer.stepsDone(),
-                            List.of(new Plan.SaePlan(name, spec.hook, dIn, config.dSae()))));
-                    return loop(run, source, sae, trainer, adam, stats, checkpointer, manager, options, listener);
-                }
+            List<SaeState> saes = latest.isPresent()
+                    ? checkpointer.resume(latest.get().name(), definitions, hookIndices, manager)
+                    : start(definitions, hookIndices, source, manager, training.batchSizeTokens);
+            try (SaeSteps steps = new SaeSteps(saes, threads)) {
+                List<Plan.SaePlan> plans = saes.stream().map(s -> new Plan.SaePlan(s.name(), s.definition().hook(),
+                        s.sae().dIn(), s.sae().dSae())).toList();
+                listener.started(new Plan(name, source.describe(), describe(device, training), training.totalSteps(), training.tokens,
+                        training.batchSizeTokens, latest.map(CheckpointRef::uri), saes.get(0).trainer().stepsDone(), plans));
+                return loop(run, stream, saes, steps, checkpointer, manager, options, listener);
+            } finally {
+                saes.forEach(SaeState::close);
             }
         }
     }
 
-    private static Summary loop(TrainingRun run, ActivationSource source, JumpReluSae sae, SaeTrainer trainer, Adam adam,
-                                FeatureStats stats, Checkpointer checkpointer, NDManager manager, Options options,
-                                TrainingListener listener) throws IOException {
+    /** The stream batch and step loop, checkpointing, evaluating and stopping as the spec and options say; then the final SAEs. */
+    private static Summary loop(TrainingRun run, Stream stream, List<SaeState> saes, SaeSteps steps, Checkpointer checkpointer,
+                                NDManager manager, Options options, TrainingListener listener) throws IOException {
         TrainingSpec training = run.getSpec().training;
+        ActivationSource source = stream.source();
+        SaeTrainer pace = saes.get(0).trainer();   // every SAE takes every step: their counters move together
         Deque<Long> thresholds = new ArrayDeque<>(checkpointThresholds(training.tokens, run.getSpec().checkpoints.count));
-        while (!thresholds.isEmpty() && thresholds.peekFirst() < trainer.tokensDone()) {
+        while (!thresholds.isEmpty() && thresholds.peekFirst() < pace.tokensDone()) {
             thresholds.removeFirst();
         }
-        Pace pace = new Pace(trainer.tokensDone());
+        Pace clock = new Pace(pace.tokensDone());
+        Map<String, Metrics> last = new LinkedHashMap<>();
         long stepsThisProcess = 0;
-        Metrics last = null;
-        while (trainer.tokensDone() < training.tokens) {
+        while (pace.tokensDone() < training.tokens) {
             try (NDScope scope = new NDScope()) {
-                NDArray batch;
+                NDList batch;
                 try {
                     batch = source.next(manager, training.batchSizeTokens);
                 } catch (NonFiniteActivationException e) {
-                    throw nonFinite(e.getMessage(), e, checkpointer, sae, trainer, adam, stats, source);
+                    throw nonFinite(e.getMessage(), e, checkpointer, saes);
                 }
-                SaeTrainer.Step step;
+                boolean log = (pace.stepsDone() + 1) % training.logEverySteps == 0
+                        || pace.tokensDone() + training.batchSizeTokens >= training.tokens;
+                List<Metrics> metrics;
                 try {
-                    step = trainer.step(batch);
-                } catch (SaeTrainer.NonFiniteException e) {
-                    String where = e.inInput ? " from " + source.describe() : " training on " + source.describe();
-                    throw nonFinite(e.getMessage() + where, e, checkpointer, sae, trainer, adam, stats, source);
+                    metrics = steps.step(batch, log);
+                } catch (SaeSteps.NonFiniteStep e) {
+                    String who = saes.size() == 1 ? "" : "SAE " + e.sae.name() + " (" + e.sae.definition().hook() + "), ";
+                    String where = e.cause.inInput ? " from " + source.describe() : " training on " + source.describe();
+                    throw nonFinite(who + e.getMessage() + where, e, checkpointer, saes);
                 }
                 stepsThisProcess++;
-                boolean lastStep = trainer.tokensDone() >= training.tokens;
-                if (trainer.stepsDone() % training.logEverySteps == 0 || lastStep) {
-                    last = trainer.metrics(step, run.getMetadata().getName(), run.getSpec().hook);
-                    listener.progress(pace.progress(last.step(), last.tokens(), training.totalSteps(), training.tokens, List.of(last)));
+                if (log) {
+                    metrics.forEach(m -> last.put(m.sae(), m));
+                    listener.progress(clock.progress(pace.stepsDone(), pace.tokensDone(), training.totalSteps(), training.tokens, metrics));
                 }
             }
-            if (training.evalEverySteps > 0 && trainer.stepsDone() % training.evalEverySteps == 0 && trainer.tokensDone() < training.tokens) {
-                Instant evaluationStart = Instant.now();
-                Evaluation evaluation = Evaluation.run(sae, source, training.batchSizeTokens, training.evalBatches,
-                        checkpointer.activationScale(), manager);
-                listener.timed(new Operation("evaluation", evaluationStart, Instant.now(), evaluation.toJson()));
-                checkpointer.evaluated(trainer.stepsDone(), evaluation);
-                listener.evaluated(trainer.stepsDone(), trainer.tokensDone(), run.getMetadata().getName(), evaluation);
+            if (training.evalEverySteps > 0 && pace.stepsDone() % training.evalEverySteps == 0 && pace.tokensDone() < training.tokens) {
+                evaluate(saes, stream.evaluation(), manager, listener);
             }
-            if (!thresholds.isEmpty() && trainer.tokensDone() > thresholds.peekFirst()) {
+            if (!thresholds.isEmpty() && pace.tokensDone() > thresholds.peekFirst()) {
                 thresholds.removeFirst();
-                checkpointer.write(String.valueOf(trainer.tokensDone()), sae, trainer, adam, stats, source, last, false);
+                checkpointer.write(String.valueOf(pace.tokensDone()), saes, last, false);
             }
             boolean stepLimit = options.stopAfterSteps() != null && stepsThisProcess >= options.stopAfterSteps();
-            if ((stepLimit || options.stopRequest().reason().isPresent()) && trainer.tokensDone() < training.tokens) {
-                CheckpointRef saved = checkpointer.write(String.valueOf(trainer.tokensDone()), sae, trainer, adam, stats, source, last, false);
-                return new Summary(run.getMetadata().getName(), Summary.Outcome.STOPPED, trainer.stepsDone(), trainer.tokensDone(),
-                        pace.tokensPerSecond(), pace.seconds(), saved.uri(), List.of(new Summary.SaeSummary(run.getMetadata().getName(),
-                        run.getSpec().hook, null, null, saved.uri())));
+            if ((stepLimit || options.stopRequest().reason().isPresent()) && pace.tokensDone() < training.tokens) {
+                CheckpointRef saved = checkpointer.write(String.valueOf(pace.tokensDone()), saes, last, false);
+                return summary(run, Summary.Outcome.STOPPED, saes, clock, saved, checkpointer);
             }
         }
-        checkpointer.foldActivationScale(sae);
-        Instant evaluationStart = Instant.now();
-        Evaluation evaluation = Evaluation.run(sae, source, training.batchSizeTokens, training.evalBatches, 1.0, manager);
-        listener.timed(new Operation("evaluation", evaluationStart, Instant.now(), evaluation.toJson()));
-        listener.evaluated(trainer.stepsDone(), trainer.tokensDone(), run.getMetadata().getName(), evaluation);
-        CheckpointRef finalCheckpoint = checkpointer.writeFinal("final_" + trainer.tokensDone(), sae, trainer, adam, stats, source, evaluation);
-        return new Summary(run.getMetadata().getName(), Summary.Outcome.COMPLETED, trainer.stepsDone(), trainer.tokensDone(),
-                pace.tokensPerSecond(), pace.seconds(), finalCheckpoint.uri(), List.of(new Summary.SaeSummary(run.getMetadata().getName(),
-                run.getSpec().hook, evaluation, stats.deadCount(), finalCheckpoint.uri())));
+        saes.forEach(SaeState::foldActivationScale);
+        evaluate(saes, stream.evaluation(), manager, listener);
+        CheckpointRef finalCheckpoint = checkpointer.write(CheckpointRef.FINAL_PREFIX + pace.tokensDone(), saes, last, true);
+        return summary(run, Summary.Outcome.COMPLETED, saes, clock, finalCheckpoint, checkpointer);
     }
 
-    /** Stops the run on non-finite numbers ({@code cause}), checkpointing the last good state when a step has completed. */
-    private static NonFiniteError nonFinite(String message, RuntimeException cause, Checkpointer checkpointer, JumpReluSae sae,
-                                            SaeTrainer trainer, Adam adam, FeatureStats stats, ActivationSource source) {
+    /** Evaluates every SAE on held-out data and tells the listener, SAE by SAE. */
+    private static void evaluate(List<SaeState> saes, HeldOutEvaluation evaluation, NDManager manager, TrainingListener listener) {
+        SaeTrainer pace = saes.get(0).trainer();
+        Instant start = Instant.now();
+        List<Evaluation> results = evaluation.evaluate(saes, manager);
+        Map<String, Object> attributes = new LinkedHashMap<>(results.size() == 1 ? results.get(0).toJson() : Map.of());
+        attributes.put("saes", saes.size());
+        listener.timed(new Operation("evaluation", start, Instant.now(), attributes));
+        for (int i = 0; i < saes.size(); i++) {
+            saes.get(i).evaluated(pace.stepsDone(), results.get(i));
+            listener.evaluated(pace.stepsDone(), pace.tokensDone(), saes.get(i).name(), results.get(i));
+        }
+    }
+
+    private static Summary summary(TrainingRun run, Summary.Outcome outcome, List<SaeState> saes, Pace clock, CheckpointRef checkpoint,
+                                   Checkpointer checkpointer) {
+        boolean completed = outcome == Summary.Outcome.COMPLETED;
+        List<Summary.SaeSummary> each = new ArrayList<>();
+        for (SaeState sae : saes) {
+            String directory = checkpointer.directoryOf(sae.name());
+            each.add(new Summary.SaeSummary(sae.name(), sae.definition().hook(), completed ? sae.lastEvaluation() : null,
+                    completed ? sae.stats().deadCount() : null, directory.isEmpty() ? checkpoint.uri() : checkpoint.uri() + "/" + directory));
+        }
+        SaeTrainer pace = saes.get(0).trainer();
+        return new Summary(run.getMetadata().getName(), outcome, pace.stepsDone(), pace.tokensDone(), clock.tokensPerSecond(),
+                clock.seconds(), checkpoint.uri(), each);
+    }
+
+    /**
+     * Stops the run on non-finite numbers ({@code cause}), checkpointing the last good state when
+     * a step has completed and every SAE stands at the same step (an SAE that failed after others
+     * had taken this step leaves them a step apart: the newest periodic checkpoint is then the
+     * last good state).
+     */
+    private static NonFiniteError nonFinite(String message, RuntimeException cause, Checkpointer checkpointer, List<SaeState> saes) {
+        long steps = saes.get(0).trainer().stepsDone();
+        boolean together = saes.stream().allMatch(s -> s.trainer().stepsDone() == steps);
         Optional<CheckpointRef> saved = Optional.empty();
-        if (trainer.stepsDone() > 0) {
+        if (steps > 0 && together) {
             try {
-                saved = Optional.of(checkpointer.write(String.valueOf(trainer.tokensDone()), sae, trainer, adam, stats, source, null, false));
+                saved = Optional.of(checkpointer.write(String.valueOf(saes.get(0).trainer().tokensDone()), saes, Map.of(), false));
             } catch (IOException | RuntimeException io) {
                 cause.addSuppressed(io);
             }
         }
-        String kept = saved.map(c -> "; the last good state is checkpoint " + c.uri()).orElse("; no step had completed, so no checkpoint was written");
+        String kept = saved.map(c -> "; the last good state is checkpoint " + c.uri())
+                .orElse(!together ? "; other SAEs had already taken this step, so the newest checkpoint written before it is the last good state"
+                        : "; no step had completed, so no checkpoint was written");
         NonFiniteError error = new NonFiniteError(message + kept, saved);
         error.initCause(cause);
         return error;
+    }
+
+    /** Each SAE's hook among the stream's (a synthetic stream's one hook for SAEs without one), checking its dIn against the hook's width. */
+    private static List<Integer> hookIndices(List<SaeDefinition> definitions, ActivationSource source) {
+        List<Integer> out = new ArrayList<>();
+        for (SaeDefinition sae : definitions) {
+            int index = sae.hook() == null ? 0 : source.hooks().indexOf(sae.hook());
+            if (index < 0) {
+                throw new IllegalArgumentException(sae.hookPath() + " is " + sae.hook() + ", which " + source.describe() + " does not serve");
+            }
+            int width = source.dIn(source.hooks().get(index));
+            if (sae.sae().dIn != null && sae.sae().dIn != width) {
+                throw new IllegalArgumentException(sae.saePath() + ".dIn is " + sae.sae().dIn + " but " + source.describe()
+                        + " gives activations of width " + width + (definitions.size() == 1 ? "" : " at " + sae.hook()));
+            }
+            out.add(index);
+        }
+        return out;
+    }
+
+    /** Fresh SAEs, each with its activation scale. */
+    private static List<SaeState> start(List<SaeDefinition> definitions, List<Integer> hookIndices, ActivationSource source,
+                                        NDManager manager, int batchSize) {
+        double[] scales = activationScales(definitions, hookIndices, source, manager, batchSize);
+        List<SaeState> out = new ArrayList<>();
+        for (int i = 0; i < definitions.size(); i++) {
+            int dIn = source.dIn(source.hooks().get(hookIndices.get(i)));
+            out.add(SaeState.start(definitions.get(i), hookIndices.get(i), dIn, scales[i], manager));
+        }
+        return out;
+    }
+
+    /**
+     * SAELens' expected_average_only_in: s = √d_in / E‖x‖ over the first n batches drawn (and
+     * consumed) before training; 1 when normalisation is off. The stream draws as many batches as
+     * the SAE asking for the most, and each SAE's estimate uses its first n of its hook.
+     */
+    static double[] activationScales(List<SaeDefinition> definitions, List<Integer> hookIndices, ActivationSource source,
+                                     NDManager manager, int batchSize) {
+        int n = definitions.size();
+        int[] batches = new int[n];
+        double[] sumOfMeans = new double[n];
+        int draws = 0;
+        for (int i = 0; i < n; i++) {
+            SaeSpec sae = definitions.get(i).sae();
+            batches[i] = sae.normalizeActivations == SaeSpec.ActivationNormalization.EXPECTED_AVERAGE_ONLY_IN ? sae.nBatchesForNormEstimate : 0;
+            draws = Math.max(draws, batches[i]);
+        }
+        for (int b = 0; b < draws; b++) {
+            try (NDScope scope = new NDScope()) {
+                NDList rows = source.next(manager, batchSize);
+                for (int i = 0; i < n; i++) {
+                    if (b < batches[i]) {
+                        sumOfMeans[i] += Torch.scalar(rows.get(hookIndices.get(i)).norm(new int[]{1}).mean());
+                    }
+                }
+            }
+        }
+        double[] scales = new double[n];
+        for (int i = 0; i < n; i++) {
+            int dIn = source.dIn(source.hooks().get(hookIndices.get(i)));
+            scales[i] = batches[i] == 0 ? 1.0 : Math.sqrt(dIn) / (sumOfMeans[i] / batches[i]);
+        }
+        return scales;
     }
 
     /**
      * SAELens' checkpoint thresholds: every multiple of ⌈tokens / (n + 1)⌉ below the budget; a
      * checkpoint is written when the tokens trained first exceed one.
      */
-    static java.util.List<Long> checkpointThresholds(long tokens, int count) {
-        java.util.List<Long> out = new java.util.ArrayList<>();
+    static List<Long> checkpointThresholds(long tokens, int count) {
+        List<Long> out = new ArrayList<>();
         if (count <= 0) {
             return out;
         }
@@ -242,41 +344,11 @@ public final class Training {
                 : asksForTf32(training) ? ", float32 products in IEEE float32 (libtorch had loaded before TF32 was asked for)" : "");
     }
 
-    private static Device device(TrainingSpec.Device wanted) {
+    static Device device(TrainingSpec.Device wanted) {
         Device device = Torch.device(wanted != TrainingSpec.Device.CPU);
         if (wanted == TrainingSpec.Device.CUDA && !device.isGpu()) {
             throw new IllegalArgumentException("spec.training.device is cuda, but no GPU is visible to libtorch here");
         }
         return device;
-    }
-
-    /** The activation source a spec describes: synthetic, or a language model's activations over a dataset. */
-    static ActivationSource openSource(TrainingRunSpec spec) throws IOException {
-        if (spec.synthetic != null) {
-            return new SyntheticSuperposition(spec.synthetic, spec.training.seed);
-        }
-        return LanguageModelActivations.open(spec, device(spec.training.device), ModelSources.fromEnvironment(),
-                LanguageModelActivations.Threads.fromEnvironment());
-    }
-
-    /**
-     * SAELens' expected_average_only_in: s = √d_in / E‖x‖ over n batches drawn (and consumed)
-     * before training; 1 when normalisation is off.
-     */
-    static double activationScale(SaeSpec sae, ActivationSource source, NDManager manager, int batchSize) {
-        if (sae.normalizeActivations != SaeSpec.ActivationNormalization.EXPECTED_AVERAGE_ONLY_IN) {
-            return 1.0;
-        }
-        double sumOfMeans = 0;
-        for (int i = 0; i < sae.nBatchesForNormEstimate; i++) {
-            try (NDScope scope = new NDScope()) {
-                sumOfMeans += Torch.scalar(source.next(manager, batchSize).norm(new int[]{1}).mean());
-            }
-        }
-        return Math.sqrt(source.dIn()) / (sumOfMeans / sae.nBatchesForNormEstimate);
-    }
-
-    static Path stagingDirectory(String run, String checkpoint) throws IOException {
-        return Files.createTempDirectory("saeforge-" + run + "-" + checkpoint + "-");
     }
 }

@@ -37,7 +37,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * put back at a saved position serves exactly the batches it would have served.
  */
 class LanguageModelActivationsTest {
-    static final LanguageModelActivations.Threads THREADS = new LanguageModelActivations.Threads(2, 1, 1);
+    static final ThreadSettings THREADS = new ThreadSettings(2, 1, 1);
     static final int CONTEXT = 16;
     static final int PROMPTS = 4;
 
@@ -78,7 +78,11 @@ class LanguageModelActivationsTest {
     }
 
     LanguageModelActivations open(TrainingRunSpec spec) throws IOException {
-        return LanguageModelActivations.open(spec, Device.cpu(), new ModelSources(dir.resolve("cache"), null, Map.of()), THREADS);
+        return open(spec, List.of(HookPoint.parse(spec.hook)));
+    }
+
+    LanguageModelActivations open(TrainingRunSpec spec, List<HookPoint> hooks) throws IOException {
+        return LanguageModelActivations.open(spec, hooks, Device.cpu(), new ModelSources(dir.resolve("cache"), null, Map.of()), THREADS);
     }
 
     /** SAELens' packing of {@code docs} done here, independently of the source: windows and where they ended. */
@@ -105,11 +109,16 @@ class LanguageModelActivationsTest {
         }
     }
 
+    /** The rows of the source's first hook in {@code batches} batches. */
     static List<float[]> take(LanguageModelActivations source, NDManager manager, int batches) {
+        return take(source, manager, batches, 0);
+    }
+
+    static List<float[]> take(LanguageModelActivations source, NDManager manager, int batches, int hook) {
         List<float[]> out = new ArrayList<>();
         for (int i = 0; i < batches; i++) {
             try (NDScope scope = new NDScope()) {
-                out.add(source.next(manager, 64).toFloatArray());
+                out.add(source.next(manager, 64).get(hook).toFloatArray());
             }
         }
         return out;
@@ -125,14 +134,14 @@ class LanguageModelActivationsTest {
         Packed training = pack(documents.subList(firstTrainingDocument, documents.size()), 2 * 64 / CONTEXT);
 
         try (LanguageModelActivations source = open(spec(hook, 0, ""))) {
-            List<long[]> served = source.heldOutBatches().stream().flatMap(b -> java.util.Arrays.stream(b)).toList();
+            List<long[]> served = source.data().heldOutBatches().stream().flatMap(b -> java.util.Arrays.stream(b)).toList();
             assertThat(served).usingElementComparator(java.util.Arrays::compare).containsExactlyElementsOf(evaluation.windows());
 
             // Without mixing, rows come in window order: two batches of 64 rows are the first 8 training windows.
             List<float[]> batches = take(source, manager, 2);
             float[] expected = activations(training.windows(), hook);
             assertThat(concat(batches)).containsExactly(expected);
-            assertThat(source.dIn()).isEqualTo(64);
+            assertThat(source.dIn(hook)).isEqualTo(64);
         }
     }
 
@@ -164,14 +173,55 @@ class LanguageModelActivationsTest {
                 }
                 if (stop == 5) {
                     // Saved in parts, as a buffer too large for one checkpoint tensor is.
-                    NDArray whole = restored.get("buffer.0");
-                    restored = LanguageModelActivations.parts(whole, 1000);
+                    NDArray whole = restored.get("blocks.0.hook_resid_post.buffer.0");
+                    restored = LanguageModelActivations.parts("blocks.0.hook_resid_post.buffer.", whole, 1000);
                     assertThat(restored).hasSize((int) ((whole.getShape().get(0) + 14) / 15));
                 }
                 resumed.seek(position, restored);
                 assertThat(take(resumed, manager, 14 - stop)).as("resumed after " + stop + " batches")
                         .usingElementComparator(java.util.Arrays::compare).containsExactlyElementsOf(straight.subList(stop, 14));
             }
+        }
+    }
+
+    @Test
+    void aStreamOfSeveralHooksServesEachHookWhatAStreamOfThatHookAloneServes() throws Exception {
+        TrainingRunSpec spec = spec("blocks.0.hook_resid_post", 0.5, "");
+        List<HookPoint> hooks = List.of(HookPoint.parse("blocks.1.hook_mlp_out"), HookPoint.parse("blocks.0.hook_resid_post"),
+                HookPoint.parse("blocks.1.mlp.hook_post"));
+        for (int h = 0; h < hooks.size(); h++) {
+            List<float[]> alone;
+            try (LanguageModelActivations source = open(spec, List.of(hooks.get(h)))) {
+                alone = take(source, manager, 6);
+            }
+            try (LanguageModelActivations together = open(spec, hooks)) {
+                assertThat(together.hooks()).containsExactly("blocks.1.hook_mlp_out", "blocks.0.hook_resid_post", "blocks.1.mlp.hook_post");
+                assertThat(take(together, manager, 6, h)).as("%s served beside the others", hooks.get(h))
+                        .usingElementComparator(java.util.Arrays::compare).containsExactlyElementsOf(alone);
+            }
+        }
+    }
+
+    @Test
+    void aStreamOfSeveralHooksResumesEveryHookExactly() throws Exception {
+        TrainingRunSpec spec = spec("blocks.0.hook_resid_post", 0.5, "");
+        List<HookPoint> hooks = List.of(HookPoint.parse("blocks.0.hook_resid_post"), HookPoint.parse("blocks.1.mlp.hook_post"));
+        List<float[]> straight;
+        try (LanguageModelActivations source = open(spec, hooks)) {
+            straight = take(source, manager, 7, 1);
+        }
+        Map<String, Object> position;
+        Map<String, NDArray> saved = new LinkedHashMap<>();
+        try (LanguageModelActivations first = open(spec, hooks)) {
+            take(first, manager, 3);
+            position = first.position();
+            first.positionArrays().forEach((name, array) -> saved.put(name, manager.create(array.toFloatArray(), array.getShape())));
+        }
+        assertThat(saved).containsOnlyKeys("blocks.0.hook_resid_post.buffer.0", "blocks.1.mlp.hook_post.buffer.0");
+        try (LanguageModelActivations resumed = open(spec, hooks)) {
+            resumed.seek(position, saved);
+            assertThat(take(resumed, manager, 4, 1)).usingElementComparator(java.util.Arrays::compare)
+                    .containsExactlyElementsOf(straight.subList(3, 7));
         }
     }
 
@@ -212,7 +262,7 @@ class LanguageModelActivationsTest {
                     .containsEntry("sequence_separator_token_id", imEnd)
                     .containsEntry("bos_token_choice", "the tokenizer has no bos_token, so, as TransformerLens does, the eos_token "
                             + "<|im_end|> (" + imEnd + ") serves as BOS");
-            assertThat(source.dIn()).as("mlp.hook_post is intermediate_size wide").isEqualTo(128);
+            assertThat(source.dIn("blocks.1.mlp.hook_post")).as("mlp.hook_post is intermediate_size wide").isEqualTo(128);
             assertThat(source.describe()).contains("BOS <|im_end|> (" + imEnd + ")", "256-row mixing buffer");
         }
         try (LanguageModelActivations source = open(spec("blocks.1.hook_mlp_out", 0.5, ", prependBos: false, sequenceSeparator: eos"))) {
@@ -224,8 +274,8 @@ class LanguageModelActivationsTest {
     void theHeldOutSourceServesTheActivationsOfTheEvaluationWindows() throws Exception {
         try (LanguageModelActivations source = open(spec("blocks.1.hook_mlp_out", 0.5, ""));
              ActivationSource heldOut = source.heldOut()) {
-            float[] rows = concat(List.of(heldOut.next(manager, 48).toFloatArray(), heldOut.next(manager, 16).toFloatArray()));
-            assertThat(rows).containsExactly(activations(java.util.Arrays.asList(source.heldOutBatches().get(0)), "blocks.1.hook_mlp_out"));
+            float[] rows = concat(List.of(heldOut.next(manager, 48).get(0).toFloatArray(), heldOut.next(manager, 16).get(0).toFloatArray()));
+            assertThat(rows).containsExactly(activations(java.util.Arrays.asList(source.data().heldOutBatches().get(0)), "blocks.1.hook_mlp_out"));
         }
     }
 

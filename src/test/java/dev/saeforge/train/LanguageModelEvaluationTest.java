@@ -7,7 +7,9 @@ import ai.djl.ndarray.types.Shape;
 import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingRuns;
-import dev.saeforge.data.LanguageModelActivations;
+import dev.saeforge.api.SaeDefinition;
+import dev.saeforge.data.LanguageModelData;
+import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.ModelSources;
 import dev.saeforge.lm.ReferenceQwen3;
 import dev.saeforge.lm.TinyQwen3;
@@ -32,6 +34,7 @@ import static org.assertj.core.api.Assertions.within;
  */
 class LanguageModelEvaluationTest {
     static final String HOOK = "blocks.0.hook_mlp_out";
+    static final List<HookPoint> HOOKS = List.of(HookPoint.parse(HOOK), HookPoint.parse("blocks.1.hook_mlp_out"));
 
     @TempDir
     Path dir;
@@ -59,10 +62,12 @@ class LanguageModelEvaluationTest {
                 "test").get(0).getSpec();
 
         try (NDManager manager = Torch.engine().newBaseManager(Device.cpu());
-             LanguageModelActivations source = LanguageModelActivations.open(spec, Device.cpu(), new ModelSources(dir, null, Map.of()),
-                     new LanguageModelActivations.Threads(1, 1, 1));
-             JumpReluSae sae = exact(64, manager)) {
-            Evaluation evaluation = Evaluation.run(sae, source, 12, 2, 1.0, manager);
+             LanguageModelData data = LanguageModelData.open(spec, HOOKS, Device.cpu(), new ModelSources(dir, null, Map.of()));
+             SaeState sae = state("exact", 0, exact(64, manager), spec, manager);
+             SaeState silent = state("silent", 0, silent(64, manager), spec, manager);
+             SaeState other = state("other-hook", 1, exact(64, manager), spec, manager)) {
+            List<Evaluation> all = HeldOutEvaluation.spliced(data, HOOKS).evaluate(List.of(sae, silent, other), manager);
+            Evaluation evaluation = all.get(0);
 
             Evaluation.Downstream d = evaluation.downstream();
             assertThat(evaluation.rows()).isEqualTo(2 * 3 * 12);
@@ -74,12 +79,42 @@ class LanguageModelEvaluationTest {
             assertThat(d.ceLossScore()).isCloseTo(1.0, within(1e-3));
             assertThat(d.klDivScore()).isCloseTo(1.0, within(1e-3));
 
-            double[] reference = referenceLosses(model, source.heldOutBatches());
+            double[] reference = referenceLosses(model, data.heldOutBatches());
             assertThat(d.ceLossWithoutSae()).isCloseTo(reference[0], within(1e-3 * reference[0]));
             assertThat(d.ceLossWithAblation()).isCloseTo(reference[1], within(1e-3 * reference[1]));
             assertThat(d.klDivWithAblation()).isCloseTo(reference[2], within(1e-3 * reference[2]));
             assertThat(d.ceLossWithAblation()).isNotCloseTo(d.ceLossWithoutSae(), within(1e-3));
+
+            // An SAE on the same hook shares the clean and ablated passes; one that reconstructs nothing is the ablation.
+            Evaluation.Downstream zero = all.get(1).downstream();
+            assertThat(zero.ceLossWithoutSae()).isEqualTo(d.ceLossWithoutSae());
+            assertThat(zero.ceLossWithAblation()).isEqualTo(d.ceLossWithAblation());
+            assertThat(zero.ceLossWithSae()).isCloseTo(d.ceLossWithAblation(), within(1e-6 * d.ceLossWithAblation()));
+            assertThat(zero.ceLossScore()).isCloseTo(0.0, within(1e-4));
+            // An SAE on another hook is evaluated spliced in at its own hook, and gets what it would alone.
+            Evaluation alone = HeldOutEvaluation.spliced(data, HOOKS).evaluate(List.of(other), manager).get(0);
+            assertThat(all.get(2)).isEqualTo(alone);
+            assertThat(alone.downstream().ceLossWithAblation()).isNotEqualTo(d.ceLossWithAblation());
         }
+    }
+
+    static SaeState state(String name, int hookIndex, JumpReluSae sae, TrainingRunSpec spec, NDManager manager) {
+        SaeDefinition definition = new SaeDefinition("spec", name, HOOKS.get(hookIndex).toString(), spec.sae, spec.training, 0);
+        return new SaeState(definition, hookIndex, sae, 1.0, manager);
+    }
+
+    /** An SAE whose reconstruction is zero: its decoder is. */
+    static JumpReluSae silent(int dIn, NDManager manager) {
+        SaeSpec spec = new SaeSpec();
+        spec.dSae = 2 * dIn;
+        NDArray identity = manager.eye(dIn);
+        NDArray encoder = identity.concat(identity.neg(), 1);
+        return JumpReluSae.fromParameters(JumpReluSae.Config.of(spec, dIn), manager, Map.of(
+                JumpReluSae.W_ENC, encoder,
+                JumpReluSae.W_DEC, manager.zeros(new Shape(2L * dIn, dIn)),
+                JumpReluSae.B_ENC, manager.zeros(new Shape(2L * dIn)),
+                JumpReluSae.B_DEC, manager.zeros(new Shape(dIn)),
+                JumpReluSae.THRESHOLD, manager.zeros(new Shape(2L * dIn))));
     }
 
     /** W_enc = [I, -I], W_dec = [I; -I], no biases, thresholds 0: f = [relu(x), relu(-x)], x̂ = x. */

@@ -1,6 +1,7 @@
 package dev.saeforge.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
@@ -100,16 +102,21 @@ class NonFiniteInputTest {
     /** A source whose batch {@code bad} holds one NaN. */
     record Poisoned(SyntheticSuperposition inner, long bad) implements ActivationSource {
         @Override
-        public int dIn() {
-            return inner.dIn();
+        public List<String> hooks() {
+            return inner.hooks();
         }
 
         @Override
-        public NDArray next(NDManager manager, int rows) {
+        public int dIn(String hook) {
+            return inner.dIn(hook);
+        }
+
+        @Override
+        public NDList next(NDManager manager, int rows) {
             long batch = ((Number) inner.position().get("batches")).longValue();
-            NDArray x = inner.next(manager, rows);
+            NDList x = inner.next(manager, rows);
             if (batch == bad) {
-                x.set(new ai.djl.ndarray.index.NDIndex("3, 2"), Float.NaN);
+                x.get(0).set(new ai.djl.ndarray.index.NDIndex("3, 2"), Float.NaN);
             }
             return x;
         }

@@ -1,0 +1,170 @@
+package dev.saeforge.data;
+
+import ai.djl.Device;
+import dev.saeforge.api.DatasetSpec;
+import dev.saeforge.api.ModelSpec;
+import dev.saeforge.api.TrainingRunSpec;
+import dev.saeforge.lm.HookPoint;
+import dev.saeforge.lm.ModelSources;
+import dev.saeforge.lm.Qwen3Model;
+import dev.saeforge.lm.SpecialTokens;
+import dev.saeforge.lm.Tokenizer;
+import dev.saeforge.tensor.Precision;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A run's language model, tokenizer and text, opened and checked against each other: the model
+ * on its device, the packing rules SAELens would use (BOS, separator, context), the dataset's
+ * files, and the windows held out for evaluation (the first documents, {@link HeldOut}). The
+ * stream, the evaluation and the benchmarks all call the model through this.
+ */
+public final class LanguageModelData implements AutoCloseable {
+    private final String modelName;
+    private final Qwen3Model model;
+    private final Tokenizer tokenizer;
+    private final SpecialTokens special;
+    private final DatasetSpec dataset;
+    private final Packer.Rules rules;
+    private final List<Shard> shards;
+    private final long seed;
+    private final HeldOut heldOut;
+
+    private LanguageModelData(String modelName, Qwen3Model model, Tokenizer tokenizer, SpecialTokens special, DatasetSpec dataset,
+                              Packer.Rules rules, List<Shard> shards, long seed, int evalWindows) {
+        this.modelName = modelName;
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.special = special;
+        this.dataset = dataset;
+        this.rules = rules;
+        this.shards = shards;
+        this.seed = seed;
+        try (TextStream all = textStream(TextStream.RowFilter.ALL)) {
+            this.heldOut = HeldOut.take(all, new TokenizedText(all, tokenizer), rules, evalWindows);
+        }
+    }
+
+    /**
+     * Opens the model and dataset of {@code spec} on {@code device}, checking that every hook
+     * exists in the model and that the windows fit its positions, and holds out the evaluation
+     * windows (spec.training.evalBatches batches of storeBatchSizePrompts).
+     */
+    public static LanguageModelData open(TrainingRunSpec spec, List<HookPoint> hooks, Device device, ModelSources sources)
+            throws IOException {
+        ModelSpec modelSpec = spec.model;
+        DatasetSpec dataset = spec.dataset;
+        Path dir = sources.resolve(modelSpec.uri);
+        Qwen3Model model = Qwen3Model.load(dir, device, modelSpec.dtype == null ? null : Precision.valueOf(modelSpec.dtype.name()));
+        Tokenizer tokenizer = null;
+        try {
+            for (HookPoint hook : hooks) {
+                hook.checkAgainst(model.config(), modelSpec.uri);
+            }
+            if (dataset.contextSize > model.config().maxPositionEmbeddings()) {
+                throw new IllegalArgumentException("spec.dataset.contextSize is " + dataset.contextSize + ", longer than the "
+                        + model.config().maxPositionEmbeddings() + " positions " + modelSpec.uri + " was trained for");
+            }
+            tokenizer = Tokenizer.load(dir);
+            SpecialTokens special = SpecialTokens.read(dir);
+            Long separator = switch (dataset.sequenceSeparator) {
+                case BOS -> special.bosId();
+                case EOS -> special.eosId();
+                case NONE -> null;
+            };
+            Packer.Rules rules = new Packer.Rules(dataset.contextSize, dataset.prependBos ? special.bosId() : null, separator,
+                    dataset.disableConcatSequences);
+            List<Shard> shards = DatasetFiles.of(sources).list(dataset.uri);
+            int evalWindows = spec.training.evalBatches * dataset.storeBatchSizePrompts;
+            return new LanguageModelData(modelSpec.name, model, tokenizer, special, dataset, rules, shards, spec.training.seed, evalWindows);
+        } catch (IOException | RuntimeException e) {
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+            model.close();
+            throw e;
+        }
+    }
+
+    public Qwen3Model model() {
+        return model;
+    }
+
+    public int contextSize() {
+        return rules.contextSize();
+    }
+
+    /** Windows per forward pass (spec.dataset.storeBatchSizePrompts). */
+    public int windowsPerForward() {
+        return dataset.storeBatchSizePrompts;
+    }
+
+    DatasetSpec dataset() {
+        return dataset;
+    }
+
+    /** The held-out evaluation windows, in batches of storeBatchSizePrompts. */
+    public List<long[][]> heldOutBatches() {
+        List<long[][]> batches = new ArrayList<>();
+        List<long[]> all = heldOut.windows();
+        for (int i = 0; i < all.size(); i += windowsPerForward()) {
+            batches.add(all.subList(i, Math.min(all.size(), i + windowsPerForward())).toArray(long[][]::new));
+        }
+        return batches;
+    }
+
+    /** The training text packed into windows, from its start; every call opens its own reader of the files. */
+    public TrainingWindows trainingWindows() {
+        TextStream text = textStream(heldOut);
+        return new TrainingWindows(text, new Packer(rules, new TokenizedText(text, tokenizer)), windowsPerForward());
+    }
+
+    private TextStream textStream(TextStream.RowFilter filter) {
+        return new TextStream(shards, dataset.format, dataset.textField, dataset.malformedRows, seed, filter, dataset.uri);
+    }
+
+    /** Facts about the activations for cfg.json metadata: the BOS id used, the buffer, how the model was loaded. */
+    Map<String, Object> metadata() {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("bos_token", rules.bos() == null ? null : special.bosToken());
+        out.put("bos_token_id", rules.bos());
+        out.put("bos_token_choice", special.describeBos());
+        out.put("sequence_separator_token_id", rules.separator());
+        out.put("store_batch_size_prompts", dataset.storeBatchSizePrompts);
+        out.put("n_batches_in_buffer", dataset.nBatchesInBuffer);
+        out.put("activations_mixing_fraction", dataset.mixingFraction);
+        out.put("eval_windows", heldOut.windows().size());
+        // How TransformerLens would load the model to compute these activations: unprocessed weights
+        // (transformers' forward, as here), in the precision they were computed in.
+        Map<String, Object> kwargs = new LinkedHashMap<>();
+        kwargs.put("center_writing_weights", false);
+        kwargs.put("dtype", model.precision().toString());
+        out.put("model_from_pretrained_kwargs", kwargs);
+        return out;
+    }
+
+    /** "Qwen/Qwen3-8B (bfloat16) at blocks.28.hook_mlp_out over hf://...": for messages. */
+    String describe(List<HookPoint> hooks, long bufferRows) {
+        String at = hooks.size() == 1 ? hooks.get(0).toString() : hooks.size() + " hooks (" + String.join(", ", hooks.stream().map(HookPoint::toString).toList()) + ")";
+        return String.format("%s (%s) at %s over %s (%d file%s; windows of %d tokens%s; %,d-row mixing buffer%s; %s held out)", modelName,
+                model.precision(), at, dataset.uri, shards.size(), shards.size() == 1 ? "" : "s", rules.contextSize(),
+                rules.bos() == null ? ", no BOS" : ", BOS " + special.bosToken() + " (" + rules.bos() + ")", bufferRows,
+                hooks.size() == 1 ? "" : " per hook", heldOut.describe());
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+        try {
+            model.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package dev.saeforge.data;
+
+import ai.djl.pytorch.jni.JniUtils;
+
+/**
+ * How a run's work is spread over threads: {@code forwards} forward passes run at once, each with
+ * {@code lmThreads} libtorch intra-op threads, while the trainer's SAE steps use
+ * {@code saeThreads}, split over {@code saeSteps} steps of different SAEs at once.
+ */
+public record ThreadSettings(int forwards, int lmThreads, int saeThreads, int saeSteps) {
+    public ThreadSettings {
+        if (forwards < 1 || lmThreads < 1 || saeThreads < 1 || saeSteps < 1) {
+            throw new IllegalArgumentException("thread counts must be >= 1, got " + forwards + ", " + lmThreads + ", " + saeThreads
+                    + " and " + saeSteps);
+        }
+    }
+
+    /** One SAE step at a time. */
+    public ThreadSettings(int forwards, int lmThreads, int saeThreads) {
+        this(forwards, lmThreads, saeThreads, 1);
+    }
+
+    /**
+     * One forward pass at a time with half the cores' libtorch threads, and the other half for
+     * the SAE steps. The producer thread's packing runs ahead of the forward passes, so the model
+     * never waits for it; on the 2-core machine this beats two single-threaded passes at once,
+     * which leave the SAE step too little of the CPU (bench train measures both).
+     * The SAEs of a run step one after another, each with all of saeThreads: on this CPU,
+     * concurrent steps are slower (bench train --saes measures both).
+     * SAEFORGE_LM_FORWARDS, SAEFORGE_LM_THREADS, SAEFORGE_SAE_THREADS and SAEFORGE_SAE_STEPS
+     * override each.
+     */
+    public static ThreadSettings fromEnvironment() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        int lm = Math.max(1, cores / 2);
+        return new ThreadSettings(number("SAEFORGE_LM_FORWARDS", 1), number("SAEFORGE_LM_THREADS", lm),
+                number("SAEFORGE_SAE_THREADS", Math.max(1, cores - lm)), number("SAEFORGE_SAE_STEPS", 1));
+    }
+
+    /** Sets the calling thread's libtorch intra-op threads (libtorch reads its count once per thread, lazily: settle that first). */
+    public static void useLibtorchThreads(int count) {
+        JniUtils.getNumThreads();
+        JniUtils.setNumThreads(count);
+    }
+
+    private static int number(String variable, int fallback) {
+        String value = System.getenv(variable);
+        if (value == null || value.isBlank()) {
+            return fallback;
+        }
+        try {
+            int n = Integer.parseInt(value.strip());
+            if (n >= 1) {
+                return n;
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException(variable + " is \"" + value + "\"; expected a whole number of threads >= 1");
+    }
+}
