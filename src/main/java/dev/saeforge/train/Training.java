@@ -45,7 +45,13 @@ public final class Training {
             /** Stop after this many steps in this process (checkpointed, resumable); null runs to the end. */
             Long stopAfterSteps,
             /** Set from outside (SIGTERM) to stop at the next step, checkpointed. */
-            StopRequest stopRequest) {
+            StopRequest stopRequest,
+            /** The threads of a language model's stream and of the SAE steps; null takes them from the environment. */
+            ThreadSettings threads) {
+
+        public Options(Long stopAfterSteps, StopRequest stopRequest) {
+            this(stopAfterSteps, stopRequest, null);
+        }
 
         public static Options defaults() {
             return new Options(null, new StopRequest());
@@ -81,7 +87,7 @@ public final class Training {
             }
         }
         List<HookPoint> hooks = SaeDefinition.all(run).stream().map(sae -> HookPoint.parse(sae.hook())).distinct().toList();
-        ThreadSettings threads = ThreadSettings.fromEnvironment();
+        ThreadSettings threads = options.threads() != null ? options.threads() : ThreadSettings.fromEnvironment();
         try (LanguageModelActivations source = LanguageModelActivations.open(spec, hooks, device(training.device),
                 ModelSources.fromEnvironment(), threads)) {
             return run(run, new Stream(source, HeldOutEvaluation.spliced(source.data(), hooks), threads), store, options, listener);

@@ -113,7 +113,7 @@ class SaeLensFormatTest {
         assertThat(SaeLensCheckpoint.problems(last)).singleElement().asString().startsWith("sparsity.safetensors: ");
     }
 
-    private static void assertShape(JsonNode header, String key, long... shape) {
+    static void assertShape(JsonNode header, String key, long... shape) {
         JsonNode tensor = header.get(key);
         assertThat(tensor.path("dtype").asText()).as(key + " dtype").isEqualTo("F32");
         List<Long> actual = new java.util.ArrayList<>();
@@ -121,7 +121,7 @@ class SaeLensFormatTest {
         assertThat(actual).as(key + " shape").containsExactly(java.util.Arrays.stream(shape).boxed().toArray(Long[]::new));
     }
 
-    private static JsonNode header(Path file) throws Exception {
+    static JsonNode header(Path file) throws Exception {
         ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
         int length = (int) bytes.getLong(0);
         return new ObjectMapper().readTree(new String(bytes.array(), 8, length, StandardCharsets.UTF_8));
