@@ -4,6 +4,10 @@ import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingRunStatus;
 import dev.saeforge.operator.OperatorConfig;
+import dev.saeforge.api.SaeEntrySpec;
+import dev.saeforge.api.SaeSpec;
+import dev.saeforge.api.SaeTrainingSpec;
+import dev.saeforge.api.TrainingSpec;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
 /**
@@ -19,9 +23,12 @@ final class NativeImageRegistrations {
     /**
      * Documents Jackson binds field by field: the TrainingRun (read strictly by {@code SchemaCheck},
      * which also reads the fabric8 validation annotations on its fields) and the operator's
-     * configuration. The full hierarchy takes in every spec and status class their fields name.
+     * configuration. The full hierarchy takes in every spec and status class their fields name;
+     * the element classes of lists are named too, and SaeDefinition reads the SAE and training
+     * fields a sweep may vary by reflection.
      */
-    @RegisterForReflection(targets = {TrainingRun.class, TrainingRunSpec.class, TrainingRunStatus.class, OperatorConfig.class},
+    @RegisterForReflection(targets = {TrainingRun.class, TrainingRunSpec.class, TrainingRunStatus.class, OperatorConfig.class,
+            SaeEntrySpec.class, SaeTrainingSpec.class, SaeSpec.class, TrainingSpec.class},
             registerFullHierarchy = true)
     static final class Documents {
     }

@@ -63,17 +63,18 @@ class NativeTrainingIT {
     }
 
     /**
-     * The tiny example's whole pipeline natively, from an empty cache: the tiny model and corpus
-     * written on first use, the Rust tokenizer, packing, the Qwen3 forward on producer threads, the
-     * SAE step, the evaluation with the SAE spliced into the model, and checkpoints. A shorter run
-     * than the example's (the JVM's TinyExampleIT trains it in full), with an evaluation in it.
+     * The tiny sweep example's whole pipeline natively, from an empty cache: the tiny model and
+     * corpus written on first use, the Rust tokenizer, packing, the Qwen3 forward to the deeper of
+     * two hooks on producer threads, six SAEs' steps, their evaluation spliced into the model, and a
+     * checkpoint directory per SAE. A shorter run than the example's (the JVM's TinyExampleIT trains
+     * it in full), with an evaluation in it.
      */
     @Test
-    void theTinyQwen3ExampleTrainsEvaluatesAndCheckpoints() throws Exception {
-        Path spec = dir.resolve("tiny-qwen3.yaml");
-        String example = Files.readString(Path.of("examples/tiny-qwen3.yaml"));
+    void theTinyQwen3SweepExampleTrainsEvaluatesAndCheckpointsEverySae() throws Exception {
+        Path spec = dir.resolve("tiny-qwen3-sweep.yaml");
+        String example = Files.readString(Path.of("examples/tiny-qwen3-sweep.yaml"));
         Files.writeString(spec, example.replace("uri: runs", "uri: " + dir.resolve("runs"))
-                .replace("tokens: 2048000", "tokens: 204800").replace("evalEverySteps: 500", "evalEverySteps: 100"));
+                .replace("tokens: 1024000", "tokens: 204800").replace("evalEverySteps: 500", "evalEverySteps: 100"));
         assertThat(Files.readString(spec)).contains("tokens: 204800", "evalEverySteps: 100");
         Map<String, String> env = new HashMap<>(NativeBinary.libraryEnvironment());
         env.put("SAEFORGE_CACHE", dir.resolve("cache").toString());
@@ -82,14 +83,18 @@ class NativeTrainingIT {
         NativeBinary.Run train = NativeBinary.run(env, null, "train", spec.toString(), "--summary", summary.toString());
 
         assertThat(train.exitCode()).as(train.stderr()).isEqualTo(ExitCodes.OK);
-        assertThat(train.stderr()).contains("saeforge: training tiny-qwen3", "BOS <|im_end|>", "eval at step 100:", "CE score");
+        assertThat(train.stderr()).contains("saeforge: training tiny-qwen3-sweep", "BOS <|im_end|>", "eval at step 100", "CE score");
         JsonNode figures = new ObjectMapper().readTree(summary.toFile());
         assertThat(figures.path("outcome").asText()).isEqualTo("completed");
-        assertThat(figures.path("ce_loss_score").asDouble()).isBetween(0.0, 1.0);
-        assertThat(figures.path("explained_variance").asDouble()).isPositive();
-        try (Safetensors.Reader weights = Safetensors.read(dir.resolve("runs/tiny-qwen3/final_204800").resolve(SaeLensCheckpoint.WEIGHTS))) {
-            assertThat(weights.tensors().keySet()).containsExactlyInAnyOrderElementsOf(SaeLensCheckpoint.JUMPRELU_WEIGHTS);
-            assertThat(weights.tensors().get("W_enc").shape()).containsExactly(64, 256);
+        assertThat(figures.path("saes")).hasSize(6);
+        for (JsonNode sae : figures.path("saes")) {
+            assertThat(sae.path("ce_loss_score").isNumber()).as(sae.toString()).isTrue();
+            assertThat(sae.path("explained_variance").asDouble()).as(sae.toString()).isPositive();
+            Path last = dir.resolve("runs/tiny-qwen3-sweep/final_204800").resolve(sae.path("name").asText());
+            try (Safetensors.Reader weights = Safetensors.read(last.resolve(SaeLensCheckpoint.WEIGHTS))) {
+                assertThat(weights.tensors().keySet()).containsExactlyInAnyOrderElementsOf(SaeLensCheckpoint.JUMPRELU_WEIGHTS);
+                assertThat(weights.tensors().get("W_enc").shape()).containsExactly(64, 256);
+            }
         }
         assertThat(dir.resolve("cache/models/tiny/qwen3/model.safetensors")).isRegularFile();
     }

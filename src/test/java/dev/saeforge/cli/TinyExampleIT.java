@@ -62,6 +62,34 @@ class TinyExampleIT {
         assertThat(dir.resolve("cache/models/tiny/qwen3/model.safetensors")).isRegularFile();
     }
 
+    /**
+     * The sweep example: six SAEs (three sparsities at two hooks) from one stream, each reaching
+     * EV >= 0.6, checkpointed as one SAELens directory per SAE, summarised per SAE.
+     */
+    @Test
+    void theSweepExampleTrainsSixSaesFromOneStreamEachExplainingMostOfTheVariance() throws Exception {
+        Path spec = dir.resolve("tiny-qwen3-sweep.yaml");
+        Files.writeString(spec, Files.readString(Path.of("examples/tiny-qwen3-sweep.yaml")).replace("uri: runs", "uri: " + dir.resolve("runs")));
+
+        Run run = saeforge("train", spec.toString(), "--summary", dir.resolve("summary.json").toString());
+
+        assertThat(run.exitCode()).as(run.stderr()).isEqualTo(ExitCodes.OK);
+        JsonNode saes = new ObjectMapper().readTree(dir.resolve("summary.json").toFile()).path("saes");
+        List<String> names = new ArrayList<>();
+        for (JsonNode sae : saes) {
+            names.add(sae.path("name").asText());
+            assertThat(sae.path("explained_variance").asDouble()).as(sae.path("name").asText() + " EV").isGreaterThanOrEqualTo(0.6);
+            assertThat(sae.path("ce_loss_score").isNumber()).isTrue();
+            Path last = dir.resolve("runs/tiny-qwen3-sweep/final_1024000").resolve(sae.path("name").asText());
+            assertThat(SaeLensCheckpoint.problems(last)).as(last.toString()).isEmpty();
+        }
+        assertThat(names).containsExactly("mlp1-l0coefficient-0.03", "mlp1-l0coefficient-0.1", "mlp1-l0coefficient-0.3",
+                "resid0-l0coefficient-0.03", "resid0-l0coefficient-0.1", "resid0-l0coefficient-0.3");
+        for (String name : names) {
+            assertThat(run.stdout()).as("the summary's row per SAE").contains(name);
+        }
+    }
+
     @Test
     void benchTrainReportsTheThreeRatesAndTheRatio() throws Exception {
         Run run = saeforge("bench", "train", "--rounds", "1", "--steps", "20", "-o", "json");
@@ -77,6 +105,18 @@ class TinyExampleIT {
         assertThat(figures.path("serial_bound_tokens_per_second").asDouble()).isCloseTo(1 / (1 / lm + 1 / sae), org.assertj.core.data.Offset.offset(1e-6 * lm));
         assertThat(figures.path("ratio").asDouble()).isCloseTo(figures.path("tokens_per_second").asDouble()
                 / figures.path("serial_bound_tokens_per_second").asDouble(), org.assertj.core.data.Offset.offset(1e-9));
+
+        Run four = saeforge("bench", "train", "--saes", "4", "--rounds", "1", "--steps", "10", "-o", "json");
+
+        assertThat(four.exitCode()).as(four.stderr()).isEqualTo(ExitCodes.OK);
+        JsonNode sweep = new ObjectMapper().readTree(four.stdout());
+        double lm4 = sweep.path("lm_tokens_per_second").asDouble();
+        double sae4 = sweep.path("sae_tokens_per_second").asDouble();
+        assertThat(sweep.path("saes").asInt()).isEqualTo(4);
+        assertThat(sweep.path("serial_bound_tokens_per_second").asDouble()).as("1 / (1/lm + 4/sae)")
+                .isCloseTo(1 / (1 / lm4 + 4 / sae4), org.assertj.core.data.Offset.offset(1e-6 * lm4));
+        assertThat(sweep.path("speed_up_over_separate_runs").asDouble()).isCloseTo(4 * sweep.path("tokens_per_second").asDouble()
+                / sweep.path("one_sae_tokens_per_second").asDouble(), org.assertj.core.data.Offset.offset(1e-9));
     }
 
     private Run saeforge(String... args) throws IOException, InterruptedException {
