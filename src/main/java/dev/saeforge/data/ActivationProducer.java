@@ -168,31 +168,6 @@ final class ActivationProducer implements AutoCloseable {
         return new IllegalStateException("the activation producer failed: " + cause, cause);
     }
 
-    /**
-     * The producer's work without its thread and the mixing buffers, for benchmarks: reads
-     * windows for {@code passes} forward passes and runs them, on the forward threads
-     * ({@code parallel}) or one after the other on the calling thread, returning each pass's rows
-     * per hook, created by {@code target}. Only before {@link #start}.
-     */
-    List<List<NDArray>> forwardPasses(NDManager target, int passes, boolean parallel) {
-        if (producer != null) {
-            throw new IllegalStateException("forwardPasses runs the producer's work itself; the producer thread has already started");
-        }
-        List<List<NDArray>> out = new ArrayList<>();
-        if (!parallel) {
-            for (int i = 0; i < passes; i++) {
-                out.add(forward(windows.next(), target));
-            }
-            return out;
-        }
-        List<Future<List<NDArray>>> pending = new ArrayList<>();
-        for (int i = 0; i < passes; i++) {
-            long[][] batch = windows.next();
-            pending.add(forwardPool.submit(() -> forward(batch, target)));
-        }
-        return results(pending);
-    }
-
     private void produce(Refill first, long firstIndex) {
         Deque<Pass> passes = new ArrayDeque<>();
         try {

@@ -48,7 +48,10 @@ public record Summary(String run, Outcome outcome, long steps, long tokens, doub
     static Summary alreadyComplete(String run, CheckpointRef checkpoint) {
         Map<String, Object> info = checkpoint.info();
         List<SaeSummary> saes = new ArrayList<>();
-        if (info.get("saes") instanceof List<?> list) {
+        // Checkpoints written before runs had several SAEs record their one SAE at the top level.
+        Object recorded = info.containsKey("saes") ? info.get("saes") : List.of(Map.of("name", run, "directory", "",
+                "evaluation", info.getOrDefault("evaluation", Map.of()), "dead_features", info.getOrDefault("dead_features", 0)));
+        if (recorded instanceof List<?> list) {
             for (Object o : list) {
                 if (o instanceof Map<?, ?> m) {
                     Map<String, Object> sae = cast(m);
