@@ -65,29 +65,34 @@ final class SaeSteps implements AutoCloseable {
     private List<Metrics> inTurn(NDList batch, boolean withMetrics) {
         List<Metrics> out = new ArrayList<>();
         for (int i = 0; i < saes.size(); i++) {
-            SaeState sae = saes.get(i);
             try {
-                SaeTrainer.Step step = sae.step(batch.get(sae.hookIndex()));
+                Metrics metrics = stepOne(saes.get(i), batch, withMetrics);
                 if (withMetrics) {
-                    out.add(sae.metrics(step));
+                    out.add(metrics);
                 }
             } catch (SaeTrainer.NonFiniteException e) {
-                throw new NonFiniteStep(sae, e, i);
+                throw new NonFiniteStep(saes.get(i), e, i);
             }
         }
         return out;
     }
 
+    /**
+     * One SAE's step in a scope of its own, so that its [batch, d_sae] intermediates are freed
+     * before the next SAE's step makes its own: memory holds one step's, not one per SAE.
+     * Metrics are read before they go.
+     */
+    private static Metrics stepOne(SaeState sae, NDList batch, boolean withMetrics) {
+        try (NDScope scope = new NDScope()) {
+            SaeTrainer.Step step = sae.step(batch.get(sae.hookIndex()));
+            return withMetrics ? sae.metrics(step) : null;
+        }
+    }
+
     private List<Metrics> atOnce(NDList batch, boolean withMetrics) {
         List<Future<Metrics>> pending = new ArrayList<>();
         for (SaeState sae : saes) {
-            pending.add(workers.submit(() -> {
-                // The step's intermediates are this thread's to free; metrics are read before they go.
-                try (NDScope scope = new NDScope()) {
-                    SaeTrainer.Step step = sae.step(batch.get(sae.hookIndex()));
-                    return withMetrics ? sae.metrics(step) : null;
-                }
-            }));
+            pending.add(workers.submit(() -> stepOne(sae, batch, withMetrics)));
         }
         List<Metrics> out = new ArrayList<>();
         NonFiniteStep failed = null;
