@@ -1,16 +1,24 @@
 package dev.saeforge.train;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import dev.saeforge.api.InvalidSpecException;
 import dev.saeforge.api.SaeDefinition;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.lm.ModelShapes;
+import dev.saeforge.tensor.Torch;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -126,6 +134,22 @@ class MemoryEstimateTest {
         assertThat(blind.parts()).extracting(part -> part.getClass().getSimpleName()).containsExactly("CudaRuntime");
         assertThat(blind.leftOut()).contains("SAE qwen3-8b-layer28-mlp: the width of blocks.28.hook_mlp_out (the model's shape "
                 + "is unknown and spec.sae.dIn is not set)");
+    }
+
+    @Test
+    void adamsUpdateLeavesTwoScratchArraysPerParameterAsTheStepCounts() {
+        try (NDManager manager = Torch.engine().newBaseManager()) {
+            Map<String, NDArray> parameters = Map.of("W", manager.ones(new Shape(5, 3)), "b", manager.ones(new Shape(3)));
+            Adam adam = new Adam(parameters, 0.9, 0.999, 1e-8, manager);
+            Map<String, NDArray> gradients = Map.of("W", manager.ones(new Shape(5, 3)), "b", manager.ones(new Shape(3)));
+            Set<NDArray> before = Collections.newSetFromMap(new IdentityHashMap<>());
+            before.addAll(manager.getManagedArrays());
+
+            adam.step(parameters, gradients, 1e-3);
+
+            assertThat(manager.getManagedArrays()).filteredOn(a -> !before.contains(a)).extracting(NDArray::getShape)
+                    .containsExactlyInAnyOrder(new Shape(5, 3), new Shape(5, 3), new Shape(3), new Shape(3));
+        }
     }
 
     @Test
