@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -88,9 +90,10 @@ public record SaeDefinition(String path, String name, String hook, SaeSpec sae, 
         } else {
             bases.add(new SaeDefinition("spec", runName == null ? "sae" : runName, spec.hook, spec.sae, spec.training, 0));
         }
+        Map<String, List<Double>> grid = checkedGrid(spec.sweep, problems);
         List<SaeDefinition> expanded = new ArrayList<>();
         for (SaeDefinition base : bases) {
-            expanded.addAll(sweep(base, spec.sweep, problems));
+            expanded.addAll(sweep(base, grid, problems));
         }
         Set<String> names = new HashSet<>();
         List<SaeDefinition> out = new ArrayList<>();
@@ -118,37 +121,53 @@ public record SaeDefinition(String path, String name, String hook, SaeSpec sae, 
         return JSON.convertValue(tree, TrainingSpec.class);
     }
 
-    /** {@code base} at every point of the grid, named base-key-value...; just {@code base} without a sweep. */
+    /**
+     * spec.sweep when every axis is a numeric field of an SAE's sae or training with values that
+     * field accepts; otherwise the problems, each reported once however many SAEs the run lists,
+     * and an empty grid.
+     */
+    private static Map<String, List<Double>> checkedGrid(Map<String, List<Double>> grid, List<Problem> problems) {
+        if (grid == null) {
+            return Map.of();
+        }
+        int before = problems.size();
+        for (Map.Entry<String, List<Double>> axis : grid.entrySet()) {
+            String path = "spec.sweep." + axis.getKey();
+            Field field = sweepableField(axis.getKey());
+            if (field == null) {
+                problems.add(new Problem(path, "is not a numeric field of an SAE's sae or training; expected one of "
+                        + String.join(", ", sweepable())));
+            } else if (axis.getValue() == null || axis.getValue().isEmpty()) {
+                problems.add(new Problem(path, "is empty; expected a list of values"));
+            } else {
+                for (Double value : axis.getValue()) {
+                    if (value == null) {
+                        problems.add(new Problem(path, "holds an empty value; expected numbers"));
+                    } else {
+                        SchemaCheck.checkValue(field, value, format(value), path, problems);
+                    }
+                }
+            }
+        }
+        return problems.size() == before ? grid : Map.of();
+    }
+
+    /** {@code base} at every point of a checked grid, named base-key-value...; just {@code base} without a sweep. */
     private static List<SaeDefinition> sweep(SaeDefinition base, Map<String, List<Double>> grid, List<Problem> problems) {
         List<SaeDefinition> points = List.of(base);
-        if (grid == null) {
-            return points;
+        if (grid.isEmpty()) {
+            return points; // its name is checked where it is written
         }
         for (Map.Entry<String, List<Double>> axis : grid.entrySet()) {
             String key = axis.getKey();
-            boolean saeField = fieldNames(SaeSpec.class).contains(key);
-            boolean trainingField = !saeField && sweepable().contains(key);
-            if (!sweepable().contains(key)) {
-                problems.add(new Problem("spec.sweep." + key, "is not a numeric field of an SAE's sae or training; expected one of "
-                        + String.join(", ", sweepable())));
-                return List.of();
-            }
-            if (axis.getValue() == null || axis.getValue().isEmpty()) {
-                problems.add(new Problem("spec.sweep." + key, "is empty; expected a list of values"));
-                return List.of();
-            }
+            boolean saeField = sweepableField(key).getDeclaringClass() == SaeSpec.class;
             List<SaeDefinition> next = new ArrayList<>();
             for (SaeDefinition point : points) {
                 for (Double value : axis.getValue()) {
                     String name = point.name() + "-" + key.toLowerCase(Locale.ROOT) + "-" + format(value);
-                    try {
-                        next.add(saeField
-                                ? new SaeDefinition(point.path(), name, point.hook(), with(point.sae(), key, value, SaeSpec.class), point.training(), 0)
-                                : new SaeDefinition(point.path(), name, point.hook(), point.sae(), withTraining(point.training(), key, value), 0));
-                    } catch (IllegalArgumentException e) {
-                        problems.add(new Problem("spec.sweep." + key, format(value) + " does not fit the field: " + e.getMessage()));
-                        return List.of();
-                    }
+                    next.add(saeField
+                            ? new SaeDefinition(point.path(), name, point.hook(), with(point.sae(), key, value, SaeSpec.class), point.training(), 0)
+                            : new SaeDefinition(point.path(), name, point.hook(), point.sae(), withTraining(point.training(), key, value), 0));
                 }
             }
             points = next;
@@ -163,24 +182,29 @@ public record SaeDefinition(String path, String name, String hook, SaeSpec sae, 
         return points;
     }
 
-    private static List<String> fieldNames(Class<?> type) {
-        return java.util.Arrays.stream(type.getFields()).filter(f -> !java.lang.reflect.Modifier.isStatic(f.getModifiers()))
-                .map(java.lang.reflect.Field::getName).toList();
-    }
-
-    /** The numeric fields a sweep may vary. */
-    static List<String> sweepable() {
-        List<String> out = new ArrayList<>();
+    /** The numeric fields a sweep may vary: those of SaeSpec, then those of SaeTrainingSpec. */
+    private static List<Field> sweepableFields() {
+        List<Field> out = new ArrayList<>();
         for (Class<?> type : List.of(SaeSpec.class, SaeTrainingSpec.class)) {
-            for (java.lang.reflect.Field f : type.getFields()) {
+            for (Field f : type.getFields()) {
                 Class<?> t = f.getType();
                 boolean numeric = t == int.class || t == long.class || t == double.class || Number.class.isAssignableFrom(t);
-                if (numeric && !java.lang.reflect.Modifier.isStatic(f.getModifiers())) {
-                    out.add(f.getName());
+                if (numeric && !Modifier.isStatic(f.getModifiers())) {
+                    out.add(f);
                 }
             }
         }
         return out;
+    }
+
+    /** The field a sweep key names, or null if a sweep cannot vary it. */
+    private static Field sweepableField(String key) {
+        return sweepableFields().stream().filter(f -> f.getName().equals(key)).findFirst().orElse(null);
+    }
+
+    /** The names of the numeric fields a sweep may vary. */
+    static List<String> sweepable() {
+        return sweepableFields().stream().map(Field::getName).toList();
     }
 
     private static <T> T with(T value, String key, Double number, Class<T> type) {
@@ -198,12 +222,10 @@ public record SaeDefinition(String path, String name, String hook, SaeSpec sae, 
         return JSON.convertValue(tree, TrainingSpec.class);
     }
 
-    private static JsonNode numberNode(Double number) {
-        if (number == null || !Double.isFinite(number)) {
-            throw new IllegalArgumentException("expected a finite number");
-        }
+    /** A checked sweep value as JSON: an integer where it is one, so integral fields take it. */
+    private static JsonNode numberNode(double number) {
         return number == Math.rint(number) && Math.abs(number) < 1e15
-                ? JSON.getNodeFactory().numberNode((long) (double) number)
+                ? JSON.getNodeFactory().numberNode((long) number)
                 : JSON.getNodeFactory().numberNode(number);
     }
 

@@ -125,30 +125,61 @@ final class SchemaCheck {
                 continue;
             }
             if (fieldValue instanceof Number number) {
-                checkRange(field, number, fieldPath, out);
+                checkRange(field.getAnnotation(Min.class), field.getAnnotation(Max.class), number.doubleValue(), number.toString(),
+                        fieldPath, out);
             } else if (fieldValue instanceof String text) {
                 checkPattern(field, text, fieldPath, out);
             } else if (fieldValue instanceof Quantity quantity) {
                 checkQuantity(quantity, fieldPath, out);
-            } else if (fieldValue.getClass().getPackage() == SchemaCheck.class.getPackage() && !fieldValue.getClass().isEnum()) {
+            } else if (fieldValue instanceof List<?> list && isApiObject(property.getPrimaryType().getContentType().getRawClass())) {
+                // The entries of spec.saes: the CRD checks each one, so the CLI does too.
+                for (int i = 0; i < list.size(); i++) {
+                    String entryPath = fieldPath + "[" + i + "]";
+                    if (list.get(i) == null) {
+                        out.add(new Problem(entryPath, "is empty; expected an object"));
+                    } else {
+                        checkConstraints(list.get(i), entryPath, out);
+                    }
+                }
+            } else if (isApiObject(fieldValue.getClass())) {
                 checkConstraints(fieldValue, fieldPath, out);
             }
         }
     }
 
-    private static void checkRange(AnnotatedField field, Number number, String path, List<Problem> out) {
-        double v = number.doubleValue();
-        if (!Double.isFinite(v)) {
-            out.add(new Problem(path, "must be a finite number, got " + number));
+    private static boolean isApiObject(Class<?> type) {
+        return type.getPackage() == SchemaCheck.class.getPackage() && !type.isEnum();
+    }
+
+    /**
+     * Whether {@code value}, given for the numeric field {@code field} of an API class somewhere
+     * other than the field itself (a spec.sweep value), is one the field accepts: an integer for
+     * an integral field, within its {@code @Min/@Max}. {@code shown} is the value as the user wrote it.
+     */
+    static void checkValue(java.lang.reflect.Field field, double value, String shown, String path, List<Problem> out) {
+        Class<?> type = field.getType();
+        boolean integral = type == int.class || type == Integer.class || type == long.class || type == Long.class;
+        if (integral && value != Math.rint(value)) {
+            out.add(new Problem(path, shown + " is not an integer"));
             return;
         }
-        Min min = field.getAnnotation(Min.class);
-        if (min != null && (min.inclusive() ? v < min.value() : v <= min.value())) {
-            out.add(new Problem(path, "must be " + (min.inclusive() ? ">= " : "> ") + plain(min.value()) + ", got " + number));
+        if ((type == int.class || type == Integer.class) && Math.abs(value) > Integer.MAX_VALUE) {
+            out.add(new Problem(path, shown + " is too large; at most " + Integer.MAX_VALUE));
+            return;
         }
-        Max max = field.getAnnotation(Max.class);
+        checkRange(field.getAnnotation(Min.class), field.getAnnotation(Max.class), value, shown, path, out);
+    }
+
+    private static void checkRange(Min min, Max max, double v, String shown, String path, List<Problem> out) {
+        if (!Double.isFinite(v)) {
+            out.add(new Problem(path, "must be a finite number, got " + shown));
+            return;
+        }
+        if (min != null && (min.inclusive() ? v < min.value() : v <= min.value())) {
+            out.add(new Problem(path, "must be " + (min.inclusive() ? ">= " : "> ") + plain(min.value()) + ", got " + shown));
+        }
         if (max != null && (max.inclusive() ? v > max.value() : v >= max.value())) {
-            out.add(new Problem(path, "must be " + (max.inclusive() ? "<= " : "< ") + plain(max.value()) + ", got " + number));
+            out.add(new Problem(path, "must be " + (max.inclusive() ? "<= " : "< ") + plain(max.value()) + ", got " + shown));
         }
     }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.fabric8.kubernetes.api.model.Quantity;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 import java.io.IOException;
@@ -56,10 +57,14 @@ public final class TrainingRuns {
         }
         List<TrainingRun> runs = new ArrayList<>();
         for (int i = 0; i < documents.size(); i++) {
-            String name = documents.size() == 1 ? source : source + " (document " + (i + 1) + ")";
-            runs.add(validate(documents.get(i), name));
+            runs.add(validate(documents.get(i), documentName(source, i, documents.size())));
         }
         return runs;
+    }
+
+    /** How messages name document {@code index} of {@code count} in {@code source}: "runs.yaml (document 2)", or the source alone. */
+    public static String documentName(String source, int index, int count) {
+        return count == 1 ? source : source + " (document " + (index + 1) + ")";
     }
 
     /** Checks one parsed document and returns it bound and normalised. */
@@ -151,6 +156,9 @@ public final class TrainingRuns {
                     + "\" is not a Hugging Face id (ORG/NAME) to default it from"));
         }
         checkSaes(spec, runName, problems);
+        if (spec.resources.gpuMemory != null && isZero(spec.resources.gpuMemory)) {
+            problems.add(new Problem("spec.resources.gpuMemory", "is 0; expected the memory of one GPU, e.g. 80Gi"));
+        }
         TrainingSpec training = spec.training;
         if (training.batchSizeTokens > 0 && training.tokens < training.batchSizeTokens) {
             problems.add(new Problem("spec.training.tokens", training.tokens + " is less than one batch; expected at least "
@@ -162,6 +170,15 @@ public final class TrainingRuns {
         if (training.lrDecaySteps > 0 && training.lrScheduler != TrainingSpec.LrScheduler.CONSTANT
                 && training.lrEnd != null && training.lrEnd == 0) {
             problems.add(new Problem("spec.training.lrEnd", "is 0, so lrDecaySteps would decay from 0 to 0; set lrEnd > 0 or lrDecaySteps 0"));
+        }
+    }
+
+    /** Whether a quantity is 0; one that is not a quantity at all is reported by the schema check. */
+    private static boolean isZero(Quantity quantity) {
+        try {
+            return Quantity.getAmountInBytes(quantity).signum() == 0;
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 

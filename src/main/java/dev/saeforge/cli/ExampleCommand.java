@@ -13,7 +13,7 @@ import java.util.concurrent.Callable;
 
 /** Prints one of the ready TrainingRuns shipped in examples/. */
 @Command(name = "example",
-        description = "Print a ready TrainingRun (seed, tiny or toy); without a name, list them.")
+        description = "Print a ready TrainingRun (seed, sweep, tiny or toy); without a name, list them.")
 public class ExampleCommand implements Callable<Integer> {
     /** An example by its short name, and the file in examples/ it prints. */
     record Example(String name, String file, String description) {
@@ -21,10 +21,11 @@ public class ExampleCommand implements Callable<Integer> {
 
     static final List<Example> EXAMPLES = List.of(
             new Example("seed", "qwen3-8b-layer28.yaml", "Qwen3-8B blocks.28.hook_mlp_out, 1.2B FineWeb tokens, A100 (SAELens seed run)"),
+            new Example("sweep", "qwen3-8b-layer28-sweep.yaml", "the seed run at four L0 coefficients, four SAEs from one stream, A100"),
             new Example("tiny", "tiny-qwen3.yaml", "tiny random Qwen3 on a generated corpus, runs on a laptop CPU"),
             new Example("toy", "toy-superposition.yaml", "64 ground-truth features in 32 dimensions (toy model of superposition)"));
 
-    @Parameters(arity = "0..1", paramLabel = "NAME", description = "seed, tiny or toy.")
+    @Parameters(arity = "0..1", paramLabel = "NAME", description = "seed, sweep, tiny or toy.")
     String name;
 
     @picocli.CommandLine.Spec
@@ -34,16 +35,17 @@ public class ExampleCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = command.commandLine().getOut();
         if (name == null) {
-            out.printf("%-6s %-26s %s%n", "NAME", "FILE", "DESCRIPTION");
-            for (Example example : EXAMPLES) {
-                out.printf("%-6s %-26s %s%n", example.name(), "examples/" + example.file(), example.description());
-            }
+            List<List<String>> rows = new java.util.ArrayList<>();
+            rows.add(List.of("NAME", "FILE", "DESCRIPTION"));
+            EXAMPLES.forEach(example -> rows.add(List.of(example.name(), "examples/" + example.file(), example.description())));
+            Columns.print(out, rows, 1, "");
             out.flush();
             return ExitCodes.OK;
         }
         Example example = EXAMPLES.stream().filter(e -> e.name().equals(name)).findFirst().orElse(null);
         if (example == null) {
-            command.commandLine().getErr().println("example \"" + name + "\" does not exist; expected one of seed, tiny, toy");
+            command.commandLine().getErr().println("example \"" + name + "\" does not exist; expected one of "
+                    + String.join(", ", EXAMPLES.stream().map(Example::name).toList()));
             return ExitCodes.INVALID_INPUT;
         }
         out.print(read(example.file()));

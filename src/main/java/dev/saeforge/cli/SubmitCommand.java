@@ -35,7 +35,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 
 /** Creates TrainingRuns in the cluster, after checking them exactly as validate does. */
 @Command(name = "submit",
-        description = {"Validate the TrainingRuns in FILE and create them in the cluster; nothing is created unless every run is valid.",
+        description = {"Validate the TrainingRuns in FILE and create them in the cluster; nothing is created unless every run is valid",
+                "and fits the GPU it asks for (as saeforge validate estimates it).",
                 "With --watch, print a line whenever a run changes, until all of them finish."})
 public class SubmitCommand extends ClusterCommand {
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -63,6 +64,18 @@ public class SubmitCommand extends ClusterCommand {
         } catch (IOException e) {
             return fail(ExitCodes.INVALID_INPUT, e.getMessage());
         }
+        List<MemoryCheck> checks = new ArrayList<>();
+        for (int i = 0; i < runs.size(); i++) {
+            MemoryCheck check = MemoryCheck.of(runs.get(i));
+            if (!check.problems().isEmpty()) {
+                check.print(out);
+                out.flush();
+                Printing.problems(err, new InvalidSpecException(TrainingRuns.documentName(file.toString(), i, runs.size()), check.problems()));
+                err.flush();
+                return ExitCodes.INVALID_INPUT;
+            }
+            checks.add(check);
+        }
         String target = namespace();
         for (TrainingRun run : runs) {
             String own = run.getMetadata().getNamespace();
@@ -75,7 +88,11 @@ public class SubmitCommand extends ClusterCommand {
         Map<String, List<String>> created = new LinkedHashMap<>();
         try {
             String traceparent = traceparent(span.getSpanContext());
-            for (TrainingRun run : runs) {
+            for (MemoryCheck check : checks) {
+                TrainingRun run = check.annotated();
+                if (check.estimate() != null) {
+                    out.println(run.getMetadata().getName() + ": GPU memory " + check.summary());
+                }
                 String runNamespace = run.getMetadata().getNamespace() != null ? run.getMetadata().getNamespace() : target;
                 run.getMetadata().setNamespace(runNamespace);
                 Map<String, String> annotations = new LinkedHashMap<>();

@@ -17,7 +17,9 @@ import java.util.concurrent.Callable;
 /** Checks TrainingRun files without running anything. */
 @Command(name = "validate",
         description = {"Check TrainingRun files and report every problem with its field path.",
-                "With -o, print the runs with every default filled in."})
+                "Print the GPU memory each run is estimated to need, and refuse a run that needs more than its GPU has.",
+                "With -o, print the runs with every default filled in, the estimate as the annotation "
+                        + MemoryCheck.ANNOTATION + "."})
 public class ValidateCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "FILE", description = "TrainingRun YAML or JSON files.")
     List<Path> files;
@@ -37,11 +39,20 @@ public class ValidateCommand implements Callable<Integer> {
         for (Path file : files) {
             try {
                 List<TrainingRun> runs = TrainingRuns.read(file);
-                valid.addAll(runs);
-                if (output == null) {
-                    for (TrainingRun run : runs) {
-                        out.println(file + ": TrainingRun " + run.getMetadata().getName() + " is valid");
+                for (int i = 0; i < runs.size(); i++) {
+                    MemoryCheck check = MemoryCheck.of(runs.get(i));
+                    if (output == null) {
+                        if (check.problems().isEmpty()) {
+                            out.println(file + ": TrainingRun " + runs.get(i).getMetadata().getName() + " is valid");
+                        }
+                        check.print(out);
                     }
+                    if (!check.problems().isEmpty()) {
+                        failed = true;
+                        Printing.problems(err, new InvalidSpecException(TrainingRuns.documentName(file.toString(), i, runs.size()),
+                                check.problems()));
+                    }
+                    valid.add(check.annotated());
                 }
             } catch (InvalidSpecException e) {
                 failed = true;

@@ -74,11 +74,20 @@ public record Qwen3Config(
         return attention + mlp;
     }
 
+    /** Parameters of one decoder layer: its linear maps and its four norm weights. */
+    public long layerParameters() {
+        return layerMatmulParameters() + 2L * hiddenSize + 2L * headDim;
+    }
+
+    /** What a forward pass to a hook of {@code layer} reads: the embedding and layers 0..layer. */
+    public long parametersThrough(int layer) {
+        return (long) vocabSize * hiddenSize + (layer + 1L) * layerParameters();
+    }
+
     /** Every parameter of the checkpoint, counting a tied lm_head once. */
     public long parameters() {
-        long layer = layerMatmulParameters() + 2L * hiddenSize + 2L * headDim;
-        long embeddings = (tieWordEmbeddings ? 1L : 2L) * vocabSize * hiddenSize;
-        return numLayers * layer + embeddings + hiddenSize;
+        long lmHead = tieWordEmbeddings ? 0 : (long) vocabSize * hiddenSize;
+        return parametersThrough(numLayers - 1) + hiddenSize + lmHead;
     }
 
     /** Reads {@code dir/config.json}. */

@@ -37,7 +37,7 @@ public final class Qwen3Model implements AutoCloseable {
     /** The program's source, a class-path resource. */
     public static final String PROGRAM = "dev/saeforge/lm/qwen3.py";
     /** Logit elements that {@link #losses} holds at once per run compared (64 MiB of float32). */
-    static final long LOGITS_CHUNK_ELEMENTS = 1L << 24;
+    public static final long LOGITS_CHUNK_ELEMENTS = 1L << 24;
 
     private final String name;
     private final Qwen3Config config;

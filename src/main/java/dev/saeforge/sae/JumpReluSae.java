@@ -54,6 +54,44 @@ public final class JumpReluSae implements TrainingSae {
             return new Config(dIn, dSae, sae.bandwidth, sae.initThreshold, sae.sparsityLossMode, sae.tanhScale,
                     sae.preActLossCoefficient, sae.decoderInitNorm, sae.applyBDecToInput);
         }
+
+        /** W_enc and W_dec, b_enc, b_dec and the threshold. */
+        public long parameters() {
+            return 2L * dIn * dSae + 2L * dSae + dIn;
+        }
+
+        /**
+         * The arrays {@link #forwardBackward} leaves for the caller's scope besides the gradients,
+         * counted from its code: recount them when it changes (JumpReluSaeRowArraysTest does).
+         */
+        public RowArrays stepArrays() {
+            boolean tanh = sparsityLossMode == SaeSpec.SparsityLossMode.TANH;
+            boolean preAct = preActLossCoefficient != null;
+            return new RowArrays(
+                    // h (f in place), 1[h > θ], the kernel window, g_f (g_h in place); tanh: f|W_dec|, t, the slope
+                    // times |W_dec|; pre-activation loss: θ - h, 1[θ > h] and its weighted copy
+                    4 + (tanh ? 3 : 0) + (preAct ? 3 : 0),
+                    // h > θ, and the window's two comparisons and their conjunction; θ - h > 0
+                    4 + (preAct ? 1 : 0),
+                    // x̂ - x and its square; x - b_dec
+                    2 + (applyBDecToInput ? 1 : 0));
+        }
+
+        /** The arrays {@link #encode} then {@link #decode} leave for the caller's scope. */
+        public RowArrays encodeDecodeArrays() {
+            // h (f in place) and 1[h > θ]; the comparison; x̂; x - b_dec
+            return new RowArrays(2, 1, 1 + (applyBDecToInput ? 1 : 0));
+        }
+    }
+
+    /**
+     * How many arrays with a row per batch row a call leaves alive until the caller's scope
+     * closes (DJL frees nothing sooner): float32 [N, d_sae], boolean [N, d_sae] and float32 [N, d_in].
+     */
+    public record RowArrays(int latentFloats, int latentMasks, int inputFloats) {
+        public long bytes(long rows, int dIn, int dSae) {
+            return rows * ((long) dSae * (Float.BYTES * latentFloats + latentMasks) + (long) dIn * Float.BYTES * inputFloats);
+        }
     }
 
     public static final String W_ENC = "W_enc";

@@ -22,6 +22,7 @@ import jakarta.inject.Inject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 import java.io.PrintWriter;
@@ -126,12 +127,26 @@ class ClusterCommandsTest {
     }
 
     @Test
+    void submitRefusesARunLargerThanItsGpuAndCreatesNothing(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("wide.yaml");
+        Files.writeString(run, Files.readString(Path.of("examples/qwen3-8b-layer28.yaml")).replace("dSae: 16384", "dSae: 1048576"));
+
+        Result result = saeforge("submit", "-n", NS, run.toString());
+
+        assertThat(result.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(result.err()).startsWith(run + ": spec.resources.gpuProduct: the run needs an estimated ");
+        assertThat(client.resources(TrainingRun.class).inAnyNamespace().list().getItems()).isEmpty();
+    }
+
+    @Test
     void submitCreatesTheNormalisedRunCarryingATraceContext() throws Exception {
         Result result = saeforge("submit", "-n", NS, "examples/qwen3-8b-layer28.yaml");
 
         assertThat(result.exitCode()).as(result.err()).isZero();
-        assertThat(result.out()).isEqualTo("trainingrun.saeforge.dev/qwen3-8b-layer28-mlp created\n");
+        assertThat(result.out()).matches("qwen3-8b-layer28-mlp: GPU memory \\d+\\.\\dGiB at peak \\((training|evaluating)\\): "
+                + "fits an NVIDIA-A100-SXM4-80GB \\(80\\.0GiB\\)\ntrainingrun.saeforge.dev/qwen3-8b-layer28-mlp created\n");
         TrainingRun created = stored(NS, SEED);
+        assertThat(created.getMetadata().getAnnotations()).as("the estimate, as validate -o yaml shows it").containsKey(MemoryCheck.ANNOTATION);
         assertThat(created.getSpec().training.lrEnd).as("defaults filled in, as validate -o yaml shows").isEqualTo(3e-5);
         assertThat(created.getMetadata().getAnnotations().get(TrainingRun.TRACEPARENT_ANNOTATION))
                 .matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01");

@@ -2,10 +2,13 @@ package dev.saeforge.cli;
 
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarkus.test.junit.main.LaunchResult;
 import io.quarkus.test.junit.main.QuarkusMainLauncher;
 import io.quarkus.test.junit.main.QuarkusMainTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -66,6 +69,44 @@ class SaeForgeCommandTest {
     }
 
     @Test
+    void validatePrintsTheGpuMemoryEstimateOfARunOnAGpu(QuarkusMainLauncher launcher) {
+        LaunchResult result = launcher.launch("validate", "examples/qwen3-8b-layer28.yaml");
+
+        assertThat(result.exitCode()).isZero();
+        assertThat(result.getOutput()).startsWith("examples/qwen3-8b-layer28.yaml: TrainingRun qwen3-8b-layer28-mlp is valid\n")
+                .contains("GPU MEMORY (ESTIMATE)", "Qwen/Qwen3-8B in bfloat16, blocks 0-28", "total")
+                .containsPattern("GiB at peak \\((training|evaluating)\\): fits an NVIDIA-A100-SXM4-80GB \\(80\\.0GiB\\)");
+    }
+
+    @Test
+    void validateWithOutputCarriesTheEstimateAsAnAnnotation(QuarkusMainLauncher launcher) throws Exception {
+        LaunchResult json = launcher.launch("validate", "-o", "json", "examples/qwen3-8b-layer28-sweep.yaml");
+
+        assertThat(json.exitCode()).isZero();
+        JsonNode printed = new ObjectMapper().readTree(json.getOutput());
+        JsonNode estimate = new ObjectMapper().readTree(printed.path("metadata").path("annotations").path(MemoryCheck.ANNOTATION).asText());
+        assertThat(estimate.path("check").asText()).isEqualTo("fits");
+        assertThat(estimate.path("peakBytes").asLong()).isPositive();
+        assertThat(estimate.path("parts")).extracting(part -> part.path("what").asText())
+                .anySatisfy(what -> assertThat(what).startsWith("SAE mlp-out-l0coefficient-3, 4096 x 16384"));
+        assertThat(TrainingRuns.toJson(TrainingRuns.parse(json.getOutput(), "stdout").get(0)))
+                .as("the printed run reads back as it is").isEqualTo(json.getOutput());
+    }
+
+    @Test
+    void validateRefusesARunLargerThanItsGpuWithExitTwoNamingTheField(@TempDir Path dir, QuarkusMainLauncher launcher) throws Exception {
+        Path run = dir.resolve("wide.yaml");
+        Files.writeString(run, Files.readString(Path.of("examples/qwen3-8b-layer28.yaml")).replace("dSae: 16384", "dSae: 1048576"));
+
+        LaunchResult result = launcher.launch("validate", run.toString());
+
+        assertThat(result.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(result.getOutput()).doesNotContain("is valid").contains("GPU MEMORY (ESTIMATE)");
+        assertThat(result.getErrorOutput()).startsWith(run + ": spec.resources.gpuProduct: the run needs an estimated ")
+                .contains("more than the 80.0GiB of an NVIDIA-A100-SXM4-80GB");
+    }
+
+    @Test
     void validateRefusesEachInvalidSpecWithExitTwoAndItsMessages(QuarkusMainLauncher launcher) throws IOException {
         for (String file : files(INVALID_SPECS)) {
             List<String> expected = Files.readAllLines(Path.of(file)).stream()
@@ -95,9 +136,9 @@ class SaeForgeCommandTest {
     void exampleListsAndPrintsTheShippedRuns(QuarkusMainLauncher launcher) throws Exception {
         LaunchResult list = launcher.launch("example");
         assertThat(list.exitCode()).isZero();
-        assertThat(list.getOutput()).startsWith("NAME").contains("seed", "tiny", "toy");
+        assertThat(list.getOutput()).startsWith("NAME").contains("seed", "sweep", "tiny", "toy");
 
-        for (String[] example : new String[][]{{"seed", "qwen3-8b-layer28.yaml"}, {"tiny", "tiny-qwen3.yaml"},
+        for (String[] example : new String[][]{{"seed", "qwen3-8b-layer28.yaml"}, {"sweep", "qwen3-8b-layer28-sweep.yaml"}, {"tiny", "tiny-qwen3.yaml"},
                 {"toy", "toy-superposition.yaml"}}) {
             LaunchResult result = launcher.launch("example", example[0]);
             assertThat(result.exitCode()).isZero();
@@ -110,7 +151,7 @@ class SaeForgeCommandTest {
         LaunchResult result = launcher.launch("example", "gpt2");
 
         assertThat(result.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
-        assertThat(result.getErrorOutput()).isEqualTo("example \"gpt2\" does not exist; expected one of seed, tiny, toy");
+        assertThat(result.getErrorOutput()).isEqualTo("example \"gpt2\" does not exist; expected one of seed, sweep, tiny, toy");
     }
 
     @Test

@@ -68,6 +68,16 @@ class Qwen3ConfigTest {
     }
 
     @Test
+    void aForwardToAHookReadsTheEmbeddingAndTheLayersUpToIt() {
+        Qwen3Config config = ModelShapes.of("hf://Qwen/Qwen3-8B").config();
+
+        // blocks.28 of Qwen3-8B: 6.2 billion parameters, 12.4 GB in bfloat16 (README).
+        assertThat(config.parametersThrough(28)).isEqualTo(151_936L * 4096 + 29 * config.layerParameters()).isEqualTo(6_217_776_384L);
+        assertThat(config.parametersThrough(35) + 4096 + 151_936L * 4096).as("then the final norm and lm_head")
+                .isEqualTo(config.parameters());
+    }
+
+    @Test
     void transformersV5RopeParametersAreRead() {
         String json = QWEN3_0_6B.replace("\"rope_theta\": 1000000,", "\"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 5000000},")
                 .replace("\"rope_scaling\": null,", "");
