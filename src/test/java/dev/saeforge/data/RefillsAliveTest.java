@@ -8,6 +8,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RefillsAliveTest {
     @Test
     void theMemoryEstimateCountsTheRefillsTheActivationsKeepAlive() {
-        assertThat(MemoryEstimate.REFILLS_ALIVE).isEqualTo(LanguageModelActivations.REFILLS_ALIVE);
+        assertThat(MemoryEstimate.REFILLS_ALIVE).isEqualTo(ActivationProducer.REFILLS_ALIVE);
     }
 }
