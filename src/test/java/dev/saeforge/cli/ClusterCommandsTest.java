@@ -111,7 +111,9 @@ class ClusterCommandsTest {
                         + " {\"type\": \"Running\", \"status\": \"True\", \"reason\": \"PodRunning\", \"message\": \"Job " + name
                         + "-a2 is running\", \"lastTransitionTime\": \"2026-01-01T00:10:00Z\"}]}]");
         new RunStatusReporter(client, new RunReference(NS, name), Clock.systemUTC()).report(new RunStatusReporter.Progress(
-                516_096_000L, 1_228_800_000L, 13_650.5, Duration.ofMinutes(192), 61.25, 0.8712, 12, "s3://saeforge/runs/" + name + "/checkpoint-2"));
+                516_096_000L, 1_228_800_000L, 13_650.5, Duration.ofMinutes(192),
+                List.of(new RunStatusReporter.SaeProgress(name, "blocks.28.hook_mlp_out", 61.25, 0.8712, 12, null)),
+                "s3://saeforge/runs/" + name + "/checkpoint-2"));
         return stored(NS, name);
     }
 
