@@ -121,7 +121,7 @@ class ClusterCommandsTest {
 
     /** A run of three SAEs, running, with two of them reported (one evaluated) and the third not yet. */
     TrainingRun runningThreeSaes() throws Exception {
-        TrainingRun run = TrainingRuns.read(Path.of("src/test/resources/runs/qwen3-8b-three-saes.yaml")).get(0);
+        TrainingRun run = TrainingRuns.read(Path.of("src/test/resources/specs/qwen3-8b-three-saes.yaml")).get(0);
         run.getMetadata().setNamespace(NS);
         client.resources(TrainingRun.class).inNamespace(NS).resource(run).create();
         client.resources(TrainingRun.class).inNamespace(NS).withName(THREE_SAES).subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),

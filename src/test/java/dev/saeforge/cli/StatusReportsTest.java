@@ -36,7 +36,7 @@ class StatusReportsTest {
     @BeforeEach
     void submit() throws Exception {
         api = ApiServer.start();
-        TrainingRun run = TrainingRuns.read(Path.of("src/test/resources/runs/qwen3-8b-three-saes.yaml")).get(0);
+        TrainingRun run = TrainingRuns.read(Path.of("src/test/resources/specs/qwen3-8b-three-saes.yaml")).get(0);
         run.getMetadata().setNamespace(NS);
         api.client.resources(TrainingRun.class).inNamespace(NS).resource(run).create();
         reports = new StatusReports(new RunStatusReporter(api.client, new RunReference(NS, RUN), Clock.systemUTC()), Duration.ZERO,
