@@ -18,7 +18,7 @@ public class TrainingRunStatus {
             "attempts", "restarts", "startTime", "completionTime", "traceId", "message");
     /** The fields the trainer writes while it runs. */
     public static final List<String> TRAINER_FIELDS = List.of("tokensTrained", "progress", "tokensPerSecond", "eta", "l0",
-            "explainedVariance", "deadFeatures", "lastCheckpoint", "checkpoints", "lastProgressTime");
+            "explainedVariance", "deadFeatures", "saes", "lastCheckpoint", "checkpoints", "lastProgressTime");
 
     @JsonPropertyDescription("Where the run is in its life cycle.")
     public Phase phase;
@@ -56,14 +56,17 @@ public class TrainingRunStatus {
     @JsonPropertyDescription("Estimated time to completion, e.g. 3h12m.")
     public String eta;
 
-    @JsonPropertyDescription("Mean number of active latents per token, recent batches.")
+    @JsonPropertyDescription("Mean number of active latents per token, recent batches; a run of one SAE only (see saes).")
     public Double l0;
 
-    @JsonPropertyDescription("Explained variance of the reconstruction, recent batches.")
+    @JsonPropertyDescription("Explained variance of the reconstruction, recent batches; a run of one SAE only (see saes).")
     public Double explainedVariance;
 
-    @JsonPropertyDescription("Latents that have not fired within the dead-feature window.")
+    @JsonPropertyDescription("Latents that have not fired within the dead-feature window; a run of one SAE only (see saes).")
     public Integer deadFeatures;
+
+    @JsonPropertyDescription("Each SAE of the run, in the run's order: its latest L0, explained variance, dead latents and CE loss score.")
+    public List<SaeStatus> saes = new ArrayList<>();
 
     @JsonPropertyDescription("URI of the newest complete checkpoint.")
     public String lastCheckpoint;

@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saeforge.api.Mappers;
 import dev.saeforge.store.CheckpointManifest;
 import dev.saeforge.store.CheckpointRef;
+import dev.saeforge.store.CheckpointSae;
 import dev.saeforge.store.CheckpointStore;
+import dev.saeforge.store.SaeLensCheckpoint;
 import dev.saeforge.store.Safetensors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,13 +26,15 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
-/** Looks at a run's checkpoints in a file or s3 store: list, inspect, pull. */
+/** Looks at a run's checkpoints, and the SAEs in each, in a file or s3 store: list, inspect, pull. */
 @Command(name = "checkpoints",
         mixinStandardHelpOptions = true,
         description = {"List, inspect and download the checkpoints of a run, in a local directory or an S3 bucket.",
@@ -54,10 +58,10 @@ public class CheckpointsCommand implements Callable<Integer> {
         String uri;
     }
 
-    /** The RUN/NAME|URI argument of inspect and pull, with the --store it is resolved against. */
+    /** The RUN/NAME[/SAE]|URI argument of inspect and pull, with the --store it is resolved against. */
     static class CheckpointArgument {
-        @Parameters(index = "0", paramLabel = "RUN/NAME|URI",
-                description = "A checkpoint in --store, or s3://BUCKET/PREFIX/RUN/NAME, file:///PATH/RUN/NAME.")
+        @Parameters(index = "0", paramLabel = "RUN/NAME[/SAE]|URI",
+                description = "A checkpoint in --store, or one SAE of it; or s3://BUCKET/PREFIX/RUN/NAME[/SAE], file:///PATH/RUN/NAME[/SAE].")
         String target;
 
         @Mixin
@@ -97,18 +101,74 @@ public class CheckpointsCommand implements Callable<Integer> {
         }
     }
 
-    /** The named checkpoint, or a refusal listing the ones the run has. */
-    static CheckpointRef find(CheckpointStore store, CheckpointAddress address) throws IOException {
+    /** What an address names: a checkpoint, and one SAE in it or (sae null) all of them. */
+    record Target(CheckpointRef checkpoint, CheckpointSae sae) {
+        String uri() {
+            return sae == null ? checkpoint.uri() : sae.uri();
+        }
+
+        /** Whether the checkpoint file at {@code path} is part of what is named. */
+        boolean holds(String path) {
+            return sae == null || sae.holds(path);
+        }
+
+        /** The manifest's files that are part of what is named. */
+        List<CheckpointManifest.FileEntry> files(Optional<CheckpointManifest> manifest) {
+            return manifest.map(m -> m.files().stream().filter(file -> holds(file.path())).toList()).orElse(List.of());
+        }
+    }
+
+    /** The named checkpoint (and SAE), or a refusal listing the ones there are. */
+    static Target find(CheckpointStore store, CheckpointAddress address) throws IOException {
         List<CheckpointRef> all = store.list(address.run());
-        return all.stream().filter(ref -> ref.name().equals(address.name())).findFirst()
+        CheckpointRef ref = all.stream().filter(r -> r.name().equals(address.name())).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("run " + address.run() + " in " + store.uri() + " has no checkpoint "
                         + address.name() + (all.isEmpty() ? "; it has no checkpoints at all"
                         : "; it has " + String.join(", ", all.stream().map(CheckpointRef::name).toList()))));
+        if (address.sae() == null) {
+            return new Target(ref, null);
+        }
+        List<CheckpointSae> saes = CheckpointSae.of(ref);
+        CheckpointSae sae = saes.stream().filter(s -> s.name().equals(address.sae())).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("checkpoint " + ref.uri() + " has no SAE " + address.sae()
+                        + (saes.isEmpty() ? "; it lists none (it has no manifest)"
+                        : "; it has " + String.join(", ", saes.stream().map(CheckpointSae::name).toList()))));
+        return new Target(ref, sae);
     }
 
-    @Command(name = "list", mixinStandardHelpOptions = true, description = "List a run's checkpoints, oldest first: NAME TOKENS STEP COMPLETE SIZE CREATED.")
+    /** Whether a checkpoint holds several SAEs, each in its own directory, rather than being one SAE's directory. */
+    static boolean hasSaeDirectories(CheckpointRef ref) {
+        return CheckpointSae.of(ref).stream().anyMatch(sae -> !sae.directory().isEmpty());
+    }
+
+    /** A row per SAE: its hook and the figures recorded with the checkpoint (the held-out evaluation's where there is one). */
+    static List<String[]> saeTable(List<CheckpointSae> saes, String indent) {
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[]{indent + "SAE", "HOOK", "L0", "EXPL-VAR", "DEAD", "CE-SCORE"});
+        for (CheckpointSae sae : saes) {
+            rows.add(new String[]{indent + sae.name(), sae.hook() == null ? "-" : sae.hook(), figure(sae, "l0", "%.1f"),
+                    figure(sae, "explained_variance", "%.3f"),
+                    sae.info().get("dead_features") instanceof Number dead ? dead.toString() : "-", figure(sae, "ce_loss_score", "%.3f")});
+        }
+        return rows;
+    }
+
+    /** {@code key} of the SAE's evaluation, else of its step metrics; "-" when neither has it. */
+    private static String figure(CheckpointSae sae, String key, String format) {
+        for (String section : List.of("evaluation", "metrics")) {
+            if (sae.info().get(section) instanceof Map<?, ?> figures && figures.get(key) instanceof Number value) {
+                return String.format(Locale.ROOT, format, value.doubleValue());
+            }
+        }
+        return "-";
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = {
+            "List a run's checkpoints, oldest first: NAME TOKENS STEP SAES COMPLETE SIZE CREATED.",
+            "For RUN/NAME, the SAEs in that checkpoint (RUN/NAME/SAE: that one): SAE HOOK L0 EXPL-VAR DEAD CE-SCORE."})
     static class ListCommand implements Callable<Integer> {
-        @Parameters(paramLabel = "RUN|URI", description = "A run name in --store, or s3://BUCKET/PREFIX/RUN, file:///PATH/RUN.")
+        @Parameters(paramLabel = "RUN[/NAME[/SAE]]|URI",
+                description = "A run in --store, or a checkpoint or SAE of it; or s3://BUCKET/PREFIX/RUN[/NAME[/SAE]], file:///PATH/RUN[/NAME[/SAE]].")
         String target;
 
         @Mixin
@@ -123,6 +183,9 @@ public class CheckpointsCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             return withStore(command, () -> CheckpointAddress.ofRun(target, location.uri), (store, address, out) -> {
+                if (address.name() != null) {
+                    return listSaes(find(store, address), store, out);
+                }
                 List<CheckpointRef> refs = store.list(address.run());
                 if (output != null) {
                     Map<String, Object> document = new LinkedHashMap<>();
@@ -134,15 +197,39 @@ public class CheckpointsCommand implements Callable<Integer> {
                     command.commandLine().getErr().println("No checkpoints for run " + address.run() + " in " + store.uri() + ".");
                 } else {
                     List<String[]> rows = new ArrayList<>();
-                    rows.add(new String[]{"NAME", "TOKENS", "STEP", "COMPLETE", "SIZE", "CREATED"});
+                    rows.add(new String[]{"NAME", "TOKENS", "STEP", "SAES", "COMPLETE", "SIZE", "CREATED"});
                     for (CheckpointRef ref : refs) {
-                        rows.add(new String[]{ref.name(), orDash(ref.tokens()), orDash(ref.step()), ref.complete() ? "yes" : "no",
-                                Printing.bytes(ref.bytes()), ref.created().truncatedTo(ChronoUnit.SECONDS).toString()});
+                        int saes = CheckpointSae.of(ref).size();
+                        rows.add(new String[]{ref.name(), orDash(ref.tokens()), orDash(ref.step()), saes == 0 ? "-" : Integer.toString(saes),
+                                ref.complete() ? "yes" : "no", Printing.bytes(ref.bytes()), ref.created().truncatedTo(ChronoUnit.SECONDS).toString()});
                     }
                     Printing.table(out, rows);
                 }
                 return ExitCodes.OK;
             });
+        }
+
+        /** The SAEs of one checkpoint, or the one named. */
+        private int listSaes(Target target, CheckpointStore store, PrintWriter out) throws IOException {
+            List<CheckpointSae> saes = target.sae() == null ? CheckpointSae.of(target.checkpoint()) : List.of(target.sae());
+            if (output != null) {
+                Map<String, Object> document = new LinkedHashMap<>();
+                document.put("store", store.uri());
+                document.put("run", target.checkpoint().run());
+                document.put("checkpoint", target.checkpoint().name());
+                document.put("saes", saes.stream().map(sae -> {
+                    Map<String, Object> doc = new LinkedHashMap<>();
+                    doc.put("name", sae.name());
+                    doc.put("hook", sae.hook());
+                    doc.put("uri", sae.uri());
+                    doc.put("info", sae.info());
+                    return doc;
+                }).toList());
+                printDocument(out, document);
+            } else {
+                Printing.table(out, saeTable(saes, ""));
+            }
+            return ExitCodes.OK;
         }
 
         private static Map<String, Object> document(CheckpointRef ref) {
@@ -165,9 +252,10 @@ public class CheckpointsCommand implements Callable<Integer> {
     }
 
     @Command(name = "inspect", mixinStandardHelpOptions = true,
-            description = {"Show a checkpoint: config, tensors, metrics and completeness.",
+            description = {"Show a checkpoint, or one SAE of it: config, tensors, metrics and completeness.",
                     "Prints cfg.json highlights, every tensor's shape and dtype (from the safetensors headers), the metrics",
-                    "recorded with it, and whether it is complete: every file read and its size and sha256 checked.",
+                    "recorded with it, and whether the checkpoint is complete: every file read and its size and sha256 checked.",
+                    "A checkpoint of several SAEs lists them instead of a config; RUN/NAME/SAE shows one.",
                     "Exits 1 when the checkpoint is incomplete or a file does not match its manifest."})
     static class InspectCommand implements Callable<Integer> {
         private static final List<String> CFG_KEYS = List.of("architecture", "d_in", "d_sae", "dtype", "apply_b_dec_to_input",
@@ -181,29 +269,45 @@ public class CheckpointsCommand implements Callable<Integer> {
         @Spec
         CommandSpec command;
 
+        /** Keys of the recorded info shown elsewhere than under Metrics. */
+        private static final List<String> NOT_METRICS = List.of("tokens", "step", "saes", "name", "hook", "directory");
+
         @Override
         public Integer call() {
             return withStore(command, checkpoint::address, (store, address, out) -> {
-                CheckpointRef ref = find(store, address);
+                Target target = find(store, address);
+                CheckpointRef ref = target.checkpoint();
+                CheckpointSae sae = target.sae();
                 Optional<CheckpointManifest> manifest = store.manifest(ref.run(), ref.name());
                 List<String> problems = store.verify(ref.run(), ref.name());
+                // A checkpoint of several SAEs has no config of its own; its root holds the stream's files.
+                boolean several = sae == null && hasSaeDirectories(ref);
 
                 out.println("Name:      " + ref.name());
                 out.println("Run:       " + ref.run());
-                out.println("URI:       " + ref.uri());
+                if (sae != null) {
+                    out.println("SAE:       " + sae.name());
+                    out.println("Hook:      " + (sae.hook() == null ? "-" : sae.hook()));
+                }
+                out.println("URI:       " + target.uri());
                 out.println("Created:   " + ref.created().truncatedTo(ChronoUnit.SECONDS));
                 out.println("Tokens:    " + orDash(ref.tokens()));
                 out.println("Step:      " + orDash(ref.step()));
-                out.println("Size:      " + Printing.bytes(ref.bytes()));
+                out.println("Size:      " + Printing.bytes(sae == null || manifest.isEmpty() ? ref.bytes()
+                        : target.files(manifest).stream().mapToLong(CheckpointManifest.FileEntry::bytes).sum()));
                 out.println("Complete:  " + (problems.isEmpty()
                         ? "yes (" + manifest.map(m -> m.files().size()).orElse(0) + " files, sizes and sha256 verified)"
                         : "no: " + String.join("; ", problems)));
-                printConfig(store, ref, out);
-                printTensors(store, ref, manifest, out);
+                if (several) {
+                    out.println("SAEs (inspect RUN/NAME/SAE for one):");
+                    Printing.table(out, saeTable(CheckpointSae.of(ref), "  "));
+                } else {
+                    printConfig(store, ref, sae == null ? SaeLensCheckpoint.CONFIG : sae.path(SaeLensCheckpoint.CONFIG), out);
+                }
+                printTensors(store, ref, manifest, path -> several ? !path.contains("/") : target.holds(path), out);
                 out.println("Metrics:");
-                Map<String, Object> metrics = new LinkedHashMap<>(ref.info());
-                metrics.remove("tokens");
-                metrics.remove("step");
+                Map<String, Object> metrics = new LinkedHashMap<>(sae == null ? ref.info() : sae.info());
+                NOT_METRICS.forEach(metrics::remove);
                 List<String[]> rows = new ArrayList<>();
                 flatten("", metrics, rows);
                 if (rows.isEmpty()) {
@@ -214,10 +318,10 @@ public class CheckpointsCommand implements Callable<Integer> {
             });
         }
 
-        private static void printConfig(CheckpointStore store, CheckpointRef ref, PrintWriter out) {
-            out.println("Config (cfg.json):");
+        private static void printConfig(CheckpointStore store, CheckpointRef ref, String path, PrintWriter out) {
+            out.println("Config (" + path + "):");
             JsonNode cfg;
-            try (InputStream in = store.read(ref.run(), ref.name(), "cfg.json")) {
+            try (InputStream in = store.read(ref.run(), ref.name(), path)) {
                 cfg = new ObjectMapper().readTree(in);
             } catch (JsonProcessingException e) {
                 out.println("  (not JSON: " + e.getOriginalMessage() + ")");
@@ -236,16 +340,20 @@ public class CheckpointsCommand implements Callable<Integer> {
             Printing.table(out, rows);
         }
 
-        private static void printTensors(CheckpointStore store, CheckpointRef ref, Optional<CheckpointManifest> manifest, PrintWriter out) {
+        /** The tensors of the safetensors files that {@code shown} accepts. */
+        private static void printTensors(CheckpointStore store, CheckpointRef ref, Optional<CheckpointManifest> manifest,
+                                         Predicate<String> shown, PrintWriter out) {
             out.println("Tensors:");
             if (manifest.isEmpty()) {
                 out.println("  (unknown: the checkpoint has no manifest listing its files)");
                 return;
             }
-            for (CheckpointManifest.FileEntry file : manifest.get().files()) {
-                if (!file.path().endsWith(".safetensors")) {
-                    continue;
-                }
+            List<CheckpointManifest.FileEntry> files = manifest.get().files().stream()
+                    .filter(file -> file.path().endsWith(".safetensors") && shown.test(file.path())).toList();
+            if (files.isEmpty()) {
+                out.println("  (none)");
+            }
+            for (CheckpointManifest.FileEntry file : files) {
                 out.println("  " + file.path() + ":");
                 try (InputStream in = store.read(ref.run(), ref.name(), file.path())) {
                     Safetensors.Header header = Safetensors.readHeader(in, file.bytes(), ref.uri() + "/" + file.path());
@@ -272,7 +380,8 @@ public class CheckpointsCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "pull", mixinStandardHelpOptions = true, description = "Download a complete checkpoint into DIR, checking every file's sha256.")
+    @Command(name = "pull", mixinStandardHelpOptions = true, description = {"Download a complete checkpoint into DIR, checking every file's sha256.",
+            "RUN/NAME/SAE downloads that SAE's SAELens directory alone (without the checkpoint's manifest)."})
     static class PullCommand implements Callable<Integer> {
         @Mixin
         CheckpointArgument checkpoint;
@@ -286,11 +395,12 @@ public class CheckpointsCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             return withStore(command, checkpoint::address, (store, address, out) -> {
-                CheckpointRef ref = find(store, address);
-                Path dir = store.pull(ref.run(), ref.name(), into);
-                int files = store.manifest(ref.run(), ref.name()).map(m -> m.files().size()).orElse(0);
-                out.println("Pulled " + ref.uri() + " into " + dir + " (" + files + " files, " + Printing.bytes(ref.bytes())
-                        + ", sha256 verified)");
+                Target target = find(store, address);
+                CheckpointRef ref = target.checkpoint();
+                Path dir = store.pull(ref.run(), ref.name(), target.sae() == null ? "" : target.sae().directory(), into);
+                List<CheckpointManifest.FileEntry> files = target.files(store.manifest(ref.run(), ref.name()));
+                out.println("Pulled " + target.uri() + " into " + dir + " (" + files.size() + " files, "
+                        + Printing.bytes(files.stream().mapToLong(CheckpointManifest.FileEntry::bytes).sum()) + ", sha256 verified)");
                 return ExitCodes.OK;
             });
         }

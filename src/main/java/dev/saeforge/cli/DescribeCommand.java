@@ -1,5 +1,7 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.api.SaeDefinition;
+import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingRunStatus;
@@ -41,17 +43,30 @@ public class DescribeCommand extends ClusterCommand {
         field(out, "Name", name);
         field(out, "Namespace", ns);
         field(out, "Created", when(run.getMetadata().getCreationTimestamp(), now));
+        List<SaeDefinition> saes = RunTable.saes(run);
+        SaeDefinition only = saes.size() == 1 ? saes.get(0) : null;
         if (spec.synthetic != null) {
             field(out, "Synthetic", spec.synthetic.features + " features in " + spec.synthetic.dIn + " dimensions, firing probability "
                     + spec.synthetic.firingProbability);
         } else {
             field(out, "Model", spec.model.name + " from " + spec.model.uri + " ("
                     + (spec.model.dtype == null ? "the checkpoint's torch_dtype" : text(spec.model.dtype)) + ")");
-            field(out, "Hook", spec.hook);
+            if (only != null) {
+                field(out, "Hook", only.hook());
+            }
             field(out, "Dataset", spec.dataset.uri + " (field " + spec.dataset.textField + ", context " + spec.dataset.contextSize + " tokens)");
         }
-        field(out, "SAE", text(spec.sae.architecture) + ", d_in " + orDash(spec.sae.dIn) + ", d_sae "
-                + (spec.sae.dSae != null ? spec.sae.dSae : spec.sae.expansionFactor + " x d_in") + ", l0 coefficient " + spec.sae.l0Coefficient);
+        if (only != null) {
+            SaeSpec sae = only.sae();
+            field(out, "SAE", text(sae.architecture) + ", d_in " + orDash(sae.dIn) + ", d_sae "
+                    + (sae.dSae != null ? sae.dSae : sae.expansionFactor + " x d_in") + ", l0 coefficient " + sae.l0Coefficient);
+        } else {
+            // Several SAEs: a row each, with where each stands (the run-level metrics are a single SAE's).
+            field(out, "SAEs", saes.isEmpty() ? "<none valid>" : Integer.toString(saes.size()));
+            if (!saes.isEmpty()) {
+                Columns.print(out, RunTable.saeRows(run), 2, "  ");
+            }
+        }
         field(out, "Training", spec.training.tokens + " tokens, batch " + spec.training.batchSizeTokens + ", lr " + spec.training.lr
                 + " (" + text(spec.training.lrScheduler) + "), seed " + spec.training.seed);
         field(out, "Resources", (spec.resources.gpus > 0 ? spec.resources.gpus + " x nvidia.com/gpu (" + spec.resources.gpuProduct + "), " : "no GPU, ")
@@ -80,9 +95,13 @@ public class DescribeCommand extends ClusterCommand {
             field(out, "Progress", orDash(status.progress) + " (" + status.tokensTrained + " of " + spec.training.tokens + " tokens)"
                     + (status.tokensPerSecond == null ? "" : ", " + Units.count(Math.round(status.tokensPerSecond)) + " tokens/s")
                     + (status.eta == null ? "" : ", ETA " + status.eta));
-            field(out, "Metrics", "L0 " + (status.l0 == null ? "-" : String.format(Locale.ROOT, "%.2f", status.l0))
-                    + ", explained variance " + (status.explainedVariance == null ? "-" : String.format(Locale.ROOT, "%.4f", status.explainedVariance))
-                    + ", dead features " + orDash(status.deadFeatures));
+            if (only != null) {
+                Double ceLossScore = status.saes.isEmpty() ? null : status.saes.get(0).ceLossScore;
+                field(out, "Metrics", "L0 " + (status.l0 == null ? "-" : String.format(Locale.ROOT, "%.2f", status.l0))
+                        + ", explained variance " + (status.explainedVariance == null ? "-" : String.format(Locale.ROOT, "%.4f", status.explainedVariance))
+                        + ", dead features " + orDash(status.deadFeatures)
+                        + (ceLossScore == null ? "" : String.format(Locale.ROOT, ", CE loss score %.4f", ceLossScore)));
+            }
             field(out, "Last report", when(status.lastProgressTime, now));
         }
         if (status.traceId != null) {

@@ -11,8 +11,9 @@ import java.util.Comparator;
 import java.util.List;
 
 /** kubectl get for TrainingRuns, with the columns a researcher watches. */
-@Command(name = "get", description = {"List TrainingRuns, or show one: NAME PHASE PROGRESS TOKENS/S L0 EXPL-VAR AGE.",
-        "-o wide adds RESTARTS ETA DEAD JOB HOOK; -o yaml|json prints the stored objects."})
+@Command(name = "get", description = {"List TrainingRuns, or show one: NAME PHASE SAES PROGRESS TOKENS/S L0 EXPL-VAR AGE.",
+        "-o wide adds RESTARTS ETA DEAD JOB HOOK, and for one run a row per SAE; -o yaml|json prints the stored objects.",
+        "L0, EXPL-VAR and DEAD are a single-SAE run's; a run of several SAEs has them per SAE."})
 public class GetCommand extends ClusterCommand {
     /** What -o takes: wider table, or the objects themselves. */
     enum Format {
@@ -58,6 +59,10 @@ public class GetCommand extends ClusterCommand {
             RunTable table = new RunTable(output == Format.wide, allNamespaces, runs, now);
             table.print(out, table.header());
             runs.forEach(run -> table.print(out, table.row(run, now)));
+            if (name != null && output == Format.wide) {
+                out.println();
+                Columns.print(out, RunTable.saeRows(runs.get(0)), 3, "");
+            }
         }
         out.flush();
         err.flush();

@@ -1,13 +1,17 @@
 package dev.saeforge.cli;
 
-import dev.saeforge.train.Summary;
 import dev.saeforge.train.Evaluation;
+import dev.saeforge.train.Summary;
 import dev.saeforge.train.Training;
 
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
 
-/** A finished run's summary, one fact per line. */
+/** A finished run's summary, one fact per line; for several SAEs, the run's facts and then a row per SAE. */
 final class SummaryTable {
+    private static final String NONE = "-";
+
     private SummaryTable() {
     }
 
@@ -41,6 +45,38 @@ final class SummaryTable {
                     s.groundTruthFeatures(), Evaluation.RECOVERY_COSINE));
         }
         row(out, "checkpoint", s.checkpoint());
+        if (s.saes().size() > 1) {
+            out.println();
+            Columns.print(out, saeRows(s.saes()), 3, "");
+        }
+    }
+
+    /**
+     * A row per SAE with its held-out evaluation ("-" for a run stopped before it), and a
+     * ground-truth column when a synthetic source gave one.
+     */
+    private static List<List<String>> saeRows(List<Summary.SaeSummary> saes) {
+        boolean groundTruth = saes.stream().anyMatch(sae -> sae.evaluation() != null && sae.evaluation().groundTruthRecovered() != null);
+        List<List<String>> rows = new ArrayList<>();
+        List<String> header = new ArrayList<>(List.of("SAE", "HOOK", "EV", "L0", "CE SCORE", "DEAD"));
+        if (groundTruth) {
+            header.add("RECOVERED");
+        }
+        header.add("CHECKPOINT");
+        rows.add(header);
+        for (Summary.SaeSummary sae : saes) {
+            Evaluation e = sae.evaluation();
+            List<String> row = new ArrayList<>(List.of(sae.name(), sae.hook() == null ? NONE : sae.hook(),
+                    e == null ? NONE : String.format("%.4f", e.explainedVariance()), e == null ? NONE : String.format("%.2f", e.l0()),
+                    e == null || e.downstream() == null ? NONE : String.format("%.4f", e.downstream().ceLossScore()),
+                    sae.deadFeatures() == null ? NONE : sae.deadFeatures().toString()));
+            if (groundTruth) {
+                row.add(e == null || e.groundTruthRecovered() == null ? NONE : e.groundTruthRecovered() + "/" + e.groundTruthFeatures());
+            }
+            row.add(sae.checkpoint() == null ? NONE : sae.checkpoint());
+            rows.add(row);
+        }
+        return rows;
     }
 
     private static void row(PrintWriter out, String key, String value) {

@@ -1,22 +1,28 @@
 package dev.saeforge.cli;
 
-import dev.saeforge.train.Progress;
-import dev.saeforge.train.Plan;
-import dev.saeforge.train.TrainingListener;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.train.Evaluation;
 import dev.saeforge.train.Metrics;
-import dev.saeforge.train.Training;
+import dev.saeforge.train.Plan;
+import dev.saeforge.train.Progress;
+import dev.saeforge.train.TrainingListener;
 
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
 
-/** Training progress on the terminal: one line every few seconds, every evaluation and every checkpoint. */
+/**
+ * Training progress on the terminal every few seconds, and every evaluation and checkpoint: one
+ * line for a single SAE; for several, a line of the run's pace and a row per SAE.
+ */
 final class TerminalProgress implements TrainingListener {
     private static final long INTERVAL_NANOS = 2_000_000_000L;
 
     private final PrintWriter err;
     private long lastPrinted;
     private Progress pending;
+    /** Whether the run trains several SAEs, whose evaluation lines then say which SAE they are of. */
+    private boolean several;
 
     TerminalProgress(PrintWriter err) {
         this.err = err;
@@ -24,10 +30,21 @@ final class TerminalProgress implements TrainingListener {
 
     @Override
     public void started(Plan plan) {
+        several = plan.saes().size() > 1;
+        String steps = String.format("%,d steps of %,d tokens%s", plan.totalSteps(), plan.batchSize(),
+                plan.resumedFrom().map(c -> ", resuming from " + c + " at step " + plan.startStep()).orElse(""));
         err.printf("saeforge: training %s on %s: %s%n", plan.run(), plan.device(), plan.source());
-        err.printf("saeforge: %d SAE%s (d_in %d, d_sae %d first), %,d steps of %,d tokens%s%n", plan.saes().size(), plan.saes().size() == 1 ? "" : "s",
-                plan.saes().get(0).dIn(), plan.saes().get(0).dSae(), plan.totalSteps(),
-                plan.batchSize(), plan.resumedFrom().map(c -> ", resuming from " + c + " at step " + plan.startStep()).orElse(""));
+        if (several) {
+            err.printf("saeforge: %d SAEs, %s%n", plan.saes().size(), steps);
+            List<List<String>> rows = new ArrayList<>();
+            for (Plan.SaePlan sae : plan.saes()) {
+                rows.add(List.of(sae.name(), sae.hook() == null ? "-" : sae.hook(), "d_in " + sae.dIn(), "d_sae " + sae.dSae()));
+            }
+            Columns.print(err, rows, 2, "  ");
+        } else {
+            Plan.SaePlan sae = plan.saes().get(0);
+            err.printf("saeforge: d_in %d, d_sae %d, %s%n", sae.dIn(), sae.dSae(), steps);
+        }
         err.flush();
         lastPrinted = System.nanoTime();
     }
@@ -56,7 +73,8 @@ final class TerminalProgress implements TrainingListener {
         if (pending != null) {
             print(pending);
         }
-        StringBuilder line = new StringBuilder(String.format("eval at step %d: EV %.3f  L0 %.2f  MSE %.4g", step, e.explainedVariance(), e.l0(), e.mse()));
+        StringBuilder line = new StringBuilder(String.format("eval%s at step %d: EV %.3f  L0 %.2f  MSE %.4g", several ? " of " + sae : "", step,
+                e.explainedVariance(), e.l0(), e.mse()));
         Evaluation.Downstream d = e.downstream();
         if (d != null) {
             line.append(String.format("  CE score %.3f (CE %.4g with SAE, %.4g without, %.4g ablated)  KL %.4g with SAE, %.4g ablated",
@@ -71,11 +89,21 @@ final class TerminalProgress implements TrainingListener {
     }
 
     private void print(Progress p) {
-        Metrics m = p.saes().get(0);
-        err.printf("step %d/%d  %s/%s tok  %s tok/s  ETA %s  loss %.4g  L0 %.2f  EV %.3f  dead %d%n",
-                m.step(), p.totalSteps(), Units.count(m.tokens()), Units.count(p.totalTokens()),
-                Units.count(Math.round(p.tokensPerSecond())), Units.duration(p.etaSeconds()), m.overallLoss(), m.l0(),
-                m.explainedVariance(), m.deadFeatures());
+        String pace = String.format("step %d/%d  %s/%s tok  %s tok/s  ETA %s", p.step(), p.totalSteps(), Units.count(p.tokens()),
+                Units.count(p.totalTokens()), Units.count(Math.round(p.tokensPerSecond())), Units.duration(p.etaSeconds()));
+        if (p.saes().size() == 1) {
+            Metrics m = p.saes().get(0);
+            err.printf("%s  loss %.4g  L0 %.2f  EV %.3f  dead %d%n", pace, m.overallLoss(), m.l0(), m.explainedVariance(), m.deadFeatures());
+        } else {
+            err.println(pace);
+            List<List<String>> rows = new ArrayList<>();
+            rows.add(List.of("SAE", "HOOK", "LOSS", "L0", "EV", "DEAD"));
+            for (Metrics m : p.saes()) {
+                rows.add(List.of(m.sae(), m.hook() == null ? "-" : m.hook(), String.format("%.4g", m.overallLoss()), String.format("%.2f", m.l0()),
+                        String.format("%.3f", m.explainedVariance()), Integer.toString(m.deadFeatures())));
+            }
+            Columns.print(err, rows, 2, "  ");
+        }
         err.flush();
         pending = null;
     }

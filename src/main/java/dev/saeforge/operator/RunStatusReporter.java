@@ -3,6 +3,7 @@ package dev.saeforge.operator;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saeforge.api.Mappers;
+import dev.saeforge.api.SaeStatus;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -31,18 +32,27 @@ public final class RunStatusReporter {
      * @param tokensTrained  activation rows trained on so far, over all attempts
      * @param trainingTokens the run's token budget (spec.training.tokens)
      * @param eta            estimated time to completion, or null
+     * @param saes           each SAE's figures in the run's order; empty before the first step
      * @param lastCheckpoint URI of the newest complete checkpoint, or null
      */
     public record Progress(long tokensTrained, long trainingTokens, double tokensPerSecond, Duration eta,
-                           Double l0, Double explainedVariance, Integer deadFeatures, String lastCheckpoint) {
+                           List<SaeProgress> saes, String lastCheckpoint) {
+        public Progress {
+            saes = List.copyOf(saes);
+        }
+    }
+
+    /** One SAE's figures; null (or not finite) when not measured yet, keeping what was reported before. */
+    public record SaeProgress(String name, String hook, Double l0, Double explainedVariance, Integer deadFeatures, Double ceLossScore) {
     }
 
     private final KubernetesClient client;
     private final RunReference run;
     private final Clock clock;
-    /** The run as read at the first report: whether it has a status yet, and the checkpoints listed so far. */
+    /** The run as read at the first report: whether it has a status yet, and the checkpoints and SAEs listed so far. */
     private TrainingRun stored;
     private List<String> checkpoints;
+    private List<SaeStatus> saes;
 
     public RunStatusReporter(KubernetesClient client, RunReference run, Clock clock) {
         this.client = client;
@@ -57,8 +67,9 @@ public final class RunStatusReporter {
             if (stored == null) {
                 throw new KubernetesClientException("TrainingRun " + run + " does not exist", 404, null);
             }
-            // A resumed attempt continues the list its predecessors wrote.
+            // A resumed attempt continues the lists its predecessors wrote.
             checkpoints = stored.getStatus() == null ? List.of() : List.copyOf(stored.getStatus().checkpoints);
+            saes = stored.getStatus() == null ? List.of() : List.copyOf(stored.getStatus().saes);
         }
         ObjectNode fields = Mappers.json().createObjectNode();
         fields.put("tokensTrained", progress.tokensTrained());
@@ -70,10 +81,18 @@ public final class RunStatusReporter {
         if (progress.eta() != null) {
             fields.put("eta", Durations.human(progress.eta()));
         }
-        putFinite(fields, "l0", progress.l0());
-        putFinite(fields, "explainedVariance", progress.explainedVariance());
-        if (progress.deadFeatures() != null) {
-            fields.put("deadFeatures", progress.deadFeatures());
+        List<SaeStatus> reported = progress.saes().isEmpty() ? saes : withProgress(saes, progress.saes());
+        if (!progress.saes().isEmpty()) {
+            fields.set("saes", Mappers.json().valueToTree(reported));
+        }
+        if (reported.size() == 1) {
+            // The run-level figures are a single-SAE run's; with several SAEs there is no one L0 to show.
+            SaeStatus only = reported.get(0);
+            putFinite(fields, "l0", only.l0);
+            putFinite(fields, "explainedVariance", only.explainedVariance);
+            if (only.deadFeatures != null) {
+                fields.put("deadFeatures", only.deadFeatures);
+            }
         }
         List<String> listed = checkpoints;
         if (progress.lastCheckpoint() != null) {
@@ -89,6 +108,28 @@ public final class RunStatusReporter {
             stored.setStatus(new TrainingRunStatus()); // it has one now
         }
         checkpoints = listed;
+        saes = reported;
+    }
+
+    /** The SAEs as reported now, each figure not measured yet taken from the same SAE's entry in {@code known}. */
+    static List<SaeStatus> withProgress(List<SaeStatus> known, List<SaeProgress> reported) {
+        List<SaeStatus> out = new ArrayList<>();
+        for (SaeProgress sae : reported) {
+            SaeStatus before = known.stream().filter(k -> sae.name().equals(k.name)).findFirst().orElseGet(SaeStatus::new);
+            SaeStatus now = new SaeStatus();
+            now.name = sae.name();
+            now.hook = sae.hook();
+            now.l0 = finiteOr(sae.l0(), before.l0);
+            now.explainedVariance = finiteOr(sae.explainedVariance(), before.explainedVariance);
+            now.deadFeatures = sae.deadFeatures() != null ? sae.deadFeatures() : before.deadFeatures;
+            now.ceLossScore = finiteOr(sae.ceLossScore(), before.ceLossScore);
+            out.add(now);
+        }
+        return out;
+    }
+
+    private static Double finiteOr(Double value, Double otherwise) {
+        return value != null && Double.isFinite(value) ? value : otherwise;
     }
 
     /** The checkpoint list with {@code uri} appended unless it is already the newest, the latest MAX_CHECKPOINTS. */

@@ -55,21 +55,33 @@ final class CheckpointFiles {
         return problems;
     }
 
-    /** Copies every file of a complete checkpoint into {@code into}, verified, then its manifest (see {@link CheckpointStore#pull}). */
-    static Path pull(Optional<CheckpointManifest> manifest, String uri, CheckpointReader files, Path into) throws IOException {
+    /**
+     * Copies the files under {@code directory} of a complete checkpoint into {@code into}, each
+     * verified, and with the whole checkpoint ({@code directory} empty) its manifest last (see
+     * {@link CheckpointStore#pull(String, String, String, Path)}).
+     */
+    static Path pull(Optional<CheckpointManifest> manifest, String uri, CheckpointReader files, String directory, Path into)
+            throws IOException {
         if (manifest.isEmpty()) {
             throw new IOException("checkpoint " + uri + " is not complete: it has no " + CheckpointManifest.FILE_NAME);
         }
-        for (FileEntry entry : manifest.get().files()) {
+        String prefix = directory.isEmpty() ? "" : directory + "/";
+        List<FileEntry> wanted = manifest.get().files().stream().filter(entry -> entry.path().startsWith(prefix)).toList();
+        if (wanted.isEmpty() && !directory.isEmpty()) {
+            throw new IllegalArgumentException("checkpoint " + uri + " has no files under " + prefix);
+        }
+        for (FileEntry entry : wanted) {
             Optional<Boolean> copied = files.withFile(entry.path(), in -> {
-                copyVerified(in, entry, into.resolve(entry.path()), uri);
+                copyVerified(in, entry, into.resolve(entry.path().substring(prefix.length())), uri);
                 return true;
             });
             if (copied.isEmpty()) {
                 throw new CorruptCheckpointException(uri + ": " + entry.path() + " is missing");
             }
         }
-        Files.write(into.resolve(CheckpointManifest.FILE_NAME), manifest.get().toJson());
+        if (directory.isEmpty()) {
+            Files.write(into.resolve(CheckpointManifest.FILE_NAME), manifest.get().toJson());
+        }
         return into;
     }
 

@@ -37,6 +37,11 @@ public record CheckpointRef(String run, String name, String uri, boolean complet
         info = Collections.unmodifiableMap(new LinkedHashMap<>(info));
     }
 
+    /** Whether {@code name} is one the trainer gives checkpoints: the tokens trained (409600) or final_<tokens>. */
+    public static boolean isTokensName(String name) {
+        return TOKENS_IN_NAME.matcher(name).matches();
+    }
+
     /** Tokens trained: the manifest's {@code tokens}, else the count in a SAELens name. */
     public OptionalLong tokens() {
         if (info.get("tokens") instanceof Number tokens) {

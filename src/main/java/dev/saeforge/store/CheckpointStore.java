@@ -69,7 +69,18 @@ public interface CheckpointStore extends AutoCloseable {
     List<String> verify(String run, String name) throws IOException;
 
     /** Downloads (or copies, for file stores) a complete checkpoint into {@code into}, verifying sha256; returns {@code into}. */
-    Path pull(String run, String name, Path into) throws IOException;
+    default Path pull(String run, String name, Path into) throws IOException {
+        return pull(run, name, "", into);
+    }
+
+    /**
+     * Downloads the files under {@code directory} of a complete checkpoint (one SAE of a multi-SAE
+     * checkpoint, {@link CheckpointSae#directory}) into {@code into}, verifying each against the
+     * checkpoint's manifest; returns {@code into}. The manifest, which names the checkpoint's paths,
+     * comes only with the whole checkpoint ({@code directory} empty). A directory that holds no file
+     * is an IllegalArgumentException.
+     */
+    Path pull(String run, String name, String directory, Path into) throws IOException;
 
     /** One file of a checkpoint, unverified (e.g. cfg.json or a safetensors header for inspection). */
     InputStream read(String run, String name, String file) throws IOException;

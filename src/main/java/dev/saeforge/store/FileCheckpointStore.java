@@ -246,9 +246,9 @@ final class FileCheckpointStore implements CheckpointStore {
     }
 
     @Override
-    public Path pull(String run, String name, Path into) throws IOException {
+    public Path pull(String run, String name, String directory, Path into) throws IOException {
         Path dir = dir(run, name);
-        return CheckpointFiles.pull(readManifest(dir), uri(dir), files(dir), into);
+        return CheckpointFiles.pull(readManifest(dir), uri(dir), files(dir), directory, into);
     }
 
     private static CheckpointFiles.CheckpointReader files(Path dir) {

@@ -383,9 +383,9 @@ final class S3CheckpointStore implements CheckpointStore {
     }
 
     @Override
-    public Path pull(String run, String name, Path into) throws IOException {
+    public Path pull(String run, String name, String directory, Path into) throws IOException {
         String prefix = checkpointPrefix(run, name);
-        return CheckpointFiles.pull(readManifest(prefix), uri(prefix), files(prefix), into);
+        return CheckpointFiles.pull(readManifest(prefix), uri(prefix), files(prefix), directory, into);
     }
 
     /** Each file is fetched and used within one retried call, so a download cut off midway starts over. */

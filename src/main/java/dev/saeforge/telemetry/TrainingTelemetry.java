@@ -1,13 +1,12 @@
 package dev.saeforge.telemetry;
 
-import dev.saeforge.train.Operation;
-import dev.saeforge.train.Summary;
-import dev.saeforge.train.Progress;
-import dev.saeforge.train.Plan;
-import dev.saeforge.train.TrainingListener;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.train.Metrics;
-import dev.saeforge.train.Training;
+import dev.saeforge.train.Operation;
+import dev.saeforge.train.Plan;
+import dev.saeforge.train.Progress;
+import dev.saeforge.train.Summary;
+import dev.saeforge.train.TrainingListener;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
@@ -18,12 +17,14 @@ import io.opentelemetry.api.metrics.LongCounter;
 import io.opentelemetry.api.metrics.LongGauge;
 import io.opentelemetry.api.metrics.Meter;
 import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanBuilder;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapGetter;
 
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 
@@ -32,12 +33,17 @@ import java.util.Optional;
  * that `saeforge submit` started, when TRACEPARENT carries it) with a child span per model load,
  * dataset open, checkpoint and evaluation; and metrics for throughput, losses, L0, explained
  * variance, dead features, step and checkpoint times. Every data point carries the run's
- * attributes, so dashboards can split by run, namespace, model and hook.
+ * attributes, so dashboards can split by run, namespace and model; a per-SAE metric (loss, L0,
+ * explained variance, dead features, learning rate, step time) also carries the SAE's name
+ * ({@code saeforge.sae}) and hook, so the SAEs a run trains from one stream are told apart. The
+ * run's throughput and tokens are the stream's, and carry no SAE.
  */
 public final class TrainingTelemetry implements TrainingListener {
     public static final String INSTRUMENTATION = "dev.saeforge";
     public static final String ROOT_SPAN = "saeforge train";
     static final AttributeKey<String> LOSS = AttributeKey.stringKey("saeforge.loss");
+    static final AttributeKey<String> SAE = AttributeKey.stringKey("saeforge.sae");
+    static final AttributeKey<String> HOOK = AttributeKey.stringKey("saeforge.hook");
 
     private final Tracer tracer;
     private final Attributes runAttributes;
@@ -52,6 +58,8 @@ public final class TrainingTelemetry implements TrainingListener {
     private final DoubleHistogram stepDuration;
     private final DoubleHistogram checkpointDuration;
     private final LongCounter checkpointBytes;
+    /** The run's attributes with each SAE's name and hook, by SAE name. */
+    private final Map<String, Attributes> saeAttributes = new HashMap<>();
     private Span root;
     private long tokensReported;
 
@@ -99,32 +107,43 @@ public final class TrainingTelemetry implements TrainingListener {
 
     @Override
     public void started(Plan plan) {
-        root = tracer.spanBuilder(ROOT_SPAN).setParent(parent).setAllAttributes(runAttributes)
+        SpanBuilder span = tracer.spanBuilder(ROOT_SPAN).setParent(parent).setAllAttributes(runAttributes)
                 .setAttribute("saeforge.source", plan.source())
                 .setAttribute("saeforge.device", plan.device())
-                .setAttribute("saeforge.d_in", plan.saes().get(0).dIn())
-                .setAttribute("saeforge.d_sae", plan.saes().get(0).dSae())
                 .setAttribute("saeforge.tokens", plan.totalTokens())
                 .setAttribute("saeforge.start_step", plan.startStep())
                 .setAttribute("saeforge.resumed_from", plan.resumedFrom().orElse(""))
-                .startSpan();
+                .setAttribute("saeforge.sae_count", plan.saes().size())
+                .setAttribute(AttributeKey.stringArrayKey("saeforge.saes"), plan.saes().stream().map(Plan.SaePlan::name).toList());
+        if (plan.saes().size() == 1) { // a run of several SAEs has no one width; each SAE's cfg.json has its own
+            span.setAttribute("saeforge.d_in", plan.saes().get(0).dIn()).setAttribute("saeforge.d_sae", plan.saes().get(0).dSae());
+        }
+        root = span.startSpan();
     }
 
     @Override
     public void progress(Progress progress) {
-        Metrics m = progress.saes().get(0);
-        tokens.add(m.tokens() - tokensReported, runAttributes);
-        tokensReported = m.tokens();
+        tokens.add(progress.tokens() - tokensReported, runAttributes);
+        tokensReported = progress.tokens();
         throughput.set(progress.tokensPerSecond(), runAttributes);
-        loss.set(m.overallLoss(), with(LOSS, "overall"));
-        loss.set(m.mseLoss(), with(LOSS, "mse"));
-        loss.set(m.sparsityLoss(), with(LOSS, "l0"));
-        loss.set(m.auxiliaryLoss(), with(LOSS, "pre_act"));
-        l0.set(m.l0(), runAttributes);
-        explainedVariance.set(m.explainedVariance(), runAttributes);
-        deadFeatures.set(m.deadFeatures(), runAttributes);
-        learningRate.set(m.learningRate(), runAttributes);
-        stepDuration.record(m.stepSeconds(), runAttributes);
+        for (Metrics m : progress.saes()) {
+            Attributes sae = saeAttributes.computeIfAbsent(m.sae(), name -> {
+                AttributesBuilder builder = runAttributes.toBuilder().put(SAE, name);
+                if (m.hook() != null) {
+                    builder.put(HOOK, m.hook());
+                }
+                return builder.build();
+            });
+            loss.set(m.overallLoss(), with(sae, "overall"));
+            loss.set(m.mseLoss(), with(sae, "mse"));
+            loss.set(m.sparsityLoss(), with(sae, "l0"));
+            loss.set(m.auxiliaryLoss(), with(sae, "pre_act"));
+            l0.set(m.l0(), sae);
+            explainedVariance.set(m.explainedVariance(), sae);
+            deadFeatures.set(m.deadFeatures(), sae);
+            learningRate.set(m.learningRate(), sae);
+            stepDuration.record(m.stepSeconds(), sae);
+        }
     }
 
     @Override
@@ -178,13 +197,12 @@ public final class TrainingTelemetry implements TrainingListener {
         return span.getSpanContext().isValid() ? Optional.of(span.getSpanContext().getTraceId()) : Optional.empty();
     }
 
-    private Attributes with(AttributeKey<String> key, String value) {
-        AttributesBuilder builder = runAttributes.toBuilder();
-        builder.put(key, value);
-        return builder.build();
+    /** An SAE's attributes with the loss component {@code component}. */
+    private static Attributes with(Attributes sae, String component) {
+        return sae.toBuilder().put(LOSS, component).build();
     }
 
-    /** The attributes every span and data point of a run carries. */
+    /** The attributes every span and data point of a run carries; {@code hook} is a single-SAE run's (null for several). */
     public static Attributes runAttributes(String run, String namespace, String model, String hook) {
         AttributesBuilder builder = Attributes.builder().put("saeforge.run", run);
         if (namespace != null) {
@@ -194,7 +212,7 @@ public final class TrainingTelemetry implements TrainingListener {
             builder.put("saeforge.model", model);
         }
         if (hook != null) {
-            builder.put("saeforge.hook", hook);
+            builder.put(HOOK, hook);
         }
         return builder.build();
     }

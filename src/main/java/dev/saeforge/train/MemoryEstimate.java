@@ -1,5 +1,6 @@
 package dev.saeforge.train;
 
+import dev.saeforge.data.LanguageModelActivations;
 import dev.saeforge.api.SaeDefinition;
 import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.TrainingRunSpec;
@@ -44,11 +45,6 @@ import java.util.Map;
  * @param leftOut  what could not be estimated, and why (an unknown model shape)
  */
 public record MemoryEstimate(List<Part> parts, List<String> leftOut) {
-    /**
-     * Refills of the mixing buffer alive at once (data.LanguageModelActivations.REFILLS_ALIVE):
-     * the one being served and two made ahead.
-     */
-    public static final int REFILLS_ALIVE = 3;
     /** What the driver keeps of nvidia-smi's memory.total (0.7 GiB on an A100-80GB) and the CUDA context with libtorch's kernels. */
     static final long CUDA_RUNTIME_BYTES = 3L << 29;
 
@@ -114,11 +110,11 @@ public record MemoryEstimate(List<Part> parts, List<String> leftOut) {
      */
     public record MixingBuffer(String hook, int width, long rows) implements Part {
         public String what() {
-            return "mixing buffer of " + hook + ", " + (REFILLS_ALIVE + 1) + " x " + rows + " rows of " + width;
+            return "mixing buffer of " + hook + ", " + (LanguageModelActivations.REFILLS_ALIVE + 1) + " x " + rows + " rows of " + width;
         }
 
         public long training() {
-            return (REFILLS_ALIVE + 1) * rows * width * Float.BYTES;
+            return (LanguageModelActivations.REFILLS_ALIVE + 1) * rows * width * Float.BYTES;
         }
 
         public long evaluation() {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saeforge.api.Mappers;
 import dev.saeforge.store.CheckpointStore;
+import dev.saeforge.store.SaeCheckpointDirs;
 import dev.saeforge.store.Safetensors;
 import io.quarkus.test.junit.main.LaunchResult;
 import io.quarkus.test.junit.main.QuarkusMainLauncher;
@@ -16,14 +17,21 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** saeforge checkpoints list|inspect|pull on a file store holding a run with two checkpoints. */
+/**
+ * saeforge checkpoints list|inspect|pull on a file store holding a single-SAE run with two
+ * checkpoints and a run of three SAEs with one, laid out as the trainer lays them out.
+ */
 @QuarkusMainTest
 class CheckpointsCommandTest {
+    static final String SEVERAL = "qwen3-8b-three-saes";
+
     static Path root;
     static Path stored;
 
@@ -44,7 +52,41 @@ class CheckpointsCommandTest {
             store.publish("toy", "819200", checkpoint(root.resolve("b"), 819200), Map.of("tokens", 819200, "step", 200,
                     "metrics", Map.of("l0", 12.5, "explained_variance", 0.91)));
             store.publish("toy", "409600", checkpoint(root.resolve("a"), 409600), Map.of("tokens", 409600, "step", 100));
+            publishSeveral(store, root.resolve("several"));
         }
+    }
+
+    /**
+     * Publishes checkpoint 409600 of run qwen3-8b-three-saes (written into {@code dir} first) as
+     * the trainer lays out a run of several SAEs: a SAELens directory per SAE, one manifest whose
+     * info lists the SAEs with their figures.
+     */
+    static void publishSeveral(CheckpointStore store, Path dir) throws IOException {
+        store.publish(SEVERAL, "409600", SaeCheckpointDirs.writeSeveral(dir, 8, 16, 409600, Map.of(
+                        "mlp28-c1", "blocks.28.hook_mlp_out", "mlp28-c3", "blocks.28.hook_mlp_out", "resid20", "blocks.20.hook_resid_post")),
+                Map.of("step", 100, "tokens", 409600, "final", false, "saes", List.of(
+                        sae("mlp28-c1", "blocks.28.hook_mlp_out", 12, 61.25, 0.8712, 0.931),
+                        sae("mlp28-c3", "blocks.28.hook_mlp_out", 2, 20.5, 0.812, null),
+                        sae("resid20", "blocks.20.hook_resid_post", 0, 40.0, 0.7, null))));
+    }
+
+    /** An entry of a multi-SAE checkpoint's info.saes, as the trainer records it. */
+    static Map<String, Object> sae(String name, String hook, int dead, double l0, double explainedVariance, Double ceLossScore) {
+        Map<String, Object> evaluation = new LinkedHashMap<>();
+        evaluation.put("explained_variance", explainedVariance);
+        evaluation.put("l0", l0);
+        evaluation.put("mse", 0.01);
+        if (ceLossScore != null) {
+            evaluation.put("ce_loss_score", ceLossScore);
+        }
+        Map<String, Object> entry = new LinkedHashMap<>();
+        entry.put("name", name);
+        entry.put("hook", hook);
+        entry.put("directory", name);
+        entry.put("dead_features", dead);
+        entry.put("metrics", Map.of("l0", l0 + 1, "explained_variance", explainedVariance - 0.01));
+        entry.put("evaluation", evaluation);
+        return entry;
     }
 
     /** A small SAELens checkpoint: cfg.json and sae_weights.safetensors with d_in 8, d_sae 16. */
@@ -73,9 +115,40 @@ class CheckpointsCommandTest {
         assertThat(result.exitCode()).isZero();
         assertThat(result.getOutput().lines().map(line -> line.split(" +")).toList())
                 .satisfiesExactly(
-                        header -> assertThat(header).containsExactly("NAME", "TOKENS", "STEP", "COMPLETE", "SIZE", "CREATED"),
-                        first -> assertThat(first).startsWith("409600", "409600", "100", "yes"),
-                        second -> assertThat(second).startsWith("819200", "819200", "200", "yes"));
+                        header -> assertThat(header).containsExactly("NAME", "TOKENS", "STEP", "SAES", "COMPLETE", "SIZE", "CREATED"),
+                        first -> assertThat(first).startsWith("409600", "409600", "100", "1", "yes"),
+                        second -> assertThat(second).startsWith("819200", "819200", "200", "1", "yes"));
+    }
+
+    @Test
+    void listCountsTheSaesOfEachCheckpointAndListsThoseOfOne(QuarkusMainLauncher launcher) {
+        LaunchResult run = launcher.launch("checkpoints", "list", "--store", stored.toString(), SEVERAL);
+        LaunchResult checkpoint = launcher.launch("checkpoints", "list", "--store", stored.toString(), SEVERAL + "/409600");
+        LaunchResult one = launcher.launch("checkpoints", "list", stored.toUri() + SEVERAL + "/409600/resid20");
+
+        assertThat(run.exitCode()).as(run.getErrorOutput()).isZero();
+        assertThat(run.getOutput().lines().toList().get(1).split(" +")).startsWith("409600", "409600", "100", "3", "yes");
+        assertThat(checkpoint.exitCode()).as(checkpoint.getErrorOutput()).isZero();
+        assertThat(checkpoint.getOutput().lines()).containsExactly(
+                "SAE        HOOK                        L0     EXPL-VAR   DEAD   CE-SCORE",
+                "mlp28-c1   blocks.28.hook_mlp_out      61.3   0.871      12     0.931",
+                "mlp28-c3   blocks.28.hook_mlp_out      20.5   0.812      2      -",
+                "resid20    blocks.20.hook_resid_post   40.0   0.700      0      -");
+        assertThat(one.getOutput().lines()).containsExactly(
+                "SAE       HOOK                        L0     EXPL-VAR   DEAD   CE-SCORE",
+                "resid20   blocks.20.hook_resid_post   40.0   0.700      0      -");
+    }
+
+    @Test
+    void listOfACheckpointPrintsItsSaesAsJson(QuarkusMainLauncher launcher) throws Exception {
+        LaunchResult json = launcher.launch("checkpoints", "list", "--store", stored.toString(), SEVERAL + "/409600", "-o", "json");
+
+        assertThat(json.exitCode()).as(json.getErrorOutput()).isZero();
+        JsonNode doc = new ObjectMapper().readTree(json.getOutput());
+        assertThat(doc.path("checkpoint").asText()).isEqualTo("409600");
+        assertThat(doc.path("saes")).extracting(sae -> sae.path("name").asText()).containsExactly("mlp28-c1", "mlp28-c3", "resid20");
+        assertThat(doc.path("saes").get(1).path("uri").asText()).isEqualTo(stored.toUri() + SEVERAL + "/409600/mlp28-c3");
+        assertThat(doc.path("saes").get(1).path("info").path("evaluation").path("l0").asDouble()).isEqualTo(20.5);
     }
 
     @Test
@@ -114,6 +187,64 @@ class CheckpointsCommandTest {
     }
 
     @Test
+    void inspectOfACheckpointOfSeveralSaesListsThemInsteadOfAConfig(QuarkusMainLauncher launcher) {
+        LaunchResult result = launcher.launch("checkpoints", "inspect", "--store", stored.toString(), SEVERAL + "/409600");
+
+        assertThat(result.exitCode()).as(result.getErrorOutput()).isZero();
+        assertThat(result.getOutput())
+                .contains("Complete:  yes (17 files, sizes and sha256 verified)")
+                .contains("SAEs (inspect RUN/NAME/SAE for one):\n"
+                        + "  SAE        HOOK                        L0     EXPL-VAR   DEAD   CE-SCORE\n"
+                        + "  mlp28-c1   blocks.28.hook_mlp_out      61.3   0.871      12     0.931\n")
+                .contains("Tensors:\n  (none)\n")
+                .endsWith("Metrics:\n  final: false")
+                .doesNotContain("Config (", "sae_weights.safetensors", "saes:");
+    }
+
+    @Test
+    void inspectOfOneSaeShowsItsConfigTensorsAndFigures(QuarkusMainLauncher launcher) {
+        LaunchResult result = launcher.launch("checkpoints", "inspect", "--store", stored.toString(), SEVERAL + "/409600/mlp28-c1");
+
+        assertThat(result.exitCode()).as(result.getErrorOutput()).isZero();
+        assertThat(result.getOutput())
+                .contains("Name:      409600\nRun:       " + SEVERAL + "\nSAE:       mlp28-c1\nHook:      blocks.28.hook_mlp_out\n")
+                .contains("URI:       " + stored.toUri() + SEVERAL + "/409600/mlp28-c1\n")
+                .contains("Config (mlp28-c1/cfg.json):")
+                .containsPattern("hook_name: +blocks.28.hook_mlp_out")
+                .contains("  mlp28-c1/sae_weights.safetensors:", "  mlp28-c1/sparsity.safetensors:")
+                .containsPattern("W_enc +F32 +\\[8, 16]")
+                .contains("  dead_features: 12", "  evaluation.ce_loss_score: 0.931", "  metrics.l0: 62.25")
+                .doesNotContain("mlp28-c3/", "resid20/", "name: mlp28-c1");
+    }
+
+    @Test
+    void aSingleSaeCheckpointAnswersToTheRunsNameAsItsSae(QuarkusMainLauncher launcher) {
+        Path into = root.resolve("pulled-single");
+
+        LaunchResult inspect = launcher.launch("checkpoints", "inspect", "--store", stored.toString(), "toy/819200/toy");
+        LaunchResult pull = launcher.launch("checkpoints", "pull", "--store", stored.toString(), "toy/409600/toy", into.toString());
+
+        assertThat(inspect.exitCode()).as(inspect.getErrorOutput()).isZero();
+        assertThat(inspect.getOutput()).contains("SAE:       toy", "URI:       " + stored.toUri() + "toy/819200\n", "Config (cfg.json):",
+                "  metrics.l0: 12.5");
+        assertThat(pull.exitCode()).as(pull.getErrorOutput()).isZero();
+        assertThat(into.resolve("sae_weights.safetensors")).hasSameBinaryContentAs(stored.resolve("toy/409600/sae_weights.safetensors"));
+    }
+
+    @Test
+    void anSaeTheCheckpointDoesNotHoldIsRefusedWithTheOnesItHas(QuarkusMainLauncher launcher) {
+        LaunchResult result = launcher.launch("checkpoints", "inspect", "--store", stored.toString(), SEVERAL + "/409600/mlp28-c2");
+        LaunchResult single = launcher.launch("checkpoints", "pull", "--store", stored.toString(), "toy/409600/other", root.resolve("x").toString());
+
+        assertThat(result.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(result.getErrorOutput()).isEqualTo("checkpoint " + stored.toUri() + SEVERAL + "/409600 has no SAE mlp28-c2;"
+                + " it has mlp28-c1, mlp28-c3, resid20");
+        assertThat(single.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(single.getErrorOutput()).endsWith("has no SAE other; it has toy");
+        assertThat(root.resolve("x")).doesNotExist();
+    }
+
+    @Test
     void inspectOfACorruptedCheckpointSaysWhichFileAndExitsOne(QuarkusMainLauncher launcher) throws IOException {
         Path copy = root.resolve("corrupt-store");
         try (CheckpointStore store = CheckpointStore.open(copy.toString(), Map.of())) {
@@ -139,6 +270,23 @@ class CheckpointsCommandTest {
     }
 
     @Test
+    void pullOfOneSaeWritesItsSaeLensDirectoryAloneVerified(QuarkusMainLauncher launcher) throws IOException {
+        Path into = root.resolve("pulled-resid20");
+
+        LaunchResult result = launcher.launch("checkpoints", "pull", stored.toUri() + SEVERAL + "/409600/resid20", into.toString());
+
+        assertThat(result.exitCode()).as(result.getErrorOutput()).isZero();
+        assertThat(result.getOutput()).startsWith("Pulled " + stored.toUri() + SEVERAL + "/409600/resid20 into " + into + " (5 files, ");
+        try (Stream<Path> files = Files.list(into)) {
+            assertThat(files.map(file -> file.getFileName().toString())).containsExactlyInAnyOrder("cfg.json", "sae_weights.safetensors",
+                    "sparsity.safetensors", "activation_scaler.json", "trainer_state.json");
+        }
+        for (String file : List.of("cfg.json", "sae_weights.safetensors", "sparsity.safetensors")) {
+            assertThat(into.resolve(file)).hasSameBinaryContentAs(stored.resolve(SEVERAL + "/409600/resid20/" + file));
+        }
+    }
+
+    @Test
     void badArgumentsExitTwoWithWhatWasExpected(QuarkusMainLauncher launcher) {
         LaunchResult missing = launcher.launch("checkpoints", "inspect", "--store", stored.toString(), "toy/1");
         assertThat(missing.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
@@ -147,7 +295,7 @@ class CheckpointsCommandTest {
 
         LaunchResult notRunName = launcher.launch("checkpoints", "pull", "toy", "out");
         assertThat(notRunName.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
-        assertThat(notRunName.getErrorOutput()).contains("\"toy\" is not RUN/NAME; expected RUN/NAME (in the --store location)");
+        assertThat(notRunName.getErrorOutput()).contains("\"toy\" is not RUN/NAME or RUN/NAME/SAE; expected RUN/NAME or RUN/NAME/SAE (in the --store location)");
 
         LaunchResult badScheme = launcher.launch("checkpoints", "list", "--store", "gs://bucket/runs", "toy");
         assertThat(badScheme.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);

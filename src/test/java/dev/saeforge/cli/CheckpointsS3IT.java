@@ -49,7 +49,7 @@ class CheckpointsS3IT {
     void listInspectAndPullReachTheBucketWithTheEnvironmentsCredentials() throws Exception {
         Run list = saeforge(S3.env(), "checkpoints", "list", "s3://checkpoints/team/runs/toy");
         assertThat(list.exitCode()).as(list.stderr()).isZero();
-        assertThat(list.stdout()).startsWith("NAME").containsPattern("409600 +409600 +100 +yes");
+        assertThat(list.stdout()).startsWith("NAME").containsPattern("409600 +409600 +100 +1 +yes");
 
         Run inspect = saeforge(S3.env(), "checkpoints", "inspect", "--store", "s3://checkpoints/team/runs", "toy/409600");
         assertThat(inspect.exitCode()).as(inspect.stderr()).isZero();
@@ -60,6 +60,30 @@ class CheckpointsS3IT {
         Run pull = saeforge(S3.env(), "checkpoints", "pull", "s3://checkpoints/team/runs/toy/409600", into.toString());
         assertThat(pull.exitCode()).as(pull.stderr()).isZero();
         assertThat(into.resolve("sae_weights.safetensors")).hasSameBinaryContentAs(temp.resolve("a/sae_weights.safetensors"));
+    }
+
+    @Test
+    void oneSaeOfACheckpointOfSeveralIsListedInspectedAndPulledByItsUri() throws Exception {
+        try (CheckpointStore store = CheckpointStore.open("s3://checkpoints/team/runs", S3.env())) {
+            CheckpointsCommandTest.publishSeveral(store, temp.resolve("several"));
+        }
+        String checkpoint = "s3://checkpoints/team/runs/" + CheckpointsCommandTest.SEVERAL + "/409600";
+
+        Run list = saeforge(S3.env(), "checkpoints", "list", checkpoint);
+        assertThat(list.exitCode()).as(list.stderr()).isZero();
+        assertThat(list.stdout()).startsWith("SAE").containsPattern("mlp28-c3 +blocks.28.hook_mlp_out +20.5")
+                .containsPattern("resid20 +blocks.20.hook_resid_post +40.0");
+
+        Run inspect = saeforge(S3.env(), "checkpoints", "inspect", checkpoint + "/resid20");
+        assertThat(inspect.exitCode()).as(inspect.stderr()).isZero();
+        assertThat(inspect.stdout()).contains("URI:       " + checkpoint + "/resid20", "SAE:       resid20", "Complete:  yes")
+                .containsPattern("hook_name: +blocks.20.hook_resid_post");
+
+        Path into = temp.resolve("pulled-resid20");
+        Run pull = saeforge(S3.env(), "checkpoints", "pull", checkpoint + "/resid20", into.toString());
+        assertThat(pull.exitCode()).as(pull.stderr()).isZero();
+        assertThat(into.resolve("sae_weights.safetensors")).hasSameBinaryContentAs(temp.resolve("several/resid20/sae_weights.safetensors"));
+        assertThat(into.resolve("manifest.json")).doesNotExist();
     }
 
     @Test

@@ -112,8 +112,26 @@ class ClusterCommandsTest {
                         + " {\"type\": \"Running\", \"status\": \"True\", \"reason\": \"PodRunning\", \"message\": \"Job " + name
                         + "-a2 is running\", \"lastTransitionTime\": \"2026-01-01T00:10:00Z\"}]}]");
         new RunStatusReporter(client, new RunReference(NS, name), Clock.systemUTC()).report(new RunStatusReporter.Progress(
-                516_096_000L, 1_228_800_000L, 13_650.5, Duration.ofMinutes(192), 61.25, 0.8712, 12, "s3://saeforge/runs/" + name + "/checkpoint-2"));
+                516_096_000L, 1_228_800_000L, 13_650.5, Duration.ofMinutes(192),
+                List.of(new RunStatusReporter.SaeProgress(name, "blocks.28.hook_mlp_out", 61.25, 0.8712, 12, null)),
+                "s3://saeforge/runs/" + name + "/checkpoint-2"));
         return stored(NS, name);
+    }
+
+    static final String THREE_SAES = "qwen3-8b-three-saes";
+
+    /** A run of three SAEs, running, with two of them reported (one evaluated) and the third not yet. */
+    TrainingRun runningThreeSaes() throws Exception {
+        TrainingRun run = TrainingRuns.read(Path.of("src/test/resources/specs/qwen3-8b-three-saes.yaml")).get(0);
+        run.getMetadata().setNamespace(NS);
+        client.resources(TrainingRun.class).inNamespace(NS).resource(run).create();
+        client.resources(TrainingRun.class).inNamespace(NS).withName(THREE_SAES).subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),
+                "{\"status\": {\"phase\": \"Running\", \"attempts\": 2, \"restarts\": 1, \"jobName\": \"" + THREE_SAES + "-a2\"}}");
+        new RunStatusReporter(client, new RunReference(NS, THREE_SAES), Clock.systemUTC()).report(new RunStatusReporter.Progress(
+                516_096_000L, 1_228_800_000L, 13_650.5, Duration.ofMinutes(192), List.of(
+                new RunStatusReporter.SaeProgress("mlp28-c1", "blocks.28.hook_mlp_out", 60.0, 0.88, 10, 0.9312),
+                new RunStatusReporter.SaeProgress("mlp28-c3", "blocks.28.hook_mlp_out", 20.5, 0.8124, 2, null)), null));
+        return stored(NS, THREE_SAES);
     }
 
     @Test
@@ -179,7 +197,7 @@ class ClusterCommandsTest {
         assertThat(result.exitCode()).as(result.err()).isZero();
         assertThat(result.lines().get(0)).isEqualTo("trainingrun.saeforge.dev/toy-superposition created");
         assertThat(result.lines().get(1)).startsWith("NAME").contains("PHASE", "PROGRESS");
-        assertThat(result.out()).containsPattern("toy-superposition +Succeeded +100.0%");
+        assertThat(result.out()).containsPattern("toy-superposition +Succeeded +1 +100.0%");
     }
 
     @Test
@@ -205,9 +223,9 @@ class ClusterCommandsTest {
 
         assertThat(result.exitCode()).as(result.err()).isZero();
         assertThat(result.lines()).hasSize(3);
-        assertThat(result.lines().get(0)).matches("NAME {3,}PHASE {3,}PROGRESS {3}TOKENS/S {3}L0 {3,}EXPL-VAR {3}AGE");
-        assertThat(result.lines().get(1)).matches("qwen3-8b-layer28-mlp {3}Running {3}42\\.0% {6}13\\.7k {6}61\\.3 {3}0\\.871 {6}\\d+s");
-        assertThat(result.lines().get(2)).matches("toy-superposition {6}- {9}- {10}- {10}- {6}- {10}\\d+s");
+        assertThat(result.lines().get(0)).matches("NAME {3,}PHASE {3,}SAES {3}PROGRESS {3}TOKENS/S {3}L0 {3,}EXPL-VAR {3}AGE");
+        assertThat(result.lines().get(1)).matches("qwen3-8b-layer28-mlp {3}Running {3}1 {6}42\\.0% {6}13\\.7k {6}61\\.3 {3}0\\.871 {6}\\d+s");
+        assertThat(result.lines().get(2)).matches("toy-superposition {6}- {9}1 {6}- {10}- {10}- {6}- {10}\\d+s");
     }
 
     @Test
@@ -218,6 +236,24 @@ class ClusterCommandsTest {
 
         assertThat(result.lines().get(0)).matches(".*AGE {3,}RESTARTS {3}ETA {3,}DEAD {3}JOB {3,}HOOK");
         assertThat(result.lines().get(1)).endsWith("1/3        3h12m   12     qwen3-8b-layer28-mlp-a2   blocks.28.hook_mlp_out");
+    }
+
+    @Test
+    void getCountsARunsSaesAndLeavesTheirFiguresToTheWideRowsPerSae() throws Exception {
+        runningThreeSaes();
+
+        Result list = saeforge("get", "-n", NS);
+        Result wide = saeforge("get", THREE_SAES, "-n", NS, "-o", "wide");
+
+        assertThat(list.lines().get(1)).as("L0 and EXPL-VAR are per SAE").matches("qwen3-8b-three-saes {3}Running {3}3 {6}42\\.0% {6}13\\.7k {6}- {4}- {10}\\d+s");
+        assertThat(wide.exitCode()).as(wide.err()).isZero();
+        assertThat(wide.lines().get(1)).endsWith("qwen3-8b-three-saes-a2   blocks.28.hook_mlp_out,blocks.20.hook_resid_post");
+        assertThat(wide.lines().subList(2, wide.lines().size())).containsExactly(
+                "",
+                "SAE        HOOK                        ARCHITECTURE   D_SAE   L0-COEF   L0     EXPL-VAR   DEAD   CE-SCORE",
+                "mlp28-c1   blocks.28.hook_mlp_out      jumprelu       16384   1.0       60.0   0.880      10     0.931",
+                "mlp28-c3   blocks.28.hook_mlp_out      jumprelu       16384   3.0       20.5   0.812      2      -",
+                "resid20    blocks.20.hook_resid_post   jumprelu       8x      2.0       -      -          -      -");
     }
 
     @Test
@@ -290,6 +326,26 @@ class ClusterCommandsTest {
         assertThat(result.out()).containsPattern("\nEvents:\n  TYPE +REASON +AGE +FROM +MESSAGE\n"
                 + "  Normal +JobCreated +\\d+s +saeforge-operator +Created Job qwen3-8b-layer28-mlp-a1 for attempt 1\n"
                 + "  Warning +Restarting +\\d+s +saeforge-operator +Attempt 1: .*exited with code 75\n");
+    }
+
+    @Test
+    void describeShowsARowPerSaeWithWhereEachStands() throws Exception {
+        runningThreeSaes();
+
+        Result result = saeforge("describe", THREE_SAES, "-n", NS);
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.out()).contains(
+                "Model:        Qwen/Qwen3-8B from hf://Qwen/Qwen3-8B (bfloat16)\n"
+                        + "Dataset:      hf://datasets/HuggingFaceFW/fineweb (field text, context 128 tokens)\n"
+                        + "SAEs:         3\n"
+                        + "  SAE       HOOK                       ARCHITECTURE  D_SAE  L0-COEF  L0    EXPL-VAR  DEAD  CE-SCORE\n"
+                        + "  mlp28-c1  blocks.28.hook_mlp_out     jumprelu      16384  1.0      60.0  0.880     10    0.931\n"
+                        + "  mlp28-c3  blocks.28.hook_mlp_out     jumprelu      16384  3.0      20.5  0.812     2     -\n"
+                        + "  resid20   blocks.20.hook_resid_post  jumprelu      8x     2.0      -     -         -     -\n"
+                        + "Training:",
+                "Progress:     42.0% (516096000 of 1228800000 tokens), 13.7k tokens/s, ETA 3h12m");
+        assertThat(result.out()).doesNotContain("Hook:", "SAE:  ", "Metrics:");
     }
 
     @Test

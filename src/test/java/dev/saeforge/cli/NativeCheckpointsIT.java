@@ -32,7 +32,7 @@ class NativeCheckpointsIT {
     void listInspectAndPullReadTheBucket() throws Exception {
         NativeBinary.Run list = NativeBinary.run(S3.env(), null, "checkpoints", "list", "s3://checkpoints/team/runs/toy");
         assertThat(list.exitCode()).as(list.stderr()).isEqualTo(ExitCodes.OK);
-        assertThat(list.stdout()).startsWith("NAME").containsPattern("409600 +409600 +100 +yes");
+        assertThat(list.stdout()).startsWith("NAME").containsPattern("409600 +409600 +100 +1 +yes");
 
         NativeBinary.Run inspect = NativeBinary.run(S3.env(), null, "checkpoints", "inspect", "--store", "s3://checkpoints/team/runs", "toy/409600");
         assertThat(inspect.exitCode()).as(inspect.stderr()).isEqualTo(ExitCodes.OK);

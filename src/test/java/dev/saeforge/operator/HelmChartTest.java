@@ -70,10 +70,17 @@ class HelmChartTest {
                 "saeforge_train_l0", "saeforge_train_explained_variance", "saeforge_train_dead_features",
                 "saeforge_train_learning_rate", "saeforge_sae_step_duration_seconds_bucket",
                 "saeforge_checkpoint_duration_seconds_bucket", "saeforge_checkpoint_size_bytes_total");
+        // The SAEs a run trains from one stream are told apart: their series are split and named by saeforge_sae.
+        List<String> perSae = List.of("saeforge_train_loss", "saeforge_train_l0", "saeforge_train_explained_variance",
+                "saeforge_train_dead_features", "saeforge_train_learning_rate", "saeforge_sae_step_duration_seconds_bucket");
         dashboard.path("panels").forEach(panel -> panel.path("targets").forEach(target -> {
             java.util.regex.Matcher metric = java.util.regex.Pattern.compile("saeforge_[a-z0-9_]+(?=\\{)").matcher(target.path("expr").asText());
             assertThat(metric.find()).isTrue();
             assertThat(exported).as(panel.path("title").asText()).contains(metric.group());
+            if (perSae.contains(metric.group())) {
+                assertThat(target.path("legendFormat").asText()).as(panel.path("title").asText()).contains("{{saeforge_sae}}");
+                assertThat(target.path("expr").asText()).as(panel.path("title").asText()).doesNotContainPattern("by \\([^)]*\\)(?<!saeforge_sae\\))");
+            }
         }));
         assertThat(dashboard.path("links").get(0).path("url").asText()).contains("saeforge%20train");
 

@@ -13,11 +13,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
 
 import static dev.saeforge.operator.Fixtures.NAMESPACE;
 import static dev.saeforge.operator.Fixtures.SEED;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 /** The trainer's progress reports against an API server: its fields only, never the operator's. */
 class RunStatusReporterTest {
@@ -54,8 +56,13 @@ class RunStatusReporterTest {
         StatusPatch.write(client, run, Reconciler.operatorFields(run.getStatus()), Reconciler.operatorFields(status));
     }
 
+    /** A report of the seed run, whose one SAE is named after it. */
     static RunStatusReporter.Progress progress(long tokens, Double l0, String checkpoint) {
-        return new RunStatusReporter.Progress(tokens, 1_228_800_000L, 13_650.5, Duration.ofMinutes(192), l0, 0.871, 12, checkpoint);
+        return progressOf(tokens, checkpoint, new RunStatusReporter.SaeProgress(SEED, "blocks.28.hook_mlp_out", l0, 0.871, 12, null));
+    }
+
+    static RunStatusReporter.Progress progressOf(long tokens, String checkpoint, RunStatusReporter.SaeProgress... saes) {
+        return new RunStatusReporter.Progress(tokens, 1_228_800_000L, 13_650.5, Duration.ofMinutes(192), List.of(saes), checkpoint);
     }
 
     @Test
@@ -72,6 +79,14 @@ class RunStatusReporterTest {
         assertThat(status.l0).isEqualTo(61.25);
         assertThat(status.explainedVariance).isEqualTo(0.871);
         assertThat(status.deadFeatures).isEqualTo(12);
+        assertThat(status.saes).singleElement().satisfies(sae -> {
+            assertThat(sae.name).isEqualTo(SEED);
+            assertThat(sae.hook).isEqualTo("blocks.28.hook_mlp_out");
+            assertThat(sae.l0).isEqualTo(61.25);
+            assertThat(sae.explainedVariance).isEqualTo(0.871);
+            assertThat(sae.deadFeatures).isEqualTo(12);
+            assertThat(sae.ceLossScore).isNull();
+        });
         assertThat(status.lastCheckpoint).isEqualTo("s3://saeforge/runs/qwen3-8b-layer28-mlp/checkpoint-1");
         assertThat(status.checkpoints).containsExactly("s3://saeforge/runs/qwen3-8b-layer28-mlp/checkpoint-1");
         assertThat(status.lastProgressTime).isEqualTo("2026-01-01T12:00:00Z");
@@ -104,6 +119,48 @@ class RunStatusReporterTest {
     }
 
     @Test
+    void aRunOfSeveralSaesReportsEachInItsOrderAndNoRunLevelFigures() {
+        new RunStatusReporter(client, RUN, CLOCK).report(progressOf(4096, null,
+                new RunStatusReporter.SaeProgress("mlp28-c1", "blocks.28.hook_mlp_out", 61.25, 0.871, 12, 0.93),
+                new RunStatusReporter.SaeProgress("resid20-c3", "blocks.20.hook_resid_post", 18.5, 0.64, 0, null)));
+
+        TrainingRunStatus status = status();
+        assertThat(status.saes).extracting(sae -> sae.name).containsExactly("mlp28-c1", "resid20-c3");
+        assertThat(status.saes.get(0)).satisfies(sae -> {
+            assertThat(sae.hook).isEqualTo("blocks.28.hook_mlp_out");
+            assertThat(sae.l0).isEqualTo(61.25);
+            assertThat(sae.explainedVariance).isEqualTo(0.871);
+            assertThat(sae.deadFeatures).isEqualTo(12);
+            assertThat(sae.ceLossScore).isEqualTo(0.93);
+        });
+        assertThat(status.saes.get(1)).satisfies(sae -> {
+            assertThat(sae.hook).isEqualTo("blocks.20.hook_resid_post");
+            assertThat(sae.deadFeatures).isZero();
+            assertThat(sae.ceLossScore).isNull();
+        });
+        assertThat(status.l0).as("no one L0 stands for several SAEs").isNull();
+        assertThat(status.explainedVariance).isNull();
+        assertThat(status.deadFeatures).isNull();
+        assertThat(status.tokensTrained).isEqualTo(4096);
+    }
+
+    @Test
+    void anSaesCeLossScoreStaysUntilTheNextEvaluationEvenAcrossAttempts() {
+        new RunStatusReporter(client, RUN, CLOCK).report(progressOf(4096, null,
+                new RunStatusReporter.SaeProgress("mlp28-c1", "blocks.28.hook_mlp_out", 61.25, 0.871, 12, 0.93),
+                new RunStatusReporter.SaeProgress("mlp28-c3", "blocks.28.hook_mlp_out", 20.0, 0.8, 3, 0.88)));
+        RunStatusReporter resumed = new RunStatusReporter(client, RUN, CLOCK);
+
+        resumed.report(progressOf(8192, null,
+                new RunStatusReporter.SaeProgress("mlp28-c1", "blocks.28.hook_mlp_out", 60.0, 0.88, 10, null),
+                new RunStatusReporter.SaeProgress("mlp28-c3", "blocks.28.hook_mlp_out", Double.NaN, 0.81, 2, 0.9)));
+
+        assertThat(status().saes).extracting(sae -> sae.name, sae -> sae.l0, sae -> sae.ceLossScore).containsExactly(
+                tuple("mlp28-c1", 60.0, 0.93),
+                tuple("mlp28-c3", 20.0, 0.9));
+    }
+
+    @Test
     void checkpointsAccumulateAcrossAttemptsWithoutRepeats() {
         RunStatusReporter first = new RunStatusReporter(client, RUN, CLOCK);
         first.report(progress(1000, null, "s3://b/r/1"));
@@ -117,7 +174,7 @@ class RunStatusReporterTest {
 
     @Test
     void theListKeepsTheLatestCheckpoints() {
-        java.util.List<String> listed = java.util.List.of();
+        List<String> listed = List.of();
         for (int i = 0; i < RunStatusReporter.MAX_CHECKPOINTS + 5; i++) {
             listed = RunStatusReporter.withCheckpoint(listed, "s3://b/r/" + i);
         }

@@ -133,6 +133,36 @@ abstract class CheckpointStoreContract {
     }
 
     @Test
+    void oneSaeOfACheckpointOfSeveralPullsAloneVerifiedAndWithoutTheManifest() throws Exception {
+        Path local = SaeCheckpointDirs.writeSeveral(temp.resolve("several"), D_IN, D_SAE, 409600,
+                Map.of("mlp28-c1", "blocks.28.hook_mlp_out", "resid20", "blocks.20.hook_resid_post"));
+        Path original = copyOf(local.resolve("resid20"));
+        store.publish(run, "409600", local, Map.of("tokens", 409600L));
+
+        Path pulled = store.pull(run, "409600", "resid20", temp.resolve("pulled"));
+
+        try (Stream<Path> files = Files.list(pulled)) {
+            assertThat(files.map(file -> file.getFileName().toString())).containsExactlyInAnyOrder("cfg.json", "sae_weights.safetensors",
+                    "sparsity.safetensors", "activation_scaler.json", "trainer_state.json");
+        }
+        assertThat(pulled.resolve("sae_weights.safetensors")).hasSameBinaryContentAs(original.resolve("sae_weights.safetensors"));
+        assertThat(pulled.resolve("cfg.json")).hasSameBinaryContentAs(original.resolve("cfg.json"));
+        assertThatThrownBy(() -> store.pull(run, "409600", "mlp28-c3", temp.resolve("elsewhere")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageEndingWith("has no files under mlp28-c3/");
+    }
+
+    @Test
+    void anSaesCorruptedFileIsNotPulled() throws Exception {
+        Path local = SaeCheckpointDirs.writeSeveral(temp.resolve("several"), D_IN, D_SAE, 409600, Map.of("mlp28-c1", "blocks.28.hook_mlp_out"));
+        store.publish(run, "409600", local, Map.of("tokens", 409600L));
+        overwrite(run, "409600", "mlp28-c1/sae_weights.safetensors", SaeCheckpointDirs.flipOneByte(read("409600", "mlp28-c1/sae_weights.safetensors")));
+
+        assertThatThrownBy(() -> store.pull(run, "409600", "mlp28-c1", temp.resolve("pulled")))
+                .isInstanceOf(CorruptCheckpointException.class).hasMessageContaining("mlp28-c1/sae_weights.safetensors has sha256");
+        assertThat(temp.resolve("pulled/sae_weights.safetensors")).doesNotExist();
+    }
+
+    @Test
     void checkpointsAreListedByTokensNotByName() throws IOException {
         publish("819200", 819200);
         publish("1228800", 1228800);

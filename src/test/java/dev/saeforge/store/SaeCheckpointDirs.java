@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Random;
 import java.util.SplittableRandom;
 
@@ -22,6 +23,32 @@ public final class SaeCheckpointDirs {
      * activations_store_state.safetensors. The same seed gives the same bytes.
      */
     static Path write(Path dir, int dIn, int dSae, long tokens, long seed) throws IOException {
+        writeSae(dir, "blocks.14.hook_mlp_out", dIn, dSae, seed);
+        Safetensors.writer().addLongs("n_dataset_processed", new long[]{}, new long[]{tokens / 1024})
+                .write(dir.resolve("activations_store_state.safetensors"));
+        return dir;
+    }
+
+    /**
+     * A checkpoint of several SAEs as the trainer lays one out: a directory per SAE, named after it,
+     * holding its SAELens files (cfg.json, sae_weights.safetensors, sparsity.safetensors,
+     * activation_scaler.json, trainer_state.json), and training_run.yaml and
+     * activation_stream.json at the root. {@code hooks} maps each SAE's name to its hook, in order.
+     */
+    public static Path writeSeveral(Path dir, int dIn, int dSae, long tokens, Map<String, String> hooks) throws IOException {
+        long seed = tokens;
+        for (Map.Entry<String, String> sae : hooks.entrySet()) {
+            Path saeDir = writeSae(dir.resolve(sae.getKey()), sae.getValue(), dIn, dSae, seed++);
+            Files.writeString(saeDir.resolve("activation_scaler.json"), "{\"scaling_factor\": null}");
+            Files.writeString(saeDir.resolve("trainer_state.json"), "{\"tokens\": " + tokens + "}");
+        }
+        Files.writeString(dir.resolve("training_run.yaml"), "apiVersion: saeforge.dev/v1alpha1\nkind: TrainingRun\n");
+        Files.writeString(dir.resolve("activation_stream.json"), "{\"tokens\": " + tokens + "}");
+        return dir;
+    }
+
+    /** One SAE's SAELens files: cfg.json, sae_weights.safetensors and sparsity.safetensors. */
+    private static Path writeSae(Path dir, String hook, int dIn, int dSae, long seed) throws IOException {
         Files.createDirectories(dir);
         SplittableRandom random = new SplittableRandom(seed);
         ObjectNode cfg = new ObjectMapper().createObjectNode()
@@ -29,7 +56,7 @@ public final class SaeCheckpointDirs {
                 .put("device", "cpu").put("apply_b_dec_to_input", true).put("normalize_activations", "none")
                 .put("jumprelu_bandwidth", 0.05).put("l0_coefficient", 1.0);
         cfg.putObject("metadata").put("sae_lens_version", "6.48.0").put("model_name", "Qwen/Qwen3-0.6B")
-                .put("hook_name", "blocks.14.hook_mlp_out").put("context_size", 1024).put("prepend_bos", false);
+                .put("hook_name", hook).put("context_size", 1024).put("prepend_bos", false);
         Files.write(dir.resolve("cfg.json"), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(cfg));
         Safetensors.writer()
                 .addFloats("W_enc", Safetensors.Dtype.F32, new long[]{dIn, dSae}, floats(random, dIn * dSae))
@@ -40,8 +67,6 @@ public final class SaeCheckpointDirs {
                 .write(dir.resolve("sae_weights.safetensors"));
         Safetensors.writer().addFloats("sparsity", Safetensors.Dtype.F32, new long[]{dSae}, floats(random, dSae))
                 .write(dir.resolve("sparsity.safetensors"));
-        Safetensors.writer().addLongs("n_dataset_processed", new long[]{}, new long[]{tokens / 1024})
-                .write(dir.resolve("activations_store_state.safetensors"));
         return dir;
     }
 
