@@ -64,7 +64,8 @@ final class StatusReports implements TrainingListener {
             if (e == null) { // stopped early: no final evaluation, the figures reported before stay
                 return new RunStatusReporter.SaeProgress(sae.name(), sae.hook(), null, null, sae.deadFeatures(), ceLossScores.get(sae.name()));
             }
-            Double ceLossScore = e.downstream() != null ? e.downstream().ceLossScore() : ceLossScores.get(sae.name());
+            // Boxed on both sides: a synthetic run has no CE score, and a conditional of double and null would unbox it.
+            Double ceLossScore = e.downstream() != null ? Double.valueOf(e.downstream().ceLossScore()) : ceLossScores.get(sae.name());
             return new RunStatusReporter.SaeProgress(sae.name(), sae.hook(), e.l0(), e.explainedVariance(), sae.deadFeatures(), ceLossScore);
         }).toList();
         send(new RunStatusReporter.Progress(summary.tokens(), total, summary.tokensPerSecond(), Duration.ZERO, saes, summary.checkpoint()));

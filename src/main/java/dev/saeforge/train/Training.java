@@ -230,16 +230,21 @@ public final class Training {
         long steps = saes.get(0).trainer().stepsDone();
         boolean together = saes.stream().allMatch(s -> s.trainer().stepsDone() == steps);
         Optional<CheckpointRef> saved = Optional.empty();
-        if (steps > 0 && together) {
+        String kept;
+        if (steps == 0) {
+            kept = "; no step had completed, so no checkpoint was written";
+        } else if (!together) {
+            kept = "; other SAEs had already taken this step, so the newest checkpoint written before it is the last good state";
+        } else {
             try {
                 saved = Optional.of(checkpointer.write(String.valueOf(saes.get(0).trainer().tokensDone()), saes, Map.of(), false));
+                kept = "; the last good state is checkpoint " + saved.get().uri();
             } catch (IOException | RuntimeException io) {
                 cause.addSuppressed(io);
+                kept = "; writing a checkpoint of the last good state failed (" + io.getMessage()
+                        + "), so the newest checkpoint written before it is the last good state";
             }
         }
-        String kept = saved.map(c -> "; the last good state is checkpoint " + c.uri())
-                .orElse(!together ? "; other SAEs had already taken this step, so the newest checkpoint written before it is the last good state"
-                        : "; no step had completed, so no checkpoint was written");
         NonFiniteError error = new NonFiniteError(message + kept, saved);
         error.initCause(cause);
         return error;

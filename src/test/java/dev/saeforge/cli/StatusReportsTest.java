@@ -121,4 +121,15 @@ class StatusReportsTest {
         assertThat(status().saes).extracting(s -> s.name, s -> s.l0, s -> s.deadFeatures, s -> s.ceLossScore)
                 .containsExactly(tuple("mlp28-c1", 61.25, 12, 0.93), tuple("mlp28-c3", 20.5, 3, null), tuple("resid20", 40.0, 0, null));
     }
+
+    @Test
+    void aSyntheticRunsFinalReportHasNoCeLossScore() {
+        reports.progress(progress(100, metrics("toy", "synthetic", 100, 6.0, 0.46, 0)));
+
+        reports.flush(new Summary(RUN, Summary.Outcome.COMPLETED, 200, TOTAL, 13_000, 30, "file:///runs/toy/final_51200", List.of(
+                new Summary.SaeSummary("toy", null, new Evaluation(2560, 0.46, 14.5, 0.15, 60, 64, null), 0, "file:///runs/toy/final_51200"))));
+
+        assertThat(status().saes).extracting(s -> s.name, s -> s.l0, s -> s.explainedVariance, s -> s.ceLossScore)
+                .containsExactly(tuple("toy", 14.5, 0.46, null));
+    }
 }
