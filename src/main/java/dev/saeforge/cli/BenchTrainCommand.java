@@ -31,7 +31,7 @@ public class BenchTrainCommand implements Callable<Integer> {
     @Option(names = "--saes", paramLabel = "N", description = "SAEs trained from the one stream (default ${DEFAULT-VALUE}).")
     int saes = 1;
 
-    @Option(names = "--sae-steps", paramLabel = "N", description = "Steps of different SAEs run at once in the pipeline (default: 1, SAEFORGE_SAE_STEPS).")
+    @Option(names = "--sae-steps", paramLabel = "N", description = "Steps of different SAEs run at once in the pipeline (default: one per core on a CPU, 1 on a GPU; SAEFORGE_SAE_STEPS).")
     Integer saeSteps;
 
     @Option(names = "--steps", paramLabel = "N", description = "Stream batches per round (default ${DEFAULT-VALUE}).")
@@ -73,7 +73,8 @@ public class BenchTrainCommand implements Callable<Integer> {
             if (run.getSpec().synthetic != null) {
                 throw new IllegalArgumentException((file != null ? file : "the run") + " trains on synthetic activations; bench train needs a language model");
             }
-            ThreadSettings defaults = ThreadSettings.fromEnvironment();
+            ThreadSettings defaults = ThreadSettings.fromEnvironment(
+                    dev.saeforge.tensor.Torch.device(run.getSpec().training.device != dev.saeforge.api.TrainingSpec.Device.CPU).isGpu());
             ThreadSettings threads = new ThreadSettings(
                     lmForwards != null ? lmForwards : defaults.forwards(), lmThreads != null ? lmThreads : defaults.lmThreads(),
                     saeThreads != null ? saeThreads : defaults.saeThreads(), saeSteps != null ? saeSteps : defaults.saeSteps());

@@ -25,16 +25,21 @@ public record ThreadSettings(int forwards, int lmThreads, int saeThreads, int sa
      * the SAE steps. The producer thread's packing runs ahead of the forward passes, so the model
      * never waits for it; on the 2-core machine this beats two single-threaded passes at once,
      * which leave the SAE step too little of the CPU (bench train measures both).
-     * The SAEs of a run step one after another, each with all of saeThreads: on this CPU,
-     * concurrent steps are slower (bench train --saes measures both).
+     * Steps of different SAEs run at once, up to one per core, each with its share of saeThreads
+     * (at least one): a small SAE's step uses a second libtorch thread poorly, and the forward
+     * thread waits on a full buffer while several SAEs train, so a second SAE's step on its own
+     * thread beats it (bench train --saes 4: ratio 1.07 against 0.86 one after another, here).
+     * One SAE steps on the trainer thread with all of saeThreads, as before. On a GPU the steps
+     * go one after another ({@code gpu}): they queue on one CUDA stream whichever thread issues
+     * them, and steps at once would only hold several steps' [batch, d_sae] arrays at once.
      * SAEFORGE_LM_FORWARDS, SAEFORGE_LM_THREADS, SAEFORGE_SAE_THREADS and SAEFORGE_SAE_STEPS
      * override each.
      */
-    public static ThreadSettings fromEnvironment() {
+    public static ThreadSettings fromEnvironment(boolean gpu) {
         int cores = Runtime.getRuntime().availableProcessors();
         int lm = Math.max(1, cores / 2);
         return new ThreadSettings(number("SAEFORGE_LM_FORWARDS", 1), number("SAEFORGE_LM_THREADS", lm),
-                number("SAEFORGE_SAE_THREADS", Math.max(1, cores - lm)), number("SAEFORGE_SAE_STEPS", 1));
+                number("SAEFORGE_SAE_THREADS", Math.max(1, cores - lm)), number("SAEFORGE_SAE_STEPS", gpu ? 1 : cores));
     }
 
     /** Sets the calling thread's libtorch intra-op threads (libtorch reads its count once per thread, lazily: settle that first). */

@@ -87,8 +87,9 @@ public final class Training {
             }
         }
         List<HookPoint> hooks = SaeDefinition.all(run).stream().map(sae -> HookPoint.parse(sae.hook())).distinct().toList();
-        ThreadSettings threads = options.threads() != null ? options.threads() : ThreadSettings.fromEnvironment();
-        try (LanguageModelActivations source = LanguageModelActivations.open(spec, hooks, device(training.device),
+        Device device = device(training.device);
+        ThreadSettings threads = options.threads() != null ? options.threads() : ThreadSettings.fromEnvironment(device.isGpu());
+        try (LanguageModelActivations source = LanguageModelActivations.open(spec, hooks, device,
                 ModelSources.fromEnvironment(), threads)) {
             return run(run, new Stream(source, HeldOutEvaluation.spliced(source.data(), hooks), threads), store, options, listener);
         }

@@ -111,6 +111,18 @@ class ManySaesTrainingTest {
     }
 
     @Test
+    void stepsOfDifferentSaesTakenAtOnceOnWorkerThreadsAreTheSameSteps() throws Exception {
+        try (CheckpointStore checkpoints = CheckpointStore.open(dir.resolve("at-once").toString())) {
+            Training.run(run("sweep", SAES), checkpoints, new Training.Options(null, new StopRequest(), new ThreadSettings(1, 1, 3, 3)),
+                    new TrainingListener() {
+                    });
+        }
+        for (String name : List.of("mlp1-sparse", "mlp1-dense", "resid0")) {
+            assertSameWeights(dir.resolve("at-once/sweep/final_1440").resolve(name), dir.resolve("together/sweep/final_1440").resolve(name));
+        }
+    }
+
+    @Test
     void aRunStoppedAsSigtermStopsItResumesEverySaeWhereItWouldHaveBeen() throws Exception {
         StopRequest stop = new StopRequest();
         Summary stopped = train(run("sweep", SAES), "stopped", new Training.Options(null, stop), new TrainingListener() {
