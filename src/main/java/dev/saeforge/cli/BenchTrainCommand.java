@@ -118,7 +118,7 @@ public class BenchTrainCommand implements Callable<Integer> {
         figures.put("pipeline_lm_forwards", s.pipeline().forwards());
         figures.put("pipeline_lm_threads", s.pipeline().lmThreads());
         figures.put("pipeline_sae_threads", s.pipeline().saeThreads());
-        figures.put("pipeline_sae_steps", s.pipeline().saeSteps());
+        figures.put("pipeline_sae_steps", Math.min(s.pipeline().saeSteps(), s.saes()));
         figures.put("ratio", r.ratio());
         figures.put("speed_up_over_separate_runs", r.speedUp());
         figures.put("load_average", loadAverage());
@@ -143,7 +143,7 @@ public class BenchTrainCommand implements Callable<Integer> {
                         + "SAE steps with %d, %d at once%n",
                 "END TO END", r.pipeline().best(), r.pipeline().median(), s.saes(), s.saes() == 1 ? "" : "s", s.pipeline().forwards(),
                 s.pipeline().forwards() == 1 ? "" : "es", s.pipeline().lmThreads(), s.pipeline().lmThreads() == 1 ? "" : "s",
-                s.pipeline().saeThreads(), s.pipeline().saeSteps());
+                s.pipeline().saeThreads(), Math.min(s.pipeline().saeSteps(), s.saes()));
         out.printf("%-14s %.3f%n", "RATIO", r.ratio());
         if (s.saes() > 1) {
             out.printf("%-14s %,.0f tokens/s (median %,.0f) with 1 SAE, side by side%n", "ONE SAE", r.onePipeline().best(), r.onePipeline().median());
