@@ -103,29 +103,25 @@ class LanguageModelEvaluationTest {
         return new SaeState(definition, hookIndex, sae, 1.0, manager);
     }
 
-    /** An SAE whose reconstruction is zero: its decoder is. */
-    static JumpReluSae silent(int dIn, NDManager manager) {
-        SaeSpec spec = new SaeSpec();
-        spec.dSae = 2 * dIn;
-        NDArray identity = manager.eye(dIn);
-        NDArray encoder = identity.concat(identity.neg(), 1);
-        return JumpReluSae.fromParameters(JumpReluSae.Config.of(spec, dIn), manager, Map.of(
-                JumpReluSae.W_ENC, encoder,
-                JumpReluSae.W_DEC, manager.zeros(new Shape(2L * dIn, dIn)),
-                JumpReluSae.B_ENC, manager.zeros(new Shape(2L * dIn)),
-                JumpReluSae.B_DEC, manager.zeros(new Shape(dIn)),
-                JumpReluSae.THRESHOLD, manager.zeros(new Shape(2L * dIn))));
-    }
 
     /** W_enc = [I, -I], W_dec = [I; -I], no biases, thresholds 0: f = [relu(x), relu(-x)], x̂ = x. */
     static JumpReluSae exact(int dIn, NDManager manager) {
+        return withDecoder(dIn, true, manager);
+    }
+
+    /** The exact SAE's encoder with a zero decoder: its reconstruction is zero. */
+    static JumpReluSae silent(int dIn, NDManager manager) {
+        return withDecoder(dIn, false, manager);
+    }
+
+    private static JumpReluSae withDecoder(int dIn, boolean reconstructs, NDManager manager) {
         SaeSpec spec = new SaeSpec();
         spec.dSae = 2 * dIn;
         NDArray identity = manager.eye(dIn);
         NDArray encoder = identity.concat(identity.neg(), 1);
         return JumpReluSae.fromParameters(JumpReluSae.Config.of(spec, dIn), manager, Map.of(
                 JumpReluSae.W_ENC, encoder,
-                JumpReluSae.W_DEC, encoder.transpose(),
+                JumpReluSae.W_DEC, reconstructs ? encoder.transpose() : manager.zeros(new Shape(2L * dIn, dIn)),
                 JumpReluSae.B_ENC, manager.zeros(new Shape(2L * dIn)),
                 JumpReluSae.B_DEC, manager.zeros(new Shape(dIn)),
                 JumpReluSae.THRESHOLD, manager.zeros(new Shape(2L * dIn))));
