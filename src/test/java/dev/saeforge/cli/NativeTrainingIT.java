@@ -83,7 +83,7 @@ class NativeTrainingIT {
         NativeBinary.Run train = NativeBinary.run(env, null, "train", spec.toString(), "--summary", summary.toString());
 
         assertThat(train.exitCode()).as(train.stderr()).isEqualTo(ExitCodes.OK);
-        assertThat(train.stderr()).contains("saeforge: training tiny-qwen3-sweep", "BOS <|im_end|>", "eval at step 100", "CE score");
+        assertThat(train.stderr()).contains("saeforge: training tiny-qwen3-sweep", "BOS <|im_end|>", "eval of mlp1-l0coefficient-0.03 at step 100:", "CE score");
         JsonNode figures = new ObjectMapper().readTree(summary.toFile());
         assertThat(figures.path("outcome").asText()).isEqualTo("completed");
         assertThat(figures.path("saes")).hasSize(6);
