@@ -37,14 +37,10 @@ public record Evaluation(long rows, double explainedVariance, double l0, double 
 
     /** Running sums of the reconstruction statistics over held-out rows. */
     static final class Reconstruction {
-        private final double[] sum;
-        private double sumSquaredError;
-        private double sumSquaredNorm;
-        private double active;
-        private long rows;
+        private final ReconstructionMetrics metrics;
 
         Reconstruction(int dIn) {
-            this.sum = new double[dIn];
+            this.metrics = new ReconstructionMetrics(dIn);
         }
 
         /** Adds the rows {@code x} [n, d_in]; returns the SAE's reconstruction of them, in their units. */
@@ -54,24 +50,12 @@ public record Evaluation(long rows, double explainedVariance, double l0, double 
             if (scale != 1.0) {
                 reconstruction = reconstruction.divi(scale);
             }
-            sumSquaredError += Torch.scalar(reconstruction.sub(x).square().sum());
-            sumSquaredNorm += Torch.scalar(x.square().sum());
-            active += Torch.scalar(features.gt(0).sum());
-            float[] batchSum = x.sum(new int[]{0}).toFloatArray();
-            for (int d = 0; d < sum.length; d++) {
-                sum[d] += batchSum[d];
-            }
-            rows += x.getShape().get(0);
+            metrics.add(x, Torch.scalar(reconstruction.sub(x).square().sum()), Torch.scalar(features.gt(0).sum()));
             return reconstruction;
         }
 
         Evaluation evaluation(Integer recovered, Integer features, Downstream downstream) {
-            double meanSquaredNorm = 0;
-            for (double s : sum) {
-                meanSquaredNorm += s * s / rows;
-            }
-            double explainedVariance = 1 - sumSquaredError / (sumSquaredNorm - meanSquaredNorm);
-            return new Evaluation(rows, explainedVariance, active / rows, sumSquaredError / rows, recovered, features, downstream);
+            return new Evaluation(metrics.rows(), metrics.explainedVariance(), metrics.l0(), metrics.mse(), recovered, features, downstream);
         }
     }
 

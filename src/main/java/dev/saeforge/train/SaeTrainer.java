@@ -113,12 +113,10 @@ public final class SaeTrainer implements AutoCloseable {
         double mse = Torch.scalar(step.output().mseLoss());
         double sparsity = Torch.scalar(step.output().sparsityLoss());
         double auxiliary = Torch.scalar(step.output().auxiliaryLoss());
-        // EV = 1 - E‖x - x̂‖² / (E‖x‖² - ‖E x‖²), over the batch.
-        double sumSquares = Torch.scalar(x.square().sum());
-        double meanSquaredNorm = Torch.scalar(x.sum(new int[]{0}).square().sum()) / n;
-        double variance = sumSquares - meanSquaredNorm;
-        double explainedVariance = 1 - mse * n / variance;
-        double l0 = Torch.scalar(step.output().firingCounts().sum()) / n;
+        ReconstructionMetrics batch = new ReconstructionMetrics((int) x.getShape().get(1));
+        batch.add(x, mse * n, Torch.scalar(step.output().firingCounts().sum()));
+        double explainedVariance = batch.explainedVariance();
+        double l0 = batch.l0();
         return new Metrics(saeName, hook, step.index() + 1, tokens, mse + sparsity + auxiliary, mse, sparsity, auxiliary,
                 explainedVariance, l0, stats.deadCount(), step.lr(), step.sparsityCoefficient(), step.seconds());
     }
