@@ -9,7 +9,6 @@ import io.minio.PutObjectArgs;
 import io.minio.RemoveObjectArgs;
 import io.minio.Result;
 import io.minio.StatObjectArgs;
-import io.minio.credentials.StaticProvider;
 import io.minio.errors.ErrorResponseException;
 import io.minio.errors.InvalidResponseException;
 import io.minio.errors.ServerException;
@@ -48,7 +47,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.random.RandomGenerator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -78,23 +76,14 @@ final class S3CheckpointStore implements CheckpointStore {
         dispatcher.setMaxRequestsPerHost(Math.max(5, settings.parallelParts() + 1));
         OkHttpClient http = HttpUtils.newDefaultHttpClient(CONNECT_TIMEOUT.toMillis(), TRANSFER_TIMEOUT.toMillis(), TRANSFER_TIMEOUT.toMillis())
                 .newBuilder().dispatcher(dispatcher).build();
-        this.client = MinioAsyncClient.builder()
-                .endpoint(settings.endpoint())
-                .region(settings.region())
-                .credentialsProvider(new StaticProvider(settings.accessKey(), settings.secretKey(), settings.sessionToken()))
-                .httpClient(http, true)
-                .build();
-        if (settings.customEndpoint()) {
-            client.disableVirtualStyleEndpoint();
-        }
+        this.client = settings.asyncClient(http);
         AtomicInteger threads = new AtomicInteger();
         this.partUploads = Executors.newFixedThreadPool(settings.parallelParts(), task -> {
             Thread thread = new Thread(task, "s3-part-upload-" + threads.incrementAndGet());
             thread.setDaemon(true);
             return thread;
         });
-        this.retry = new Retry(settings.maxAttempts(), Duration.ofMillis(200), Duration.ofSeconds(20), "AWS_MAX_ATTEMPTS",
-                S3CheckpointStore::isTransient, S3CheckpointStore::describe, RandomGenerator.getDefault());
+        this.retry = settings.retry();
     }
 
     @Override

@@ -11,10 +11,8 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.time.Duration;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.random.RandomGenerator;
 
 /**
  * Reading objects of one bucket into a local cache: list a prefix, download an object unless the
@@ -30,8 +28,7 @@ public final class S3Objects {
     public S3Objects(S3Settings settings) {
         this.settings = settings;
         this.client = settings.client();
-        this.retry = new Retry(settings.maxAttempts(), Duration.ofMillis(200), Duration.ofSeconds(20), "AWS_MAX_ATTEMPTS",
-                S3CheckpointStore::isTransient, S3CheckpointStore::describe, RandomGenerator.getDefault());
+        this.retry = settings.retry();
     }
 
     public String bucket() {

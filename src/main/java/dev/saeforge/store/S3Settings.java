@@ -1,12 +1,16 @@
 package dev.saeforge.store;
 
+import io.minio.MinioAsyncClient;
 import io.minio.MinioClient;
 import io.minio.credentials.StaticProvider;
+import okhttp3.OkHttpClient;
 
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.time.Duration;
 import java.util.Map;
 import java.util.regex.Matcher;
+import java.util.random.RandomGenerator;
 import java.util.regex.Pattern;
 
 /**
@@ -73,15 +77,34 @@ public record S3Settings(String bucket, String prefix, String endpoint, boolean 
 
     /** A MinIO client for these settings: the endpoint (path-style when custom), region and credentials. */
     public MinioClient client() {
-        MinioClient client = MinioClient.builder()
-                .endpoint(endpoint)
-                .region(region)
-                .credentialsProvider(new StaticProvider(accessKey, secretKey, sessionToken))
-                .build();
+        MinioClient client = MinioClient.builder().endpoint(endpoint).region(region).credentialsProvider(credentials()).build();
         if (customEndpoint) {
             client.disableVirtualStyleEndpoint();
         }
         return client;
+    }
+
+    /** The same client, asynchronous, on {@code http} (the checkpoint store's, sized for its parallel parts). */
+    MinioAsyncClient asyncClient(OkHttpClient http) {
+        MinioAsyncClient client = MinioAsyncClient.builder().endpoint(endpoint).region(region).credentialsProvider(credentials())
+                .httpClient(http, true).build();
+        if (customEndpoint) {
+            client.disableVirtualStyleEndpoint();
+        }
+        return client;
+    }
+
+    private StaticProvider credentials() {
+        return new StaticProvider(accessKey, secretKey, sessionToken);
+    }
+
+    /**
+     * How every S3 call is retried: up to AWS_MAX_ATTEMPTS tries, exponential backoff with jitter
+     * from 200 ms to 20 s, on the failures {@link S3CheckpointStore#isTransient} calls transient.
+     */
+    public Retry retry() {
+        return new Retry(maxAttempts, Duration.ofMillis(200), Duration.ofSeconds(20), "AWS_MAX_ATTEMPTS",
+                S3CheckpointStore::isTransient, S3CheckpointStore::describe, RandomGenerator.getDefault());
     }
 
     /** The location this store serves, s3://BUCKET/PREFIX (no trailing slash). */
