@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.api.ExitCodes;
 import dev.saeforge.train.Summary;
 import dev.saeforge.train.TrainingListener;
 import com.fasterxml.jackson.databind.ObjectMapper;
