@@ -45,8 +45,13 @@ public record SaeDefinition(String path, String name, String hook, SaeSpec sae, 
 
     /** The SAEs of a valid run, in order: each spec.saes entry (or spec.sae) expanded over spec.sweep. */
     public static List<SaeDefinition> all(TrainingRun run) {
+        return all(run.getSpec(), run.getMetadata().getName());
+    }
+
+    /** The SAEs of the valid spec of run {@code runName}, in order, as {@link #all(TrainingRun)} gives them. */
+    public static List<SaeDefinition> all(TrainingRunSpec spec, String runName) {
         List<Problem> problems = new ArrayList<>();
-        List<SaeDefinition> out = expand(run.getSpec(), run.getMetadata().getName(), problems);
+        List<SaeDefinition> out = expand(spec, runName, problems);
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(problems.get(0).toString());
         }

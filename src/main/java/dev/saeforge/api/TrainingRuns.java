@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 
@@ -37,6 +38,11 @@ public final class TrainingRuns {
             throw new java.io.FileNotFoundException(file + ": no such file");
         }
         return parse(Files.readString(file), file.toString());
+    }
+
+    /** The spec of the first TrainingRun in a file, such as a checkpoint's trainingrun.yaml. */
+    public static TrainingRunSpec readSpec(Path file) throws IOException, InvalidSpecException {
+        return read(file).get(0).getSpec();
     }
 
     /** Every TrainingRun in {@code text}; {@code source} names it in messages. */
@@ -256,6 +262,19 @@ public final class TrainingRuns {
         if (spec.training.lrEnd == null) {
             spec.training.lrEnd = BigDecimal.valueOf(spec.training.lr).divide(BigDecimal.TEN).doubleValue();
         }
+    }
+
+    /**
+     * The TrainingRun document of a run known by its identity and spec: what a checkpoint keeps
+     * as trainingrun.yaml, readable by {@link #read} when the run resumes. Only name, namespace
+     * and uid come back in its metadata.
+     */
+    public static TrainingRun document(RunIdentity identity, TrainingRunSpec spec) {
+        TrainingRun run = new TrainingRun();
+        run.setMetadata(new ObjectMetaBuilder().withNamespace(identity.namespace()).withName(identity.name())
+                .withUid(identity.uid()).build());
+        run.setSpec(spec);
+        return run;
     }
 
     /** The document as YAML, kubectl style. */

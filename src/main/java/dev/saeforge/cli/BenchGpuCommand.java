@@ -2,6 +2,7 @@ package dev.saeforge.cli;
 
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saeforge.api.ExitCodes;
 import dev.saeforge.lm.ForwardBenchmark;
 import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.TinyQwen3;

@@ -1,6 +1,7 @@
 package dev.saeforge.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saeforge.api.ExitCodes;
 import dev.saeforge.lm.ForwardBenchmark;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -3,6 +3,7 @@ package dev.saeforge.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saeforge.api.ExitCodes;
 import dev.saeforge.api.Mappers;
 import dev.saeforge.store.CheckpointManifest;
 import dev.saeforge.store.CheckpointRef;

@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.api.ExitCodes;
 import dev.saeforge.lm.InvalidModelException;
 import picocli.CommandLine.Model.CommandSpec;
 

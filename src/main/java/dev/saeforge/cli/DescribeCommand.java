@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.api.ExitCodes;
 import dev.saeforge.api.SaeDefinition;
 import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.TrainingRun;

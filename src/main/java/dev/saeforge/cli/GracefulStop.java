@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.api.ExitCodes;
 import dev.saeforge.train.StopRequest;
 import sun.misc.Signal;
 import sun.misc.SignalHandler;

@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.api.ExitCodes;
 import dev.saeforge.lm.Qwen3Config;
 import dev.saeforge.lm.TinyQwen3;
 import dev.saeforge.store.Safetensors;

@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.api.ExitCodes;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.operator.TrainingJobs;
 import io.fabric8.kubernetes.api.model.Pod;

@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.api.ExitCodes;
 import dev.saeforge.operator.Controller;
 import dev.saeforge.operator.HealthServer;
 import dev.saeforge.operator.Operator;

@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.api.ExitCodes;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 

@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.api.ExitCodes;
 import dev.saeforge.lm.Qwen3Model;
 import dev.saeforge.tensor.TorchScript;
 import picocli.CommandLine.Command;

@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.api.ExitCodes;
 import dev.saeforge.train.Summary;
 import dev.saeforge.train.TrainingListener;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -7,6 +8,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saeforge.api.InvalidSpecException;
 import dev.saeforge.api.Mappers;
+import dev.saeforge.api.RunIdentity;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.operator.RunReference;
@@ -126,7 +128,7 @@ public class TrainCommand implements Callable<Integer> {
             TrainingListener listener = TrainingListener.all(listeners);
             Summary summary;
             try {
-                summary = Training.run(run, store, new Training.Options(stopAfterSteps, stop), listener);
+                summary = Training.run(RunIdentity.of(run), run.getSpec(), store, new Training.Options(stopAfterSteps, stop), listener);
             } catch (RuntimeException | IOException e) {
                 telemetry.failed(e);
                 throw e;

@@ -1,6 +1,6 @@
 package dev.saeforge.operator;
 
-import dev.saeforge.cli.ExitCodes;
+import dev.saeforge.api.ExitCodes;
 import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
 import io.fabric8.kubernetes.api.model.ContainerStateWaiting;
 import io.fabric8.kubernetes.api.model.ContainerStatus;

@@ -3,7 +3,7 @@ package dev.saeforge.operator;
 import dev.saeforge.api.ResourceSpec;
 import dev.saeforge.api.TelemetrySpec;
 import dev.saeforge.api.TrainingRun;
-import dev.saeforge.cli.ExitCodes;
+import dev.saeforge.api.ExitCodes;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;

@@ -12,7 +12,7 @@ import dev.saeforge.api.InvalidSpecException;
 import dev.saeforge.api.Mappers;
 import dev.saeforge.api.SaeDefinition;
 import dev.saeforge.api.SaeSpec;
-import dev.saeforge.api.TrainingRun;
+import dev.saeforge.api.RunIdentity;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.data.ActivationSource;
@@ -57,14 +57,17 @@ final class Checkpointer {
     /** Spec sections that may change between attempts without changing what is trained. */
     private static final List<String> FREE_TO_CHANGE = List.of("resources", "telemetry", "checkpoints", "maxRestarts", "suspend", "cancel");
 
-    private final TrainingRun run;
+    private final RunIdentity run;
+    private final TrainingRunSpec spec;
     private final CheckpointStore store;
     private final ActivationSource source;
     private final TrainingListener listener;
     private final boolean single;
 
-    Checkpointer(TrainingRun run, CheckpointStore store, ActivationSource source, TrainingListener listener, boolean single) {
+    Checkpointer(RunIdentity run, TrainingRunSpec spec, CheckpointStore store, ActivationSource source, TrainingListener listener,
+                 boolean single) {
         this.run = run;
+        this.spec = spec;
         this.store = store;
         this.source = source;
         this.listener = listener;
@@ -82,7 +85,7 @@ final class Checkpointer {
      */
     CheckpointRef write(String name, List<SaeState> saes, Map<String, Metrics> metrics, boolean isFinal) throws IOException {
         Instant start = Instant.now();
-        String runName = run.getMetadata().getName();
+        String runName = run.name();
         long steps = saes.get(0).trainer().stepsDone();
         long tokens = saes.get(0).trainer().tokensDone();
         Path dir = Files.createTempDirectory("saeforge-" + runName + "-" + name + "-");
@@ -93,7 +96,7 @@ final class Checkpointer {
                 saeInfo.add(writeSae(saeDir, sae, metrics.get(sae.name()), tokens, isFinal));
             }
             writeStream(dir);
-            Files.writeString(dir.resolve(SaeLensCheckpoint.TRAINING_RUN), TrainingRuns.toYaml(run));
+            Files.writeString(dir.resolve(SaeLensCheckpoint.TRAINING_RUN), TrainingRuns.toYaml(TrainingRuns.document(run, spec)));
             Map<String, Object> info = new LinkedHashMap<>();
             info.put("step", steps);
             info.put("tokens", tokens);
@@ -165,10 +168,10 @@ final class Checkpointer {
 
     /**
      * Restores every SAE and the stream from checkpoint {@code name}, refusing one whose
-     * TrainingRun differs from this run in anything that changes the training.
+     * spec differs from this run's in anything that changes the training.
      */
     List<SaeState> resume(String name, List<SaeDefinition> definitions, List<Integer> hookIndices, NDManager manager) throws IOException {
-        String runName = run.getMetadata().getName();
+        String runName = run.name();
         String where = store.uri() + "/" + runName + "/" + name;
         Path dir = Files.createTempDirectory("saeforge-resume-");
         List<SaeState> out = new ArrayList<>();
@@ -204,7 +207,6 @@ final class Checkpointer {
      * and metadata describing where the activations came from.
      */
     private Map<String, Object> cfg(SaeState state, long tokens, Map<String, Object> extraMetadata) {
-        TrainingRunSpec spec = run.getSpec();
         SaeSpec sae = state.definition().sae();
         var config = state.sae().config();
         boolean scaled = state.unfoldedScale() != 1.0;
@@ -230,7 +232,7 @@ final class Checkpointer {
         Map<String, Object> metadata = new LinkedHashMap<>();
         metadata.put("sae_lens_version", SaeLensCheckpoint.SAE_LENS_FORMAT_VERSION);
         metadata.put("sae_lens_training_version", SaeLensCheckpoint.SAE_LENS_FORMAT_VERSION);
-        metadata.put("saeforge_run", run.getMetadata().getName());
+        metadata.put("saeforge_run", run.name());
         metadata.put("saeforge_sae", state.name());
         if (spec.synthetic != null) {
             metadata.put("model_name", "saeforge/toy-superposition");
@@ -283,14 +285,14 @@ final class Checkpointer {
 
     /** The checkpoint's spec must equal this one's, except in sections that do not change what is trained. */
     private void checkSameTraining(Path savedRun, String where) throws IOException {
-        TrainingRun saved;
+        TrainingRunSpec saved;
         try {
-            saved = TrainingRuns.read(savedRun).get(0);
+            saved = TrainingRuns.readSpec(savedRun);
         } catch (InvalidSpecException e) {
             throw new IOException(where + ": its " + SaeLensCheckpoint.TRAINING_RUN + " is not valid: " + e.getMessage());
         }
-        JsonNode before = Mappers.json().valueToTree(saved.getSpec());
-        JsonNode now = Mappers.json().valueToTree(run.getSpec());
+        JsonNode before = Mappers.json().valueToTree(saved);
+        JsonNode now = Mappers.json().valueToTree(spec);
         String difference = firstDifference(before, now, "spec");
         if (difference != null) {
             throw new IOException("cannot resume from " + where + ": " + difference

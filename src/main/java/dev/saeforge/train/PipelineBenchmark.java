@@ -10,7 +10,6 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.saeforge.api.SaeDefinition;
 import dev.saeforge.api.SaeEntrySpec;
-import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingSpec;
 import dev.saeforge.data.LanguageModelActivations;
@@ -21,7 +20,6 @@ import dev.saeforge.lm.ForwardBenchmark;
 import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.ModelSources;
 import dev.saeforge.tensor.Torch;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -180,10 +178,7 @@ public final class PipelineBenchmark {
      * own: what a sparsity sweep trains.
      */
     static List<SaeDefinition> sweep(TrainingRunSpec spec, int count) {
-        TrainingRun probe = new TrainingRun();
-        probe.setMetadata(new ObjectMetaBuilder().withName("bench").build());
-        probe.setSpec(spec);
-        SaeDefinition first = SaeDefinition.all(probe).get(0);
+        SaeDefinition first = SaeDefinition.all(spec, "bench").get(0);
         if (first.hook() == null) {
             throw new IllegalArgumentException("bench train needs a language model's hook; the run has none");
         }

@@ -7,8 +7,6 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.saeforge.api.InvalidSpecException;
 import dev.saeforge.api.Mappers;
-import dev.saeforge.api.TrainingRun;
-import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.data.ActivationSource;
 import dev.saeforge.store.CheckpointStore;
 import dev.saeforge.store.SaeLensCheckpoint;

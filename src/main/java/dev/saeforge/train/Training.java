@@ -4,9 +4,9 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import dev.saeforge.api.RunIdentity;
 import dev.saeforge.api.SaeDefinition;
 import dev.saeforge.api.SaeSpec;
-import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingSpec;
 import dev.saeforge.data.ActivationSource;
@@ -31,7 +31,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Runs one TrainingRun in this process, start to finish: one activation stream feeding every SAE
+ * Runs one run's spec in this process, start to finish: one activation stream feeding every SAE
  * of the run, SAELens' checkpoint cadence, resume from the newest complete checkpoint, the
  * evaluations and the run summary.
  */
@@ -75,41 +75,41 @@ public final class Training {
     private record Stream(ActivationSource source, HeldOutEvaluation evaluation, ThreadSettings threads) {
     }
 
-    /** Trains {@code run}, resuming from the store's newest complete checkpoint of it if there is one. */
-    public static Summary run(TrainingRun run, CheckpointStore store, Options options, TrainingListener listener) throws IOException {
-        TrainingRunSpec spec = run.getSpec();
+    /** Trains run {@code run} as {@code spec} says, resuming from the store's newest complete checkpoint of it if there is one. */
+    public static Summary run(RunIdentity run, TrainingRunSpec spec, CheckpointStore store, Options options, TrainingListener listener)
+            throws IOException {
         TrainingSpec training = spec.training;
         requestTf32(training);
         if (spec.synthetic != null) {
             try (SyntheticSuperposition source = new SyntheticSuperposition(spec.synthetic, training.seed)) {
                 HeldOutEvaluation evaluation = HeldOutEvaluation.rows(source, training.batchSizeTokens, training.evalBatches, source);
-                return run(run, new Stream(source, evaluation, null), store, options, listener);
+                return run(run, spec, new Stream(source, evaluation, null), store, options, listener);
             }
         }
-        List<HookPoint> hooks = SaeDefinition.all(run).stream().map(sae -> HookPoint.parse(sae.hook())).distinct().toList();
+        List<HookPoint> hooks = SaeDefinition.all(spec, run.name()).stream().map(sae -> HookPoint.parse(sae.hook())).distinct().toList();
         Device device = device(training.device);
         ThreadSettings threads = options.threads() != null ? options.threads() : ThreadSettings.fromEnvironment(device.isGpu());
         try (LanguageModelActivations source = LanguageModelActivations.open(spec, hooks, device,
                 ModelSources.fromEnvironment(), threads)) {
-            return run(run, new Stream(source, HeldOutEvaluation.spliced(source.data(), hooks), threads), store, options, listener);
+            return run(run, spec, new Stream(source, HeldOutEvaluation.spliced(source.data(), hooks), threads), store, options, listener);
         }
     }
 
-    /** Trains {@code run} on the activations of {@code source}, evaluating on its held-out rows. */
-    public static Summary run(TrainingRun run, ActivationSource source, CheckpointStore store, Options options,
+    /** Trains run {@code run} as {@code spec} says on the activations of {@code source}, evaluating on its held-out rows. */
+    public static Summary run(RunIdentity run, TrainingRunSpec spec, ActivationSource source, CheckpointStore store, Options options,
                               TrainingListener listener) throws IOException {
-        TrainingSpec training = run.getSpec().training;
+        TrainingSpec training = spec.training;
         requestTf32(training);
         HeldOutEvaluation evaluation = HeldOutEvaluation.rows(source, training.batchSizeTokens, training.evalBatches, null);
-        return run(run, new Stream(source, evaluation, null), store, options, listener);
+        return run(run, spec, new Stream(source, evaluation, null), store, options, listener);
     }
 
-    private static Summary run(TrainingRun run, Stream stream, CheckpointStore store, Options options, TrainingListener listener)
-            throws IOException {
-        String name = run.getMetadata().getName();
-        TrainingSpec training = run.getSpec().training;
+    private static Summary run(RunIdentity run, TrainingRunSpec spec, Stream stream, CheckpointStore store, Options options,
+                               TrainingListener listener) throws IOException {
+        String name = run.name();
+        TrainingSpec training = spec.training;
         ActivationSource source = stream.source();
-        List<SaeDefinition> definitions = SaeDefinition.all(run);
+        List<SaeDefinition> definitions = SaeDefinition.all(spec, name);
         List<Integer> hookIndices = hookIndices(definitions, source);
         Optional<CheckpointRef> latest = store.latest(name);
         if (latest.isPresent() && latest.get().isFinal()) {
@@ -120,7 +120,7 @@ public final class Training {
             ThreadSettings.useLibtorchThreads(threads.saeThreads());
         }
         Device device = device(training.device);
-        Checkpointer checkpointer = new Checkpointer(run, store, source, listener, definitions.size() == 1);
+        Checkpointer checkpointer = new Checkpointer(run, spec, store, source, listener, definitions.size() == 1);
         try (NDManager manager = Torch.engine().newBaseManager(device)) {
             List<SaeState> saes = latest.isPresent()
                     ? checkpointer.resume(latest.get().name(), definitions, hookIndices, manager)
@@ -130,7 +130,7 @@ public final class Training {
                         s.sae().dIn(), s.sae().dSae())).toList();
                 listener.started(new Plan(name, source.describe(), describe(device, training), training.totalSteps(), training.tokens,
                         training.batchSizeTokens, latest.map(CheckpointRef::uri), saes.get(0).trainer().stepsDone(), plans));
-                return loop(run, stream, saes, steps, checkpointer, manager, options, listener);
+                return loop(run, spec, stream, saes, steps, checkpointer, manager, options, listener);
             } finally {
                 saes.forEach(SaeState::close);
             }
@@ -138,12 +138,13 @@ public final class Training {
     }
 
     /** The stream batch and step loop, checkpointing, evaluating and stopping as the spec and options say; then the final SAEs. */
-    private static Summary loop(TrainingRun run, Stream stream, List<SaeState> saes, SaeSteps steps, Checkpointer checkpointer,
-                                NDManager manager, Options options, TrainingListener listener) throws IOException {
-        TrainingSpec training = run.getSpec().training;
+    private static Summary loop(RunIdentity run, TrainingRunSpec spec, Stream stream, List<SaeState> saes, SaeSteps steps,
+                                Checkpointer checkpointer, NDManager manager, Options options, TrainingListener listener)
+            throws IOException {
+        TrainingSpec training = spec.training;
         ActivationSource source = stream.source();
         SaeTrainer pace = saes.get(0).trainer();   // every SAE takes every step: their counters move together
-        Deque<Long> thresholds = new ArrayDeque<>(checkpointThresholds(training.tokens, run.getSpec().checkpoints.count));
+        Deque<Long> thresholds = new ArrayDeque<>(checkpointThresholds(training.tokens, spec.checkpoints.count));
         while (!thresholds.isEmpty() && thresholds.peekFirst() < pace.tokensDone()) {
             thresholds.removeFirst();
         }
@@ -207,7 +208,7 @@ public final class Training {
         }
     }
 
-    private static Summary summary(TrainingRun run, Summary.Outcome outcome, List<SaeState> saes, Pace clock, CheckpointRef checkpoint,
+    private static Summary summary(RunIdentity run, Summary.Outcome outcome, List<SaeState> saes, Pace clock, CheckpointRef checkpoint,
                                    Checkpointer checkpointer) {
         boolean completed = outcome == Summary.Outcome.COMPLETED;
         List<Summary.SaeSummary> each = new ArrayList<>();
@@ -217,7 +218,7 @@ public final class Training {
                     completed ? sae.stats().deadCount() : null, directory.isEmpty() ? checkpoint.uri() : checkpoint.uri() + "/" + directory));
         }
         SaeTrainer pace = saes.get(0).trainer();
-        return new Summary(run.getMetadata().getName(), outcome, pace.stepsDone(), pace.tokensDone(), clock.tokensPerSecond(),
+        return new Summary(run.name(), outcome, pace.stepsDone(), pace.tokensDone(), clock.tokensPerSecond(),
                 clock.seconds(), checkpoint.uri(), each);
     }
 

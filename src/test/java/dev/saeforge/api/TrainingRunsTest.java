@@ -106,6 +106,20 @@ class TrainingRunsTest {
     }
 
     @Test
+    void aRunRebuiltFromItsIdentityAndSpecIsTheDocumentItCameFrom() throws Exception {
+        // A checkpoint keeps the rebuilt document as trainingrun.yaml; resuming compares it with the run.
+        String placed = MINIMAL.replace("metadata: {name: minimal}", "metadata: {name: minimal, namespace: research, uid: 0b5e}");
+        List<TrainingRun> runs = new java.util.ArrayList<>(List.of(TrainingRuns.parse(MINIMAL, "run").get(0),
+                TrainingRuns.parse(placed, "placed").get(0)));
+        for (Path example : examples().toList()) {
+            runs.add(TrainingRuns.read(example).get(0));
+        }
+        for (TrainingRun run : runs) {
+            assertThat(TrainingRuns.toYaml(TrainingRuns.document(RunIdentity.of(run), run.getSpec()))).isEqualTo(TrainingRuns.toYaml(run));
+        }
+    }
+
+    @Test
     void numbersWithoutADotAreNumbersToo() throws Exception {
         // YAML 1.1 reads 3e-4 as a string; a researcher means the number.
         TrainingRunSpec spec = TrainingRuns.parse(MINIMAL.replace("sae: {dSae: 4096}", "sae: {dSae: 4096}\n  training: {lr: 3e-4}"), "m")

@@ -2,6 +2,7 @@ package dev.saeforge.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saeforge.api.ExitCodes;
 import dev.saeforge.api.Mappers;
 import dev.saeforge.store.CheckpointStore;
 import dev.saeforge.store.SaeCheckpointDirs;

@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.api.ExitCodes;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

@@ -1,6 +1,7 @@
 package dev.saeforge.cli;
 
 import dev.saeforge.api.Crds;
+import dev.saeforge.api.ExitCodes;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;

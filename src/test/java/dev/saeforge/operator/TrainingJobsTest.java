@@ -2,7 +2,7 @@ package dev.saeforge.operator;
 
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
-import dev.saeforge.cli.ExitCodes;
+import dev.saeforge.api.ExitCodes;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.PodSpec;

@@ -1,7 +1,7 @@
 package dev.saeforge.telemetry;
 
 import dev.saeforge.api.TrainingRun;
-import dev.saeforge.cli.ExitCodes;
+import dev.saeforge.api.ExitCodes;
 import dev.saeforge.operator.ApiServer;
 import io.opentelemetry.proto.trace.v1.Span;
 import org.junit.jupiter.api.Test;

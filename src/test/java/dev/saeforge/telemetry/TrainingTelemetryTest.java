@@ -1,5 +1,6 @@
 package dev.saeforge.telemetry;
 
+import dev.saeforge.api.RunIdentity;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.store.CheckpointStore;
@@ -75,7 +76,7 @@ class TrainingTelemetryTest {
             TrainingTelemetry telemetry = new TrainingTelemetry(sdk,
                     TrainingTelemetry.runAttributes("traced", "research", null, null), Optional.of(TRACEPARENT));
 
-            Summary summary = Training.run(run, store, Training.Options.defaults(), telemetry);
+            Summary summary = Training.run(RunIdentity.of(run), run.getSpec(), store, Training.Options.defaults(), telemetry);
             telemetry.finished(summary);
 
             List<SpanData> finished = spans.getFinishedSpanItems();

@@ -2,6 +2,7 @@ package dev.saeforge.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saeforge.api.RunIdentity;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.data.TinyCorpus;
@@ -51,7 +52,8 @@ class LanguageModelTrainingTest {
         TinyQwen3.write(dir.resolve("model"), TinyQwen3.Options.defaults());
         Files.copy(TinyCorpus.materialize(dir.resolve("cache")), dir.resolve("corpus.jsonl"));
         try (CheckpointStore store = CheckpointStore.open(dir.resolve("straight").toString())) {
-            straight = Training.run(run("lm"), store, Training.Options.defaults(), new TrainingListener() {
+            TrainingRun run = run("lm");
+            straight = Training.run(RunIdentity.of(run), run.getSpec(), store, Training.Options.defaults(), new TrainingListener() {
                 @Override
                 public void evaluated(long step, long tokens, String sae, Evaluation evaluation) {
                     evaluatedAt.add(step);
@@ -99,14 +101,16 @@ class LanguageModelTrainingTest {
         TrainingRun run = run("lm");
         Path store = dir.resolve("interrupted");
         try (CheckpointStore checkpoints = CheckpointStore.open(store.toString())) {
-            Summary first = Training.run(run, checkpoints, new Training.Options(27L, new StopRequest()), new TrainingListener() {
-            });
+            Summary first = Training.run(RunIdentity.of(run), run.getSpec(), checkpoints, new Training.Options(27L, new StopRequest()),
+                    new TrainingListener() {
+                    });
             assertThat(first.outcome()).isEqualTo(Summary.Outcome.STOPPED);
             assertThat(first.steps()).isEqualTo(27);
         }
         try (CheckpointStore checkpoints = CheckpointStore.open(store.toString())) {
-            Summary second = Training.run(run, checkpoints, Training.Options.defaults(), new TrainingListener() {
-            });
+            Summary second = Training.run(RunIdentity.of(run), run.getSpec(), checkpoints, Training.Options.defaults(),
+                    new TrainingListener() {
+                    });
             assertThat(second.outcome()).isEqualTo(Summary.Outcome.COMPLETED);
             assertThat(second.evaluation().explainedVariance()).isEqualTo(straight.evaluation().explainedVariance());
         }

@@ -2,6 +2,7 @@ package dev.saeforge.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saeforge.api.RunIdentity;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.data.DatasetFixtures;
@@ -75,7 +76,7 @@ class ManySaesTrainingTest {
     static Summary train(TrainingRun run, String store, Training.Options options, TrainingListener listener) throws Exception {
         try (CheckpointStore checkpoints = CheckpointStore.open(dir.resolve(store).toString())) {
             Training.Options withThreads = new Training.Options(options.stopAfterSteps(), options.stopRequest(), THREADS);
-            return Training.run(run, checkpoints, withThreads, listener);
+            return Training.run(RunIdentity.of(run), run.getSpec(), checkpoints, withThreads, listener);
         }
     }
 
@@ -113,7 +114,9 @@ class ManySaesTrainingTest {
     @Test
     void stepsOfDifferentSaesTakenAtOnceOnWorkerThreadsAreTheSameSteps() throws Exception {
         try (CheckpointStore checkpoints = CheckpointStore.open(dir.resolve("at-once").toString())) {
-            Training.run(run("sweep", SAES), checkpoints, new Training.Options(null, new StopRequest(), new ThreadSettings(1, 1, 3, 3)),
+            TrainingRun sweep = run("sweep", SAES);
+            Training.run(RunIdentity.of(sweep), sweep.getSpec(), checkpoints,
+                    new Training.Options(null, new StopRequest(), new ThreadSettings(1, 1, 3, 3)),
                     new TrainingListener() {
                     });
         }

@@ -3,6 +3,7 @@ package dev.saeforge.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import dev.saeforge.api.RunIdentity;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.data.ActivationSource;
@@ -52,8 +53,9 @@ class NonFiniteInputTest {
              ActivationSource source = new Poisoned(new SyntheticSuperposition(run.getSpec().synthetic, 42), 5)) {
 
             Training.NonFiniteError e = catchThrowableOfType(Training.NonFiniteError.class,
-                    () -> Training.run(run, source, store, Training.Options.defaults(), new TrainingListener() {
-                    }));
+                    () -> Training.run(RunIdentity.of(run), run.getSpec(), source, store, Training.Options.defaults(),
+                            new TrainingListener() {
+                            }));
 
             assertThat(e.getMessage()).startsWith("step 5: the activations hold 1 NaN and 0 infinite values from poisoned test source");
             assertThat(e.getMessage()).contains("the last good state is checkpoint " + root.toUri().toString().replaceAll("/$", "") + "/poisoned/1280");
@@ -89,7 +91,7 @@ class NonFiniteInputTest {
                 .replace("STORE", root.resolve("runs").toString()), "overflow").get(0);
         try (CheckpointStore store = CheckpointStore.open(root.resolve("runs").toString())) {
             Training.NonFiniteError e = catchThrowableOfType(Training.NonFiniteError.class,
-                    () -> Training.run(run, store, Training.Options.defaults(), new TrainingListener() {
+                    () -> Training.run(RunIdentity.of(run), run.getSpec(), store, Training.Options.defaults(), new TrainingListener() {
                     }));
 
             assertThat(e.getMessage()).isEqualTo("the float16 forward pass produced non-finite values (inf or NaN) in layer 0 (blocks.0) "

@@ -2,6 +2,7 @@ package dev.saeforge.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saeforge.api.RunIdentity;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.store.CheckpointStore;
@@ -46,7 +47,7 @@ class SaeLensFormatTest {
     static void train() throws Exception {
         TrainingRun run = TrainingRuns.parse(RUN, "format").get(0);
         try (CheckpointStore store = CheckpointStore.open(root.toString())) {
-            Training.run(run, store, Training.Options.defaults(), new TrainingListener() {
+            Training.run(RunIdentity.of(run), run.getSpec(), store, Training.Options.defaults(), new TrainingListener() {
             });
         }
         periodic = root.resolve("format/6656");

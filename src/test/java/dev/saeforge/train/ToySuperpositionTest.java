@@ -1,5 +1,6 @@
 package dev.saeforge.train;
 
+import dev.saeforge.api.RunIdentity;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.store.CheckpointStore;
@@ -45,7 +46,7 @@ class ToySuperpositionTest {
 
     private static Summary train(TrainingRun run, Path root) throws Exception {
         try (CheckpointStore store = CheckpointStore.open(root.toString())) {
-            return Training.run(run, store, Training.Options.defaults(), new TrainingListener() {
+            return Training.run(RunIdentity.of(run), run.getSpec(), store, Training.Options.defaults(), new TrainingListener() {
             });
         }
     }

@@ -1,4 +1,4 @@
-package dev.saeforge.cli;
+package dev.saeforge.api;
 
 /** What saeforge's exit status means, the same for every command. */
 public final class ExitCodes {
