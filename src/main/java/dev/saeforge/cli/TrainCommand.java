@@ -128,7 +128,7 @@ public class TrainCommand implements Callable<Integer> {
             TrainingListener listener = TrainingListener.all(listeners);
             Summary summary;
             try {
-                summary = Training.run(RunIdentity.of(run), run.getSpec(), store, new Training.Options(stopAfterSteps, stop), listener);
+                summary = Training.run(RunIdentity.of(run).withAttempt(System.getenv(RunIdentity.ATTEMPT_VARIABLE)), run.getSpec(), store, new Training.Options(stopAfterSteps, stop), listener);
             } catch (RuntimeException | IOException e) {
                 telemetry.failed(e);
                 throw e;

@@ -1,6 +1,7 @@
 package dev.saeforge.operator;
 
 import dev.saeforge.api.ResourceSpec;
+import dev.saeforge.api.RunIdentity;
 import dev.saeforge.api.TelemetrySpec;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.ExitCodes;
@@ -235,6 +236,8 @@ public final class TrainingJobs {
         List<EnvVar> env = new ArrayList<>();
         env.add(fieldRef("POD_NAME", "metadata.name"));
         env.add(fieldRef("POD_NAMESPACE", "metadata.namespace"));
+        // Which attempt the trainer is: its checkpoints record it (RunIdentity.ATTEMPT_VARIABLE).
+        env.add(value(RunIdentity.ATTEMPT_VARIABLE, String.valueOf(attempt)));
         // The root filesystem is read-only: every cache goes to the emptyDir.
         env.add(value("HOME", CACHE_DIR + "/home"));
         env.add(value("XDG_CACHE_HOME", CACHE_DIR));

@@ -101,6 +101,9 @@ final class Checkpointer {
             info.put("step", steps);
             info.put("tokens", tokens);
             info.put("final", isFinal);
+            if (run.attempt() != null) {
+                info.put("attempt", run.attempt());
+            }
             if (single) {
                 // A single SAE's figures stay where readers of earlier checkpoints look for them.
                 Map<String, Object> only = new LinkedHashMap<>(saeInfo.get(0));

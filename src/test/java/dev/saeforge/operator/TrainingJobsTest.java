@@ -110,6 +110,7 @@ class TrainingJobsTest {
         assertThat(env.get("QUARKUS_OTEL_EXPORTER_OTLP_ENDPOINT").getValue()).isEqualTo("http://otel-collector.observability:4317");
         assertThat(env.get("QUARKUS_OTEL_SDK_DISABLED").getValue()).isEqualTo("false");
         assertThat(env.get("TRACEPARENT").getValue()).isEqualTo(Fixtures.TRACEPARENT);
+        assertThat(env.get("SAEFORGE_ATTEMPT").getValue()).as("the trainer records its attempt in its checkpoints").isEqualTo("1");
         assertThat(env.get("AWS_ENDPOINT_URL").getValue()).isEqualTo("http://minio.minio:9000");
         for (String credential : new String[]{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}) {
             assertThat(env.get(credential).getValue()).isNull();

@@ -115,10 +115,12 @@ class ManySaesTrainingTest {
     void stepsOfDifferentSaesTakenAtOnceOnWorkerThreadsAreTheSameSteps() throws Exception {
         try (CheckpointStore checkpoints = CheckpointStore.open(dir.resolve("at-once").toString())) {
             TrainingRun sweep = run("sweep", SAES);
-            Training.run(RunIdentity.of(sweep), sweep.getSpec(), checkpoints,
+            Training.run(RunIdentity.of(sweep).withAttempt("2"), sweep.getSpec(), checkpoints,
                     new Training.Options(null, new StopRequest(), new ThreadSettings(1, 1, 3, 3)),
                     new TrainingListener() {
                     });
+            assertThat(checkpoints.manifest("sweep", "final_1440").orElseThrow().info()).as("the attempt that wrote it")
+                    .containsEntry("attempt", 2);
         }
         for (String name : List.of("mlp1-sparse", "mlp1-dense", "resid0")) {
             assertSameWeights(dir.resolve("at-once/sweep/final_1440").resolve(name), dir.resolve("together/sweep/final_1440").resolve(name));
