@@ -46,4 +46,12 @@ class DependencyRulesTest {
                 .should().dependOnClassesThat().belongToAnyOf(TrainingRun.class)
                 .check(main);
     }
+
+    @Test
+    void onlyTheSaePackageNamesAnArchitecture() {
+        noClasses().that().resideOutsideOfPackage("dev.saeforge.sae..")
+                .should().dependOnClassesThat().implement(dev.saeforge.sae.TrainingSae.class)
+                .because("the trainer, checkpoints and benchmarks reach architectures through SaeArchitectures")
+                .check(main);
+    }
 }

@@ -11,7 +11,8 @@ import dev.saeforge.api.ExitCodes;
 import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.TrainingSpec;
 import dev.saeforge.lm.ForwardBenchmark;
-import dev.saeforge.sae.JumpReluSae;
+import dev.saeforge.sae.SaeArchitectures;
+import dev.saeforge.sae.TrainingSae;
 import dev.saeforge.tensor.NativeMemory;
 import dev.saeforge.tensor.Torch;
 import dev.saeforge.train.Adam;
@@ -93,7 +94,7 @@ public class BenchSaeCommand implements Callable<Integer> {
         try (NDManager manager = Torch.engine().newBaseManager(device)) {
             SaeSpec saeSpec = new SaeSpec();
             saeSpec.dSae = dSae;
-            JumpReluSae sae = JumpReluSae.initialise(JumpReluSae.Config.of(saeSpec, dIn), manager, DataType.FLOAT32, 42);
+            TrainingSae sae = SaeArchitectures.of(saeSpec.architecture).initialise(saeSpec, dIn, manager, 42);
             TrainingSpec training = new TrainingSpec();
             training.batchSizeTokens = batch;
             training.tokens = (long) batch * 1_000_000;
@@ -103,8 +104,8 @@ public class BenchSaeCommand implements Callable<Integer> {
             try (sae; SaeTrainer trainer = new SaeTrainer(sae, adam, stats, Schedules.LearningRate.of(training),
                     saeSpec.l0Coefficient, 0, false, 1.0)) {
                 NDArray x = manager.randomNormal(0, 1, new Shape(batch, dIn), DataType.FLOAT32);
-                NDArray wEnc = sae.parameters().get(JumpReluSae.W_ENC);
-                NDArray wDec = sae.parameters().get(JumpReluSae.W_DEC);
+                NDArray wEnc = sae.parameters().get(TrainingSae.W_ENC);
+                NDArray wDec = sae.parameters().get(TrainingSae.W_DEC);
                 NDArray wide = manager.randomNormal(0, 1, new Shape(batch, dSae), DataType.FLOAT32);
                 NDArray narrow = manager.randomNormal(0, 1, new Shape(batch, dIn), DataType.FLOAT32);
                 for (int i = 0; i < 2; i++) {   // warm-up: first calls allocate and pick kernels

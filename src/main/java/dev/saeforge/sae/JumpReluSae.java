@@ -84,21 +84,64 @@ public final class JumpReluSae implements TrainingSae {
         }
     }
 
-    /**
-     * How many arrays with a row per batch row a call leaves alive until the caller's scope
-     * closes (DJL frees nothing sooner): float32 [N, d_sae], boolean [N, d_sae] and float32 [N, d_in].
-     */
-    public record RowArrays(int latentFloats, int latentMasks, int inputFloats) {
-        public long bytes(long rows, int dIn, int dSae) {
-            return rows * ((long) dSae * (Float.BYTES * latentFloats + latentMasks) + (long) dIn * Float.BYTES * inputFloats);
-        }
-    }
-
-    public static final String W_ENC = "W_enc";
-    public static final String W_DEC = "W_dec";
-    public static final String B_ENC = "b_enc";
-    public static final String B_DEC = "b_dec";
     public static final String THRESHOLD = "threshold";
+
+    /** JumpReLU as the trainer sees it. */
+    public static final SaeArchitecture ARCHITECTURE = new SaeArchitecture() {
+        @Override
+        public String name() {
+            return "jumprelu";
+        }
+
+        @Override
+        public int dSae(SaeSpec spec, int dIn) {
+            return Config.of(spec, dIn).dSae();
+        }
+
+        @Override
+        public TrainingSae initialise(SaeSpec spec, int dIn, NDManager manager, long seed) {
+            return JumpReluSae.initialise(Config.of(spec, dIn), manager, DataType.FLOAT32, seed);
+        }
+
+        @Override
+        public TrainingSae fromParameters(SaeSpec spec, int dIn, NDManager manager, Map<String, NDArray> values) {
+            return JumpReluSae.fromParameters(Config.of(spec, dIn), manager, values);
+        }
+
+        @Override
+        public Map<String, Object> cfg(SaeSpec spec, int dIn) {
+            Config config = Config.of(spec, dIn);
+            Map<String, Object> cfg = new LinkedHashMap<>();
+            cfg.put("architecture", name());
+            cfg.put("d_in", config.dIn());
+            cfg.put("d_sae", config.dSae());
+            cfg.put("apply_b_dec_to_input", config.applyBDecToInput());
+            cfg.put("decoder_init_norm", config.decoderInitNorm());
+            cfg.put("jumprelu_init_threshold", config.initThreshold());
+            cfg.put("jumprelu_bandwidth", config.bandwidth());
+            cfg.put("jumprelu_sparsity_loss_mode", config.sparsityLossMode() == SaeSpec.SparsityLossMode.STEP ? "step" : "tanh");
+            cfg.put("jumprelu_tanh_scale", config.tanhScale());
+            cfg.put("l0_coefficient", spec.l0Coefficient);
+            cfg.put("l0_warm_up_steps", spec.l0WarmUpSteps);
+            cfg.put("pre_act_loss_coefficient", config.preActLossCoefficient());
+            return cfg;
+        }
+
+        @Override
+        public long parameters(SaeSpec spec, int dIn) {
+            return Config.of(spec, dIn).parameters();
+        }
+
+        @Override
+        public RowArrays stepArrays(SaeSpec spec, int dIn) {
+            return Config.of(spec, dIn).stepArrays();
+        }
+
+        @Override
+        public RowArrays encodeDecodeArrays(SaeSpec spec, int dIn) {
+            return Config.of(spec, dIn).encodeDecodeArrays();
+        }
+    };
 
     private final Config config;
     private final NDManager manager;
@@ -163,6 +206,16 @@ public final class JumpReluSae implements TrainingSae {
             Torch.assign(copies[i], value);
         }
         return new JumpReluSae(config, manager, copies[0], copies[1], copies[2], copies[3], copies[4]);
+    }
+
+    /** W_enc·s, W_dec/s, b_dec/s: the same reconstruction of raw inputs as of inputs scaled by s. */
+    @Override
+    public void foldActivationScale(double scale) {
+        if (scale != 1.0) {
+            wEnc.muli(scale);
+            wDec.divi(scale);
+            bDec.divi(scale);
+        }
     }
 
     public Config config() {

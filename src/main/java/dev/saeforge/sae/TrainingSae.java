@@ -6,10 +6,15 @@ import java.util.Map;
 
 /**
  * A sparse autoencoder under training: its parameters by their SAELens names, and one step's
- * forward pass with the gradients of every loss term. Each architecture (JumpReLU now; standard,
- * TopK and BatchTopK later) is one class implementing this, with its config next to it.
+ * forward pass with the gradients of every loss term. Each architecture is one class implementing
+ * this, with its config and its {@link SaeArchitecture} next to it.
  */
 public interface TrainingSae extends AutoCloseable {
+    /** The parameter names every SAELens architecture shares. */
+    String W_ENC = "W_enc";
+    String W_DEC = "W_dec";
+    String B_ENC = "b_enc";
+    String B_DEC = "b_dec";
 
     /** The inputs of one step besides the activations. */
     record StepInput(
@@ -63,4 +68,14 @@ public interface TrainingSae extends AutoCloseable {
 
     /** Reconstruction [N, d_in] from latent activations [N, d_sae]. */
     NDArray decode(NDArray features);
+
+    /**
+     * Folds an input scale s the SAE was trained with into its weights, as SAELens does at the end
+     * of training, so that it takes raw activations.
+     */
+    void foldActivationScale(double scale);
+
+    /** Frees its parameters and gradients. */
+    @Override
+    void close();
 }

@@ -206,31 +206,18 @@ final class Checkpointer {
     }
 
     /**
-     * cfg.json: the keys SAELens' loader reads (§4.3 of the format), the JumpReLU training keys,
-     * and metadata describing where the activations came from.
+     * cfg.json: the keys SAELens' loader reads (§4.3 of the format), the architecture's own
+     * training keys, and metadata describing where the activations came from.
      */
     private Map<String, Object> cfg(SaeState state, long tokens, Map<String, Object> extraMetadata) {
         SaeSpec sae = state.definition().sae();
-        var config = state.sae().config();
         boolean scaled = state.unfoldedScale() != 1.0;
-        Map<String, Object> cfg = new LinkedHashMap<>();
-        cfg.put("architecture", "jumprelu");
-        cfg.put("d_in", config.dIn());
-        cfg.put("d_sae", config.dSae());
+        Map<String, Object> cfg = new LinkedHashMap<>(state.architecture().cfg(sae, state.sae().dIn()));
         cfg.put("dtype", "float32");
         cfg.put("device", "cpu");
-        cfg.put("apply_b_dec_to_input", config.applyBDecToInput());
         // Unfolded mid-training checkpoints say so, with the factor in activation_scaler.json.
         cfg.put("normalize_activations", scaled ? "expected_average_only_in" : "none");
         cfg.put("reshape_activations", "none");
-        cfg.put("decoder_init_norm", config.decoderInitNorm());
-        cfg.put("jumprelu_init_threshold", config.initThreshold());
-        cfg.put("jumprelu_bandwidth", config.bandwidth());
-        cfg.put("jumprelu_sparsity_loss_mode", sae.sparsityLossMode == SaeSpec.SparsityLossMode.STEP ? "step" : "tanh");
-        cfg.put("jumprelu_tanh_scale", config.tanhScale());
-        cfg.put("l0_coefficient", sae.l0Coefficient);
-        cfg.put("l0_warm_up_steps", sae.l0WarmUpSteps);
-        cfg.put("pre_act_loss_coefficient", config.preActLossCoefficient());
 
         Map<String, Object> metadata = new LinkedHashMap<>();
         metadata.put("sae_lens_version", SaeLensCheckpoint.SAE_LENS_FORMAT_VERSION);

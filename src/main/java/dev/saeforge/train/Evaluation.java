@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import dev.saeforge.data.SyntheticSuperposition;
-import dev.saeforge.sae.JumpReluSae;
 import dev.saeforge.sae.TrainingSae;
 import dev.saeforge.tensor.Torch;
 
@@ -66,7 +65,7 @@ public record Evaluation(long rows, double explainedVariance, double l0, double 
     static int recoveredDirections(TrainingSae sae, SyntheticSuperposition source, NDManager manager) {
         try (NDScope scope = new NDScope()) {
             NDArray truth = manager.create(source.directions(), new Shape(source.features(), source.dIn()));
-            NDArray decoder = sae.parameters().get(JumpReluSae.W_DEC);
+            NDArray decoder = sae.parameters().get(TrainingSae.W_DEC);
             NDArray rows = decoder.div(decoder.norm(new int[]{1}, true).maximum(1e-12));
             NDArray cosines = truth.toDevice(decoder.getDevice(), false).matMul(rows.transpose());   // [features, d_sae]
             return (int) cosines.max(new int[]{1}).gt(RECOVERY_COSINE).sum().getLong();

@@ -8,7 +8,9 @@ import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.ModelShapes;
 import dev.saeforge.lm.Qwen3Config;
 import dev.saeforge.lm.Qwen3Model;
-import dev.saeforge.sae.JumpReluSae;
+import dev.saeforge.sae.RowArrays;
+import dev.saeforge.sae.SaeArchitecture;
+import dev.saeforge.sae.SaeArchitectures;
 import dev.saeforge.tensor.Precision;
 
 import java.util.ArrayList;
@@ -140,10 +142,10 @@ public record MemoryEstimate(List<Part> parts, List<String> leftOut) {
     /**
      * One SAE step, everything alive until its scope closes: a gradient and Adam's two scratch
      * arrays per parameter (Adam.step), the batch-sized arrays of the forward and backward pass
-     * (JumpReluSae.Config.stepArrays), and the trainer's own [N, d_in] arrays: the squared batch
+     * (SaeArchitecture.stepArrays), and the trainer's own [N, d_in] arrays: the squared batch
      * of its metrics, and the scaled batch when activations are normalised (SaeTrainer).
      */
-    public record SaeStep(String name, int batch, int dIn, int dSae, long parameters, JumpReluSae.RowArrays arrays,
+    public record SaeStep(String name, int batch, int dIn, int dSae, long parameters, RowArrays arrays,
                           int trainerInputs) implements Part {
         public String what() {
             return "SAE step, one SAE at a time (" + name + "), batch " + batch;
@@ -160,13 +162,13 @@ public record MemoryEstimate(List<Part> parts, List<String> leftOut) {
 
     /**
      * Evaluating one SAE on one held-out batch (Evaluation, Qwen3Model.losses): the activation at
-     * the hook, its zeroed copy, encoding and decoding it (JumpReluSae.Config.encodeDecodeArrays)
+     * the hook, its zeroed copy, encoding and decoding it (SaeArchitecture.encodeDecodeArrays)
      * with the reconstruction error, its square, x² and the firing mask; the residual stream and
      * the three spliced outputs; the logits, LOGITS_CHUNK_ELEMENTS at a time, in the forward's
      * precision and as five float32 arrays (log-softmax of the clean and spliced run, their
      * exponent, difference and product).
      */
-    public record SaeEvaluation(String name, int tokens, int dIn, int dSae, JumpReluSae.RowArrays arrays, Precision precision,
+    public record SaeEvaluation(String name, int tokens, int dIn, int dSae, RowArrays arrays, Precision precision,
                                 int hidden) implements Part {
         public String what() {
             return "evaluation, one SAE at a time (" + name + "), " + tokens + " held-out tokens";
@@ -245,13 +247,15 @@ public record MemoryEstimate(List<Part> parts, List<String> leftOut) {
                 continue;
             }
             widths.putIfAbsent(sae.hook(), dIn);
-            JumpReluSae.Config sizes = JumpReluSae.Config.of(sae.sae(), dIn);
-            states.add(new SaeState(sae.name(), dIn, sizes.dSae(), sizes.parameters()));
+            SaeArchitecture architecture = SaeArchitectures.of(sae.sae().architecture);
+            int dSae = architecture.dSae(sae.sae(), dIn);
+            long parameters = architecture.parameters(sae.sae(), dIn);
+            states.add(new SaeState(sae.name(), dIn, dSae, parameters));
             int trainerInputs = 1 + (sae.sae().normalizeActivations == SaeSpec.ActivationNormalization.NONE ? 0 : 1);
-            steps.add(new SaeStep(sae.name(), spec.training.batchSizeTokens, dIn, sizes.dSae(), sizes.parameters(), sizes.stepArrays(),
-                    trainerInputs));
+            steps.add(new SaeStep(sae.name(), spec.training.batchSizeTokens, dIn, dSae, parameters,
+                    architecture.stepArrays(sae.sae(), dIn), trainerInputs));
             if (config != null) {
-                evaluations.add(new SaeEvaluation(sae.name(), tokens, dIn, sizes.dSae(), sizes.encodeDecodeArrays(), precision,
+                evaluations.add(new SaeEvaluation(sae.name(), tokens, dIn, dSae, architecture.encodeDecodeArrays(sae.sae(), dIn), precision,
                         config.hiddenSize()));
             }
         }

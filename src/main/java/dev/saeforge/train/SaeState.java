@@ -2,10 +2,11 @@ package dev.saeforge.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import dev.saeforge.api.SaeDefinition;
 import dev.saeforge.api.TrainingSpec;
-import dev.saeforge.sae.JumpReluSae;
+import dev.saeforge.sae.SaeArchitecture;
+import dev.saeforge.sae.SaeArchitectures;
+import dev.saeforge.sae.TrainingSae;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -19,7 +20,7 @@ import java.nio.file.Path;
 final class SaeState implements AutoCloseable {
     private final SaeDefinition definition;
     private final int hookIndex;
-    private final JumpReluSae sae;
+    private final TrainingSae sae;
     private final Adam adam;
     private final FeatureStats stats;
     private final SaeTrainer trainer;
@@ -29,7 +30,7 @@ final class SaeState implements AutoCloseable {
     private long lastEvaluationStep;
 
     /** {@code sae} as it is, with a fresh optimiser and statistics. */
-    SaeState(SaeDefinition definition, int hookIndex, JumpReluSae sae, double activationScale, NDManager manager) {
+    SaeState(SaeDefinition definition, int hookIndex, TrainingSae sae, double activationScale, NDManager manager) {
         TrainingSpec training = definition.training();
         this.definition = definition;
         this.hookIndex = hookIndex;
@@ -43,7 +44,7 @@ final class SaeState implements AutoCloseable {
 
     /** A fresh SAE, initialised from its own seed, fed by the stream's hook {@code hookIndex} of width {@code dIn}. */
     static SaeState start(SaeDefinition definition, int hookIndex, int dIn, double activationScale, NDManager manager) {
-        JumpReluSae sae = JumpReluSae.initialise(config(definition, dIn), manager, DataType.FLOAT32, definition.seed());
+        TrainingSae sae = architecture(definition).initialise(definition.sae(), dIn, manager, definition.seed());
         return new SaeState(definition, hookIndex, sae, activationScale, manager);
     }
 
@@ -51,15 +52,20 @@ final class SaeState implements AutoCloseable {
     static SaeState resume(SaeDefinition definition, int hookIndex, int dIn, Path dir, String checkpoint, NDManager manager)
             throws IOException {
         try (TrainerState saved = TrainerState.read(dir, checkpoint, manager)) {
-            JumpReluSae sae = JumpReluSae.fromParameters(config(definition, dIn), manager, saved.weights());
+            TrainingSae sae = architecture(definition).fromParameters(definition.sae(), dIn, manager, saved.weights());
             SaeState state = new SaeState(definition, hookIndex, sae, saved.activationScale(), manager);
             saved.restoreInto(state);
             return state;
         }
     }
 
-    static JumpReluSae.Config config(SaeDefinition definition, int dIn) {
-        return JumpReluSae.Config.of(definition.sae(), dIn);
+    /** The SAE's architecture, from the registry. */
+    SaeArchitecture architecture() {
+        return architecture(definition);
+    }
+
+    private static SaeArchitecture architecture(SaeDefinition definition) {
+        return SaeArchitectures.of(definition.sae().architecture);
     }
 
     /** One training step on this SAE's hook's rows of a stream batch. */
@@ -71,16 +77,9 @@ final class SaeState implements AutoCloseable {
         return trainer.metrics(step, definition.name(), definition.hook());
     }
 
-    /**
-     * Folds the expected_average_only_in scale into the weights, as SAELens does at the end of
-     * training, so the final SAE takes raw activations: W_enc·s, W_dec/s, b_dec/s.
-     */
+    /** Folds the expected_average_only_in scale into the weights, as SAELens does at the end of training. */
     void foldActivationScale() {
-        if (activationScale != 1.0) {
-            sae.parameters().get(JumpReluSae.W_ENC).muli(activationScale);
-            sae.parameters().get(JumpReluSae.W_DEC).divi(activationScale);
-            sae.parameters().get(JumpReluSae.B_DEC).divi(activationScale);
-        }
+        sae.foldActivationScale(activationScale);
         folded = true;
     }
 
@@ -106,7 +105,7 @@ final class SaeState implements AutoCloseable {
         return hookIndex;
     }
 
-    JumpReluSae sae() {
+    TrainingSae sae() {
         return sae;
     }
 

@@ -64,7 +64,7 @@ record TrainerState(Map<String, NDArray> weights, long steps, long tokens, long 
         Map<String, NDArray> state = readAll(dir.resolve(SaeLensCheckpoint.TRAINER_STATE), manager);
         Map<String, NDArray> first = new LinkedHashMap<>();
         Map<String, NDArray> second = new LinkedHashMap<>();
-        for (String name : SaeLensCheckpoint.JUMPRELU_WEIGHTS) {
+        for (String name : weights.keySet()) {   // Adam keeps moments of every parameter the SAE saves
             first.put(name, required(state, "adam.exp_avg." + name, checkpoint));
             second.put(name, required(state, "adam.exp_avg_sq." + name, checkpoint));
         }

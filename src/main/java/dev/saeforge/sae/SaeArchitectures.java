@@ -1,0 +1,15 @@
+package dev.saeforge.sae;
+
+import dev.saeforge.api.SaeSpec;
+
+/** The registry of SAE architectures, by spec.sae.architecture. */
+public final class SaeArchitectures {
+    private SaeArchitectures() {
+    }
+
+    public static SaeArchitecture of(SaeSpec.Architecture architecture) {
+        return switch (architecture) {
+            case JUMPRELU -> JumpReluSae.ARCHITECTURE;
+        };
+    }
+}
