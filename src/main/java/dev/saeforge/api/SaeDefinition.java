@@ -38,11 +38,6 @@ public record SaeDefinition(String path, String name, String hook, SaeSpec sae, 
         return path + ".hook";
     }
 
-    /** Whether the run trains exactly this one SAE, which then keeps the single-SAE checkpoint layout. */
-    public static boolean single(TrainingRun run) {
-        return all(run).size() == 1;
-    }
-
     /** The SAEs of a valid run, in order: each spec.saes entry (or spec.sae) expanded over spec.sweep. */
     public static List<SaeDefinition> all(TrainingRun run) {
         return all(run.getSpec(), run.getMetadata().getName());

@@ -17,12 +17,10 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The producer pipeline of a language model's activation stream: a thread that reads windows,
@@ -88,15 +86,7 @@ final class ActivationProducer implements AutoCloseable {
         this.buffers = List.copyOf(buffers);
         this.threads = threads;
         this.manager = Torch.engine().newBaseManager(model.device());
-        AtomicInteger counter = new AtomicInteger();
-        this.forwardPool = Executors.newFixedThreadPool(threads.forwards(), task -> {
-            Thread thread = new Thread(() -> {
-                ThreadSettings.useLibtorchThreads(threads.lmThreads());
-                task.run();
-            }, "lm-forward-" + counter.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.forwardPool = ThreadSettings.pool(threads.forwards(), threads.lmThreads(), "lm-forward");
     }
 
     boolean running() {

@@ -2,6 +2,10 @@ package dev.saeforge.data;
 
 import ai.djl.pytorch.jni.JniUtils;
 
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
 /**
  * How a run's work is spread over threads: {@code forwards} forward passes run at once, each with
  * {@code lmThreads} libtorch intra-op threads, while the trainer's SAE steps use
@@ -46,6 +50,22 @@ public record ThreadSettings(int forwards, int lmThreads, int saeThreads, int sa
     public static void useLibtorchThreads(int count) {
         JniUtils.getNumThreads();
         JniUtils.setNumThreads(count);
+    }
+
+    /**
+     * {@code threads} daemon threads named NAME-1, NAME-2..., each with {@code libtorchThreads}
+     * intra-op threads of its own: the forward passes' pool, the SAE steps' pool.
+     */
+    public static ExecutorService pool(int threads, int libtorchThreads, String name) {
+        AtomicInteger counter = new AtomicInteger();
+        return Executors.newFixedThreadPool(threads, task -> {
+            Thread thread = new Thread(() -> {
+                useLibtorchThreads(libtorchThreads);
+                task.run();
+            }, name + "-" + counter.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
     }
 
     private static int number(String variable, int fallback) {

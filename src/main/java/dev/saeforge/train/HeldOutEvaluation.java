@@ -77,36 +77,39 @@ interface HeldOutEvaluation {
             // Per SAE: CE with it, CE clean, CE ablated (sums over predicted tokens); KL with it, KL ablated (over tokens).
             double[][] sums = new double[n][5];
             long[][] counts = new long[n][2];   // predicted tokens, tokens
+            // The SAEs on each hook, and the replacements they splice in there (each SAE's reconstruction, then zeros).
+            List<List<Integer>> onHook = new ArrayList<>();
+            List<List<UnaryOperator<NDArray>>> replacements = new ArrayList<>();
+            for (int h = 0; h < hooks.size(); h++) {
+                onHook.add(new ArrayList<>());
+                replacements.add(new ArrayList<>());
+            }
+            for (int i = 0; i < n; i++) {
+                SaeState sae = saes.get(i);
+                Evaluation.Reconstruction reconstruction = stats.get(i);
+                onHook.get(sae.hookIndex()).add(i);
+                replacements.get(sae.hookIndex()).add(x -> reconstruction.add(x, sae.sae(), sae.unfoldedScale()));
+            }
+            replacements.forEach(list -> list.add(NDArray::zerosLike));
             try {
                 for (long[][] batch : data.heldOutBatches()) {
                     for (int h = 0; h < hooks.size(); h++) {
-                        List<Integer> onHook = new ArrayList<>();
-                        for (int i = 0; i < n; i++) {
-                            if (saes.get(i).hookIndex() == h) {
-                                onHook.add(i);
-                            }
-                        }
-                        if (onHook.isEmpty()) {
+                        if (onHook.get(h).isEmpty()) {
                             continue;
                         }
-                        List<UnaryOperator<NDArray>> replacements = new ArrayList<>();
-                        for (int i : onHook) {
-                            SaeState sae = saes.get(i);
-                            replacements.add(x -> stats.get(i).add(x, sae.sae(), sae.unfoldedScale()));
-                        }
-                        replacements.add(NDArray::zerosLike);
                         try (NDScope scope = new NDScope()) {
-                            Qwen3Model.SplicedLosses losses = model.losses(manager.create(batch), hooks.get(h), replacements);
-                            int ablated = onHook.size() + 1;
-                            for (int j = 0; j < onHook.size(); j++) {
-                                double[] s = sums[onHook.get(j)];
+                            Qwen3Model.SplicedLosses losses = model.losses(manager.create(batch), hooks.get(h), replacements.get(h));
+                            List<Integer> those = onHook.get(h);
+                            int ablated = those.size() + 1;
+                            for (int j = 0; j < those.size(); j++) {
+                                double[] s = sums[those.get(j)];
                                 s[0] += losses.crossEntropy()[j + 1];
                                 s[1] += losses.crossEntropy()[0];
                                 s[2] += losses.crossEntropy()[ablated];
                                 s[3] += losses.kl()[j + 1];
                                 s[4] += losses.kl()[ablated];
-                                counts[onHook.get(j)][0] += losses.predictedTokens();
-                                counts[onHook.get(j)][1] += losses.tokens();
+                                counts[those.get(j)][0] += losses.predictedTokens();
+                                counts[those.get(j)][1] += losses.tokens();
                             }
                         }
                     }

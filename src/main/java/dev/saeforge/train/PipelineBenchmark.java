@@ -9,7 +9,8 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.saeforge.api.SaeDefinition;
-import dev.saeforge.api.SaeEntrySpec;
+import dev.saeforge.api.Mappers;
+import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingSpec;
 import dev.saeforge.data.LanguageModelActivations;
@@ -28,7 +29,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
@@ -126,14 +126,7 @@ public final class PipelineBenchmark {
         }
         Way pipeline = new Way(settings.saes() + " SAEs", 0, false, new double[rounds]);
         Way onePipeline = new Way("1 SAE", 0, false, new double[rounds]);
-        ExecutorService forwards = Executors.newFixedThreadPool(cores, task -> {
-            Thread thread = new Thread(() -> {
-                ThreadSettings.useLibtorchThreads(1);
-                task.run();
-            }, "bench-forward");
-            thread.setDaemon(true);
-            return thread;
-        });
+        ExecutorService forwards = ThreadSettings.pool(cores, 1, "bench-forward");
         try (NDManager manager = Torch.engine().newBaseManager(device);
              LanguageModelData data = LanguageModelData.open(spec, List.of(hook), device, sources)) {
             int rowsPerPass = data.windowsPerForward() * data.contextSize();
@@ -184,12 +177,11 @@ public final class PipelineBenchmark {
         }
         List<SaeDefinition> out = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-            SaeEntrySpec entry = new SaeEntrySpec();
-            entry.name = "sae-" + i;
-            var sae = dev.saeforge.api.Mappers.json().convertValue(dev.saeforge.api.Mappers.json().valueToTree(first.sae()), first.sae().getClass());
+            String name = "sae-" + i;
+            SaeSpec sae = Mappers.json().convertValue(Mappers.json().valueToTree(first.sae()), SaeSpec.class);
             sae.l0Coefficient = first.sae().l0Coefficient * (1L << i);
-            out.add(new SaeDefinition("bench.saes[" + i + "]", entry.name, first.hook(), sae, first.training(),
-                    SaeDefinition.seed(spec.training.seed, entry.name)));
+            out.add(new SaeDefinition("bench.saes[" + i + "]", name, first.hook(), sae, first.training(),
+                    SaeDefinition.seed(spec.training.seed, name)));
         }
         return out;
     }

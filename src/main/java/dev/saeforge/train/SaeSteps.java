@@ -8,9 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One training step of every SAE of a run on one batch of the stream, each on its hook's rows:
@@ -18,17 +16,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * share the SAE threads between them. Each SAE's step is the same computation either way.
  */
 final class SaeSteps implements AutoCloseable {
-    /** An SAE's step met non-finite numbers; {@code stepped} SAEs had already taken this step. */
+    /** An SAE's step met non-finite numbers (the trainer tells from the step counters which SAEs had taken it). */
     static final class NonFiniteStep extends RuntimeException {
         final SaeState sae;
         final SaeTrainer.NonFiniteException cause;
-        final int stepped;
 
-        NonFiniteStep(SaeState sae, SaeTrainer.NonFiniteException cause, int stepped) {
+        NonFiniteStep(SaeState sae, SaeTrainer.NonFiniteException cause) {
             super(cause.getMessage(), cause);
             this.sae = sae;
             this.cause = cause;
-            this.stepped = stepped;
         }
     }
 
@@ -43,15 +39,7 @@ final class SaeSteps implements AutoCloseable {
             return;
         }
         int each = Math.max(1, threads.saeThreads() / concurrent);
-        AtomicInteger counter = new AtomicInteger();
-        this.workers = Executors.newFixedThreadPool(concurrent, task -> {
-            Thread thread = new Thread(() -> {
-                ThreadSettings.useLibtorchThreads(each);
-                task.run();
-            }, "sae-step-" + counter.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.workers = ThreadSettings.pool(concurrent, each, "sae-step");
     }
 
     /**
@@ -71,7 +59,7 @@ final class SaeSteps implements AutoCloseable {
                     out.add(metrics);
                 }
             } catch (SaeTrainer.NonFiniteException e) {
-                throw new NonFiniteStep(saes.get(i), e, i);
+                throw new NonFiniteStep(saes.get(i), e);
             }
         }
         return out;
@@ -96,20 +84,19 @@ final class SaeSteps implements AutoCloseable {
         }
         List<Metrics> out = new ArrayList<>();
         NonFiniteStep failed = null;
-        int stepped = 0;
         for (int i = 0; i < pending.size(); i++) {
             try {
                 Metrics metrics = pending.get(i).get();
-                stepped++;
                 if (withMetrics) {
                     out.add(metrics);
                 }
             } catch (ExecutionException e) {
-                if (e.getCause() instanceof SaeTrainer.NonFiniteException nonFinite && failed == null) {
-                    failed = new NonFiniteStep(saes.get(i), nonFinite, 0);
+                // Every step is waited for; the first SAE to meet non-finite numbers is the one reported.
+                if (e.getCause() instanceof SaeTrainer.NonFiniteException nonFinite) {
+                    failed = failed != null ? failed : new NonFiniteStep(saes.get(i), nonFinite);
                 } else if (e.getCause() instanceof RuntimeException runtime) {
                     throw runtime;
-                } else if (!(e.getCause() instanceof SaeTrainer.NonFiniteException)) {
+                } else {
                     throw new IllegalStateException("an SAE step failed: " + e.getCause(), e.getCause());
                 }
             } catch (InterruptedException e) {
@@ -118,7 +105,7 @@ final class SaeSteps implements AutoCloseable {
             }
         }
         if (failed != null) {
-            throw new NonFiniteStep(failed.sae, failed.cause, stepped);
+            throw failed;
         }
         return out;
     }

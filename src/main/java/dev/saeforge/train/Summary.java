@@ -1,8 +1,8 @@
 package dev.saeforge.train;
 
 import dev.saeforge.store.CheckpointRef;
+import dev.saeforge.store.CheckpointSae;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,25 +44,12 @@ public record Summary(String run, Outcome outcome, long steps, long tokens, doub
         }
     }
 
-    /** A run completed earlier: the final checkpoint's record of it (its manifest info, see {@link Checkpointer}). */
+    /** A run completed earlier: the final checkpoint's record of each SAE (its manifest info, see {@link Checkpointer}). */
     static Summary alreadyComplete(String run, CheckpointRef checkpoint) {
         Map<String, Object> info = checkpoint.info();
-        List<SaeSummary> saes = new ArrayList<>();
-        // Checkpoints written before runs had several SAEs record their one SAE at the top level.
-        Object recorded = info.containsKey("saes") ? info.get("saes") : List.of(Map.of("name", run, "directory", "",
-                "evaluation", info.getOrDefault("evaluation", Map.of()), "dead_features", info.getOrDefault("dead_features", 0)));
-        if (recorded instanceof List<?> list) {
-            for (Object o : list) {
-                if (o instanceof Map<?, ?> m) {
-                    Map<String, Object> sae = cast(m);
-                    String name = String.valueOf(sae.get("name"));
-                    Map<String, Object> evaluation = sae.get("evaluation") instanceof Map<?, ?> e ? cast(e) : Map.of();
-                    String uri = sae.get("directory") instanceof String dir && !dir.isEmpty() ? checkpoint.uri() + "/" + dir : checkpoint.uri();
-                    saes.add(new SaeSummary(name, sae.get("hook") instanceof String h ? h : null, Evaluation.fromJson(evaluation),
-                            intOrNull(sae.get("dead_features")), uri));
-                }
-            }
-        }
+        List<SaeSummary> saes = CheckpointSae.of(checkpoint).stream().map(sae -> new SaeSummary(sae.name(), sae.hook(),
+                Evaluation.fromJson(sae.info().get("evaluation") instanceof Map<?, ?> e ? cast(e) : Map.of()),
+                intOrNull(sae.info().get("dead_features")), sae.uri())).toList();
         return new Summary(run, Outcome.COMPLETED, number(info.get("step")).longValue(), checkpoint.tokens().orElse(0), 0, 0,
                 checkpoint.uri(), saes);
     }

@@ -180,6 +180,20 @@ class ManySaesTrainingTest {
     }
 
     @Test
+    void aFinishedRunIsNotTrainedAgainAndSummarisesEverySaeFromItsFinalCheckpoint() throws Exception {
+        Summary again = train(run("sweep", SAES), "together", Training.Options.defaults(), new TrainingListener() {
+        });
+        assertThat(again.steps()).isEqualTo(together.steps());
+        assertThat(again.saes()).extracting(Summary.SaeSummary::name, Summary.SaeSummary::hook, Summary.SaeSummary::checkpoint,
+                        Summary.SaeSummary::deadFeatures)
+                .containsExactlyElementsOf(together.saes().stream().map(sae -> org.assertj.core.groups.Tuple.tuple(sae.name(), sae.hook(),
+                        sae.checkpoint(), sae.deadFeatures())).toList());
+        for (int i = 0; i < 3; i++) {
+            assertThat(again.saes().get(i).evaluation().explainedVariance()).isEqualTo(together.saes().get(i).evaluation().explainedVariance());
+        }
+    }
+
+    @Test
     void everySaeIsEvaluatedAndSummarised() {
         assertThat(evaluated).containsExactly("25 mlp1-sparse", "25 mlp1-dense", "25 resid0", "50 mlp1-sparse", "50 mlp1-dense",
                 "50 resid0", "60 mlp1-sparse", "60 mlp1-dense", "60 resid0");
