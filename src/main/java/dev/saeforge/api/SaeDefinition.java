@@ -93,7 +93,7 @@ public record SaeDefinition(String path, String name, String hook, SaeSpec sae, 
         Map<String, List<Double>> grid = checkedGrid(spec.sweep, problems);
         List<SaeDefinition> expanded = new ArrayList<>();
         for (SaeDefinition base : bases) {
-            expanded.addAll(sweep(base, grid, problems));
+            expanded.addAll(sweep(ownFieldsOnly(base, grid, problems), grid, problems));
         }
         Set<String> names = new HashSet<>();
         List<SaeDefinition> out = new ArrayList<>();
@@ -104,6 +104,24 @@ public record SaeDefinition(String path, String name, String hook, SaeSpec sae, 
             out.add(new SaeDefinition(d.path(), d.name(), d.hook(), d.sae(), d.training(), seed(spec.training.seed, d.name())));
         }
         return out;
+    }
+
+    /**
+     * {@code base} with its architecture's defaults filled in, after reporting the fields of other
+     * architectures that it, or the sweep, sets: they would otherwise be silently ignored.
+     */
+    private static SaeDefinition ownFieldsOnly(SaeDefinition base, Map<String, List<Double>> grid, List<Problem> problems) {
+        SaeSpec.Architecture architecture = base.sae().architecture;
+        String because = "; " + base.saePath() + ".architecture is " + architecture.value();
+        for (String field : base.sae().foreignFields()) {
+            problems.add(new Problem(base.saePath() + "." + field, "belongs to " + SaeSpec.Architecture.owners(field) + because));
+        }
+        for (String key : grid.keySet()) {
+            if (SaeSpec.Architecture.allFields().contains(key) && !architecture.fields().contains(key)) {
+                problems.add(new Problem("spec.sweep." + key, "belongs to " + SaeSpec.Architecture.owners(key) + because));
+            }
+        }
+        return new SaeDefinition(base.path(), base.name(), base.hook(), base.sae().withDefaults(), base.training(), base.seed());
     }
 
     /** The run's training settings with an SAE's own overrides; an SAE that sets lr and not lrEnd ends at its lr/10. */
@@ -237,6 +255,15 @@ public record SaeDefinition(String path, String name, String hook, SaeSpec sae, 
         return BigDecimal.valueOf(value).stripTrailingZeros().toPlainString();
     }
 
+    /** The field that sets how sparse this SAE is: l0Coefficient (or targetL0 when set), k or l1Coefficient. */
+    public String sparsityField() {
+        return switch (sae.architecture) {
+            case JUMPRELU -> sae.targetL0 != null ? "targetL0" : "l0Coefficient";
+            case TOPK, BATCHTOPK, MATRYOSHKA_BATCHTOPK -> "k";
+            case STANDARD -> "l1Coefficient";
+        };
+    }
+
     /** For messages and tables: the fields that differ between SAEs, e.g. "l0Coefficient 0.3". */
     public Map<String, Object> describe() {
         Map<String, Object> out = new LinkedHashMap<>();
@@ -244,7 +271,7 @@ public record SaeDefinition(String path, String name, String hook, SaeSpec sae, 
         out.put("hook", hook);
         out.put("architecture", JSON.valueToTree(sae).path("architecture").asText());
         out.put("dSae", sae.dSae != null ? sae.dSae : sae.expansionFactor + "x");
-        out.put("l0Coefficient", sae.l0Coefficient);
+        out.put(sparsityField(), JSON.valueToTree(sae).path(sparsityField()));
         out.put("lr", training.lr);
         return out;
     }

@@ -211,6 +211,7 @@ public final class TrainingRuns {
             } else if (sae.sae().dSae != null && sae.sae().expansionFactor != null) {
                 problems.add(new Problem(at + ".expansionFactor", "must be left out when " + at + ".dSae is set; set exactly one of them"));
             }
+            checkArchitecture(sae, problems);
             TrainingSpec training = sae.training();
             String trainingPath = sae.path().equals("spec") ? "spec.training" : sae.path() + ".training";
             boolean ownSchedule = training.lrWarmUpSteps != spec.training.lrWarmUpSteps || training.lrDecaySteps != spec.training.lrDecaySteps;
@@ -218,6 +219,53 @@ public final class TrainingRuns {
                     && training.lrWarmUpSteps + training.lrDecaySteps > training.totalSteps()) {
                 problems.add(new Problem(trainingPath + ".lrDecaySteps", "lrWarmUpSteps + lrDecaySteps (" + (training.lrWarmUpSteps + training.lrDecaySteps)
                         + ") exceed the " + training.totalSteps() + " steps that spec.training.tokens buys"));
+            }
+        }
+    }
+
+    /** What an architecture's own fields must satisfy together with the width (defaults already filled in). */
+    private static void checkArchitecture(SaeDefinition definition, List<Problem> problems) {
+        SaeSpec sae = definition.sae();
+        String at = definition.saePath();
+        Integer dSae = sae.dSae != null ? sae.dSae
+                : sae.expansionFactor != null && sae.dIn != null ? sae.expansionFactor * sae.dIn : null;
+        switch (sae.architecture) {
+            case TOPK, BATCHTOPK, MATRYOSHKA_BATCHTOPK -> {
+                if (sae.architecture == SaeSpec.Architecture.TOPK && sae.k != Math.rint(sae.k)) {
+                    problems.add(new Problem(at + ".k", SaeDefinition.format(sae.k) + " is not a whole number; topk keeps k latents "
+                            + "per token (batchtopk takes an average)"));
+                } else if (dSae != null && sae.k > dSae) {
+                    problems.add(new Problem(at + ".k", SaeDefinition.format(sae.k) + " exceeds dSae " + dSae + "; expected at most dSae"));
+                }
+                if (sae.architecture == SaeSpec.Architecture.MATRYOSHKA_BATCHTOPK) {
+                    checkMatryoshkaWidths(sae.matryoshkaWidths, dSae, at + ".matryoshkaWidths", problems);
+                }
+            }
+            case JUMPRELU, STANDARD -> {
+            }
+        }
+    }
+
+    /** SAELens' rules: given, strictly increasing, positive, and within dSae (which ends the list when it does not). */
+    private static void checkMatryoshkaWidths(List<Integer> widths, Integer dSae, String at, List<Problem> problems) {
+        if (widths == null || widths.isEmpty()) {
+            problems.add(new Problem(at, "is required for matryoshka_batchtopk; expected strictly increasing prefix widths, e.g. [64, 256]"));
+            return;
+        }
+        for (int i = 0; i < widths.size(); i++) {
+            Integer width = widths.get(i);
+            if (width == null || width < 1) {
+                problems.add(new Problem(at + "[" + i + "]", width + " is not a positive width"));
+                return;
+            }
+            if (i > 0 && width <= widths.get(i - 1)) {
+                problems.add(new Problem(at + "[" + i + "]", width + " does not exceed the width before it (" + widths.get(i - 1)
+                        + "); expected strictly increasing widths"));
+                return;
+            }
+            if (dSae != null && width > dSae) {
+                problems.add(new Problem(at + "[" + i + "]", width + " exceeds dSae " + dSae));
+                return;
             }
         }
     }
@@ -258,6 +306,12 @@ public final class TrainingRuns {
     private static void normalise(TrainingRunSpec spec) {
         if (spec.model != null && spec.model.uri == null) {
             spec.model.uri = "hf://" + spec.model.name;
+        }
+        if (spec.sae != null) {
+            spec.sae.applyDefaults();
+        }
+        if (spec.saes != null) {
+            spec.saes.stream().filter(entry -> entry != null && entry.sae != null).forEach(entry -> entry.sae.applyDefaults());
         }
         if (spec.training.lrEnd == null) {
             spec.training.lrEnd = BigDecimal.valueOf(spec.training.lr).divide(BigDecimal.TEN).doubleValue();

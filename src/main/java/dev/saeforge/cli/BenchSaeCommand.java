@@ -11,6 +11,7 @@ import dev.saeforge.api.ExitCodes;
 import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.TrainingSpec;
 import dev.saeforge.lm.ForwardBenchmark;
+import dev.saeforge.sae.SaeArchitecture;
 import dev.saeforge.sae.SaeArchitectures;
 import dev.saeforge.sae.TrainingSae;
 import dev.saeforge.tensor.NativeMemory;
@@ -37,8 +38,9 @@ import java.util.concurrent.Callable;
  * a run down, hits both alike; each is reported at its best run (as timeit does) with the median
  * beside. The ratio (matmul time / step time) says how much of a step is overhead: 1.0 would be none.
  */
-@Command(name = "sae", description = {"Time a JumpReLU SAE training step against its five bare matmuls.",
-        "Alternating rounds, each figure the best round; ratio = matmul time / step time."})
+@Command(name = "sae", description = {"Time an SAE training step against its five bare matmuls.",
+        "Alternating rounds, each figure the best round; ratio = matmul time / step time.",
+        "For the TopK family the top-k selection's own time is reported beside them."})
 public class BenchSaeCommand implements Callable<Integer> {
     @Option(names = "--d-in", defaultValue = "512", description = "Input width (default ${DEFAULT-VALUE}).")
     int dIn;
@@ -48,6 +50,13 @@ public class BenchSaeCommand implements Callable<Integer> {
 
     @Option(names = "--batch", defaultValue = "4096", description = "Rows per step (default ${DEFAULT-VALUE}).")
     int batch;
+
+    @Option(names = "--architecture", defaultValue = "jumprelu", paramLabel = "NAME",
+            description = "jumprelu, topk, batchtopk, matryoshka_batchtopk or standard (default ${DEFAULT-VALUE}), at SAELens' defaults.")
+    String architecture;
+
+    @Option(names = "--k", defaultValue = "100", description = "k of the TopK family (default ${DEFAULT-VALUE}, SAELens').")
+    double k;
 
     @Option(names = "--rounds", defaultValue = "10", description = "Timed rounds of each (default ${DEFAULT-VALUE}).")
     int rounds;
@@ -69,16 +78,30 @@ public class BenchSaeCommand implements Callable<Integer> {
             command.commandLine().getErr().println("--d-in, --d-sae, --batch and --rounds must be at least 1, --memory-steps at least 0");
             return ExitCodes.INVALID_INPUT;
         }
+        if (architecture() == null) {
+            command.commandLine().getErr().println("--architecture " + architecture + " is not an SAE architecture; expected one of "
+                    + String.join(", ", Arrays.stream(SaeSpec.Architecture.values()).map(SaeSpec.Architecture::value).toList()));
+            return ExitCodes.INVALID_INPUT;
+        }
+        if (topK() && (k <= 0 || k > dSae)) {
+            command.commandLine().getErr().println("--k " + k + " must be above 0 and at most --d-sae " + dSae);
+            return ExitCodes.INVALID_INPUT;
+        }
         Map<String, Object> result = measure(Torch.device(true));
         if (output == JsonOutput.json) {
             out.println(new ObjectMapper().writeValueAsString(result));
         } else {
-            out.printf("SAE step   d_in %d, d_sae %d, batch %d on %s: %.1f ms (best of %d; median %.1f ms)%n", dIn, dSae, batch,
-                    result.get("device"), 1e3 * (double) result.get("step_seconds"), rounds, 1e3 * (double) result.get("step_median_seconds"));
+            out.printf("SAE step   %s, d_in %d, d_sae %d, batch %d on %s: %.1f ms (best of %d; median %.1f ms)%n", architecture, dIn, dSae,
+                    batch, result.get("device"), 1e3 * (double) result.get("step_seconds"), rounds,
+                    1e3 * (double) result.get("step_median_seconds"));
             out.printf("matmuls    the step's 5 matmuls alone: %.1f ms (%.1f GFLOP/s; median %.1f ms)%n",
                     1e3 * (double) result.get("matmul_seconds"), (double) result.get("matmul_gflops"),
                     1e3 * (double) result.get("matmul_median_seconds"));
             out.printf("ratio      %.3f (matmul time / step time)%n", (double) result.get("ratio"));
+            if (result.containsKey("topk_seconds")) {
+                out.printf("top-k      the selection's torch.topk alone: %.1f ms (median %.1f ms)%n", 1e3 * (double) result.get("topk_seconds"),
+                        1e3 * (double) result.get("topk_median_seconds"));
+            }
             if (result.containsKey("rss_growth_after_step_50")) {
                 out.printf("memory     RSS %d MiB at step 50, %d MiB after %d steps (%+.1f%%), peak %d MiB%n", result.get("rss_mib_at_step_50"),
                         result.get("rss_mib_at_end"), memorySteps, 100 * (double) result.get("rss_growth_after_step_50"), result.get("rss_mib_peak"));
@@ -93,8 +116,17 @@ public class BenchSaeCommand implements Callable<Integer> {
         Map<String, Object> result = new LinkedHashMap<>();
         try (NDManager manager = Torch.engine().newBaseManager(device)) {
             SaeSpec saeSpec = new SaeSpec();
+            saeSpec.architecture = architecture();
             saeSpec.dSae = dSae;
-            TrainingSae sae = SaeArchitectures.of(saeSpec.architecture).initialise(saeSpec, dIn, manager, 42);
+            if (topK()) {
+                saeSpec.k = k;
+            }
+            if (saeSpec.architecture == SaeSpec.Architecture.MATRYOSHKA_BATCHTOPK) {
+                saeSpec.matryoshkaWidths = List.of(dSae / 16, dSae / 4);   // three levels
+            }
+            saeSpec.applyDefaults();
+            SaeArchitecture arch = SaeArchitectures.of(saeSpec.architecture);
+            TrainingSae sae = arch.initialise(saeSpec, dIn, manager, 42);
             TrainingSpec training = new TrainingSpec();
             training.batchSizeTokens = batch;
             training.tokens = (long) batch * 1_000_000;
@@ -102,7 +134,7 @@ public class BenchSaeCommand implements Callable<Integer> {
             Adam adam = new Adam(sae.parameters(), training.adamBeta1, training.adamBeta2, 1e-8, manager);
             FeatureStats stats = new FeatureStats(dSae, training.deadFeatureWindow, training.featureSamplingWindow, manager);
             try (sae; SaeTrainer trainer = new SaeTrainer(sae, adam, stats, Schedules.LearningRate.of(training),
-                    saeSpec.l0Coefficient, 0, false, 1.0)) {
+                    arch.sparsityCoefficient(saeSpec), 0, arch.needsDeadMask(saeSpec), 1.0)) {
                 NDArray x = manager.randomNormal(0, 1, new Shape(batch, dIn), DataType.FLOAT32);
                 NDArray wEnc = sae.parameters().get(TrainingSae.W_ENC);
                 NDArray wDec = sae.parameters().get(TrainingSae.W_DEC);
@@ -114,9 +146,11 @@ public class BenchSaeCommand implements Callable<Integer> {
                 }
                 double[] step = new double[rounds];
                 double[] matmul = new double[rounds];
+                double[] topk = new double[rounds];
                 for (int r = 0; r < rounds; r++) {
                     step[r] = timeStep(trainer, x);
                     matmul[r] = timeMatmuls(x, wEnc, wDec, wide, narrow);
+                    topk[r] = topK() ? timeTopK(wide, saeSpec) : 0;
                 }
                 double stepSeconds = Arrays.stream(step).min().orElseThrow();
                 double matmulSeconds = Arrays.stream(matmul).min().orElseThrow();
@@ -127,7 +161,15 @@ public class BenchSaeCommand implements Callable<Integer> {
                 result.put("rounds", rounds);
                 result.put("step_seconds", stepSeconds);
                 result.put("matmul_seconds", matmulSeconds);
+                result.put("architecture", saeSpec.architecture.value());
                 result.put("ratio", matmulSeconds / stepSeconds);
+                // What the step spends besides its matmuls: the elementwise passes over [batch, d_sae].
+                result.put("non_matmul_seconds", stepSeconds - matmulSeconds);
+                if (topK()) {
+                    result.put("k", k);
+                    result.put("topk_seconds", Arrays.stream(topk).min().orElseThrow());
+                    result.put("topk_median_seconds", ForwardBenchmark.median(topk));
+                }
                 result.put("step_median_seconds", ForwardBenchmark.median(step));
                 result.put("matmul_median_seconds", ForwardBenchmark.median(matmul));
                 result.put("matmul_gflops", stepFlops(batch, dIn, dSae) / matmulSeconds / 1e9);
@@ -170,6 +212,27 @@ public class BenchSaeCommand implements Callable<Integer> {
             }
         }
         return result;
+    }
+
+    private SaeSpec.Architecture architecture() {
+        return Arrays.stream(SaeSpec.Architecture.values()).filter(a -> a.value().equals(architecture)).findFirst().orElse(null);
+    }
+
+    private boolean topK() {
+        SaeSpec.Architecture a = architecture();
+        return a == SaeSpec.Architecture.TOPK || a == SaeSpec.Architecture.BATCHTOPK || a == SaeSpec.Architecture.MATRYOSHKA_BATCHTOPK;
+    }
+
+    /** The selection's torch.topk: k per row for topk, k·batch over the whole batch for the batch variants. */
+    private static double timeTopK(NDArray wide, SaeSpec spec) {
+        try (NDScope scope = new NDScope()) {
+            long start = System.nanoTime();
+            NDArray indices = spec.architecture == SaeSpec.Architecture.TOPK
+                    ? wide.topK((int) (double) spec.k, 1, true, false).get(1)
+                    : wide.flatten().topK((int) (spec.k * wide.getShape().get(0)), 0, true, false).get(1);
+            indices.getLong(0);
+            return (System.nanoTime() - start) / 1e9;
+        }
     }
 
     /** The floating-point operations of the step's five matrix products, 2·m·n·k each. */

@@ -259,10 +259,10 @@ public class CheckpointsCommand implements Callable<Integer> {
                     "A checkpoint of several SAEs lists them instead of a config; RUN/NAME/SAE shows one.",
                     "Exits 1 when the checkpoint is incomplete or a file does not match its manifest."})
     static class InspectCommand implements Callable<Integer> {
-        private static final List<String> CFG_KEYS = List.of("architecture", "d_in", "d_sae", "dtype", "apply_b_dec_to_input",
-                "normalize_activations", "jumprelu_bandwidth", "jumprelu_init_threshold", "l0_coefficient", "model_name",
-                "hook_name", "hook_head_index", "context_size", "prepend_bos", "dataset_path", "sae_lens_version",
-                "sae_lens_training_version");
+        /** The metadata keys shown beside cfg.json's own (every one of which is shown, whatever the architecture). */
+        private static final List<String> METADATA_KEYS = List.of("model_name", "hook_name", "hook_head_index", "context_size",
+                "prepend_bos", "dataset_path", "sae_lens_version", "sae_lens_training_version", "training_architecture",
+                "num_dead_features");
 
         @Mixin
         CheckpointArgument checkpoint;
@@ -332,11 +332,20 @@ public class CheckpointsCommand implements Callable<Integer> {
                 return;
             }
             List<String[]> rows = new ArrayList<>();
-            for (String key : CFG_KEYS) {
-                JsonNode value = cfg.has(key) ? cfg.get(key) : cfg.path("metadata").get(key);
-                if (value != null) {
-                    rows.add(new String[]{"  " + key + ":", value.isTextual() ? value.asText() : value.toString()});
+            List<Map.Entry<String, JsonNode>> shown = new ArrayList<>();
+            cfg.fields().forEachRemaining(field -> {
+                if (!field.getKey().equals("metadata")) {
+                    shown.add(field);
                 }
+            });
+            for (String key : METADATA_KEYS) {
+                if (cfg.path("metadata").has(key)) {
+                    shown.add(Map.entry(key, cfg.path("metadata").get(key)));
+                }
+            }
+            for (Map.Entry<String, JsonNode> field : shown) {
+                JsonNode value = field.getValue();
+                rows.add(new String[]{"  " + field.getKey() + ":", value.isTextual() ? value.asText() : value.toString()});
             }
             Printing.table(out, rows);
         }

@@ -60,7 +60,7 @@ public class DescribeCommand extends ClusterCommand {
         if (only != null) {
             SaeSpec sae = only.sae();
             field(out, "SAE", text(sae.architecture) + ", d_in " + orDash(sae.dIn) + ", d_sae "
-                    + (sae.dSae != null ? sae.dSae : sae.expansionFactor + " x d_in") + ", l0 coefficient " + sae.l0Coefficient);
+                    + (sae.dSae != null ? sae.dSae : sae.expansionFactor + " x d_in") + ", " + only.sparsityField() + " " + only.describe().get(only.sparsityField()));
         } else {
             // Several SAEs: a row each, with where each stands (the run-level metrics are a single SAE's).
             field(out, "SAEs", saes.isEmpty() ? "<none valid>" : Integer.toString(saes.size()));

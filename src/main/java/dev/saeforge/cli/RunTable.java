@@ -21,7 +21,7 @@ final class RunTable {
     static final List<String> COLUMNS = List.of("NAME", "PHASE", "SAES", "PROGRESS", "TOKENS/S", "L0", "EXPL-VAR", "AGE");
     static final List<String> WIDE_COLUMNS = List.of("RESTARTS", "ETA", "DEAD", "JOB", "HOOK");
     /** A run's SAEs, a row each: what its spec says of it and where status.saes says it stands. */
-    static final List<String> SAE_COLUMNS = List.of("SAE", "HOOK", "ARCHITECTURE", "D_SAE", "L0-COEF", "L0", "EXPL-VAR", "DEAD", "CE-SCORE");
+    static final List<String> SAE_COLUMNS = List.of("SAE", "HOOK", "ARCHITECTURE", "D_SAE", "SPARSITY", "L0", "EXPL-VAR", "DEAD", "CE-SCORE");
     private static final String NONE = "-";
 
     private final boolean wide;
@@ -85,7 +85,7 @@ final class RunTable {
             Map<String, Object> spec = sae.describe();
             SaeStatus status = reported.stream().filter(s -> sae.name().equals(s.name)).findFirst().orElseGet(SaeStatus::new);
             rows.add(List.of(sae.name(), hook(run, sae), String.valueOf(spec.get("architecture")), String.valueOf(spec.get("dSae")),
-                    String.valueOf(spec.get("l0Coefficient")), l0(status.l0), explainedVariance(status.explainedVariance),
+                    sae.sparsityField() + "=" + spec.get(sae.sparsityField()), l0(status.l0), explainedVariance(status.explainedVariance),
                     orNone(status.deadFeatures), status.ceLossScore == null ? NONE : String.format(Locale.ROOT, "%.3f", status.ceLossScore)));
         }
         return rows;

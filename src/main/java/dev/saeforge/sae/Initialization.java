@@ -1,10 +1,63 @@
 package dev.saeforge.sae;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.saeforge.tensor.Torch;
+
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /** Weight initialisations shared by the SAE architectures, computed in Java so a seed means the same weights everywhere. */
 public final class Initialization {
     private Initialization() {
+    }
+
+    /** The four arrays every SAELens architecture has, in their own sub-manager. */
+    record Weights(NDManager manager, NDArray wEnc, NDArray wDec, NDArray bEnc, NDArray bDec) {
+
+        /**
+         * As SAELens' TrainingSAE initialises them: W_dec Kaiming-uniform with its rows rescaled to
+         * {@code decoderInitNorm}, W_enc = W_decᵀ, zero biases; the numbers come from {@code seed} alone.
+         */
+        static Weights of(int dIn, int dSae, double decoderInitNorm, NDManager parent, DataType dtype, long seed) {
+            float[] decoder = kaimingUniformRows(dSae, dIn, decoderInitNorm, new SplittableRandom(seed));
+            NDManager manager = parent.newSubManager();
+            NDArray wDec = manager.create(decoder, new Shape(dSae, dIn)).toType(dtype, false);
+            NDArray wEnc = wDec.transpose().duplicate();
+            return new Weights(manager, wEnc, wDec, manager.zeros(new Shape(dSae), dtype), manager.zeros(new Shape(dIn), dtype));
+        }
+
+        /** Copies of the four from {@code values} (a checkpoint's), checked against the shapes d_in and d_sae give. */
+        static Weights copied(String architecture, int dIn, int dSae, NDManager parent, Map<String, NDArray> values) {
+            NDManager manager = parent.newSubManager();
+            try {
+                return new Weights(manager,
+                        copy(architecture, values, TrainingSae.W_ENC, new Shape(dIn, dSae), dIn, dSae, manager),
+                        copy(architecture, values, TrainingSae.W_DEC, new Shape(dSae, dIn), dIn, dSae, manager),
+                        copy(architecture, values, TrainingSae.B_ENC, new Shape(dSae), dIn, dSae, manager),
+                        copy(architecture, values, TrainingSae.B_DEC, new Shape(dIn), dIn, dSae, manager));
+            } catch (RuntimeException e) {
+                manager.close();
+                throw e;
+            }
+        }
+    }
+
+    /** A copy of {@code values.get(name)} in {@code manager}, refused when it is missing or not of {@code shape}. */
+    static NDArray copy(String architecture, Map<String, NDArray> values, String name, Shape shape, int dIn, int dSae, NDManager manager) {
+        NDArray value = values.get(name);
+        if (value == null) {
+            throw new IllegalArgumentException(architecture + " SAE parameter " + name + " is missing");
+        }
+        if (!value.getShape().equals(shape)) {
+            throw new IllegalArgumentException(architecture + " SAE parameter " + name + " has shape " + value.getShape()
+                    + "; expected " + shape + " for d_in " + dIn + ", d_sae " + dSae);
+        }
+        NDArray copy = manager.create(value.getShape(), value.getDataType());
+        Torch.assign(copy, value);
+        return copy;
     }
 
     /**

@@ -9,7 +9,6 @@ import dev.saeforge.tensor.Torch;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 /**
  * The JumpReLU SAE as SAELens >= 6.48 trains it (Rajamanoharan et al. 2024, with Anthropic's
@@ -20,7 +19,8 @@ import java.util.SplittableRandom;
  *   f    = h * 1[h > θ]                           JumpReLU
  *   x̂    = f W_dec + b_dec
  *   loss = mean_n Σ_d (x̂ - x)²                    MSE: summed over d_in, averaged over tokens
- *        + λ mean_n Σ_i H(h - θ)                   "step" L0 (or λ mean_n Σ_i tanh(c f |W_dec,i|))
+ *        + λ L0,  L0 = mean_n Σ_i H(h - θ)         "step" L0 (or mean_n Σ_i tanh(c f |W_dec,i|));
+ *          or λ (L0/T - 1)² toward a target T      (SAELens #732)
  *        + α mean_n Σ_i relu(θ - h) dead_i |W_dec,i|   pre-activation loss on dead latents
  * </pre>
  *
@@ -28,12 +28,14 @@ import java.util.SplittableRandom;
  * Gradients follow SAELens' straight-through estimators with the rectangle kernel
  * K(u) = 1[-1/2 < u < 1/2] and bandwidth ε: JumpReLU passes g·1[h > θ] to h and
  * Σ_n -(θ/ε) K((h-θ)/ε) g to θ; the step function passes nothing to h and
- * Σ_n -(1/ε) K((h-θ)/ε) g to θ.
+ * Σ_n -(1/ε) K((h-θ)/ε) g to θ. With jumprelu_ste_to_input (SAELens #728) each estimator also
+ * passes minus its θ-gradient to h, as Anthropic trains. After each optimiser step θ is projected
+ * onto θ ≥ 0 outside the graph, as SAELens ≥ 6.49 does at the start of its next forward pass.
  *
  * <p>The backward pass is written out rather than taped: the elementwise passes over the
  * [N, d_sae] tensors are the only cost besides the five matmuls, so each one is done once.
  */
-public final class JumpReluSae implements TrainingSae {
+public final class JumpReluSae extends BaseSae {
 
     /** What shapes a JumpReLU SAE and its training losses; SAELens' JumpReLUTrainingSAEConfig. */
     public record Config(
@@ -46,13 +48,17 @@ public final class JumpReluSae implements TrainingSae {
             /** null disables the pre-activation loss. */
             Double preActLossCoefficient,
             double decoderInitNorm,
-            boolean applyBDecToInput) {
+            boolean applyBDecToInput,
+            /** null: the linear penalty λ·L0; else the quadratic one λ·(L0/target - 1)². */
+            Double targetL0,
+            boolean steToInput) {
 
         /** The config a TrainingRun's sae section describes, for activations of width dIn. */
         public static Config of(SaeSpec sae, int dIn) {
-            int dSae = sae.dSae != null ? sae.dSae : Math.multiplyExact(sae.expansionFactor, dIn);
-            return new Config(dIn, dSae, sae.bandwidth, sae.initThreshold, sae.sparsityLossMode, sae.tanhScale,
-                    sae.preActLossCoefficient, sae.decoderInitNorm, sae.applyBDecToInput);
+            SaeSpec s = sae.withDefaults();
+            int dSae = s.dSae != null ? s.dSae : Math.multiplyExact(s.expansionFactor, dIn);
+            return new Config(dIn, dSae, s.bandwidth, s.initThreshold, s.sparsityLossMode, s.tanhScale,
+                    s.preActLossCoefficient, s.decoderInitNorm, s.applyBDecToInput, s.targetL0, s.jumpreluSteToInput);
         }
 
         /** W_enc and W_dec, b_enc, b_dec and the threshold. */
@@ -68,11 +74,12 @@ public final class JumpReluSae implements TrainingSae {
             boolean tanh = sparsityLossMode == SaeSpec.SparsityLossMode.TANH;
             boolean preAct = preActLossCoefficient != null;
             return new RowArrays(
-                    // h (f in place), 1[h > θ], the kernel window, g_f (g_h in place); tanh: f|W_dec|, t, the slope
-                    // times |W_dec|; pre-activation loss: θ - h, 1[θ > h] and its weighted copy
-                    4 + (tanh ? 3 : 0) + (preAct ? 3 : 0),
-                    // h > θ, and the window's two comparisons and their conjunction; θ - h > 0
-                    4 + (preAct ? 1 : 0),
+                    // h (f in place), h - θ (1[h > θ] in place), the kernel window, g_f (g_h in place); tanh:
+                    // f|W_dec|, t, the slope times |W_dec|; pre-activation loss: θ - h, 1[θ > h] and its
+                    // weighted copy; STE to the input: the step estimator's share of g_h (step mode)
+                    4 + (tanh ? 3 : 0) + (preAct ? 3 : 0) + (steToInput && !tanh ? 1 : 0),
+                    // θ - h > 0 (the masks are built without comparisons, see MaskBuffers)
+                    preAct ? 1 : 0,
                     // x̂ - x and its square; x - b_dec
                     2 + (applyBDecToInput ? 1 : 0));
         }
@@ -83,8 +90,6 @@ public final class JumpReluSae implements TrainingSae {
             return new RowArrays(2, 1, 1 + (applyBDecToInput ? 1 : 0));
         }
     }
-
-    public static final String THRESHOLD = "threshold";
 
     /** JumpReLU as the trainer sees it. */
     public static final SaeArchitecture ARCHITECTURE = new SaeArchitecture() {
@@ -121,10 +126,32 @@ public final class JumpReluSae implements TrainingSae {
             cfg.put("jumprelu_bandwidth", config.bandwidth());
             cfg.put("jumprelu_sparsity_loss_mode", config.sparsityLossMode() == SaeSpec.SparsityLossMode.STEP ? "step" : "tanh");
             cfg.put("jumprelu_tanh_scale", config.tanhScale());
-            cfg.put("l0_coefficient", spec.l0Coefficient);
-            cfg.put("l0_warm_up_steps", spec.l0WarmUpSteps);
+            cfg.put("l0_coefficient", spec.withDefaults().l0Coefficient);
+            cfg.put("l0_warm_up_steps", spec.withDefaults().l0WarmUpSteps);
             cfg.put("pre_act_loss_coefficient", config.preActLossCoefficient());
+            cfg.put("jumprelu_ste_to_input", config.steToInput());
+            cfg.put("target_l0", config.targetL0());
             return cfg;
+        }
+
+        @Override
+        public Losses losses() {
+            return new Losses("l0_loss", "pre_act_loss", "l0_coefficient");
+        }
+
+        @Override
+        public double sparsityCoefficient(SaeSpec spec) {
+            return spec.l0Coefficient;
+        }
+
+        @Override
+        public long sparsityWarmUpSteps(SaeSpec spec) {
+            return spec.l0WarmUpSteps;
+        }
+
+        @Override
+        public boolean needsDeadMask(SaeSpec spec) {
+            return spec.preActLossCoefficient != null;
         }
 
         @Override
@@ -144,29 +171,13 @@ public final class JumpReluSae implements TrainingSae {
     };
 
     private final Config config;
-    private final NDManager manager;
-    private final NDArray wEnc;
-    private final NDArray wDec;
-    private final NDArray bEnc;
-    private final NDArray bDec;
     private final NDArray threshold;
-    private final Map<String, NDArray> parameters;
-    private Map<String, NDArray> gradients = Map.of();
 
-    private JumpReluSae(Config config, NDManager manager, NDArray wEnc, NDArray wDec, NDArray bEnc, NDArray bDec, NDArray threshold) {
+    private JumpReluSae(Config config, Initialization.Weights w, NDArray threshold) {
+        super(w, config.applyBDecToInput());
         this.config = config;
-        this.manager = manager;
-        this.wEnc = wEnc;
-        this.wDec = wDec;
-        this.bEnc = bEnc;
-        this.bDec = bDec;
         this.threshold = threshold;
-        this.parameters = new LinkedHashMap<>();
-        parameters.put(W_ENC, wEnc);
-        parameters.put(W_DEC, wDec);
-        parameters.put(B_ENC, bEnc);
-        parameters.put(B_DEC, bDec);
-        parameters.put(THRESHOLD, threshold);
+        addParameter(THRESHOLD, threshold);
     }
 
     /**
@@ -176,70 +187,26 @@ public final class JumpReluSae implements TrainingSae {
      * device. Parameters live in a sub-manager of {@code parent}.
      */
     public static JumpReluSae initialise(Config config, NDManager parent, DataType dtype, long seed) {
-        float[] decoder = Initialization.kaimingUniformRows(config.dSae(), config.dIn(), config.decoderInitNorm(), new SplittableRandom(seed));
-        NDManager manager = parent.newSubManager();
-        NDArray wDec = manager.create(decoder, new Shape(config.dSae(), config.dIn())).toType(dtype, false);
-        NDArray wEnc = wDec.transpose().duplicate();
-        NDArray bEnc = manager.zeros(new Shape(config.dSae()), dtype);
-        NDArray bDec = manager.zeros(new Shape(config.dIn()), dtype);
-        NDArray threshold = manager.full(new Shape(config.dSae()), (float) config.initThreshold(), dtype);
-        return new JumpReluSae(config, manager, wEnc, wDec, bEnc, bDec, threshold);
+        Initialization.Weights w = Initialization.Weights.of(config.dIn(), config.dSae(), config.decoderInitNorm(), parent, dtype, seed);
+        NDArray threshold = w.manager().full(new Shape(config.dSae()), (float) config.initThreshold(), dtype);
+        return new JumpReluSae(config, w, threshold);
     }
 
     /** An SAE with the given parameters (copied into its own sub-manager of {@code parent}), e.g. from a checkpoint. */
     public static JumpReluSae fromParameters(Config config, NDManager parent, Map<String, NDArray> values) {
-        NDManager manager = parent.newSubManager();
-        NDArray[] copies = new NDArray[5];
-        String[] names = {W_ENC, W_DEC, B_ENC, B_DEC, THRESHOLD};
-        Shape[] shapes = {new Shape(config.dIn(), config.dSae()), new Shape(config.dSae(), config.dIn()),
-                new Shape(config.dSae()), new Shape(config.dIn()), new Shape(config.dSae())};
-        for (int i = 0; i < names.length; i++) {
-            NDArray value = values.get(names[i]);
-            if (value == null) {
-                throw new IllegalArgumentException("JumpReLU SAE parameter " + names[i] + " is missing");
-            }
-            if (!value.getShape().equals(shapes[i])) {
-                throw new IllegalArgumentException("JumpReLU SAE parameter " + names[i] + " has shape " + value.getShape()
-                        + "; expected " + shapes[i] + " for d_in " + config.dIn() + ", d_sae " + config.dSae());
-            }
-            copies[i] = manager.create(value.getShape(), value.getDataType());
-            Torch.assign(copies[i], value);
-        }
-        return new JumpReluSae(config, manager, copies[0], copies[1], copies[2], copies[3], copies[4]);
-    }
-
-    /** W_enc·s, W_dec/s, b_dec/s: the same reconstruction of raw inputs as of inputs scaled by s. */
-    @Override
-    public void foldActivationScale(double scale) {
-        if (scale != 1.0) {
-            wEnc.muli(scale);
-            wDec.divi(scale);
-            bDec.divi(scale);
+        Initialization.Weights w = Initialization.Weights.copied("JumpReLU", config.dIn(), config.dSae(), parent, values);
+        try {
+            NDArray threshold = Initialization.copy("JumpReLU", values, THRESHOLD, new Shape(config.dSae()), config.dIn(), config.dSae(),
+                    w.manager());
+            return new JumpReluSae(config, w, threshold);
+        } catch (RuntimeException e) {
+            w.manager().close();
+            throw e;
         }
     }
 
     public Config config() {
         return config;
-    }
-
-    @Override
-    public int dIn() {
-        return config.dIn();
-    }
-
-    @Override
-    public int dSae() {
-        return config.dSae();
-    }
-
-    @Override
-    public Map<String, NDArray> parameters() {
-        return parameters;
-    }
-
-    @Override
-    public Map<String, NDArray> gradients() {
-        return gradients;
     }
 
     @Override
@@ -250,20 +217,18 @@ public final class JumpReluSae implements TrainingSae {
 
         // Forward. Everything that needs h is taken from it before f overwrites it in place: each
         // fresh [N, d_sae] array costs as much as a pass over it, so the step allocates few.
-        NDArray saeIn = config.applyBDecToInput() ? x.sub(bDec) : x;
-        NDArray pre = saeIn.matMul(wEnc).addi(bEnc);                            // h
-        NDArray active = pre.gt(threshold).toType(pre.getDataType(), false);     // 1[h > θ]
-        // The rectangle kernel of both estimators, K((h - θ)/ε) = 1[θ - ε/2 < h < θ + ε/2]: two
-        // comparisons against [d_sae] edges cost less than subtracting, scaling and taking |.| of [N, d_sae].
-        NDArray window = pre.gt(threshold.sub(eps / 2)).logicalAnd(pre.lt(threshold.add(eps / 2)))
-                .toType(pre.getDataType(), false);
+        NDArray saeIn = encoderInput(x);
+        NDArray pre = preActivations(saeIn);                                    // h
+        NDArray gap = masks.minus("active", pre, threshold);                   // h - θ
+        NDArray window = masks.within("window", gap, eps / 2);                  // K((h - θ)/ε) = 1[|h - θ| < ε/2]
+        NDArray active = MaskBuffers.positive(gap);                             // 1[h > θ]
         PreActivationLoss preAct = config.preActLossCoefficient() != null && input.deadMask() != null
                 ? PreActivationLoss.of(pre, threshold)
                 : null;
         NDArray f = pre.muli(active);                                            // JumpReLU(h); h is gone
         NDArray error = f.matMul(wDec).addi(bDec).subi(x);                       // x̂ - x
         NDArray mse = error.square().sum().divi(n);
-        NDArray firing = active.sum(new int[]{0});
+        NDArray firing = Torch.columnSums(active);
 
         // Backward of the MSE into f and the decoder.
         NDArray gradError = error.muli(2.0 / n);                                  // d mse / d x̂
@@ -271,56 +236,75 @@ public final class JumpReluSae implements TrainingSae {
         NDArray gradWDec = f.transpose().matMul(gradError);
         NDArray gradBDec = gradError.sum(new int[]{0});
 
+        // The sparsity loss is λ·L0 (linear) or λ·(L0/T - 1)² toward a target T, where L0 is the mode's
+        // per-token count; its gradient is the linear one with λ replaced by dLoss/dL0, a scalar.
         NDArray gradThreshold;
         NDArray sparsity;
+        NDArray stepToInput = null;
         if (config.sparsityLossMode() == SaeSpec.SparsityLossMode.STEP) {
-            // λ mean_n Σ_i H(h - θ): its value is the firing count; its θ-gradient the step STE.
-            sparsity = firing.sum().muli(lambda / n);
-            gradThreshold = window.sum(new int[]{0}).muli(-lambda / (n * eps));
+            // mean_n Σ_i H(h - θ): its value is the firing count; its θ-gradient the step STE.
+            NDArray l0 = firing.sum().divi(n);
+            NDArray slope = penaltySlope(l0, lambda);
+            sparsity = penalty(l0, lambda);
+            NDArray windowCounts = Torch.columnSums(window);
+            gradThreshold = windowCounts.muli(slope).muli(-1.0 / (n * eps));
+            if (config.steToInput()) {
+                // The step STE's x-gradient is minus its θ-gradient: + (1/ε) K dLoss/dH.
+                stepToInput = window.mul(slope.div(n * eps));
+            }
         } else {
-            // λ mean_n Σ_i tanh(c f |W_dec,i|): gradients into f (then θ via JumpReLU) and the decoder norms.
+            // mean_n Σ_i tanh(c f |W_dec,i|): gradients into f (then θ via JumpReLU) and the decoder norms.
             double c = config.tanhScale();
-            NDArray norms = wDec.norm(new int[]{1});
+            NDArray norms = DecoderNorms.of(wDec);
             NDArray t = f.mul(norms).muli(c).tanh();
-            sparsity = t.sum().muli(lambda / n);
-            NDArray slope = t.muli(t).negi().addi(1).muli(lambda * c / n);     // λ c / n · (1 - tanh²)
+            NDArray l0 = t.sum().divi(n);
+            NDArray scale = penaltySlope(l0, lambda).muli(c / n);
+            sparsity = penalty(l0, lambda);
+            NDArray slope = t.muli(t).negi().addi(1).muli(scale);                   // dLoss/dL0 · c / n · (1 - tanh²)
             gradF.addi(slope.mul(norms));
-            NDArray gradNorms = slope.muli(f).sum(new int[]{0});
-            gradWDec.addi(rowScaled(wDec, gradNorms, norms));
+            NDArray gradNorms = Torch.columnSums(slope.muli(f));
+            gradWDec.addi(DecoderNorms.gradient(wDec, gradNorms, norms));
             gradThreshold = threshold.zerosLike();
         }
-        // JumpReLU: θ gets Σ_n -(θ/ε) K g_f (the window is used up here); h gets g_f 1[h > θ].
-        gradThreshold.addi(window.muli(gradF).sum(new int[]{0}).muli(threshold).muli(-1.0 / eps));
+        // JumpReLU: θ gets Σ_n -(θ/ε) K g_f (the window is used up here); h gets g_f 1[h > θ], and with
+        // the STE to the input also + (θ/ε) K g_f.
+        NDArray windowGradF = window.muli(gradF);
+        gradThreshold.addi(Torch.columnSums(windowGradF).muli(threshold).muli(-1.0 / eps));
         NDArray gradPre = gradF.muli(active);
+        if (config.steToInput()) {
+            gradPre.addi(windowGradF.muli(threshold.div(eps)));
+            if (stepToInput != null) {
+                gradPre.addi(stepToInput);
+            }
+        }
 
         NDArray auxiliary = x.getManager().zeros(new Shape(), pre.getDataType());
         if (preAct != null) {
             // α mean_n Σ_i relu(θ - h) dead_i |W_dec,i|.
             double alpha = config.preActLossCoefficient();
-            NDArray norms = wDec.norm(new int[]{1});
+            NDArray norms = DecoderNorms.of(wDec);
             NDArray weight = input.deadMask().mul(norms).muli(alpha / n);                // α/n dead_i |W_dec,i|
             auxiliary = preAct.depth.mul(weight).sum();
             gradPre.subi(preAct.below.mul(weight));
-            gradThreshold.addi(preAct.below.sum(new int[]{0}).muli(weight));
+            gradThreshold.addi(Torch.columnSums(preAct.below).muli(weight));
             NDArray gradNorms = preAct.depth.mul(input.deadMask()).muli(alpha / n);
-            gradWDec.addi(rowScaled(wDec, gradNorms, norms));
+            gradWDec.addi(DecoderNorms.gradient(wDec, gradNorms, norms));
         }
 
-        // Backward into the encoder: h = (x - b_dec) W_enc + b_enc.
-        NDArray gradWEnc = saeIn.transpose().matMul(gradPre);
-        NDArray gradBEnc = gradPre.sum(new int[]{0});
-        if (config.applyBDecToInput()) {
-            gradBDec.subi(gradBEnc.expandDims(0).matMul(wEnc.transpose()).squeeze(0));
-        }
-
-        Map<String, NDArray> grads = new LinkedHashMap<>();
-        grads.put(W_ENC, gradWEnc);
-        grads.put(W_DEC, gradWDec);
-        grads.put(B_ENC, gradBEnc);
-        grads.put(B_DEC, gradBDec);
-        grads.put(THRESHOLD, gradThreshold);
-        gradients = grads;
+        finishGradients(saeIn, gradPre, gradWDec, gradBDec, Map.of(THRESHOLD, gradThreshold));
         return new StepOutput(mse, sparsity, auxiliary, firing);
+    }
+
+    /** The sparsity loss at per-token count {@code l0}: λ·L0, or λ·(L0/T - 1)² with a target T. */
+    private NDArray penalty(NDArray l0, double lambda) {
+        Double target = config.targetL0();
+        return target == null ? l0.mul(lambda) : l0.div(target).subi(1).square().muli(lambda);
+    }
+
+    /** d(penalty)/d(L0), a scalar: λ, or 2λ(L0/T - 1)/T (negative below the target, raising L0). */
+    private NDArray penaltySlope(NDArray l0, double lambda) {
+        Double target = config.targetL0();
+        return target == null ? l0.zerosLike().addi(lambda) : l0.div(target).subi(1).muli(2 * lambda / target);
     }
 
     /** What the pre-activation loss needs of h: 1[θ > h], and Σ_n relu(θ - h) per latent. */
@@ -328,17 +312,8 @@ public final class JumpReluSae implements TrainingSae {
         static PreActivationLoss of(NDArray pre, NDArray threshold) {
             NDArray gap = threshold.sub(pre);                                        // θ - h
             NDArray below = gap.gt(0).toType(gap.getDataType(), false);
-            return new PreActivationLoss(below, gap.muli(below).sum(new int[]{0}));
+            return new PreActivationLoss(below, Torch.columnSums(gap.muli(below)));
         }
-    }
-
-    /**
-     * d(loss)/d(W_dec) from d(loss)/d|W_dec,i|: row i of W_dec scaled by g_i / |W_dec,i|. A zero
-     * row has a zero gradient, as torch's norm backward gives.
-     */
-    private static NDArray rowScaled(NDArray wDec, NDArray gradNorms, NDArray norms) {
-        NDArray safeNorms = norms.add(norms.eq(0).toType(norms.getDataType(), false));
-        return wDec.mul(gradNorms.div(safeNorms).expandDims(1));
     }
 
     @Override
@@ -348,18 +323,8 @@ public final class JumpReluSae implements TrainingSae {
 
     @Override
     public NDArray encode(NDArray x) {
-        NDArray saeIn = config.applyBDecToInput() ? x.sub(bDec) : x;
-        NDArray pre = saeIn.matMul(wEnc).addi(bEnc);
+        NDArray pre = preActivations(encoderInput(x));
         return pre.muli(pre.gt(threshold).toType(pre.getDataType(), false));
     }
 
-    @Override
-    public NDArray decode(NDArray features) {
-        return features.matMul(wDec).addi(bDec);
-    }
-
-    @Override
-    public void close() {
-        manager.close();
-    }
 }

@@ -10,6 +10,10 @@ public final class SaeArchitectures {
     public static SaeArchitecture of(SaeSpec.Architecture architecture) {
         return switch (architecture) {
             case JUMPRELU -> JumpReluSae.ARCHITECTURE;
+            case TOPK -> TopKSae.ARCHITECTURE;
+            case BATCHTOPK -> BatchTopKSae.ARCHITECTURE;
+            case MATRYOSHKA_BATCHTOPK -> MatryoshkaBatchTopKSae.ARCHITECTURE;
+            case STANDARD -> StandardSae.ARCHITECTURE;
         };
     }
 }

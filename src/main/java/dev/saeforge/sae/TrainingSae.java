@@ -15,6 +15,8 @@ public interface TrainingSae extends AutoCloseable {
     String W_DEC = "W_dec";
     String B_ENC = "b_enc";
     String B_DEC = "b_dec";
+    /** JumpReLU's per-latent threshold, which the batch variants of TopK are saved with too. */
+    String THRESHOLD = "threshold";
 
     /** The inputs of one step besides the activations. */
     record StepInput(
@@ -31,7 +33,7 @@ public interface TrainingSae extends AutoCloseable {
     record StepOutput(
             NDArray mseLoss,
             NDArray sparsityLoss,
-            /** The auxiliary loss (JumpReLU: the pre-activation loss), zero when disabled. */
+            /** The auxiliary loss (JumpReLU: the pre-activation loss; TopK: AuxK, plus Matryoshka's inner losses), zero when disabled. */
             NDArray auxiliaryLoss,
             /** How many rows of the batch each latent fired on, float [d_sae]. */
             NDArray firingCounts) {
@@ -47,6 +49,20 @@ public interface TrainingSae extends AutoCloseable {
 
     /** Parameters by SAELens name, in a fixed order; updated in place by the optimiser. */
     Map<String, NDArray> parameters();
+
+    /** State a checkpoint keeps that the optimiser does not train (batchtopk's running threshold), by SAELens name. */
+    default Map<String, NDArray> buffers() {
+        return Map.of();
+    }
+
+    /**
+     * The weights SAELens' inference class loads, as save_inference_model writes them: the
+     * parameters themselves, or arrays derived from them (decoder norms folded, a batch threshold
+     * turned into a JumpReLU one). Call after {@link #foldActivationScale}.
+     */
+    default Map<String, NDArray> inferenceWeights() {
+        return parameters();
+    }
 
     /**
      * Runs the training forward pass on a batch [N, d_in] and returns the losses; afterwards

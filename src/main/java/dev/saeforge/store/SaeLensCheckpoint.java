@@ -27,14 +27,18 @@ public final class SaeLensCheckpoint {
     /** The normalised TrainingRun that produced the checkpoint. */
     public static final String TRAINING_RUN = "trainingrun.yaml";
 
-    /** JumpReLU weight keys; SAELens loads them with a strict load_state_dict. */
-    public static final List<String> JUMPRELU_WEIGHTS = List.of("W_enc", "W_dec", "b_enc", "b_dec", "threshold");
+    /** The four weights every SAELens architecture has. */
+    private static final List<String> BASE_WEIGHTS = List.of("W_enc", "W_dec", "b_enc", "b_dec");
+    /** The architectures SAE.load_from_disk loads; the other SAELens training architectures load with TrainingSAE.load_from_disk. */
+    public static final List<String> INFERENCE_ARCHITECTURES = List.of("jumprelu", "topk", "standard");
+    /** BatchTopK's running threshold, a 0-dimensional buffer of its training checkpoints. */
+    public static final String TOPK_THRESHOLD = "topk_threshold";
     /** cfg.json keys SAELens' loader reads directly. */
     public static final List<String> REQUIRED_CONFIG_KEYS = List.of(
             "architecture", "d_in", "d_sae", "dtype", "apply_b_dec_to_input", "normalize_activations", "metadata");
     public static final List<String> REQUIRED_METADATA_KEYS = List.of(
             "sae_lens_version", "model_name", "hook_name", "context_size", "prepend_bos", "dataset_path");
-    /** The SAELens release whose JumpReLU format (threshold stored directly, float32) these checkpoints follow. */
+    /** The SAELens release whose formats these checkpoints follow (JumpReLU: threshold stored directly, float32). */
     public static final String SAE_LENS_FORMAT_VERSION = "6.48.0";
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -42,7 +46,34 @@ public final class SaeLensCheckpoint {
     private SaeLensCheckpoint() {
     }
 
-    /** What keeps {@code dir} from loading in SAELens as a JumpReLU SAE; empty when nothing does. */
+    /**
+     * The weight keys, in order, of a checkpoint whose cfg.json says {@code architecture}, as
+     * SAELens' strict load_state_dict wants them; null for an architecture SAELens does not train.
+     */
+    public static List<String> weightNames(String architecture) {
+        return switch (architecture) {
+            case "jumprelu" -> List.of("W_enc", "W_dec", "b_enc", "b_dec", "threshold");
+            case "topk", "standard" -> BASE_WEIGHTS;
+            case "batchtopk", "matryoshka_batchtopk" -> List.of("W_enc", "W_dec", "b_enc", "b_dec", TOPK_THRESHOLD);
+            default -> null;
+        };
+    }
+
+    /** The cfg.json keys an architecture's config needs besides the shared ones (those whose SAELens default would be wrong). */
+    static List<String> architectureKeys(String architecture) {
+        return switch (architecture) {
+            case "topk", "batchtopk" -> List.of("k");
+            case "matryoshka_batchtopk" -> List.of("k", "matryoshka_widths");
+            default -> List.of();
+        };
+    }
+
+    /**
+     * What keeps {@code dir} from loading in SAELens: with SAE.load_from_disk for the inference
+     * architectures (jumprelu, topk, standard: what a final checkpoint holds), with
+     * TrainingSAE.load_from_disk for batchtopk and matryoshka_batchtopk training checkpoints. Empty
+     * when nothing does.
+     */
     public static List<String> problems(Path dir) throws IOException {
         List<String> problems = new ArrayList<>();
         Path cfgFile = dir.resolve(CONFIG);
@@ -60,8 +91,23 @@ public final class SaeLensCheckpoint {
                 problems.add(CONFIG + ": key metadata." + key + " is missing");
             }
         }
-        if (!cfg.path("architecture").asText().equals("jumprelu")) {
-            problems.add(CONFIG + ": architecture is \"" + cfg.path("architecture").asText() + "\"; expected jumprelu");
+        String architecture = cfg.path("architecture").asText();
+        List<String> expected = weightNames(architecture);
+        if (expected == null) {
+            problems.add(CONFIG + ": architecture is \"" + architecture + "\"; expected one of " + INFERENCE_ARCHITECTURES
+                    + " or a training checkpoint's batchtopk or matryoshka_batchtopk");
+            expected = BASE_WEIGHTS;
+        }
+        for (String key : architectureKeys(architecture)) {
+            if (!cfg.has(key) || cfg.get(key).isNull()) {
+                problems.add(CONFIG + ": key " + key + " is missing; " + architecture + " needs it");
+            }
+        }
+        if (architecture.equals("matryoshka_batchtopk") && cfg.path("matryoshka_widths").isArray()) {
+            JsonNode widths = cfg.get("matryoshka_widths");
+            if (widths.isEmpty() || widths.get(widths.size() - 1).asLong() != cfg.path("d_sae").asLong()) {
+                problems.add(CONFIG + ": matryoshka_widths " + widths + " must end with d_sae " + cfg.path("d_sae"));
+            }
         }
         if (!cfg.path("metadata").path("sae_lens_version").asText("0").matches("^([6-9]|\\d\\d+)\\..*")) {
             problems.add(CONFIG + ": metadata.sae_lens_version must be 6.0.0 or newer for the v6 loader");
@@ -69,11 +115,11 @@ public final class SaeLensCheckpoint {
         long dIn = cfg.path("d_in").asLong();
         long dSae = cfg.path("d_sae").asLong();
         try (Safetensors.Reader weights = Safetensors.read(dir.resolve(WEIGHTS))) {
-            if (!weights.tensors().keySet().equals(new java.util.HashSet<>(JUMPRELU_WEIGHTS))) {
-                problems.add(WEIGHTS + ": holds " + weights.tensors().keySet() + "; expected exactly " + JUMPRELU_WEIGHTS);
+            if (!weights.tensors().keySet().equals(new java.util.HashSet<>(expected))) {
+                problems.add(WEIGHTS + ": holds " + weights.tensors().keySet() + "; expected exactly " + expected);
             }
             Map<String, long[]> shapes = Map.of("W_enc", new long[]{dIn, dSae}, "W_dec", new long[]{dSae, dIn},
-                    "b_enc", new long[]{dSae}, "b_dec", new long[]{dIn}, "threshold", new long[]{dSae});
+                    "b_enc", new long[]{dSae}, "b_dec", new long[]{dIn}, "threshold", new long[]{dSae}, TOPK_THRESHOLD, new long[0]);
             shapes.forEach((key, shape) -> {
                 Safetensors.Tensor tensor = weights.tensors().get(key);
                 if (tensor != null && !Arrays.equals(tensor.shape(), shape)) {

@@ -81,6 +81,15 @@ public final class Torch {
         target.set(new NDIndex("..."), source);
     }
 
+    /**
+     * Σ over the rows of a [N, D] matrix, as [D]: a [1, N] × [N, D] product, which BLAS does in one
+     * streaming pass where torch's sum over dim 0 of a row-major matrix takes twice as long on the CPU.
+     */
+    public static NDArray columnSums(NDArray matrix) {
+        NDArray ones = matrix.getManager().ones(new ai.djl.ndarray.types.Shape(1, matrix.getShape().get(0)), matrix.getDataType());
+        return ones.matMul(matrix).squeeze(0);
+    }
+
     /** CUDA when there is a GPU (see {@link #hasGpu}) and {@code allowGpu}, else the CPU. */
     public static Device device(boolean allowGpu) {
         return allowGpu && hasGpu() ? Device.gpu() : Device.cpu();

@@ -16,6 +16,7 @@ import dev.saeforge.api.RunIdentity;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.data.ActivationSource;
+import dev.saeforge.sae.SaeArchitecture;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.store.CheckpointStore;
 import dev.saeforge.store.SaeLensCheckpoint;
@@ -134,7 +135,7 @@ final class Checkpointer {
         info.put("directory", directoryOf(sae.name()));
         info.put("dead_features", sae.stats().deadCount());
         if (metrics != null) {
-            info.put("metrics", metricsJson(metrics));
+            info.put("metrics", metricsJson(metrics, sae.architecture()));
         }
         Map<String, Object> extraMetadata = new LinkedHashMap<>();
         if (sae.lastEvaluation() != null) {
@@ -145,9 +146,16 @@ final class Checkpointer {
             info.put("evaluation", evaluation);
             extraMetadata.putAll(evaluation);
         }
-        JSON.writeValue(dir.resolve(SaeLensCheckpoint.CONFIG).toFile(), cfg(sae, tokens, extraMetadata));
+        JSON.writeValue(dir.resolve(SaeLensCheckpoint.CONFIG).toFile(), cfg(sae, tokens, extraMetadata, isFinal));
+        // A training checkpoint keeps what SAELens' save_model keeps (parameters and buffers); the
+        // final one what save_inference_model writes, which is what SAE.load_from_disk reads.
         Safetensors.Writer weights = Safetensors.writer();
-        sae.sae().parameters().forEach((key, value) -> add(weights, key, value));
+        if (isFinal) {
+            sae.sae().inferenceWeights().forEach((key, value) -> add(weights, key, value));
+        } else {
+            sae.sae().parameters().forEach((key, value) -> add(weights, key, value));
+            sae.sae().buffers().forEach((key, value) -> add(weights, key, value));
+        }
         weights.write(dir.resolve(SaeLensCheckpoint.WEIGHTS));
         Safetensors.Writer sparsity = Safetensors.writer();
         add(sparsity, "sparsity", sae.stats().log10Sparsity());
@@ -209,10 +217,12 @@ final class Checkpointer {
      * cfg.json: the keys SAELens' loader reads (§4.3 of the format), the architecture's own
      * training keys, and metadata describing where the activations came from.
      */
-    private Map<String, Object> cfg(SaeState state, long tokens, Map<String, Object> extraMetadata) {
+    private Map<String, Object> cfg(SaeState state, long tokens, Map<String, Object> extraMetadata, boolean isFinal) {
         SaeSpec sae = state.definition().sae();
         boolean scaled = state.unfoldedScale() != 1.0;
-        Map<String, Object> cfg = new LinkedHashMap<>(state.architecture().cfg(sae, state.sae().dIn()));
+        SaeArchitecture architecture = state.architecture();
+        Map<String, Object> cfg = new LinkedHashMap<>(isFinal ? architecture.inferenceCfg(sae, state.sae().dIn())
+                : architecture.cfg(sae, state.sae().dIn()));
         cfg.put("dtype", "float32");
         cfg.put("device", "cpu");
         // Unfolded mid-training checkpoints say so, with the factor in activation_scaler.json.
@@ -253,23 +263,32 @@ final class Checkpointer {
         metadata.putIfAbsent("model_from_pretrained_kwargs", Map.of("center_writing_weights", false));
         metadata.put("exclude_special_tokens", false);
         metadata.put("training_tokens", tokens);
-        metadata.put("dead_features", state.stats().deadCount());
+        metadata.put("training_architecture", architecture.name());
+        metadata.put("num_dead_features", state.stats().deadCount());   // SAELens #717
         metadata.putAll(extraMetadata);
         cfg.put("metadata", metadata);
         return cfg;
     }
 
-    private static Map<String, Object> metricsJson(Metrics m) {
+    /** A step's metrics under the names SAELens logs them by, for {@code architecture}'s loss terms. */
+    private static Map<String, Object> metricsJson(Metrics m, SaeArchitecture architecture) {
+        SaeArchitecture.Losses names = architecture.losses();
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("overall_loss", m.overallLoss());
         out.put("mse_loss", m.mseLoss());
-        out.put("l0_loss", m.sparsityLoss());
-        out.put("pre_act_loss", m.auxiliaryLoss());
+        if (names.sparsity() != null) {
+            out.put(names.sparsity(), m.sparsityLoss());
+        }
+        if (names.auxiliary() != null) {
+            out.put(names.auxiliary(), m.auxiliaryLoss());
+        }
         out.put("explained_variance", m.explainedVariance());
         out.put("l0", m.l0());
         out.put("dead_features", m.deadFeatures());
         out.put("learning_rate", m.learningRate());
-        out.put("l0_coefficient", m.sparsityCoefficient());
+        if (names.coefficient() != null) {
+            out.put(names.coefficient(), m.sparsityCoefficient());
+        }
         return out;
     }
 

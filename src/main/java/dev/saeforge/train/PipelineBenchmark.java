@@ -167,8 +167,8 @@ public final class PipelineBenchmark {
     }
 
     /**
-     * The run's first SAE {@code count} times on its hook, at l0Coefficients 1, 2, 4... times its
-     * own: what a sparsity sweep trains.
+     * The run's first SAE {@code count} times on its hook, at sparsity coefficients 1, 2, 4... times its
+     * own (the TopK family, which has none, at its own k): what a sparsity sweep trains.
      */
     static List<SaeDefinition> sweep(TrainingRunSpec spec, int count) {
         SaeDefinition first = SaeDefinition.all(spec, "bench").get(0);
@@ -179,7 +179,11 @@ public final class PipelineBenchmark {
         for (int i = 0; i < count; i++) {
             String name = "sae-" + i;
             SaeSpec sae = Mappers.json().convertValue(Mappers.json().valueToTree(first.sae()), SaeSpec.class);
-            sae.l0Coefficient = first.sae().l0Coefficient * (1L << i);
+            if (sae.l0Coefficient != null) {
+                sae.l0Coefficient = first.sae().l0Coefficient * (1L << i);
+            } else if (sae.l1Coefficient != null) {
+                sae.l1Coefficient = first.sae().l1Coefficient * (1L << i);
+            }
             out.add(new SaeDefinition("bench.saes[" + i + "]", name, first.hook(), sae, first.training(),
                     SaeDefinition.seed(spec.training.seed, name)));
         }

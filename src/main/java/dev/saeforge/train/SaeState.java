@@ -38,8 +38,10 @@ final class SaeState implements AutoCloseable {
         this.activationScale = activationScale;
         this.adam = new Adam(sae.parameters(), training.adamBeta1, training.adamBeta2, 1e-8, manager);
         this.stats = new FeatureStats(sae.dSae(), training.deadFeatureWindow, training.featureSamplingWindow, manager);
-        this.trainer = new SaeTrainer(sae, adam, stats, Schedules.LearningRate.of(training), definition.sae().l0Coefficient,
-                definition.sae().l0WarmUpSteps, definition.sae().preActLossCoefficient != null, activationScale);
+        SaeArchitecture architecture = architecture(definition);
+        this.trainer = new SaeTrainer(sae, adam, stats, Schedules.LearningRate.of(training),
+                architecture.sparsityCoefficient(definition.sae()), architecture.sparsityWarmUpSteps(definition.sae()),
+                architecture.needsDeadMask(definition.sae()), activationScale);
     }
 
     /** A fresh SAE, initialised from its own seed, fed by the stream's hook {@code hookIndex} of width {@code dIn}. */

@@ -64,9 +64,11 @@ record TrainerState(Map<String, NDArray> weights, long steps, long tokens, long 
         Map<String, NDArray> state = readAll(dir.resolve(SaeLensCheckpoint.TRAINER_STATE), manager);
         Map<String, NDArray> first = new LinkedHashMap<>();
         Map<String, NDArray> second = new LinkedHashMap<>();
-        for (String name : weights.keySet()) {   // Adam keeps moments of every parameter the SAE saves
-            first.put(name, required(state, "adam.exp_avg." + name, checkpoint));
-            second.put(name, required(state, "adam.exp_avg_sq." + name, checkpoint));
+        for (String name : weights.keySet()) {   // Adam keeps moments of every parameter (buffers have none; Adam checks)
+            if (state.containsKey("adam.exp_avg." + name)) {
+                first.put(name, state.get("adam.exp_avg." + name));
+                second.put(name, required(state, "adam.exp_avg_sq." + name, checkpoint));
+            }
         }
         return new TrainerState(weights, counters.path("steps").asLong(), counters.path("tokens").asLong(),
                 counters.path("adam_steps").asLong(), first, second,

@@ -89,6 +89,33 @@ class TrainingRunsTest {
     }
 
     @Test
+    void eachArchitectureTakesSaeLensDefaultsForItsOwnFieldsAlone() throws Exception {
+        SaeSpec topk = TrainingRuns.parse(MINIMAL.replace("sae: {dSae: 4096}", "sae: {architecture: topk, dSae: 4096}"), "topk")
+                .get(0).getSpec().sae;
+        assertThat(topk.k).isEqualTo(100.0);
+        assertThat(topk.auxLossCoefficient).isEqualTo(1.0);
+        assertThat(topk.rescaleActsByDecoderNorm).isTrue();
+        assertThat(topk.topkThresholdLr).as("batchtopk's").isNull();
+        assertThat(topk.l0Coefficient).as("jumprelu's").isNull();
+        assertThat(topk.foreignFields()).isEmpty();
+
+        SaeSpec batch = TrainingRuns.parse(MINIMAL.replace("sae: {dSae: 4096}", "sae: {architecture: batchtopk, dSae: 4096}"), "b")
+                .get(0).getSpec().sae;
+        assertThat(batch.topkThresholdLr).isEqualTo(0.01);
+
+        SaeSpec standard = TrainingRuns.parse(MINIMAL.replace("sae: {dSae: 4096}", "sae: {architecture: standard, dSae: 4096}"), "s")
+                .get(0).getSpec().sae;
+        assertThat(standard.l1Coefficient).isEqualTo(1.0);
+        assertThat(standard.lpNorm).isEqualTo(1.0);
+        assertThat(standard.l1WarmUpSteps).isZero();
+        assertThat(standard.k).isNull();
+
+        SaeSpec jumprelu = TrainingRuns.parse(MINIMAL, "minimal").get(0).getSpec().sae;
+        assertThat(jumprelu.targetL0).as("linear penalty unless asked").isNull();
+        assertThat(jumprelu.jumpreluSteToInput).isFalse();
+    }
+
+    @Test
     void normalisingFillsTheDefaultsThatDependOnOtherFields() throws Exception {
         TrainingRunSpec spec = TrainingRuns.parse(MINIMAL, "minimal").get(0).getSpec();
 

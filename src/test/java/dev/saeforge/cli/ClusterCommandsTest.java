@@ -251,10 +251,10 @@ class ClusterCommandsTest {
         assertThat(wide.lines().get(1)).endsWith("qwen3-8b-three-saes-a2   blocks.28.hook_mlp_out,blocks.20.hook_resid_post");
         assertThat(wide.lines().subList(2, wide.lines().size())).containsExactly(
                 "",
-                "SAE        HOOK                        ARCHITECTURE   D_SAE   L0-COEF   L0     EXPL-VAR   DEAD   CE-SCORE",
-                "mlp28-c1   blocks.28.hook_mlp_out      jumprelu       16384   1.0       60.0   0.880      10     0.931",
-                "mlp28-c3   blocks.28.hook_mlp_out      jumprelu       16384   3.0       20.5   0.812      2      -",
-                "resid20    blocks.20.hook_resid_post   jumprelu       8x      2.0       -      -          -      -");
+                "SAE        HOOK                        ARCHITECTURE   D_SAE   SPARSITY            L0     EXPL-VAR   DEAD   CE-SCORE",
+                "mlp28-c1   blocks.28.hook_mlp_out      jumprelu       16384   l0Coefficient=1.0   60.0   0.880      10     0.931",
+                "mlp28-c3   blocks.28.hook_mlp_out      jumprelu       16384   l0Coefficient=3.0   20.5   0.812      2      -",
+                "resid20    blocks.20.hook_resid_post   jumprelu       8x      l0Coefficient=2.0   -      -          -      -");
     }
 
     @Test
@@ -313,7 +313,7 @@ class ClusterCommandsTest {
                 "Namespace:    research",
                 "Model:        Qwen/Qwen3-8B from hf://Qwen/Qwen3-8B (bfloat16)",
                 "Hook:         blocks.28.hook_mlp_out",
-                "SAE:          jumprelu, d_in 4096, d_sae 16384, l0 coefficient 1.0",
+                "SAE:          jumprelu, d_in 4096, d_sae 16384, l0Coefficient 1.0",
                 "Resources:    1 x nvidia.com/gpu (NVIDIA-A100-SXM4-80GB), cpu 8, memory 120Gi, /dev/shm 16Gi",
                 "Phase:        Running",
                 "Attempts:     2 (restarts 1 of at most 3)",
@@ -340,10 +340,10 @@ class ClusterCommandsTest {
                 "Model:        Qwen/Qwen3-8B from hf://Qwen/Qwen3-8B (bfloat16)\n"
                         + "Dataset:      hf://datasets/HuggingFaceFW/fineweb (field text, context 128 tokens)\n"
                         + "SAEs:         3\n"
-                        + "  SAE       HOOK                       ARCHITECTURE  D_SAE  L0-COEF  L0    EXPL-VAR  DEAD  CE-SCORE\n"
-                        + "  mlp28-c1  blocks.28.hook_mlp_out     jumprelu      16384  1.0      60.0  0.880     10    0.931\n"
-                        + "  mlp28-c3  blocks.28.hook_mlp_out     jumprelu      16384  3.0      20.5  0.812     2     -\n"
-                        + "  resid20   blocks.20.hook_resid_post  jumprelu      8x     2.0      -     -         -     -\n"
+                        + "  SAE       HOOK                       ARCHITECTURE  D_SAE  SPARSITY           L0    EXPL-VAR  DEAD  CE-SCORE\n"
+                        + "  mlp28-c1  blocks.28.hook_mlp_out     jumprelu      16384  l0Coefficient=1.0  60.0  0.880     10    0.931\n"
+                        + "  mlp28-c3  blocks.28.hook_mlp_out     jumprelu      16384  l0Coefficient=3.0  20.5  0.812     2     -\n"
+                        + "  resid20   blocks.20.hook_resid_post  jumprelu      8x     l0Coefficient=2.0  -     -         -     -\n"
                         + "Training:",
                 "Progress:     42.0% (516096000 of 1228800000 tokens), 13.7k tokens/s, ETA 3h12m");
         assertThat(result.out()).doesNotContain("Hook:", "SAE:  ", "Metrics:");

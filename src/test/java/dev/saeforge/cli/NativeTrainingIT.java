@@ -93,7 +93,7 @@ class NativeTrainingIT {
             assertThat(sae.path("explained_variance").asDouble()).as(sae.toString()).isPositive();
             Path last = dir.resolve("runs/tiny-qwen3-sweep/final_204800").resolve(sae.path("name").asText());
             try (Safetensors.Reader weights = Safetensors.read(last.resolve(SaeLensCheckpoint.WEIGHTS))) {
-                assertThat(weights.tensors().keySet()).containsExactlyInAnyOrderElementsOf(SaeLensCheckpoint.JUMPRELU_WEIGHTS);
+                assertThat(weights.tensors().keySet()).containsExactlyInAnyOrderElementsOf(SaeLensCheckpoint.weightNames("jumprelu"));
                 assertThat(weights.tensors().get("W_enc").shape()).containsExactly(64, 256);
             }
         }

@@ -57,7 +57,7 @@ class TinyExampleIT {
         assertThat(metadata.path("bos_token").asText()).isEqualTo("<|im_end|>");
         assertThat(metadata.path("ce_loss_score").asDouble()).isEqualTo(summary.path("ce_loss_score").asDouble());
         try (Safetensors.Reader weights = Safetensors.read(last.resolve(SaeLensCheckpoint.WEIGHTS))) {
-            assertThat(weights.tensors().keySet()).containsExactlyInAnyOrderElementsOf(SaeLensCheckpoint.JUMPRELU_WEIGHTS);
+            assertThat(weights.tensors().keySet()).containsExactlyInAnyOrderElementsOf(SaeLensCheckpoint.weightNames("jumprelu"));
             assertThat(weights.tensors().get("W_enc").shape()).containsExactly(64, 256);
         }
         assertThat(dir.resolve("cache/models/tiny/qwen3/model.safetensors")).isRegularFile();

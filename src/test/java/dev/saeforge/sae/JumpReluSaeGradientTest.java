@@ -20,7 +20,11 @@ import static org.assertj.core.api.Assertions.within;
 /**
  * The gradients of the DJL JumpReLU SAE are SAELens' straight-through estimators: on a tiny
  * float64 case they equal a plain-Java hand derivation of those estimators to 1e-9, and where
- * the loss is smooth (every parameter but θ) they equal central finite differences.
+ * the loss is smooth (every parameter but θ) they equal central finite differences. That holds
+ * for the linear sparsity loss λ·L0 and for the quadratic one toward a target T, λ·(L0/T - 1)²
+ * (SAELens #732), whose estimators are the linear one's with λ replaced by dLoss/dL0 =
+ * 2λ(L0/T - 1)/T; and with jumprelu_ste_to_input (SAELens #728), where each estimator also
+ * passes minus its θ-gradient to h.
  */
 class JumpReluSaeGradientTest {
     static final int N = 7, D_IN = 4, D_SAE = 6;
@@ -38,12 +42,20 @@ class JumpReluSaeGradientTest {
         manager.close();
     }
 
-    @ParameterizedTest(name = "{0} sparsity loss, pre-activation loss {1}, b_dec subtracted {2}")
-    @CsvSource({"STEP, true, true", "TANH, true, true", "STEP, false, true", "TANH, false, false"})
-    void gradientsEqualTheHandDerivedEstimators(SparsityLossMode mode, boolean preAct, boolean applyBDec) {
-        Reference ref = Reference.random(new Random(7), mode, preAct ? ALPHA : null, applyBDec);
+    @ParameterizedTest(name = "{0} sparsity loss, pre-activation loss {1}, b_dec subtracted {2}, target L0 {3}, STE to input {4}")
+    @CsvSource({
+            "STEP, true, true, , false", "TANH, true, true, , false", "STEP, false, true, , false", "TANH, false, false, , false",
+            // above the target (dLoss/dL0 > 0) and below it (< 0)
+            "STEP, false, true, 2.5, false", "STEP, true, true, 12.0, false", "TANH, false, true, 1.5, false", "TANH, true, false, 6.0, false",
+            "STEP, false, true, , true", "TANH, false, true, , true", "STEP, true, false, , true", "TANH, true, true, , true",
+            "STEP, true, true, 2.5, true", "TANH, false, true, 6.0, true"})
+    void gradientsEqualTheHandDerivedEstimators(SparsityLossMode mode, boolean preAct, boolean applyBDec, Double targetL0, boolean steToInput) {
+        Reference ref = Reference.random(new Random(7), mode, preAct ? ALPHA : null, applyBDec, targetL0, steToInput);
         assertThat(ref.inWindow()).as("the case exercises the rectangle kernel").isGreaterThanOrEqualTo(4);
         assertThat(ref.active()).as("some latents fire, some do not").isBetween(5, N * D_SAE - 5);
+        if (targetL0 != null) {
+            assertThat(ref.lossAndGradients().l0).as("L0 is off its target").isNotCloseTo(targetL0, within(0.5));
+        }
 
         try (NDManager step = manager.newSubManager(); JumpReluSae sae = ref.toDjl(step)) {
             TrainingSae.StepOutput out = sae.forwardBackward(step.create(ref.x), new TrainingSae.StepInput(LAMBDA, step.create(deadMask())));
@@ -61,10 +73,10 @@ class JumpReluSaeGradientTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} sparsity loss")
-    @CsvSource({"STEP", "TANH"})
-    void awayFromTheJumpsTheEstimatorsAreTrueGradients(SparsityLossMode mode) {
-        Reference ref = Reference.random(new Random(11), mode, ALPHA, true);
+    @ParameterizedTest(name = "{0} sparsity loss, target L0 {1}")
+    @CsvSource({"STEP, ", "TANH, ", "STEP, 1.5", "TANH, 1.5", "TANH, 6.0"})
+    void awayFromTheJumpsTheEstimatorsAreTrueGradients(SparsityLossMode mode, Double targetL0) {
+        Reference ref = Reference.random(new Random(11), mode, ALPHA, true, targetL0, false);
         Reference.Result analytic = ref.lossAndGradients();
         double h = 1e-6;
         for (String name : new String[]{"W_enc", "W_dec", "b_enc", "b_dec"}) {
@@ -78,6 +90,31 @@ class JumpReluSaeGradientTest {
                 double minus = ref.lossAndGradients().total();
                 flat[i] = saved;
                 assertThat((plus - minus) / (2 * h)).as(name + "[" + i + "]").isCloseTo(gradient[i], within(1e-7));
+            }
+        }
+    }
+
+    /**
+     * Without the pre-activation loss every θ-gradient comes from the estimators, so turning
+     * jumprelu_ste_to_input on adds exactly minus the θ-gradient to b_enc's (b_enc moves h one
+     * for one), and leaves the θ-gradient as it was.
+     */
+    @ParameterizedTest(name = "{0} sparsity loss, target L0 {1}")
+    @CsvSource({"STEP, ", "TANH, ", "STEP, 12.0", "TANH, 1.5"})
+    void theSteToTheInputPassesMinusTheThresholdGradientToH(SparsityLossMode mode, Double targetL0) {
+        Reference plain = Reference.random(new Random(7), mode, null, true, targetL0, false);
+        Reference ste = Reference.random(new Random(7), mode, null, true, targetL0, true);
+        try (NDManager step = manager.newSubManager(); JumpReluSae without = plain.toDjl(step); JumpReluSae with = ste.toDjl(step)) {
+            TrainingSae.StepInput input = new TrainingSae.StepInput(LAMBDA, null);
+            without.forwardBackward(step.create(plain.x), input);
+            with.forwardBackward(step.create(ste.x), input);
+            double[] theta = with.gradients().get("threshold").toDoubleArray();
+            double[] bEncWithout = without.gradients().get("b_enc").toDoubleArray();
+            double[] bEncWith = with.gradients().get("b_enc").toDoubleArray();
+            assertThat(theta).as("θ-gradient").containsExactly(without.gradients().get("threshold").toDoubleArray(), within(1e-12));
+            assertThat(java.util.Arrays.stream(theta).filter(v -> Math.abs(v) > 1e-3).count()).as("θ-gradients that matter").isGreaterThanOrEqualTo(3);
+            for (int i = 0; i < D_SAE; i++) {
+                assertThat(bEncWith[i] - bEncWithout[i]).as("b_enc[" + i + "]").isCloseTo(-theta[i], within(1e-12));
             }
         }
     }
@@ -107,6 +144,9 @@ class JumpReluSaeGradientTest {
         final SparsityLossMode mode;
         final Double alpha;
         final boolean applyBDec;
+        /** null: the linear sparsity loss λ·L0; else λ·(L0/target - 1)². */
+        final Double targetL0;
+        final boolean steToInput;
         final double[][] x = new double[N][D_IN];
         final double[] wEnc = new double[D_IN * D_SAE];   // [d_in][d_sae]
         final double[] wDec = new double[D_SAE * D_IN];   // [d_sae][d_in]
@@ -114,14 +154,16 @@ class JumpReluSaeGradientTest {
         final double[] bDec = new double[D_IN];
         final double[] theta = new double[D_SAE];
 
-        private Reference(SparsityLossMode mode, Double alpha, boolean applyBDec) {
+        private Reference(SparsityLossMode mode, Double alpha, boolean applyBDec, Double targetL0, boolean steToInput) {
             this.mode = mode;
             this.alpha = alpha;
             this.applyBDec = applyBDec;
+            this.targetL0 = targetL0;
+            this.steToInput = steToInput;
         }
 
-        static Reference random(Random r, SparsityLossMode mode, Double alpha, boolean applyBDec) {
-            Reference ref = new Reference(mode, alpha, applyBDec);
+        static Reference random(Random r, SparsityLossMode mode, Double alpha, boolean applyBDec, Double targetL0, boolean steToInput) {
+            Reference ref = new Reference(mode, alpha, applyBDec, targetL0, steToInput);
             for (double[] row : ref.x) {
                 fill(row, r, 1.0);
             }
@@ -152,7 +194,7 @@ class JumpReluSaeGradientTest {
         }
 
         JumpReluSae toDjl(NDManager m) {
-            JumpReluSae.Config config = new JumpReluSae.Config(D_IN, D_SAE, EPS, 0.01, mode, TANH_SCALE, alpha, 0.1, applyBDec);
+            JumpReluSae.Config config = new JumpReluSae.Config(D_IN, D_SAE, EPS, 0.01, mode, TANH_SCALE, alpha, 0.1, applyBDec, targetL0, steToInput);
             return JumpReluSae.fromParameters(config, m, Map.of(
                     "W_enc", m.create(wEnc, new Shape(D_IN, D_SAE)),
                     "W_dec", m.create(wDec, new Shape(D_SAE, D_IN)),
@@ -233,30 +275,40 @@ class JumpReluSaeGradientTest {
                     }
                 }
             }
+            // L0 = mean_n Σ_i H(h - θ), or mean_n Σ_i tanh(c f |W_dec,i|); the loss λ·L0 or λ·(L0/T - 1)².
+            for (int n = 0; n < N; n++) {
+                for (int i = 0; i < D_SAE; i++) {
+                    r.l0 += (mode == SparsityLossMode.STEP ? (h[n][i] > theta[i] ? 1 : 0) : Math.tanh(TANH_SCALE * f[n][i] * norm[i])) / N;
+                }
+            }
+            r.sparsity = targetL0 == null ? LAMBDA * r.l0 : LAMBDA * (r.l0 / targetL0 - 1) * (r.l0 / targetL0 - 1);
+            double slope = targetL0 == null ? LAMBDA : 2 * LAMBDA * (r.l0 / targetL0 - 1) / targetL0;   // dLoss/dL0
             double[] gNorm = new double[D_SAE];
+            double[][] gH = new double[N][D_SAE];
             for (int n = 0; n < N; n++) {
                 for (int i = 0; i < D_SAE; i++) {
                     if (mode == SparsityLossMode.STEP) {
-                        r.sparsity += h[n][i] > theta[i] ? LAMBDA / N : 0;
+                        // The step STE with g = dLoss/dH = slope / N: -(1/ε) K g to θ, and with the STE to the input + (1/ε) K g to h.
                         if (window(h[n][i], i)) {
-                            r.gTheta[i] += -(1 / EPS) * (LAMBDA / N);
+                            r.gTheta[i] += -(1 / EPS) * (slope / N);
+                            gH[n][i] += steToInput ? (1 / EPS) * (slope / N) : 0;
                         }
                     } else {
                         double t = Math.tanh(TANH_SCALE * f[n][i] * norm[i]);
-                        r.sparsity += LAMBDA / N * t;
-                        double dt = LAMBDA / N * (1 - t * t) * TANH_SCALE;
+                        double dt = slope / N * (1 - t * t) * TANH_SCALE;
                         gF[n][i] += dt * norm[i];
                         gNorm[i] += dt * f[n][i];
                     }
                 }
             }
-            double[][] gH = new double[N][D_SAE];
             for (int n = 0; n < N; n++) {
                 for (int i = 0; i < D_SAE; i++) {
+                    // JumpReLU's STE: -(θ/ε) K g_f to θ, and with the STE to the input + (θ/ε) K g_f to h.
                     if (window(h[n][i], i)) {
                         r.gTheta[i] += -(theta[i] / EPS) * gF[n][i];
+                        gH[n][i] += steToInput ? (theta[i] / EPS) * gF[n][i] : 0;
                     }
-                    gH[n][i] = h[n][i] > theta[i] ? gF[n][i] : 0;
+                    gH[n][i] += h[n][i] > theta[i] ? gF[n][i] : 0;
                     if (alpha != null && DEAD[i]) {
                         double below = theta[i] - h[n][i];
                         if (below > 0) {
@@ -292,7 +344,7 @@ class JumpReluSaeGradientTest {
         }
 
         static final class Result {
-            double mse, sparsity, preAct;
+            double mse, sparsity, preAct, l0;
             final double[][] gWEnc = new double[D_IN][D_SAE];
             final double[][] gWDec = new double[D_SAE][D_IN];
             final double[] gBEnc = new double[D_SAE];

@@ -85,7 +85,7 @@ public final class SaeCheckpointDirs {
     public static void assertSameWeights(Path straight, Path resumed) throws IOException {
         try (Safetensors.Reader x = Safetensors.read(straight.resolve(SaeLensCheckpoint.WEIGHTS));
              Safetensors.Reader y = Safetensors.read(resumed.resolve(SaeLensCheckpoint.WEIGHTS))) {
-            for (String key : SaeLensCheckpoint.JUMPRELU_WEIGHTS) {
+            for (String key : SaeLensCheckpoint.weightNames("jumprelu")) {
                 float[] u = x.floats(key);
                 float[] v = y.floats(key);
                 double maxDifference = 0;

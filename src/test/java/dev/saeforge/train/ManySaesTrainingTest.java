@@ -87,7 +87,7 @@ class ManySaesTrainingTest {
     }
 
     static void assertSameWeights(Path actual, Path expected) throws Exception {
-        for (String tensor : SaeLensCheckpoint.JUMPRELU_WEIGHTS) {
+        for (String tensor : SaeLensCheckpoint.weightNames("jumprelu")) {
             float[] a = weights(actual, tensor);
             float[] e = weights(expected, tensor);
             assertThat(a).as(actual + " " + tensor).hasSameSizeAs(e);

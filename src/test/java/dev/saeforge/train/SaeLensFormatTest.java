@@ -128,7 +128,7 @@ class SaeLensFormatTest {
         return new ObjectMapper().readTree(new String(bytes.array(), 8, length, StandardCharsets.UTF_8));
     }
 
-    private static float[] floats(Path file, JsonNode tensor) throws Exception {
+    static float[] floats(Path file, JsonNode tensor) throws Exception {
         ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
         int start = 8 + (int) bytes.getLong(0) + tensor.path("data_offsets").get(0).asInt();
         int end = 8 + (int) bytes.getLong(0) + tensor.path("data_offsets").get(1).asInt();

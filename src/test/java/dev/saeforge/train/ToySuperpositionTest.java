@@ -38,7 +38,7 @@ class ToySuperpositionTest {
         Path a = runs.resolve("first/toy-superposition/final_3072000/" + SaeLensCheckpoint.WEIGHTS);
         Path b = runs.resolve("second/toy-superposition/final_3072000/" + SaeLensCheckpoint.WEIGHTS);
         try (Safetensors.Reader x = Safetensors.read(a); Safetensors.Reader y = Safetensors.read(b)) {
-            for (String key : SaeLensCheckpoint.JUMPRELU_WEIGHTS) {
+            for (String key : SaeLensCheckpoint.weightNames("jumprelu")) {
                 assertThat(y.floats(key)).as(key + ", same seed").containsExactly(x.floats(key));
             }
         }
