@@ -25,7 +25,11 @@ public final class Initialization {
             float[] decoder = kaimingUniformRows(dSae, dIn, decoderInitNorm, new SplittableRandom(seed));
             NDManager manager = parent.newSubManager();
             NDArray wDec = manager.create(decoder, new Shape(dSae, dIn)).toType(dtype, false);
-            NDArray wEnc = wDec.transpose().duplicate();
+            // A row-major copy of W_decᵀ: a duplicate of the transposed view would keep its strides,
+            // and Adam's fused kernel rounds a strided array differently from the contiguous one a
+            // checkpoint restores, so a resumed run would drift from an uninterrupted one.
+            NDArray wEnc = manager.create(new Shape(dIn, dSae), dtype);
+            Torch.assign(wEnc, wDec.transpose());
             return new Weights(manager, wEnc, wDec, manager.zeros(new Shape(dSae), dtype), manager.zeros(new Shape(dIn), dtype));
         }
 

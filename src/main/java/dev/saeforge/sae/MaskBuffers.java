@@ -38,7 +38,7 @@ final class MaskBuffers implements AutoCloseable {
      */
     NDArray within(String name, NDArray u, double halfWidth) {
         NDArray window = copy(name, u);
-        return window.muli(window).subi(halfWidth * halfWidth).signi().negi().addi(1).muli(0.5);   // (1 - sign(u² - w²)) / 2
+        return window.muli(window).subi(halfWidth * halfWidth).signi().subi(1).muli(-0.5);   // (1 - sign(u² - w²)) / 2
     }
 
     /** 1[u > 0], strictly, in place: sign(u) ∈ {-1, 0, 1}; minus ½ and sign again gives 1 only for u > 0. */

@@ -34,14 +34,14 @@ import java.util.Map;
  * <li>the mixing buffer, four refills' worth of 81,920 rows of 4,096 float32s: 5.0;</li>
  * <li>the SAE's weights 2.0 and Adam's moments 4.0: 6.0 for as long as it trains, and 6.0 more
  *     for each further SAE of that size;</li>
- * <li>its step 12.3: gradients 2.0, Adam's scratch 6.0, and the [4096, 65536] arrays of the
- *     forward and backward pass, four float32 (1.0 each);</li>
+ * <li>its step 6.3: gradients 2.0 (Adam's fused update needs nothing more), and the [4096, 65536]
+ *     arrays of the forward and backward pass, four float32 (1.0 each);</li>
  * <li>its evaluation 3.4: encoding one held-out batch of 4,096 tokens (2.4), the hook's rows, the
  *     spliced residual streams and the logits, 2^24 values at a time;</li>
  * <li>CUDA 1.5;</li>
  * </ul>
- * 36.8 while training, 32.2 while evaluating: an A100-80GB holds it with room for seven more such
- * SAEs, an A100-40GB (40.0) with 3.2 to spare.
+ * 30.8 while training, 32.2 (the peak) while evaluating: an A100-80GB holds it with room for seven
+ * more such SAEs, an A100-40GB (40.0) with 7.8 to spare.
  *
  * @param parts    what holds memory, in the order printed
  * @param leftOut  what could not be estimated, and why (an unknown model shape)
@@ -140,8 +140,8 @@ public record MemoryEstimate(List<Part> parts, List<String> leftOut) {
     }
 
     /**
-     * One SAE step, everything alive until its scope closes: a gradient and Adam's three scratch
-     * arrays per parameter (Adam.step), the batch-sized arrays of the forward and backward pass
+     * One SAE step, everything alive until its scope closes: a gradient per parameter (Adam.step's
+     * fused update allocates nothing), the batch-sized arrays of the forward and backward pass
      * (SaeArchitecture.stepArrays), and the trainer's own [N, d_in] arrays: the squared batch
      * of its metrics, and the scaled batch when activations are normalised (SaeTrainer).
      */
@@ -152,7 +152,7 @@ public record MemoryEstimate(List<Part> parts, List<String> leftOut) {
         }
 
         public long training() {
-            return 4 * parameters * Float.BYTES + arrays.bytes(batch, dIn, dSae) + (long) batch * dIn * Float.BYTES * trainerInputs;
+            return parameters * Float.BYTES + arrays.bytes(batch, dIn, dSae) + (long) batch * dIn * Float.BYTES * trainerInputs;
         }
 
         public long evaluation() {

@@ -52,12 +52,12 @@ class MemoryEstimateTest {
         assertThat(estimate.parts()).extracting(part -> part.getClass().getSimpleName()).containsExactly(
                 "ModelWeights", "ForwardPass", "MixingBuffer", "SaeState", "SaeStep", "SaeEvaluation", "CudaRuntime");
         assertThat(estimate.parts()).extracting(part -> Math.round(gib(part.training()) * 10) / 10.0)
-                .containsExactly(11.6, 0.5, 5.0, 6.0, 12.3, 0.0, 1.5);
+                .containsExactly(11.6, 0.5, 5.0, 6.0, 6.3, 0.0, 1.5);
         assertThat(estimate.parts()).extracting(part -> Math.round(gib(part.evaluation()) * 10) / 10.0)
                 .containsExactly(15.3, 1.0, 5.0, 6.0, 0.0, 3.4, 1.5);
-        assertThat(gib(estimate.training())).isCloseTo(36.8, within(0.05));
+        assertThat(gib(estimate.training())).isCloseTo(30.8, within(0.05));
         assertThat(gib(estimate.evaluation())).isCloseTo(32.2, within(0.05));
-        assertThat(estimate.peak()).isEqualTo(estimate.training());
+        assertThat(estimate.peak()).as("evaluating, now that Adam's fused update needs no scratch").isEqualTo(estimate.evaluation());
         assertThat(estimate.leftOut()).isEmpty();
     }
 
@@ -137,7 +137,7 @@ class MemoryEstimateTest {
     }
 
     @Test
-    void adamsUpdateLeavesThreeScratchArraysPerParameterAsTheStepCounts() {
+    void adamsFusedUpdateLeavesNoArrayBehindAsTheStepCounts() {
         try (NDManager manager = Torch.engine().newBaseManager()) {
             Map<String, NDArray> parameters = Map.of("W", manager.ones(new Shape(5, 3)), "b", manager.ones(new Shape(3)));
             Adam adam = new Adam(parameters, 0.9, 0.999, 1e-8, manager);
@@ -147,8 +147,7 @@ class MemoryEstimateTest {
 
             adam.step(parameters, gradients, 1e-3);
 
-            assertThat(manager.getManagedArrays()).filteredOn(a -> !before.contains(a)).extracting(NDArray::getShape)
-                    .containsExactlyInAnyOrder(new Shape(5, 3), new Shape(5, 3), new Shape(5, 3), new Shape(3), new Shape(3), new Shape(3));
+            assertThat(manager.getManagedArrays()).filteredOn(a -> !before.contains(a)).isEmpty();
         }
     }
 
