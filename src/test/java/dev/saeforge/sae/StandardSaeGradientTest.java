@@ -3,17 +3,15 @@ package dev.saeforge.sae;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import dev.saeforge.api.SaeSpec;
 import dev.saeforge.tensor.Torch;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Map;
 import java.util.Random;
 
+import static dev.saeforge.sae.ReferenceWeights.assertRelativelyClose;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -32,18 +30,6 @@ class StandardSaeGradientTest {
     static final double STEP = 1e-6, MARGIN = 1e-3;
     /** Relative tolerance; below FLOOR in size an entry is compared absolutely, to TOLERANCE·FLOOR. */
     static final double TOLERANCE = 1e-6, FLOOR = 1e-2;
-    static final String[] PARAMETERS = {"W_enc", "W_dec", "b_enc", "b_dec"};
-    static NDManager manager;
-
-    @BeforeAll
-    static void engine() {
-        manager = Torch.engine().newBaseManager();
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
 
     @ParameterizedTest(name = "L{0} penalty, b_dec subtracted {1}")
     @CsvSource({"1, true", "1, false", "2, true", "2, false"})
@@ -53,7 +39,7 @@ class StandardSaeGradientTest {
         assertThat(ref.active()).as("some latents fire, some do not").isBetween(8, N * D_SAE - 8);
         assertThat(ref.rowsWithoutActivity()).as("every row's penalty norm is away from its kink at 0").isZero();
 
-        try (NDManager step = manager.newSubManager(); TrainingSae sae = ref.toDjl(step)) {
+        try (NDManager step = Torch.engine().newBaseManager(); TrainingSae sae = ref.toDjl(step)) {
             TrainingSae.StepOutput out = sae.forwardBackward(step.create(ref.x), new TrainingSae.StepInput(LAMBDA, null));
             Reference.Losses expected = ref.losses();
 
@@ -64,53 +50,26 @@ class StandardSaeGradientTest {
             assertThat(out.firingCounts().toType(DataType.FLOAT64, false).toDoubleArray()).containsExactly(ref.firingCounts());
 
             Map<String, NDArray> gradients = sae.gradients();
-            assertThat(gradients).containsOnlyKeys(PARAMETERS);
-            for (String name : PARAMETERS) {
-                assertMatches(gradients.get(name), ref.finiteDifferences(name), name);
+            assertThat(gradients).containsOnlyKeys(ReferenceWeights.WEIGHTS);
+            for (String name : ReferenceWeights.WEIGHTS) {
+                assertRelativelyClose(gradients.get(name), ref.finiteDifferences(name), TOLERANCE, FLOOR, name);
             }
-        }
-    }
-
-    private static void assertMatches(NDArray actual, double[] expected, String name) {
-        double[] values = actual.toType(DataType.FLOAT64, false).toDoubleArray();
-        assertThat(values).as(name).hasSize(expected.length);
-        for (int i = 0; i < expected.length; i++) {
-            double tolerance = TOLERANCE * Math.max(Math.abs(expected[i]), FLOOR);
-            assertThat(values[i]).as(name + "[" + i + "]").isCloseTo(expected[i], within(tolerance));
         }
     }
 
     /** The standard SAE's loss, written out in plain loops in float64. */
-    static final class Reference {
+    static final class Reference extends ReferenceWeights {
         final double p;
-        final boolean applyBDec;
-        final double[][] x = new double[N][D_IN];
-        final double[] wEnc = new double[D_IN * D_SAE];   // [d_in][d_sae]
-        final double[] wDec = new double[D_SAE * D_IN];   // [d_sae][d_in]
-        final double[] bEnc = new double[D_SAE];
-        final double[] bDec = new double[D_IN];
 
         private Reference(double p, boolean applyBDec) {
+            super(N, D_IN, D_SAE, applyBDec);
             this.p = p;
-            this.applyBDec = applyBDec;
         }
 
         static Reference random(Random r, double p, boolean applyBDec) {
             Reference ref = new Reference(p, applyBDec);
-            for (double[] row : ref.x) {
-                fill(row, r, 1.0);
-            }
-            fill(ref.wEnc, r, 0.5);
-            fill(ref.wDec, r, 0.3);
-            fill(ref.bEnc, r, 0.2);
-            fill(ref.bDec, r, 0.2);
+            ref.randomise(r);
             return ref;
-        }
-
-        private static void fill(double[] a, Random r, double scale) {
-            for (int i = 0; i < a.length; i++) {
-                a[i] = scale * r.nextGaussian();
-            }
         }
 
         TrainingSae toDjl(NDManager m) {
@@ -119,36 +78,7 @@ class StandardSaeGradientTest {
             spec.dSae = D_SAE;
             spec.lpNorm = p;
             spec.applyBDecToInput = applyBDec;
-            return StandardSae.ARCHITECTURE.fromParameters(spec, D_IN, m, Map.of(
-                    "W_enc", m.create(wEnc, new Shape(D_IN, D_SAE)),
-                    "W_dec", m.create(wDec, new Shape(D_SAE, D_IN)),
-                    "b_enc", m.create(bEnc),
-                    "b_dec", m.create(bDec)));
-        }
-
-        double[] parameter(String name) {
-            return switch (name) {
-                case "W_enc" -> wEnc;
-                case "W_dec" -> wDec;
-                case "b_enc" -> bEnc;
-                default -> bDec;
-            };
-        }
-
-        double pre(int n, int i) {
-            double h = bEnc[i];
-            for (int d = 0; d < D_IN; d++) {
-                h += (x[n][d] - (applyBDec ? bDec[d] : 0)) * wEnc[d * D_SAE + i];
-            }
-            return h;
-        }
-
-        double decoderNorm(int i) {
-            double s = 0;
-            for (int d = 0; d < D_IN; d++) {
-                s += wDec[i * D_IN + d] * wDec[i * D_IN + d];
-            }
-            return Math.sqrt(s);
+            return StandardSae.ARCHITECTURE.fromParameters(spec, D_IN, m, weights(m));
         }
 
         double smallestAbsPre() {
@@ -215,18 +145,7 @@ class StandardSaeGradientTest {
 
         /** d(total loss)/d(parameter) by central differences, flattened row-major. */
         double[] finiteDifferences(String name) {
-            double[] flat = parameter(name);
-            double[] gradient = new double[flat.length];
-            for (int i = 0; i < flat.length; i++) {
-                double saved = flat[i];
-                flat[i] = saved + STEP;
-                double plus = losses().total();
-                flat[i] = saved - STEP;
-                double minus = losses().total();
-                flat[i] = saved;
-                gradient[i] = (plus - minus) / (2 * STEP);
-            }
-            return gradient;
+            return centralDifferences(name, STEP, () -> losses().total());
         }
 
         static final class Losses {

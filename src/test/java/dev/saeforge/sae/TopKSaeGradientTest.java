@@ -7,8 +7,6 @@ import ai.djl.ndarray.types.Shape;
 import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.SaeSpec.Architecture;
 import dev.saeforge.tensor.Torch;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -17,13 +15,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
+import static dev.saeforge.sae.ReferenceWeights.assertRelativelyClose;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -57,19 +55,7 @@ class TopKSaeGradientTest {
     static final double STEP = 1e-6, MARGIN = 1e-4;
     /** Relative tolerance; below FLOOR in size an entry is compared absolutely, to TOLERANCE·FLOOR. */
     static final double TOLERANCE = 1e-6, FLOOR = 1e-2;
-    static final String[] PARAMETERS = {"W_enc", "W_dec", "b_enc", "b_dec"};
     static final long SEED = 4;
-    static NDManager manager;
-
-    @BeforeAll
-    static void engine() {
-        manager = Torch.engine().newBaseManager();
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
 
     static Stream<Arguments> cases() {
         List<Arguments> cases = new ArrayList<>();
@@ -102,7 +88,7 @@ class TopKSaeGradientTest {
         if (dead.length > 0) {
             assertThat(expected.aux).as("AuxK takes part").isPositive();
         }
-        try (NDManager step = manager.newSubManager(); TrainingSae sae = ref.toDjl(step)) {
+        try (NDManager step = Torch.engine().newBaseManager(); TrainingSae sae = ref.toDjl(step)) {
             NDArray deadMask = dead.length == 0 ? null : step.create(ref.deadMask());
             TrainingSae.StepOutput out = sae.forwardBackward(step.create(ref.x), new TrainingSae.StepInput(0, deadMask));
 
@@ -112,9 +98,9 @@ class TopKSaeGradientTest {
             assertThat(out.firingCounts().toType(DataType.FLOAT64, false).toDoubleArray()).containsExactly(ref.firingCounts());
 
             Map<String, NDArray> gradients = sae.gradients();
-            assertThat(gradients).containsOnlyKeys(PARAMETERS);
-            for (String name : PARAMETERS) {
-                assertMatches(gradients.get(name), ref.finiteDifferences(name, expected.residual), name);
+            assertThat(gradients).containsOnlyKeys(ReferenceWeights.WEIGHTS);
+            for (String name : ReferenceWeights.WEIGHTS) {
+                assertRelativelyClose(gradients.get(name), ref.finiteDifferences(name, expected.residual), TOLERANCE, FLOOR, name);
             }
         }
     }
@@ -129,7 +115,7 @@ class TopKSaeGradientTest {
         double afterTwo = (1 - THRESHOLD_LR) * afterOne + THRESHOLD_LR * smallestKept;
         assertThat(ref.scoresBetween(0, afterTwo)).as("the threshold turns off positive scores").isPositive();
 
-        try (NDManager step = manager.newSubManager(); TrainingSae sae = ref.toDjl(step)) {
+        try (NDManager step = Torch.engine().newBaseManager(); TrainingSae sae = ref.toDjl(step)) {
             NDArray x = step.create(ref.x);
             sae.forwardBackward(x, new TrainingSae.StepInput(0, null));
             assertThat(sae.buffers()).containsOnlyKeys("topk_threshold");
@@ -140,7 +126,7 @@ class TopKSaeGradientTest {
             // Saved for inference: the decoder norms folded in (when rescaling), θ for every latent.
             Map<String, NDArray> saved = sae.inferenceWeights();
             assertThat(saved).containsOnlyKeys("W_enc", "W_dec", "b_enc", "b_dec", "threshold");
-            double[] norms = ref.norms();
+            double[] norms = ref.decoderNorms();
             double[] wEnc = new double[D_IN * D_SAE], wDec = new double[D_SAE * D_IN], bEnc = new double[D_SAE];
             for (int i = 0; i < D_SAE; i++) {
                 double scale = rescale ? norms[i] : 1;
@@ -182,15 +168,6 @@ class TopKSaeGradientTest {
         }
     }
 
-    private static void assertMatches(NDArray actual, double[] expected, String name) {
-        double[] values = actual.toType(DataType.FLOAT64, false).toDoubleArray();
-        assertThat(values).as(name).hasSize(expected.length);
-        for (int i = 0; i < expected.length; i++) {
-            double tolerance = TOLERANCE * Math.max(Math.abs(expected[i]), FLOOR);
-            assertThat(values[i]).as(name + "[" + i + "]").isCloseTo(expected[i], within(tolerance));
-        }
-    }
-
     private static void assertValues(NDArray actual, double[] expected, Shape shape, String name) {
         assertThat(actual.getShape()).as(name).isEqualTo(shape);
         double[] values = actual.toType(DataType.FLOAT64, false).toDoubleArray();
@@ -200,50 +177,34 @@ class TopKSaeGradientTest {
     }
 
     /** The TopK family's loss, written out in plain loops in float64. */
-    static final class Reference {
+    static final class Reference extends ReferenceWeights {
         final Architecture architecture;
-        final boolean rescale, applyBDec;
+        final boolean rescale;
         final int[] dead;
-        double[][] x = new double[N][D_IN];
-        double[] wEnc = new double[D_IN * D_SAE];   // [d_in][d_sae]
-        double[] wDec = new double[D_SAE * D_IN];   // [d_sae][d_in]
-        double[] bEnc = new double[D_SAE];
-        double[] bDec = new double[D_IN];
 
         private Reference(Architecture architecture, boolean rescale, boolean applyBDec, int[] dead) {
+            super(N, D_IN, D_SAE, applyBDec);
             this.architecture = architecture;
             this.rescale = rescale;
-            this.applyBDec = applyBDec;
             this.dead = dead;
+        }
+
+        private Reference(Reference same, boolean rescale) {
+            super(same);
+            this.architecture = same.architecture;
+            this.rescale = rescale;
+            this.dead = same.dead;
         }
 
         static Reference random(Random r, Architecture architecture, boolean rescale, boolean applyBDec, int[] dead) {
             Reference ref = new Reference(architecture, rescale, applyBDec, dead);
-            for (double[] row : ref.x) {
-                fill(row, r, 1.0);
-            }
-            fill(ref.wEnc, r, 0.5);
-            fill(ref.wDec, r, 0.3);
-            fill(ref.bEnc, r, 0.2);
-            fill(ref.bDec, r, 0.2);
+            ref.randomise(r);
             return ref;
-        }
-
-        private static void fill(double[] a, Random r, double scale) {
-            for (int i = 0; i < a.length; i++) {
-                a[i] = scale * r.nextGaussian();
-            }
         }
 
         /** The same SAE and batch with rescale_acts_by_decoder_norm set to {@code rescale}. */
         Reference rescaled(boolean rescale) {
-            Reference other = new Reference(architecture, rescale, applyBDec, dead);
-            other.x = x;
-            other.wEnc = wEnc;
-            other.wDec = wDec;
-            other.bEnc = bEnc;
-            other.bDec = bDec;
-            return other;
+            return new Reference(this, rescale);
         }
 
         TrainingSae toDjl(NDManager m) {
@@ -254,11 +215,7 @@ class TopKSaeGradientTest {
             spec.auxLossCoefficient = AUX_COEFFICIENT;
             spec.rescaleActsByDecoderNorm = rescale;
             spec.applyBDecToInput = applyBDec;
-            Map<String, NDArray> values = new HashMap<>(Map.of(
-                    "W_enc", m.create(wEnc, new Shape(D_IN, D_SAE)),
-                    "W_dec", m.create(wDec, new Shape(D_SAE, D_IN)),
-                    "b_enc", m.create(bEnc),
-                    "b_dec", m.create(bDec)));
+            Map<String, NDArray> values = weights(m);
             if (architecture != Architecture.TOPK) {
                 spec.topkThresholdLr = THRESHOLD_LR;
                 values.put("topk_threshold", m.create(0.0));
@@ -269,15 +226,6 @@ class TopKSaeGradientTest {
             return SaeArchitectures.of(architecture).fromParameters(spec, D_IN, m, values);
         }
 
-        double[] parameter(String name) {
-            return switch (name) {
-                case "W_enc" -> wEnc;
-                case "W_dec" -> wDec;
-                case "b_enc" -> bEnc;
-                default -> bDec;
-            };
-        }
-
         double[] deadMask() {
             double[] mask = new double[D_SAE];
             for (int i : dead) {
@@ -286,35 +234,10 @@ class TopKSaeGradientTest {
             return mask;
         }
 
-        double[][] pre() {
-            double[][] h = new double[N][D_SAE];
-            for (int n = 0; n < N; n++) {
-                for (int i = 0; i < D_SAE; i++) {
-                    h[n][i] = bEnc[i];
-                    for (int d = 0; d < D_IN; d++) {
-                        h[n][i] += (x[n][d] - (applyBDec ? bDec[d] : 0)) * wEnc[d * D_SAE + i];
-                    }
-                }
-            }
-            return h;
-        }
-
-        double[] norms() {
-            double[] norms = new double[D_SAE];
-            for (int i = 0; i < D_SAE; i++) {
-                double s = 0;
-                for (int d = 0; d < D_IN; d++) {
-                    s += wDec[i * D_IN + d] * wDec[i * D_IN + d];
-                }
-                norms[i] = Math.sqrt(s);
-            }
-            return norms;
-        }
-
         /** s = h ⊙ |W_dec|, or h. */
         double[][] scores() {
             double[][] s = pre();
-            double[] norms = norms();
+            double[] norms = decoderNorms();
             for (double[] row : s) {
                 for (int i = 0; i < D_SAE; i++) {
                     row[i] *= rescale ? norms[i] : 1;
@@ -478,18 +401,7 @@ class TopKSaeGradientTest {
 
         /** d(total loss)/d(parameter) by central differences, flattened row-major, AuxK's residual held at {@code residual}. */
         double[] finiteDifferences(String name, double[][] residual) {
-            double[] flat = parameter(name);
-            double[] gradient = new double[flat.length];
-            for (int i = 0; i < flat.length; i++) {
-                double saved = flat[i];
-                flat[i] = saved + STEP;
-                double plus = losses(residual).total();
-                flat[i] = saved - STEP;
-                double minus = losses(residual).total();
-                flat[i] = saved;
-                gradient[i] = (plus - minus) / (2 * STEP);
-            }
-            return gradient;
+            return centralDifferences(name, STEP, () -> losses(residual).total());
         }
 
         static final class Losses {
