@@ -41,13 +41,13 @@ public final class StandardSae extends BaseSae {
             return 2L * dIn * dSae + dSae + dIn;
         }
 
-        /** The arrays {@link #forwardBackward} leaves for the caller's scope, counted from its code. */
+        /** The arrays {@link #forwardBackward} leaves for the caller's scope, counted from its code (ArchitectureRowArraysTest). */
         public RowArrays stepArrays() {
             boolean l1 = lpNorm == 1.0;
             return new RowArrays(
-                    // h (f in place), 1[h > 0], g_f (g_h in place); Lp: f|W_dec|, its masked power and the
-                    // penalty's slope
-                    3 + (l1 ? 0 : 3),
+                    // h (f in place), 1[h > 0], g_f (g_h in place); Lp: v = f|W_dec|, its masked copy, the
+                    // mask as floats, v^(p-1), v^p, the slope times |W_dec| and its product with f
+                    3 + (l1 ? 0 : 7),
                     // v > 0 for Lp (the ReLU mask is built without a comparison, see MaskBuffers)
                     l1 ? 0 : 1,
                     // x̂ - x and its square; x - b_dec

@@ -59,19 +59,26 @@ public class TopKSae extends BaseSae {
             return 2L * dIn * dSae + dSae + dIn;
         }
 
-        /** The arrays {@link #forwardBackward} leaves for the caller's scope, counted from its code. */
+        /**
+         * The arrays {@link #forwardBackward} leaves for the caller's scope, counted from its code:
+         * recount them when it changes (ArchitectureRowArraysTest does).
+         */
         public RowArrays stepArrays(boolean batchThreshold) {
+            boolean auxK = auxLossCoefficient > 0;
             int levels = matryoshkaWidths.size();
             return new RowArrays(
-                    // h, s, the selection (zeros, then scattered), ReLU(h) on it, g_a (g_h in place),
-                    // f; AuxK: its scores, selection (zeros, scattered), h on it, its g_h; Matryoshka:
-                    // a's and g_a's column blocks; the batch threshold's masked copy of s
-                    7 + (rescaleActsByDecoderNorm ? 1 : 0) + (auxLossCoefficient > 0 ? 5 : 0) + (levels > 1 ? 2 : 0)
-                            + (batchThreshold ? 1 : 0),
+                    // h, the selection (its zeros, the scattered copy, 1[s > 0] and the product), ReLU(h)
+                    // on it, g_a (g_h in place); rescaling: s; AuxK: the dead scores, their -inf filler,
+                    // the selection's zeros and scattered copy, h on it and its g_h; the batch threshold:
+                    // s on the kept latents and its masked copy; Matryoshka: a's and g_a's column blocks and
+                    // their products, in pieces that add up to less than three [N, d_sae] arrays
+                    7 + (rescaleActsByDecoderNorm ? 1 : 0) + (auxK ? 6 : 0) + (batchThreshold ? 1 : 0) + (levels > 1 ? 3 : 0),
                     // s > 0; AuxK: the dead mask broadcast
-                    1 + (auxLossCoefficient > 0 ? 1 : 0),
-                    // x̂ - x per level and its square; x - b_dec; AuxK: reconstruction, its difference
-                    levels + 1 + (applyBDecToInput ? 1 : 0) + (auxLossCoefficient > 0 ? 2 : 0));
+                    1 + (auxK ? 1 : 0),
+                    // x - b_dec; b_dec - x, its product with the decoder and the square; AuxK: the
+                    // reconstruction and its difference; each further Matryoshka level: its product, sum,
+                    // square and suffix sum of errors
+                    3 + (applyBDecToInput ? 1 : 0) + (auxK ? 2 : 0) + 4 * (levels - 1));
         }
 
         /** The arrays {@link #encode} then {@link #decode} leave for the caller's scope. */
