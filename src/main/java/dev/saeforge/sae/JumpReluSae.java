@@ -141,12 +141,12 @@ public final class JumpReluSae extends BaseSae {
 
         @Override
         public double sparsityCoefficient(SaeSpec spec) {
-            return spec.l0Coefficient;
+            return spec.withDefaults().l0Coefficient;
         }
 
         @Override
         public long sparsityWarmUpSteps(SaeSpec spec) {
-            return spec.l0WarmUpSteps;
+            return spec.withDefaults().l0WarmUpSteps;
         }
 
         @Override

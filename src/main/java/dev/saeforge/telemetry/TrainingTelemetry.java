@@ -136,8 +136,10 @@ public final class TrainingTelemetry implements TrainingListener {
             });
             loss.set(m.overallLoss(), with(sae, "overall"));
             loss.set(m.mseLoss(), with(sae, "mse"));
-            loss.set(m.sparsityLoss(), with(sae, "l0"));
-            loss.set(m.auxiliaryLoss(), with(sae, "pre_act"));
+            // Named for every architecture: the sparsity penalty (JumpReLU's L0, the standard SAE's Lp) and the
+            // auxiliary loss (JumpReLU's pre-activation loss, the TopK family's AuxK and Matryoshka levels).
+            loss.set(m.sparsityLoss(), with(sae, "sparsity"));
+            loss.set(m.auxiliaryLoss(), with(sae, "auxiliary"));
             l0.set(m.l0(), sae);
             explainedVariance.set(m.explainedVariance(), sae);
             deadFeatures.set(m.deadFeatures(), sae);
