@@ -66,6 +66,31 @@ class LauncherIT {
         assertThat(invalid.stderr()).contains("spec.hook:");
     }
 
+    /**
+     * The README's test command works as typed on a machine whose default java is 17: the launcher
+     * finds a JDK of 21 or newer and runs the Maven wrapper's verify with it (here --version, which
+     * prints the JDK Maven runs on and stops).
+     */
+    @Test
+    void theTestCommandRunsTheMavenWrapperOnAJdkOf21OrNewerWhateverJavaHomeSays() throws Exception {
+        Path java17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64");
+        ProcessBuilder builder = new ProcessBuilder("./saeforge", "test", "--version");
+        if (Files.isDirectory(java17)) {
+            builder.environment().put("JAVA_HOME", java17.toString());
+            builder.environment().put("PATH", java17.resolve("bin") + ":" + System.getenv("PATH"));
+        }
+        Path out = Files.createTempFile("launcher", ".out");
+        Process process = builder.redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        assertThat(process.waitFor(120, TimeUnit.SECONDS)).as("saeforge test finished").isTrue();
+        String output = Files.readString(out, StandardCharsets.UTF_8);
+
+        assertThat(process.exitValue()).as(output).isZero();
+        assertThat(output).contains("Apache Maven");
+        java.util.regex.Matcher version = java.util.regex.Pattern.compile("Java version: (\\d+)").matcher(output);
+        assertThat(version.find()).as(output).isTrue();
+        assertThat(Integer.parseInt(version.group(1))).isGreaterThanOrEqualTo(21);
+    }
+
     private static Run launch(String... args) throws IOException, InterruptedException {
         return launchAs("./saeforge", args);
     }
