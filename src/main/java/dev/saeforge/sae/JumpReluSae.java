@@ -7,7 +7,6 @@ import ai.djl.ndarray.types.Shape;
 import dev.saeforge.api.SaeSpec;
 import dev.saeforge.tensor.Torch;
 
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -116,18 +115,15 @@ public final class JumpReluSae extends BaseSae {
         @Override
         public Map<String, Object> cfg(SaeSpec spec, int dIn) {
             Config config = Config.of(spec, dIn);
-            Map<String, Object> cfg = new LinkedHashMap<>();
-            cfg.put("architecture", name());
-            cfg.put("d_in", config.dIn());
-            cfg.put("d_sae", config.dSae());
-            cfg.put("apply_b_dec_to_input", config.applyBDecToInput());
-            cfg.put("decoder_init_norm", config.decoderInitNorm());
+            Map<String, Object> cfg = SaeArchitecture.sharedCfg(name(), config.dIn(), config.dSae(), config.applyBDecToInput(),
+                    config.decoderInitNorm());
             cfg.put("jumprelu_init_threshold", config.initThreshold());
             cfg.put("jumprelu_bandwidth", config.bandwidth());
             cfg.put("jumprelu_sparsity_loss_mode", config.sparsityLossMode() == SaeSpec.SparsityLossMode.STEP ? "step" : "tanh");
             cfg.put("jumprelu_tanh_scale", config.tanhScale());
-            cfg.put("l0_coefficient", spec.withDefaults().l0Coefficient);
-            cfg.put("l0_warm_up_steps", spec.withDefaults().l0WarmUpSteps);
+            SaeSpec withDefaults = spec.withDefaults();
+            cfg.put("l0_coefficient", withDefaults.l0Coefficient);
+            cfg.put("l0_warm_up_steps", withDefaults.l0WarmUpSteps);
             cfg.put("pre_act_loss_coefficient", config.preActLossCoefficient());
             cfg.put("jumprelu_ste_to_input", config.steToInput());
             cfg.put("target_l0", config.targetL0());

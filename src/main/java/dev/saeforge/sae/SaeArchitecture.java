@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.saeforge.api.SaeSpec;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -39,6 +40,17 @@ public interface SaeArchitecture {
     /** cfg.json's keys of the final SAE, as SAELens' save_inference_model writes them (batchtopk saves as jumprelu). */
     default Map<String, Object> inferenceCfg(SaeSpec spec, int dIn) {
         return cfg(spec, dIn);
+    }
+
+    /** The cfg.json keys every architecture's config starts with (SAELens' TrainingSAEConfig), to which it adds its own. */
+    static Map<String, Object> sharedCfg(String architecture, int dIn, int dSae, boolean applyBDecToInput, double decoderInitNorm) {
+        Map<String, Object> cfg = new LinkedHashMap<>();
+        cfg.put("architecture", architecture);
+        cfg.put("d_in", dIn);
+        cfg.put("d_sae", dSae);
+        cfg.put("apply_b_dec_to_input", applyBDecToInput);
+        cfg.put("decoder_init_norm", decoderInitNorm);
+        return cfg;
     }
 
     /** Its loss terms' names. */

@@ -8,7 +8,6 @@ import ai.djl.ndarray.types.Shape;
 import dev.saeforge.api.SaeSpec;
 import dev.saeforge.tensor.Torch;
 
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -92,12 +91,8 @@ public final class StandardSae extends BaseSae {
         public Map<String, Object> cfg(SaeSpec spec, int dIn) {
             Config config = Config.of(spec, dIn);
             SaeSpec s = spec.withDefaults();
-            Map<String, Object> cfg = new LinkedHashMap<>();
-            cfg.put("architecture", name());
-            cfg.put("d_in", config.dIn());
-            cfg.put("d_sae", config.dSae());
-            cfg.put("apply_b_dec_to_input", config.applyBDecToInput());
-            cfg.put("decoder_init_norm", config.decoderInitNorm());
+            Map<String, Object> cfg = SaeArchitecture.sharedCfg(name(), config.dIn(), config.dSae(), config.applyBDecToInput(),
+                    config.decoderInitNorm());
             cfg.put("l1_coefficient", s.l1Coefficient);
             cfg.put("lp_norm", s.lpNorm);
             cfg.put("l1_warm_up_steps", s.l1WarmUpSteps);

@@ -135,12 +135,8 @@ public class TopKSae extends BaseSae {
         @Override
         public Map<String, Object> cfg(SaeSpec spec, int dIn) {
             Config config = Config.of(spec, dIn);
-            Map<String, Object> cfg = new LinkedHashMap<>();
-            cfg.put("architecture", name);
-            cfg.put("d_in", config.dIn());
-            cfg.put("d_sae", config.dSae());
-            cfg.put("apply_b_dec_to_input", config.applyBDecToInput());
-            cfg.put("decoder_init_norm", config.decoderInitNorm());
+            Map<String, Object> cfg = SaeArchitecture.sharedCfg(name, config.dIn(), config.dSae(), config.applyBDecToInput(),
+                    config.decoderInitNorm());
             cfg.put("k", kValue(config));
             cfg.put("aux_loss_coefficient", config.auxLossCoefficient());
             cfg.put("rescale_acts_by_decoder_norm", config.rescaleActsByDecoderNorm());
