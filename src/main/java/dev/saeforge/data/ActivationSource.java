@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A stream of activation vectors to train SAEs on, at one or more hooks: a language model's hook
@@ -49,6 +50,14 @@ public interface ActivationSource extends AutoCloseable {
     /** Facts about where the activations come from, for checkpoint metadata (cfg.json), e.g. the BOS id used. */
     default Map<String, Object> metadata() {
         return Map.of();
+    }
+
+    /**
+     * The files and revisions the stream reads, for a checkpoint to record, so that a resumed run
+     * reads the same; empty for a source that reads no files.
+     */
+    default Optional<InputFiles> inputs() {
+        return Optional.empty();
     }
 
     /** A stream of different samples from the same distribution, for evaluation. */

@@ -1,6 +1,7 @@
 package dev.saeforge.data;
 
 import dev.saeforge.lm.ModelSources;
+import dev.saeforge.store.CachePaths;
 import dev.saeforge.store.HfHub;
 import dev.saeforge.store.S3Objects;
 import dev.saeforge.store.S3Settings;
@@ -14,6 +15,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -32,7 +35,9 @@ import java.util.stream.Stream;
  * </ul>
  * Remote files are downloaded into the cache (CACHE/datasets/s3/BUCKET/KEY,
  * CACHE/datasets/hf/ORG/NAME/COMMIT/FILE) one at a time, when the reader reaches them; a hub
- * download interrupted midway resumes where it stopped.
+ * download interrupted midway resumes where it stopped. A key or file name that would land outside
+ * the cache is refused ({@link CachePaths}). A resumed run reads the files its checkpoint recorded
+ * ({@link #recorded}), not those listed anew.
  */
 final class DatasetFiles {
     private static final Pattern HF = Pattern.compile("hf://datasets/([A-Za-z0-9][\\w.-]*/[\\w.-]+)(?:@([\\w.-]+))?(?:/(.*))?");
@@ -55,13 +60,26 @@ final class DatasetFiles {
         return new DatasetFiles(sources.cacheDir(), sources.hub(), sources.env());
     }
 
+    /** The files of {@code location} as listed now. */
     List<Shard> list(String location) throws IOException {
+        return listing(location, null).shards();
+    }
+
+    /** A location's files, and the revision they were listed at (a hub commit; null for locations without revisions). */
+    record Listing(String revision, List<Shard> shards) {
+    }
+
+    /** The files of {@code location}, at hub revision {@code revision} when not null instead of the location's own. */
+    Listing listing(String location, String revision) throws IOException {
         List<Shard> shards;
+        String listedAt = null;
         if (location.equals(TinyCorpus.LOCATION)) {
             Path file = TinyCorpus.materialize(cacheDir);
             shards = List.of(new Shard(location + "/" + TinyCorpus.FILE, () -> file));
         } else if (location.startsWith("hf://")) {
-            shards = hub(location);
+            HfHub.Snapshot snapshot = snapshot(location, revision);
+            listedAt = snapshot.commit();
+            shards = hub(location, snapshot);
         } else if (location.startsWith("s3://")) {
             shards = s3(location);
         } else if (location.contains("://") && !location.startsWith("file://")) {
@@ -74,7 +92,33 @@ final class DatasetFiles {
             throw new IllegalArgumentException("dataset location " + location + " holds no data files (.jsonl, .jsonl.gz, .jsonl.zst, "
                     + ".parquet or .txt)");
         }
-        return shards.stream().sorted(Comparator.comparing(Shard::name)).toList();
+        return new Listing(listedAt, shards.stream().sorted(Comparator.comparing(Shard::name)).toList());
+    }
+
+    /**
+     * The files a checkpoint recorded its run reading, in its order and at its revision, so that a
+     * resumed run reads exactly those: files added to the location since are not read. The location
+     * is listed again only to find them; a file gone or changed (its size or version differs) is
+     * refused, since the stream's position means nothing in other data.
+     */
+    List<Shard> recorded(InputFiles recorded) throws IOException {
+        Map<String, Shard> now = listing(recorded.dataset(), recorded.datasetRevision()).shards().stream()
+                .collect(Collectors.toMap(Shard::name, Function.identity()));
+        String remedy = "; an exact resume is impossible: restore the file as it was, or give the run a new metadata.name to start afresh";
+        List<Shard> out = new ArrayList<>();
+        for (InputFiles.File file : recorded.files()) {
+            Shard shard = now.get(file.name());
+            if (shard == null) {
+                throw new IllegalArgumentException("dataset file " + file.name() + ", which the run was reading when its checkpoint was "
+                        + "written, is no longer in " + recorded.dataset() + remedy);
+            }
+            if (!file.unchangedIn(shard.file())) {
+                throw new IllegalArgumentException("dataset file " + file.name() + " changed since the run's checkpoint recorded it ("
+                        + file.describe() + " then, " + shard.file().describe() + " now)" + remedy);
+            }
+            out.add(shard);
+        }
+        return out;
     }
 
     private static List<Shard> local(String location) throws IOException {
@@ -86,14 +130,14 @@ final class DatasetFiles {
             if (!Files.isDirectory(base)) {
                 throw new IllegalArgumentException("dataset location " + location + ": folder " + base + " does not exist");
             }
-            return walk(base).filter(p -> matcher.matches(base.relativize(p))).map(DatasetFiles::localShard).toList();
+            return localShards(walk(base).filter(p -> matcher.matches(base.relativize(p))));
         }
         Path path = Path.of(location);
         if (Files.isRegularFile(path)) {
-            return List.of(localShard(path));
+            return localShards(Stream.of(path));
         }
         if (Files.isDirectory(path)) {
-            return walk(path).filter(p -> TextFormat.isDataFile(p.getFileName().toString())).map(DatasetFiles::localShard).toList();
+            return localShards(walk(path).filter(p -> TextFormat.isDataFile(p.getFileName().toString())));
         }
         throw new IllegalArgumentException("dataset location " + location + " does not exist; expected a file, a folder or a glob, "
                 + "or one of " + dev.saeforge.api.DatasetSpec.URI_FORM);
@@ -105,8 +149,13 @@ final class DatasetFiles {
         }
     }
 
-    private static Shard localShard(Path path) {
-        return new Shard(path.toString(), () -> path);
+    /** Local files have no version: a checkpoint records their size. */
+    private static List<Shard> localShards(Stream<Path> paths) throws IOException {
+        List<Shard> out = new ArrayList<>();
+        for (Path path : paths.toList()) {
+            out.add(new Shard(path.toString(), Files.size(path), null, () -> path));
+        }
+        return out;
     }
 
     private List<Shard> s3(String location) throws IOException {
@@ -118,7 +167,7 @@ final class DatasetFiles {
         String key = m.group(2);
         S3Objects objects = new S3Objects(S3Settings.from("s3://" + bucket, env));
         int glob = firstGlobCharacter(key);
-        Map<String, String> listed;
+        Map<String, S3Objects.Listed> listed;
         List<String> keys;
         if (glob >= 0) {
             String prefix = key.substring(0, key.lastIndexOf('/', glob) + 1);
@@ -136,23 +185,34 @@ final class DatasetFiles {
         }
         List<Shard> shards = new ArrayList<>();
         for (String k : keys) {
-            String etag = listed.get(k);
-            Path target = cacheDir.resolve("datasets/s3").resolve(bucket).resolve(k);
-            shards.add(new Shard("s3://" + bucket + "/" + k, () -> {
-                objects.download(k, etag, target);
+            S3Objects.Listed object = listed.get(k);
+            Path target = CachePaths.inside(cacheDir.resolve("datasets/s3").resolve(bucket), k, "s3://" + bucket + ": key");
+            shards.add(new Shard("s3://" + bucket + "/" + k, object.bytes(), object.etag(), () -> {
+                objects.download(k, object.etag(), target);
                 return target;
             }));
         }
         return shards;
     }
 
-    private List<Shard> hub(String location) throws IOException {
+    /** The hub dataset of {@code location} at {@code revision}, when not null, else at the location's revision (main by default). */
+    private HfHub.Snapshot snapshot(String location, String revision) throws IOException {
+        Matcher m = hubLocation(location);
+        String wanted = revision != null ? revision : m.group(2) == null ? "main" : m.group(2);
+        return hub.snapshot(HfHub.RepoType.DATASET, m.group(1), wanted);
+    }
+
+    private static Matcher hubLocation(String location) {
         Matcher m = HF.matcher(location);
         if (!m.matches()) {
             throw new IllegalArgumentException("dataset location \"" + location + "\" is not of the form hf://datasets/ORG/NAME[@REVISION][/PATH]");
         }
+        return m;
+    }
+
+    private List<Shard> hub(String location, HfHub.Snapshot snapshot) {
+        Matcher m = hubLocation(location);
         String repo = m.group(1);
-        HfHub.Snapshot snapshot = hub.snapshot(HfHub.RepoType.DATASET, repo, m.group(2) == null ? "main" : m.group(2));
         String path = m.group(3) == null ? "" : m.group(3).replaceAll("/+$", "");
         List<String> files;
         if (path.isEmpty()) {
@@ -167,12 +227,13 @@ final class DatasetFiles {
         } else {
             files = snapshot.sizes().keySet().stream().filter(f -> f.startsWith(path + "/") && TextFormat.isDataFile(f)).toList();
         }
-        Path dir = cacheDir.resolve("datasets/hf").resolve(repo).resolve(snapshot.commit());
+        Path dir = CachePaths.inside(cacheDir.resolve("datasets/hf"), repo + "/" + snapshot.commit(), "hub dataset repository and commit");
         List<Shard> shards = new ArrayList<>();
         for (String file : files) {
-            Path target = dir.resolve(file);
+            Path target = CachePaths.inside(dir, file, snapshot.uri() + ": file");
             long size = snapshot.sizes().get(file);
-            shards.add(new Shard(snapshot.uri() + "/" + file, () -> {
+            // The commit fixes a hub file's content: its size is all a checkpoint needs to record.
+            shards.add(new Shard(snapshot.uri() + "/" + file, size, null, () -> {
                 if (!Files.isRegularFile(target) || (size >= 0 && Files.size(target) != size)) {
                     hub.download(snapshot, file, target);
                 }

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A Qwen3 model's activations at one or more hooks over a text dataset, as SAELens'
@@ -76,10 +77,16 @@ public final class LanguageModelActivations implements ActivationSource {
      */
     public static LanguageModelActivations open(TrainingRunSpec spec, List<HookPoint> hooks, Device device, ModelSources sources,
                                                 ThreadSettings threads) throws IOException {
+        return open(spec, hooks, device, sources, threads, null);
+    }
+
+    /** As above, on the input a checkpoint recorded ({@code recorded}; null: the input as it is now), see {@link LanguageModelData#open}. */
+    public static LanguageModelActivations open(TrainingRunSpec spec, List<HookPoint> hooks, Device device, ModelSources sources,
+                                                ThreadSettings threads, InputFiles recorded) throws IOException {
         if (hooks.isEmpty() || hooks.stream().distinct().count() != hooks.size()) {
             throw new IllegalArgumentException("an activation stream serves distinct hooks, at least one; got " + hooks);
         }
-        LanguageModelData data = LanguageModelData.open(spec, hooks, device, sources);
+        LanguageModelData data = LanguageModelData.open(spec, hooks, device, sources, recorded);
         try {
             return new LanguageModelActivations(data, hooks, spec.training.batchSizeTokens, spec.training.seed, threads);
         } catch (RuntimeException e) {
@@ -242,6 +249,11 @@ public final class LanguageModelActivations implements ActivationSource {
     @Override
     public Map<String, Object> metadata() {
         return data.metadata();
+    }
+
+    @Override
+    public Optional<InputFiles> inputs() {
+        return Optional.of(data.inputs());
     }
 
     @Override

@@ -33,11 +33,12 @@ public final class LanguageModelData implements AutoCloseable {
     private final DatasetSpec dataset;
     private final Packer.Rules rules;
     private final List<Shard> shards;
+    private final InputFiles inputs;
     private final long seed;
     private final HeldOut heldOut;
 
     private LanguageModelData(String modelName, Qwen3Model model, Tokenizer tokenizer, SpecialTokens special, DatasetSpec dataset,
-                              Packer.Rules rules, List<Shard> shards, long seed, int evalWindows) {
+                              Packer.Rules rules, List<Shard> shards, InputFiles inputs, long seed, int evalWindows) {
         this.modelName = modelName;
         this.model = model;
         this.tokenizer = tokenizer;
@@ -45,6 +46,7 @@ public final class LanguageModelData implements AutoCloseable {
         this.dataset = dataset;
         this.rules = rules;
         this.shards = shards;
+        this.inputs = inputs;
         this.seed = seed;
         try (TextStream all = textStream(TextStream.RowFilter.ALL)) {
             this.heldOut = HeldOut.take(all, new TokenizedText(all, tokenizer), rules, evalWindows);
@@ -58,9 +60,23 @@ public final class LanguageModelData implements AutoCloseable {
      */
     public static LanguageModelData open(TrainingRunSpec spec, List<HookPoint> hooks, Device device, ModelSources sources)
             throws IOException {
+        return open(spec, hooks, device, sources, null);
+    }
+
+    /**
+     * As {@link #open(TrainingRunSpec, List, Device, ModelSources)}, reading what {@code recorded}
+     * says a checkpoint of the run read (null: what the locations hold now): the model at the
+     * recorded revision and exactly the recorded dataset files, so that a resumed run continues on
+     * the same input. A recorded location other than the spec's is not used (the checkpoint's spec
+     * check refuses the resume).
+     */
+    public static LanguageModelData open(TrainingRunSpec spec, List<HookPoint> hooks, Device device, ModelSources sources,
+                                         InputFiles recorded) throws IOException {
         ModelSpec modelSpec = spec.model;
         DatasetSpec dataset = spec.dataset;
-        Path dir = sources.resolve(modelSpec.uri);
+        boolean sameModel = recorded != null && modelSpec.uri.equals(recorded.model());
+        ModelSources.Resolved resolved = sources.resolve(modelSpec.uri, sameModel ? recorded.modelRevision() : null);
+        Path dir = resolved.dir();
         Qwen3Model model = Qwen3Model.load(dir, device, modelSpec.dtype == null ? null : Precision.valueOf(modelSpec.dtype.name()));
         Tokenizer tokenizer = null;
         try {
@@ -80,9 +96,15 @@ public final class LanguageModelData implements AutoCloseable {
             };
             Packer.Rules rules = new Packer.Rules(dataset.contextSize, dataset.prependBos ? special.bosId() : null, separator,
                     dataset.disableConcatSequences);
-            List<Shard> shards = DatasetFiles.of(sources).list(dataset.uri);
+            DatasetFiles files = DatasetFiles.of(sources);
+            boolean sameDataset = recorded != null && dataset.uri.equals(recorded.dataset());
+            DatasetFiles.Listing listing = sameDataset ? new DatasetFiles.Listing(recorded.datasetRevision(), files.recorded(recorded))
+                    : files.listing(dataset.uri, null);
+            InputFiles inputs = new InputFiles(modelSpec.uri, resolved.revision(), dataset.uri, listing.revision(),
+                    listing.shards().stream().map(Shard::file).toList());
             int evalWindows = spec.training.evalBatches * dataset.storeBatchSizePrompts;
-            return new LanguageModelData(modelSpec.name, model, tokenizer, special, dataset, rules, shards, spec.training.seed, evalWindows);
+            return new LanguageModelData(modelSpec.name, model, tokenizer, special, dataset, rules, listing.shards(), inputs,
+                    spec.training.seed, evalWindows);
         } catch (IOException | RuntimeException e) {
             if (tokenizer != null) {
                 tokenizer.close();
@@ -107,6 +129,11 @@ public final class LanguageModelData implements AutoCloseable {
 
     DatasetSpec dataset() {
         return dataset;
+    }
+
+    /** What this model and dataset are, for a checkpoint to record. */
+    InputFiles inputs() {
+        return inputs;
     }
 
     /** The held-out evaluation windows, in batches of storeBatchSizePrompts. */

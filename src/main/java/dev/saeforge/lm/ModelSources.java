@@ -2,6 +2,7 @@ package dev.saeforge.lm;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saeforge.store.CachePaths;
 import dev.saeforge.store.HfHub;
 import dev.saeforge.store.S3Objects;
 import dev.saeforge.store.S3Settings;
@@ -68,17 +69,30 @@ public final class ModelSources {
         return base.resolve("saeforge");
     }
 
+    /** A model's local directory, and the revision its location resolved to (a hub commit; null for locations without revisions). */
+    public record Resolved(Path dir, String revision) {
+    }
+
     /** The local directory holding the checkpoint at {@code location}, downloading what is missing. */
     public Path resolve(String location) throws IOException {
+        return resolve(location, null).dir();
+    }
+
+    /**
+     * As {@link #resolve(String)}, at hub revision {@code revision} when not null (the commit a
+     * checkpoint recorded) instead of the location's own, which may have moved since.
+     */
+    public Resolved resolve(String location, String revision) throws IOException {
         if (location.startsWith("hf://")) {
             Matcher m = HF.matcher(location);
             if (!m.matches()) {
                 throw new IllegalArgumentException("model location \"" + location + "\" is not of the form hf://ORG/NAME[@REVISION]");
             }
-            String revision = m.group(2) == null ? "main" : m.group(2);
-            HfHub.Snapshot snapshot = hub.snapshot(HfHub.RepoType.MODEL, m.group(1), revision);
-            Path dir = cacheDir.resolve("models/hf").resolve(m.group(1)).resolve(snapshot.commit());
-            return copy(new HubModelFiles(hub, snapshot), dir);
+            String wanted = revision != null ? revision : m.group(2) == null ? "main" : m.group(2);
+            HfHub.Snapshot snapshot = hub.snapshot(HfHub.RepoType.MODEL, m.group(1), wanted);
+            Path dir = CachePaths.inside(cacheDir.resolve("models/hf"), m.group(1) + "/" + snapshot.commit(),
+                    "hub model repository and commit");
+            return new Resolved(copy(new HubModelFiles(hub, snapshot), dir), snapshot.commit());
         }
         if (location.startsWith("s3://")) {
             Matcher m = S3.matcher(location);
@@ -86,21 +100,22 @@ public final class ModelSources {
                 throw new IllegalArgumentException("model location \"" + location + "\" is not of the form s3://BUCKET/PREFIX");
             }
             String prefix = m.group(2) == null ? "" : m.group(2);
-            Path dir = cacheDir.resolve("models/s3").resolve(m.group(1)).resolve(prefix);
-            return copy(new S3ModelFiles(new S3Objects(S3Settings.from(location, env)), prefix), dir);
+            Path bucket = cacheDir.resolve("models/s3").resolve(m.group(1));
+            Path dir = prefix.isEmpty() ? bucket : CachePaths.inside(bucket, prefix, "model location " + location + ": prefix");
+            return new Resolved(copy(new S3ModelFiles(new S3Objects(S3Settings.from(location, env)), prefix), dir), null);
         }
         if (location.startsWith(TINY)) {
             if (!location.equals(TINY + "qwen3")) {
                 throw new IllegalArgumentException("model location \"" + location + "\" is not a tiny model; the one there is tiny://qwen3");
             }
-            return tiny(cacheDir.resolve("models/tiny/qwen3"));
+            return new Resolved(tiny(cacheDir.resolve("models/tiny/qwen3")), null);
         }
         Path dir = Path.of(location.startsWith("file://") ? location.substring("file://".length()) : location);
         if (!Files.isDirectory(dir)) {
             throw new InvalidModelException("model directory " + dir + " does not exist; expected a Hugging Face checkpoint directory, "
                     + "hf://ORG/NAME[@REVISION] or s3://BUCKET/PREFIX");
         }
-        return dir;
+        return new Resolved(dir, null);
     }
 
     /**
@@ -148,7 +163,7 @@ public final class ModelSources {
                     throw new InvalidModelException(remote.location() + ": " + Qwen3Weights.INDEX_FILE + " names shard " + shard
                             + ", which is missing there");
                 }
-                remote.fetch(shard, dir.resolve(shard));
+                remote.fetch(shard, CachePaths.inside(dir, shard, remote.location() + ": " + Qwen3Weights.INDEX_FILE + " shard"));
             }
         } else if (names.contains(Qwen3Weights.SINGLE_FILE)) {
             remote.fetch(Qwen3Weights.SINGLE_FILE, dir.resolve(Qwen3Weights.SINGLE_FILE));

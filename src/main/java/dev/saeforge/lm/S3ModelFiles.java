@@ -32,7 +32,7 @@ final class S3ModelFiles implements RemoteFiles {
     public Set<String> names() throws IOException {
         if (etags == null) {
             Map<String, String> found = new TreeMap<>();
-            objects.list(prefix).forEach((key, etag) -> found.put(key.substring(prefix.length()), etag));
+            objects.list(prefix).forEach((key, listed) -> found.put(key.substring(prefix.length()), listed.etag()));
             etags = found;
         }
         return etags.keySet();

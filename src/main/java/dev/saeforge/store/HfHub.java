@@ -101,7 +101,9 @@ public final class HfHub {
             long size = sibling.path("lfs").path("size").asLong(sibling.path("size").asLong(-1));
             sizes.put(sibling.path("rfilename").asText(), size);
         }
-        return new Snapshot(type, repo, revision, commit, Collections.unmodifiableMap(sizes));
+        // The commit names the cache directory the files go to: only a commit hash may.
+        return new Snapshot(type, repo, revision, CachePaths.commit(commit, "hf://" + type.filePrefix + repo),
+                Collections.unmodifiableMap(sizes));
     }
 
     /**

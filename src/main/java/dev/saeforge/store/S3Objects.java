@@ -31,19 +31,23 @@ public final class S3Objects {
         this.retry = settings.retry();
     }
 
+    /** What a listing says of one object: its ETag and size. */
+    public record Listed(String etag, long bytes) {
+    }
+
     public String bucket() {
         return settings.bucket();
     }
 
-    /** Every object under {@code prefix} (recursively), key to ETag, in key order. */
-    public Map<String, String> list(String prefix) throws IOException {
+    /** Every object under {@code prefix} (recursively), by key, in key order. */
+    public Map<String, Listed> list(String prefix) throws IOException {
         return retry.run("listing s3://" + settings.bucket() + "/" + prefix, () -> {
-            Map<String, String> found = new TreeMap<>();
+            Map<String, Listed> found = new TreeMap<>();
             for (Result<Item> result : client.listObjects(ListObjectsArgs.builder().bucket(settings.bucket()).prefix(prefix)
                     .recursive(true).build())) {
                 Item item = result.get();
                 if (!item.isDir()) {
-                    found.put(item.objectName(), item.etag());
+                    found.put(item.objectName(), new Listed(item.etag(), item.size()));
                 }
             }
             return found;

@@ -16,13 +16,16 @@ import dev.saeforge.api.RunIdentity;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.data.ActivationSource;
+import dev.saeforge.data.InputFiles;
 import dev.saeforge.sae.SaeArchitecture;
+import dev.saeforge.store.CheckpointManifest;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.store.CheckpointStore;
 import dev.saeforge.store.SaeLensCheckpoint;
 import dev.saeforge.store.Safetensors;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -34,6 +37,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Stream;
@@ -175,6 +179,25 @@ final class Checkpointer {
             tensors.write(dir.resolve(STREAM_ARRAYS));
         }
         JSON.writeValue(dir.resolve(STREAM_POSITION).toFile(), Map.of("position", source.position()));
+        Optional<InputFiles> inputs = source.inputs();
+        if (inputs.isPresent()) {
+            Files.write(dir.resolve(InputFiles.FILE_NAME), inputs.get().toJson());
+        }
+    }
+
+    /**
+     * The model revision and dataset files {@code checkpoint} records its run reading, for the
+     * resumed run to read the same; empty when it records none (a synthetic run, or a checkpoint
+     * written before checkpoints recorded them).
+     */
+    static Optional<InputFiles> inputsOf(CheckpointStore store, CheckpointRef checkpoint) throws IOException {
+        Optional<CheckpointManifest> manifest = store.manifest(checkpoint.run(), checkpoint.name());
+        if (manifest.isEmpty() || manifest.get().files().stream().noneMatch(file -> file.path().equals(InputFiles.FILE_NAME))) {
+            return Optional.empty();
+        }
+        try (InputStream in = store.read(checkpoint.run(), checkpoint.name(), InputFiles.FILE_NAME)) {
+            return Optional.of(InputFiles.parse(in.readAllBytes(), checkpoint.uri() + "/" + InputFiles.FILE_NAME));
+        }
     }
 
     /**

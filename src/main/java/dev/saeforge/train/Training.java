@@ -10,6 +10,7 @@ import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingSpec;
 import dev.saeforge.data.ActivationSource;
+import dev.saeforge.data.InputFiles;
 import dev.saeforge.data.LanguageModelActivations;
 import dev.saeforge.data.SyntheticSuperposition;
 import dev.saeforge.data.ThreadSettings;
@@ -83,15 +84,20 @@ public final class Training {
         if (spec.synthetic != null) {
             try (SyntheticSuperposition source = new SyntheticSuperposition(spec.synthetic, training.seed)) {
                 HeldOutEvaluation evaluation = HeldOutEvaluation.rows(source, training.batchSizeTokens, training.evalBatches, source);
-                return run(run, spec, new Stream(source, evaluation, null), store, options, listener);
+                return run(run, spec, new Stream(source, evaluation, null), store, store.latest(run.name()), options, listener);
             }
         }
         List<HookPoint> hooks = SaeDefinition.all(spec, run.name()).stream().map(sae -> HookPoint.parse(sae.hook())).distinct().toList();
         Device device = device(training.device);
         ThreadSettings threads = options.threads() != null ? options.threads() : ThreadSettings.fromEnvironment(device.isGpu());
+        // A resumed run reads the model revision and dataset files its checkpoint recorded, not what the locations hold now.
+        Optional<CheckpointRef> latest = store.latest(run.name());
+        InputFiles recorded = latest.isPresent() && !latest.get().isFinal()
+                ? Checkpointer.inputsOf(store, latest.get()).orElse(null) : null;
         try (LanguageModelActivations source = LanguageModelActivations.open(spec, hooks, device,
-                ModelSources.fromEnvironment(), threads)) {
-            return run(run, spec, new Stream(source, HeldOutEvaluation.spliced(source.data(), hooks), threads), store, options, listener);
+                ModelSources.fromEnvironment(), threads, recorded)) {
+            return run(run, spec, new Stream(source, HeldOutEvaluation.spliced(source.data(), hooks), threads), store, latest, options,
+                    listener);
         }
     }
 
@@ -101,17 +107,17 @@ public final class Training {
         TrainingSpec training = spec.training;
         requestTf32(training);
         HeldOutEvaluation evaluation = HeldOutEvaluation.rows(source, training.batchSizeTokens, training.evalBatches, null);
-        return run(run, spec, new Stream(source, evaluation, null), store, options, listener);
+        return run(run, spec, new Stream(source, evaluation, null), store, store.latest(run.name()), options, listener);
     }
 
-    private static Summary run(RunIdentity run, TrainingRunSpec spec, Stream stream, CheckpointStore store, Options options,
-                               TrainingListener listener) throws IOException {
+    /** {@code latest}: the store's newest complete checkpoint of the run, to resume from. */
+    private static Summary run(RunIdentity run, TrainingRunSpec spec, Stream stream, CheckpointStore store, Optional<CheckpointRef> latest,
+                               Options options, TrainingListener listener) throws IOException {
         String name = run.name();
         TrainingSpec training = spec.training;
         ActivationSource source = stream.source();
         List<SaeDefinition> definitions = SaeDefinition.all(spec, name);
         List<Integer> hookIndices = hookIndices(definitions, source);
-        Optional<CheckpointRef> latest = store.latest(name);
         if (latest.isPresent() && latest.get().isFinal()) {
             return Summary.alreadyComplete(name, latest.get());
         }

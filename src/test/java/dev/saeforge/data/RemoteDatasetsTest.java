@@ -131,6 +131,103 @@ class RemoteDatasetsTest {
                 .hasMessageStartingWith("s3://corpora needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
     }
 
+    @Test
+    void anS3DatasetResumesOnTheFilesItsCheckpointRecordedAndRefusesOneChangedOrGone() throws Exception {
+        MinioClient client = S3Settings.from("s3://corpora", S3.env()).client();
+        upload(client, "resumed/part-1.jsonl", jsonl(repo.resolve("part-1.jsonl"), documents("p1", 5)));
+        DatasetFiles files = new DatasetFiles(cache, null, S3.env());
+        DatasetFiles.Listing first = files.listing("s3://corpora/resumed", null);
+        InputFiles recorded = new InputFiles(null, null, "s3://corpora/resumed", first.revision(),
+                first.shards().stream().map(Shard::file).toList());
+        assertThat(recorded.files()).singleElement().satisfies(file -> {
+            assertThat(file.bytes()).isEqualTo(Files.size(repo.resolve("part-1.jsonl")));
+            assertThat(file.version()).as("the ETag").isNotBlank();
+        });
+        assertThat(InputFiles.parse(recorded.toJson(), "inputs.json")).isEqualTo(recorded);
+
+        upload(client, "resumed/part-0.jsonl", jsonl(repo.resolve("part-0.jsonl"), documents("p0", 5)));
+        assertThat(files.recorded(recorded)).as("a file added since is not read").extracting(Shard::name)
+                .containsExactly("s3://corpora/resumed/part-1.jsonl");
+
+        upload(client, "resumed/part-1.jsonl", jsonl(repo.resolve("part-1.jsonl"), documents("p1-rewritten", 5)));
+        assertThatThrownBy(() -> files.recorded(recorded)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("dataset file s3://corpora/resumed/part-1.jsonl changed since the run's checkpoint recorded it")
+                .hasMessageContaining("an exact resume is impossible");
+
+        client.removeObject(io.minio.RemoveObjectArgs.builder().bucket("corpora").object("resumed/part-1.jsonl").build());
+        assertThatThrownBy(() -> files.recorded(recorded)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("dataset file s3://corpora/resumed/part-1.jsonl, which the run was reading when its checkpoint "
+                        + "was written, is no longer in s3://corpora/resumed");
+    }
+
+    @Test
+    void aHubDatasetResumesAtTheCommitItsCheckpointRecorded() throws IOException {
+        hubDataset();
+        try (HubServer hub = new HubServer(HfHub.RepoType.DATASET, REPO, repo, null)) {
+            DatasetFiles files = new DatasetFiles(cache, new HfHub(hub.endpoint(), null), Map.of());
+            DatasetFiles.Listing first = files.listing("hf://datasets/" + REPO, null);
+            assertThat(first.revision()).isEqualTo(HubServer.COMMIT);
+            InputFiles recorded = new InputFiles(null, null, "hf://datasets/" + REPO, first.revision(),
+                    first.shards().stream().map(Shard::file).toList());
+            hub.requests().clear();
+
+            assertThat(files.recorded(recorded)).extracting(Shard::name).containsExactlyElementsOf(first.shards().stream().map(Shard::name).toList());
+            assertThat(hub.requests()).extracting(HubServer.Request::path)
+                    .containsExactly("/api/datasets/" + REPO + "/revision/" + HubServer.COMMIT);
+        }
+    }
+
+    @Test
+    void anS3KeyThatWouldLeaveTheCacheIsRefusedNamingItAndTheBucket() throws Exception {
+        Path outside = repo.resolve("escaped.jsonl");
+        String key = outside.toAbsolutePath().toString();   // an absolute key: resolved against the cache, it replaces it
+        byte[] body = "{\"text\": \"planted\"}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        MinioClient client = S3Settings.from("s3://corpora", S3.env()).client();
+        client.putObject(io.minio.PutObjectArgs.builder().bucket("corpora").object(key)
+                .stream(new java.io.ByteArrayInputStream(body), body.length, -1).build());
+        DatasetFiles files = new DatasetFiles(cache, null, S3.env());
+        try {
+            assertThatThrownBy(() -> {
+                for (Shard shard : files.list("s3://corpora")) {
+                    shard.local();
+                }
+            }).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("s3://corpora: key \"" + key + "\" is refused: it is an absolute path");
+            assertThat(outside).doesNotExist();
+        } finally {
+            client.removeObject(io.minio.RemoveObjectArgs.builder().bucket("corpora").object(key).build());
+        }
+    }
+
+    @Test
+    void aHubFileNameOrCommitThatWouldLeaveTheCacheIsRefusedNamingTheRepository() throws IOException {
+        hubDataset();
+        Path cacheDir = cache.resolve("inner");
+        try (HubServer hub = new HubServer(HfHub.RepoType.DATASET, REPO, repo, null)) {
+            DatasetFiles files = new DatasetFiles(cacheDir, new HfHub(hub.endpoint(), null), Map.of());
+            String escaping = "data/../../../../../../../escaped-train.jsonl";
+            hub.listAlso(escaping, 10);
+            assertThatThrownBy(() -> {
+                for (Shard shard : files.list("hf://datasets/" + REPO)) {
+                    shard.local();
+                }
+            }).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("hf://datasets/" + REPO + "@" + HubServer.COMMIT + ": file \"" + escaping
+                            + "\" is refused: it has a \"..\" segment");
+
+            hub.answerCommit("../../../../../escaped");
+            assertThatThrownBy(() -> {
+                for (Shard shard : files.list("hf://datasets/" + REPO + "/data/test-00000-of-00001.parquet")) {
+                    shard.local();
+                }
+            }).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("the hub answered commit \"../../../../../escaped\" for hf://datasets/" + REPO
+                            + "; expected 40 hexadecimal digits");
+        }
+        assertThat(cache.resolve("escaped-train.jsonl")).doesNotExist();
+        assertThat(cache.resolve("escaped")).doesNotExist();
+    }
+
     private static void upload(MinioClient client, String key, Path file) throws Exception {
         client.uploadObject(UploadObjectArgs.builder().bucket("corpora").object(key).filename(file.toString()).build());
     }

@@ -61,6 +61,36 @@ class ModelSourcesTest {
     }
 
     @Test
+    void aRecordedCommitIsResolvedInsteadOfTheLocationsRevision() throws Exception {
+        TinyQwen3.write(checkpoint, TinyQwen3.Options.defaults());
+        try (HubServer hub = new HubServer(REPO, checkpoint, null)) {
+            ModelSources sources = new ModelSources(cache, new HfHub(hub.endpoint(), null), Map.of());
+
+            assertThat(sources.resolve("hf://" + REPO, null).revision()).as("main, resolved").isEqualTo(HubServer.COMMIT);
+            hub.requests().clear();
+            ModelSources.Resolved resumed = sources.resolve("hf://" + REPO, HubServer.COMMIT);
+
+            assertThat(resumed).isEqualTo(new ModelSources.Resolved(cache.resolve("models/hf/" + REPO + "/" + HubServer.COMMIT),
+                    HubServer.COMMIT));
+            assertThat(hub.requests()).extracting(HubServer.Request::path).containsExactly("/api/models/" + REPO + "/revision/" + HubServer.COMMIT);
+        }
+    }
+
+    @Test
+    void aHubCommitThatWouldLeaveTheCacheIsRefusedBeforeAnythingIsWritten() throws Exception {
+        TinyQwen3.write(checkpoint, TinyQwen3.Options.defaults());
+        Path cacheDir = cache.resolve("inner");
+        try (HubServer hub = new HubServer(REPO, checkpoint, null)) {
+            hub.answerCommit("../../../../../escaped");
+            ModelSources sources = new ModelSources(cacheDir, new HfHub(hub.endpoint(), null), Map.of());
+
+            assertThatThrownBy(() -> sources.resolve("hf://" + REPO)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("the hub answered commit \"../../../../../escaped\" for hf://" + REPO + "; expected 40 hexadecimal digits");
+        }
+        assertThat(cache.resolve("escaped")).doesNotExist();
+    }
+
+    @Test
     void aShardMissingOnTheHubIsNamed() throws Exception {
         TinyQwen3.write(checkpoint, TinyQwen3.Options.defaults().withShards(2));
         Files.delete(checkpoint.resolve("model-00002-of-00002.safetensors"));

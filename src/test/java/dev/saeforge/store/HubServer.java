@@ -24,7 +24,8 @@ import java.util.stream.Stream;
  * A local stand-in for the Hugging Face hub serving one model or dataset repository from a
  * directory, with the endpoints huggingface_hub uses: {@code /api/{models|datasets}/REPO/revision/REV}
  * (commit and files with sizes) and {@code /[datasets/]REPO/resolve/COMMIT/FILE}, which redirects to
- * a second server (the CDN, another origin) that honours Range requests. It can demand a token and cut a download short once.
+ * a second server (the CDN, another origin) that honours Range requests. It can demand a token and cut a download short once,
+ * and play a hostile hub: list a file name it chose, or answer a commit that is no hash.
  */
 public final class HubServer implements AutoCloseable {
     /** One request as the server saw it. */
@@ -41,6 +42,8 @@ public final class HubServer implements AutoCloseable {
     private final String token;
     private final List<Request> requests = new CopyOnWriteArrayList<>();
     private final Map<String, Long> cutShort = new ConcurrentHashMap<>();
+    private final Map<String, Long> alsoListed = new ConcurrentHashMap<>();
+    private volatile String answeredCommit = COMMIT;
 
     /** Serves {@code files} as model repository {@code repo}; {@code token} null for a public one. */
     public HubServer(String repo, Path files, String token) throws IOException {
@@ -72,6 +75,16 @@ public final class HubServer implements AutoCloseable {
     /** The next download of {@code file} sends its first {@code bytes} bytes, then drops the connection. */
     public void cutShortOnce(String file, long bytes) {
         cutShort.put(file, bytes);
+    }
+
+    /** Lists {@code rfilename} of {@code size} bytes among the repository's files too, as a hostile repository could. */
+    public void listAlso(String rfilename, long size) {
+        alsoListed.put(rfilename, size);
+    }
+
+    /** Answers {@code sha} as the commit of every revision, as a hostile hub could. */
+    public void answerCommit(String sha) {
+        answeredCommit = sha;
     }
 
     private void handle(HttpExchange exchange) throws IOException {
@@ -107,7 +120,7 @@ public final class HubServer implements AutoCloseable {
     private String info() throws IOException {
         ObjectNode root = new ObjectMapper().createObjectNode();
         root.put("id", repo);
-        root.put("sha", COMMIT);
+        root.put("sha", answeredCommit);
         ArrayNode siblings = root.putArray("siblings");
         try (Stream<Path> list = Files.walk(files)) {
             for (Path file : list.filter(Files::isRegularFile).sorted().toList()) {
@@ -116,6 +129,7 @@ public final class HubServer implements AutoCloseable {
                 sibling.put("size", Files.size(file));
             }
         }
+        alsoListed.forEach((name, size) -> siblings.addObject().put("rfilename", name).put("size", size));
         return root.toString();
     }
 

@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Training a JumpReLU SAE on a tiny Qwen3's activations: evaluations at the interval and at the
@@ -63,8 +64,12 @@ class LanguageModelTrainingTest {
     }
 
     static TrainingRun run(String name) throws Exception {
+        return run(name, dir.resolve("corpus.jsonl").toString());
+    }
+
+    static TrainingRun run(String name, String corpus) throws Exception {
         return TrainingRuns.parse(RUN.replace("NAME", name).replace("MODEL", dir.resolve("model").toString())
-                .replace("CORPUS", dir.resolve("corpus.jsonl").toString()), name).get(0);
+                .replace("CORPUS", corpus), name).get(0);
     }
 
     @Test
@@ -116,6 +121,54 @@ class LanguageModelTrainingTest {
         }
         // The batches are restored bit for bit (LanguageModelActivationsTest); the trainer's own resume is exact to rounding.
         SaeCheckpointDirs.assertSameWeights(dir.resolve("straight/lm/final_3840"), store.resolve("lm/final_3840"));
+    }
+
+    @Test
+    void aFileAddedToTheDatasetMidRunIsNotReadByTheResumedRun() throws Exception {
+        Path corpus = Files.createDirectories(dir.resolve("growing-corpus"));
+        Files.copy(dir.resolve("corpus.jsonl"), corpus.resolve("corpus.jsonl"));
+        TrainingRun run = run("lm", corpus.toString());
+        Path store = dir.resolve("grown-store");
+        stopAfter27Steps(run, store);
+        // Sorts first: a run that listed the folder again would read it in its place and hold out other text.
+        Files.writeString(corpus.resolve("0-added.jsonl"), "{\"text\": \"a document added while the run was stopped\"}\n".repeat(50));
+
+        try (CheckpointStore checkpoints = CheckpointStore.open(store.toString())) {
+            Summary second = Training.run(RunIdentity.of(run), run.getSpec(), checkpoints, Training.Options.defaults(),
+                    new TrainingListener() {
+                    });
+            assertThat(second.outcome()).isEqualTo(Summary.Outcome.COMPLETED);
+        }
+        // The straight run read the same single file (its name changes nothing read from it) under the same run name (the SAE's seed).
+        SaeCheckpointDirs.assertSameWeights(dir.resolve("straight/lm/final_3840"), store.resolve("lm/final_3840"));
+    }
+
+    @Test
+    void aDatasetFileChangedMidRunRefusesTheResumeNamingTheFile() throws Exception {
+        Path corpus = Files.createDirectories(dir.resolve("changing-corpus"));
+        Path file = Files.copy(dir.resolve("corpus.jsonl"), corpus.resolve("corpus.jsonl"));
+        TrainingRun run = run("lm", corpus.toString());
+        Path store = dir.resolve("changed-store");
+        stopAfter27Steps(run, store);
+        Files.writeString(file, "{\"text\": \"one more document\"}\n", java.nio.file.StandardOpenOption.APPEND);
+
+        try (CheckpointStore checkpoints = CheckpointStore.open(store.toString())) {
+            assertThatThrownBy(() -> Training.run(RunIdentity.of(run), run.getSpec(), checkpoints, Training.Options.defaults(),
+                    new TrainingListener() {
+                    }))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("dataset file " + file + " changed since the run's checkpoint recorded it")
+                    .hasMessageContaining("an exact resume is impossible");
+        }
+    }
+
+    private static void stopAfter27Steps(TrainingRun run, Path store) throws IOException {
+        try (CheckpointStore checkpoints = CheckpointStore.open(store.toString())) {
+            Summary first = Training.run(RunIdentity.of(run), run.getSpec(), checkpoints, new Training.Options(27L, new StopRequest()),
+                    new TrainingListener() {
+                    });
+            assertThat(first.outcome()).isEqualTo(Summary.Outcome.STOPPED);
+        }
     }
 
     private static JsonNode cfg(Path checkpoint) throws IOException {
