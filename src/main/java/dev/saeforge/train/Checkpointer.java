@@ -48,6 +48,7 @@ import java.util.stream.Stream;
  * <pre>
  * &lt;run&gt;/&lt;tokens&gt;/trainingrun.yaml              the run, to refuse resuming a different one
  *                   activation_stream.json(+.safetensors)  the stream's position (and its buffers' unserved rows)
+ *                   inputs.json                    the model revision and dataset files the stream reads, for a resume to read the same
  *                   &lt;sae&gt;/cfg.json, sae_weights...  a SAELens directory per SAE, with its trainer state
  *                   manifest.json                  written last by the store: the checkpoint is complete
  * </pre>

@@ -105,6 +105,17 @@ class HfHubTest {
     }
 
     @Test
+    void aCommitThatIsNoHashIsRefusedNamingTheRepository() throws IOException {
+        try (HubServer server = new HubServer(REPO, repoFiles, null)) {
+            // It would become the cache directory the files are written to: CACHE/models/hf/ORG/NAME/COMMIT.
+            server.answerCommit("../../../../../.docker");
+            assertThatThrownBy(() -> new HfHub(server.endpoint(), null).snapshot(HfHub.RepoType.MODEL, REPO, "main"))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("the hub answered commit \"../../../../../.docker\" for hf://" + REPO + "; expected 40 hexadecimal digits");
+        }
+    }
+
+    @Test
     void anUnknownRevisionIsNamed() throws IOException {
         try (HubServer server = new HubServer(REPO, repoFiles, null)) {
             assertThatThrownBy(() -> new HfHub(server.endpoint(), null).snapshot(HfHub.RepoType.MODEL, REPO, "v9"))
