@@ -12,12 +12,14 @@ import io.fabric8.generator.annotation.Required;
 /** The text corpus and how it is packed into context windows, as SAELens does. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"uri", "format", "textField", "contextSize", "prependBos", "sequenceSeparator",
-        "disableConcatSequences", "malformedRows", "storeBatchSizePrompts", "nBatchesInBuffer", "mixingFraction"})
+        "disableConcatSequences", "malformedRows", "maxRecordBytes", "storeBatchSizePrompts", "nBatchesInBuffer", "mixingFraction"})
 public class DatasetSpec {
     public static final String URI_PATTERN =
             "^(hf://datasets/[A-Za-z0-9][\\w.-]*/[\\w.-]+(@[\\w.-]+)?(/\\S*)?|s3://[a-z0-9][a-z0-9.-]+[a-z0-9](/\\S*)?|file://\\S+|tiny://corpus|[^:\\s][^:]*)$";
     public static final String URI_FORM =
             "hf://datasets/ORG/NAME[@REVISION][/PATH], s3://BUCKET/PREFIX, file://PATH, a local path or glob, or tiny://corpus";
+    /** A record is held as bytes and then as a string, both Java arrays. */
+    public static final int MAX_RECORD_BYTES = 1 << 30;
 
     @JsonPropertyDescription("Where the text is (SAELens dataset_path): a file, a glob, a folder, an S3 prefix, a hub dataset"
             + " (its train split unless a path is given), or tiny://corpus, a small generated corpus.")
@@ -49,6 +51,12 @@ public class DatasetSpec {
     @JsonPropertyDescription("What to do with a row that is not valid JSON or lacks a string text field, and with a file"
             + " lacking the text column: fail (stop with the file and row) or skip (skip it, count it, warn).")
     public MalformedRows malformedRows = MalformedRows.FAIL;
+
+    @JsonPropertyDescription("Longest JSON Lines or text line read, in bytes; a longer one is a malformed row (see malformedRows),"
+            + " found without holding it in memory.")
+    @Min(1)
+    @Max(MAX_RECORD_BYTES)
+    public int maxRecordBytes = 64 << 20;
 
     @JsonPropertyDescription("Windows per language-model forward pass (SAELens store_batch_size_prompts).")
     @Min(1)

@@ -20,7 +20,7 @@ import java.util.Map;
         "maxRestarts", "suspend", "cancel"})
 public class TrainingRunSpec {
     public static final String HOOK_PATTERN =
-            "^blocks\\.(0|[1-9][0-9]*)\\.(hook_resid_pre|hook_attn_out|hook_resid_mid|hook_mlp_out|hook_resid_post|mlp\\.hook_post)$";
+            "^blocks\\.(0|[1-9][0-9]{0,8})\\.(hook_resid_pre|hook_attn_out|hook_resid_mid|hook_mlp_out|hook_resid_post|mlp\\.hook_post)$";
     /** More restarts than this means the run is broken, not unlucky. */
     public static final int MAX_RESTARTS = 100;
     public static final String HOOK_FORM =

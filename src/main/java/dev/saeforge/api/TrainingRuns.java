@@ -26,6 +26,8 @@ import java.util.stream.Collectors;
 public final class TrainingRuns {
     /** Kubernetes object names end up in Job and pod names, which add a suffix to this. */
     static final int MAX_NAME_LENGTH = 52;
+    /** A sweep of many SAEs is a few KiB. */
+    static final long MAX_FILE_BYTES = TextFiles.MIB;
     private static final java.util.regex.Pattern DNS_LABEL = java.util.regex.Pattern.compile("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$");
     private static final java.util.regex.Pattern HF_ID = java.util.regex.Pattern.compile("^[A-Za-z0-9][\\w.-]*/[\\w.-]+$");
 
@@ -37,7 +39,13 @@ public final class TrainingRuns {
         if (!Files.isRegularFile(file)) {
             throw new java.io.FileNotFoundException(file + ": no such file");
         }
-        return parse(Files.readString(file), file.toString());
+        String text;
+        try {
+            text = TextFiles.read(file, MAX_FILE_BYTES, "a TrainingRun file");
+        } catch (TextFiles.NotText e) {
+            throw new InvalidSpecException(file.toString(), List.of(new Problem("(file)", e.reason())));
+        }
+        return parse(text, file.toString());
     }
 
     /** The spec of the first TrainingRun in a file, such as a checkpoint's trainingrun.yaml. */
@@ -173,9 +181,33 @@ public final class TrainingRuns {
             problems.add(new Problem("spec.training.lrDecaySteps", "lrWarmUpSteps + lrDecaySteps (" + (training.lrWarmUpSteps + training.lrDecaySteps)
                     + ") exceed the " + training.totalSteps() + " steps that spec.training.tokens buys"));
         }
+        int checkpoints = spec.checkpoints.count;
+        if (training.batchSizeTokens > 0 && checkpoints <= CheckpointSpec.MAX_COUNT && checkpoints > training.totalSteps()) {
+            problems.add(new Problem("spec.checkpoints.count", checkpoints + " is more than the " + training.totalSteps()
+                    + " steps that spec.training.tokens buys; expected at most one checkpoint a step"));
+        }
+        if (spec.dataset != null) {
+            checkBufferSize(spec.dataset, problems);
+        }
         if (training.lrDecaySteps > 0 && training.lrScheduler != TrainingSpec.LrScheduler.CONSTANT
                 && training.lrEnd != null && training.lrEnd == 0) {
             problems.add(new Problem("spec.training.lrEnd", "is 0, so lrDecaySteps would decay from 0 to 0; set lrEnd > 0 or lrDecaySteps 0"));
+        }
+    }
+
+    /**
+     * The mixing buffer's rows, and the tokens of one forward pass, are indexed by int arrays and
+     * tensor sizes: their products must fit, whatever each factor is on its own.
+     */
+    private static void checkBufferSize(DatasetSpec dataset, List<Problem> problems) {
+        long forwardTokens = (long) dataset.storeBatchSizePrompts * dataset.contextSize;
+        if (forwardTokens > Integer.MAX_VALUE) {
+            problems.add(new Problem("spec.dataset.storeBatchSizePrompts", String.format("%,d windows of %,d tokens are %,d tokens per forward"
+                    + " pass; expected at most %,d", dataset.storeBatchSizePrompts, dataset.contextSize, forwardTokens, Integer.MAX_VALUE)));
+        } else if (forwardTokens * dataset.nBatchesInBuffer > Integer.MAX_VALUE) { // both factors below 2^31: no long overflow
+            problems.add(new Problem("spec.dataset.nBatchesInBuffer", String.format("%,d batches of %,d tokens make a mixing buffer of %,d"
+                    + " rows; expected at most %,d", dataset.nBatchesInBuffer, forwardTokens, forwardTokens * dataset.nBatchesInBuffer,
+                    Integer.MAX_VALUE)));
         }
     }
 

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import dev.saeforge.api.ExitCodes;
+import dev.saeforge.api.TextFiles;
 import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.ModelSources;
 import dev.saeforge.lm.Qwen3Model;
@@ -31,6 +32,8 @@ import java.util.concurrent.Callable;
 public class ActivationsCommand implements Callable<Integer> {
     /** Windows per forward pass. */
     static final int WINDOWS_PER_BATCH = 8;
+    /** Every token's activations are held at once, so the text is bounded too. */
+    static final long MAX_TEXT_BYTES = 16 * TextFiles.MIB;
 
     @Option(names = "--model", required = true, paramLabel = "DIR|URI",
             description = "A checkpoint directory, hf://ORG/NAME[@REVISION] or s3://BUCKET/PREFIX.")
@@ -140,9 +143,11 @@ public class ActivationsCommand implements Callable<Integer> {
 
     private static String readText(Path file) throws IOException {
         try {
-            return Files.readString(file);
+            return TextFiles.read(file, MAX_TEXT_BYTES, "a --file text");
         } catch (NoSuchFileException e) {
             throw new IllegalArgumentException("--file " + file + " does not exist");
+        } catch (TextFiles.NotText e) {
+            throw new IllegalArgumentException("--file " + e.getMessage());
         }
     }
 }

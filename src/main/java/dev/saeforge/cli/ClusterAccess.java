@@ -19,12 +19,13 @@ final class ClusterAccess {
 
     /**
      * Turns API failures into one line on stderr and exit code 1, for every command: the server's
-     * own message when it sent one, and what to check when it could not be reached at all.
+     * own message when it sent one, and what to check when it could not be reached at all. Any
+     * other failure is reported by {@link Failures}.
      */
     static CommandLine.IExecutionExceptionHandler failureHandler() {
         return (exception, commandLine, parseResult) -> {
             if (!(exception instanceof KubernetesClientException failure)) {
-                throw exception;
+                return Failures.report(commandLine.getErr(), exception);
             }
             commandLine.getErr().println("error: " + explain(failure));
             commandLine.getErr().flush();
@@ -37,9 +38,7 @@ final class ClusterAccess {
         if (cause != null) {
             String server = io.quarkus.arc.Arc.container().instance(KubernetesClient.class).get().getMasterUrl().toString()
                     .replaceAll("/$", "");
-            return "cannot reach the Kubernetes API server at " + server + " (" + cause.getClass().getSimpleName()
-                    + (cause.getMessage() == null ? "" : ": " + cause.getMessage().lines().findFirst().orElse(""))
-                    + "); check that the cluster is up and that the current kubeconfig context is the right one "
+            return "cannot reach the Kubernetes API server at " + server + " (" + reason(cause) + "); check that the cluster is up and that the current kubeconfig context is the right one "
                     + "(kubectl config current-context)";
         }
         String message = e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage()
@@ -51,6 +50,18 @@ final class ClusterAccess {
                     ? message + " (is the TrainingRun CRD installed? kubectl apply -f k8s/crds/)" : message;
             default -> message;
         };
+    }
+
+    /** Why a connection failed, in words: "connection refused", "timed out", "unknown host x". */
+    private static String reason(Throwable cause) {
+        String message = cause.getMessage() == null ? "" : cause.getMessage().lines().findFirst().orElse("");
+        if (cause instanceof UnknownHostException) {
+            return "unknown host " + message;
+        }
+        if (cause instanceof SocketTimeoutException || cause instanceof TimeoutException) {
+            return "timed out" + (message.isEmpty() ? "" : ": " + message);
+        }
+        return message.isEmpty() ? "connection failed" : message;
     }
 
     private static Throwable unreachable(Throwable e) {

@@ -12,6 +12,7 @@ import picocli.CommandLine.Parameters;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
@@ -53,12 +54,35 @@ public class InitTinyCommand implements Callable<Integer> {
             if (Files.exists(dir) && (!Files.isDirectory(dir) || !isEmpty(dir))) {
                 throw new IllegalArgumentException(dir + " is not an empty directory; init-tiny writes a fresh checkpoint into a new or empty one");
             }
-            Qwen3Config config = TinyQwen3.write(dir, shape.toOptions(dtype.dtype, shards));
+            Qwen3Config config = writeWhole(dir.toAbsolutePath().normalize(), shape.toOptions(dtype.dtype, shards));
             out.printf("wrote %s: Qwen3 with %d layers, hidden %d, intermediate %d, %d heads (%d kv, head_dim %d), vocab %d, %s, %s weights, %,d parameters%n",
                     dir, config.numLayers(), config.hiddenSize(), config.intermediateSize(), config.numHeads(), config.numKvHeads(),
                     config.headDim(), config.vocabSize(), config.tieWordEmbeddings() ? "tied" : "untied", dtype, config.parameters());
             return ExitCodes.OK;
         });
+    }
+
+    /**
+     * Writes into a fresh sibling of {@code target} and renames it into place, so that a refusal or
+     * a failure half-way (a full disk) leaves no directory behind, not even the parents it made.
+     */
+    private static Qwen3Config writeWhole(Path target, TinyQwen3.Options options) throws IOException {
+        Path created = target.getParent();
+        while (created.getParent() != null && !Files.exists(created.getParent())) {
+            created = created.getParent();
+        }
+        boolean madeParents = !Files.exists(created);
+        Files.createDirectories(target.getParent());
+        Path staging = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".writing-");
+        try {
+            Qwen3Config config = TinyQwen3.write(staging, options);
+            Files.deleteIfExists(target); // new or empty: checked before
+            Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+            return config;
+        } catch (Throwable e) {
+            BenchLmCommand.deleteQuietly(madeParents ? created : staging);
+            throw e;
+        }
     }
 
     private static boolean isEmpty(Path dir) throws IOException {

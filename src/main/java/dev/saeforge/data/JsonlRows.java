@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,11 +12,11 @@ import java.util.List;
 final class JsonlRows implements RowReader {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final BufferedReader lines;
+    private final BoundedLines lines;
     private final String name;
     private final String textField;
 
-    JsonlRows(BufferedReader lines, String name, String textField) {
+    JsonlRows(BoundedLines lines, String name, String textField) {
         this.lines = lines;
         this.name = name;
         this.textField = textField;
@@ -25,10 +24,14 @@ final class JsonlRows implements RowReader {
 
     @Override
     public Row next() throws IOException {
-        String line = lines.readLine();
-        if (line == null) {
+        BoundedLines.Line read = lines.next();
+        if (read == null) {
             return null;
         }
+        if (read.problem() != null) {
+            return Row.malformed(read.problem());
+        }
+        String line = read.text();
         if (line.isBlank()) {
             return Row.BLANK;
         }

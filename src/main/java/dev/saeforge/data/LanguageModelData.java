@@ -153,7 +153,8 @@ public final class LanguageModelData implements AutoCloseable {
     }
 
     private TextStream textStream(TextStream.RowFilter filter) {
-        return new TextStream(shards, dataset.format, dataset.textField, dataset.malformedRows, seed, filter, dataset.uri);
+        return new TextStream(shards, dataset.format, dataset.textField, dataset.malformedRows, dataset.maxRecordBytes, seed, filter,
+                dataset.uri);
     }
 
     /** Facts about the activations for cfg.json metadata: the BOS id used, the buffer, how the model was loaded. */

@@ -3,14 +3,9 @@ package dev.saeforge.data;
 import com.github.luben.zstd.ZstdInputStream;
 
 import java.io.BufferedInputStream;
-import java.io.BufferedReader;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.zip.GZIPInputStream;
@@ -39,15 +34,17 @@ interface RowReader extends Closeable {
     Row next() throws IOException;
 
     /**
-     * Opens {@code file} (named {@code name} in messages) after its first {@code skip} rows.
+     * Opens {@code file} (named {@code name} in messages) after its first {@code skip} rows. A line
+     * of JSON Lines or text longer than {@code maxRecordBytes} is a malformed row.
      *
      * @throws MissingColumnException when a table has no {@code textField} column
      */
-    static RowReader open(Path file, String name, TextFormat format, String textField, long skip) throws IOException {
+    static RowReader open(Path file, String name, TextFormat format, String textField, long skip, int maxRecordBytes)
+            throws IOException {
         RowReader reader = switch (format) {
             case PARQUET -> new ParquetRows(file, name, textField, skip);
-            case JSONL -> new JsonlRows(lines(file), name, textField);
-            case TEXT -> new TextLines(lines(file));
+            case JSONL -> new JsonlRows(lines(file, maxRecordBytes), name, textField);
+            case TEXT -> new TextLines(lines(file, maxRecordBytes));
         };
         if (format != TextFormat.PARQUET) {
             for (long row = 0; row < skip; row++) {
@@ -61,8 +58,8 @@ interface RowReader extends Closeable {
         return reader;
     }
 
-    /** The file's lines, decompressed by its suffix, decoded as strict UTF-8. */
-    private static BufferedReader lines(Path file) throws IOException {
+    /** The file's lines, decompressed by its suffix, decoded as strict UTF-8, each at most {@code maxBytes}. */
+    private static BoundedLines lines(Path file, int maxBytes) throws IOException {
         InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
         try {
             in = switch (TextFormat.Compression.of(file.getFileName().toString())) {
@@ -74,10 +71,7 @@ interface RowReader extends Closeable {
             in.close();
             throw new IOException(file + ": not a " + TextFormat.Compression.of(file.getFileName().toString()) + " file: " + e.getMessage(), e);
         }
-        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT);
-        return new BufferedReader(new InputStreamReader(in, utf8), 1 << 16);
+        return new BoundedLines(in, maxBytes);
     }
 
     /** A table lacks the text column: nothing in the file can be read. */

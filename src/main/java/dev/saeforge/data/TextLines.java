@@ -1,23 +1,25 @@
 package dev.saeforge.data;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 
 /** Plain text: each line is a document, as Hugging Face's text loader splits it; blank lines give nothing. */
 final class TextLines implements RowReader {
-    private final BufferedReader lines;
+    private final BoundedLines lines;
 
-    TextLines(BufferedReader lines) {
+    TextLines(BoundedLines lines) {
         this.lines = lines;
     }
 
     @Override
     public Row next() throws IOException {
-        String line = lines.readLine();
+        BoundedLines.Line line = lines.next();
         if (line == null) {
             return null;
         }
-        return line.isBlank() ? Row.BLANK : Row.of(line);
+        if (line.problem() != null) {
+            return Row.malformed(line.problem());
+        }
+        return line.text().isBlank() ? Row.BLANK : Row.of(line.text());
     }
 
     @Override

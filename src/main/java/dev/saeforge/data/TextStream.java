@@ -15,8 +15,8 @@ import java.util.SplittableRandom;
  * epoch. {@link #position()} and {@link #seek} make a resumed run read exactly the documents it
  * would have read.
  *
- * <p>Malformed rows (not JSON, no text field, a null text) and files lacking the text column stop
- * the stream with an error naming the file and row, or, with spec.dataset.malformedRows: skip, are
+ * <p>Malformed rows (not JSON, no text field, a null text, not UTF-8, a line longer than
+ * spec.dataset.maxRecordBytes) and files lacking the text column stop the stream with an error naming the file and row, or, with spec.dataset.malformedRows: skip, are
  * skipped, counted and warned about.
  */
 final class TextStream implements AutoCloseable {
@@ -35,6 +35,7 @@ final class TextStream implements AutoCloseable {
     private final DatasetSpec.Format format;
     private final String textField;
     private final boolean skipMalformed;
+    private final int maxRecordBytes;
     private final long seed;
     private final RowFilter filter;
     private final String description;
@@ -48,8 +49,8 @@ final class TextStream implements AutoCloseable {
     private long skippedFiles;
     private long documentsThisEpoch;
 
-    TextStream(List<Shard> shards, DatasetSpec.Format format, String textField, DatasetSpec.MalformedRows malformedRows, long seed,
-               RowFilter filter, String description) {
+    TextStream(List<Shard> shards, DatasetSpec.Format format, String textField, DatasetSpec.MalformedRows malformedRows,
+               int maxRecordBytes, long seed, RowFilter filter, String description) {
         if (shards.isEmpty()) {
             throw new IllegalArgumentException(description + " holds no files");
         }
@@ -57,6 +58,7 @@ final class TextStream implements AutoCloseable {
         this.format = format;
         this.textField = textField;
         this.skipMalformed = malformedRows == DatasetSpec.MalformedRows.SKIP;
+        this.maxRecordBytes = maxRecordBytes;
         this.seed = seed;
         this.filter = filter;
         this.description = description;
@@ -129,7 +131,7 @@ final class TextStream implements AutoCloseable {
     private boolean open() throws IOException {
         Shard file = shards.get(orderOf(epoch)[shard]);
         try {
-            reader = RowReader.open(file.local(), file.name(), TextFormat.of(format, file.fileName()), textField, row);
+            reader = RowReader.open(file.local(), file.name(), TextFormat.of(format, file.fileName()), textField, row, maxRecordBytes);
             return true;
         } catch (RowReader.MissingColumnException e) {
             if (!skipMalformed) {

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
@@ -35,17 +34,25 @@ public record Qwen3Config(
     /** transformers' default when config.json leaves max_position_embeddings out. */
     static final int DEFAULT_MAX_POSITIONS = 32768;
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /*
+     * Bounds far beyond any released model (Qwen3-235B: 94 layers, width 4096, vocabulary 151,936),
+     * within which every parameter count and tensor size is exact in a long: a config.json in the
+     * billions is refused here, not met as an overflow or an allocation later.
+     */
+    static final int MAX_LAYERS = 10_000;
+    static final int MAX_WIDTH = 1 << 20;
+    static final int MAX_VOCAB = 1 << 24;
 
     public Qwen3Config {
-        check(vocabSize > 0, "vocab_size", vocabSize, "> 0");
-        check(hiddenSize > 0, "hidden_size", hiddenSize, "> 0");
-        check(intermediateSize > 0, "intermediate_size", intermediateSize, "> 0");
-        check(numLayers > 0, "num_hidden_layers", numLayers, "> 0");
-        check(numHeads > 0, "num_attention_heads", numHeads, "> 0");
+        check(vocabSize > 0 && vocabSize <= MAX_VOCAB, "vocab_size", vocabSize, "> 0 and <= " + MAX_VOCAB);
+        check(hiddenSize > 0 && hiddenSize <= MAX_WIDTH, "hidden_size", hiddenSize, "> 0 and <= " + MAX_WIDTH);
+        check(intermediateSize > 0 && intermediateSize <= MAX_WIDTH, "intermediate_size", intermediateSize, "> 0 and <= " + MAX_WIDTH);
+        check(numLayers > 0 && numLayers <= MAX_LAYERS, "num_hidden_layers", numLayers, "> 0 and <= " + MAX_LAYERS);
+        check(numHeads > 0 && numHeads <= MAX_WIDTH, "num_attention_heads", numHeads, "> 0 and <= " + MAX_WIDTH);
         check(numKvHeads > 0 && numHeads % numKvHeads == 0, "num_key_value_heads", numKvHeads,
                 "> 0 and dividing num_attention_heads (" + numHeads + ")");
         // Rotate-half RoPE pairs dimension i with i + head_dim/2.
-        check(headDim > 0 && headDim % 2 == 0, "head_dim", headDim, "even and > 0");
+        check(headDim > 0 && headDim % 2 == 0 && headDim <= MAX_WIDTH, "head_dim", headDim, "even, > 0 and <= " + MAX_WIDTH);
         check(ropeTheta > 0, "rope_theta", ropeTheta, "> 0");
         check(rmsNormEps > 0, "rms_norm_eps", rmsNormEps, "> 0");
         check(maxPositionEmbeddings > 0, "max_position_embeddings", maxPositionEmbeddings, "> 0");
@@ -95,7 +102,7 @@ public record Qwen3Config(
         Path file = dir.resolve(FILE);
         String text;
         try {
-            text = Files.readString(file);
+            text = ModelText.read(file, ModelText.SMALL_FILE_BYTES);
         } catch (NoSuchFileException e) {
             throw new InvalidModelException(dir + " has no " + FILE + "; a Hugging Face Qwen3 checkpoint directory holds "
                     + FILE + ", tokenizer.json and model.safetensors (or model.safetensors.index.json and its shards)");

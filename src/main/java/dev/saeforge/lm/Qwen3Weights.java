@@ -121,7 +121,7 @@ public final class Qwen3Weights implements AutoCloseable {
         if (Files.isRegularFile(index)) {
             JsonNode weightMap;
             try {
-                weightMap = JSON.readTree(Files.readString(index)).path("weight_map");
+                weightMap = JSON.readTree(ModelText.read(index, ModelText.SMALL_FILE_BYTES)).path("weight_map");
             } catch (JsonProcessingException e) {
                 throw new InvalidModelException(index + " is not JSON: " + e.getOriginalMessage());
             }

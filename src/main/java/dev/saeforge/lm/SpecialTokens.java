@@ -27,7 +27,8 @@ public record SpecialTokens(String bosToken, long bosId, String eosToken, long e
     public static SpecialTokens read(Path dir) throws IOException {
         Map<String, Long> ids = tokenIds(dir.resolve(Tokenizer.FILE));
         Path configFile = dir.resolve(TOKENIZER_CONFIG);
-        JsonNode config = Files.isRegularFile(configFile) ? JSON.readTree(configFile.toFile()) : JSON.createObjectNode();
+        JsonNode config = Files.isRegularFile(configFile) ? JSON.readTree(ModelText.read(configFile, ModelText.SMALL_FILE_BYTES))
+                : JSON.createObjectNode();
         String eos = content(config.get("eos_token"));
         if (eos == null) {
             eos = DEFAULT_EOS;
@@ -67,7 +68,7 @@ public record SpecialTokens(String bosToken, long bosId, String eosToken, long e
         if (!Files.isRegularFile(tokenizerJson)) {
             throw new InvalidModelException(tokenizerJson + " does not exist; the model's tokenizer is read from its " + Tokenizer.FILE);
         }
-        JsonNode root = JSON.readTree(tokenizerJson.toFile());
+        JsonNode root = JSON.readTree(ModelText.read(tokenizerJson, ModelText.TOKENIZER_BYTES));
         Map<String, Long> ids = new HashMap<>();
         root.path("model").path("vocab").fields().forEachRemaining(e -> ids.put(e.getKey(), e.getValue().asLong()));
         for (JsonNode added : root.path("added_tokens")) {

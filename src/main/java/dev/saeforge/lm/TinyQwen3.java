@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -97,6 +98,7 @@ public final class TinyQwen3 {
                     + minimumVocab + " ids (256 bytes and " + ByteLevelBpe.SPECIAL_TOKENS.size() + " special tokens)");
         }
         Qwen3Config config = options.config();
+        checkFits(dir, config, options.dtype());
         Files.createDirectories(dir);
         Files.writeString(dir.resolve(Qwen3Config.FILE), config.toJson());
         ByteLevelBpe tokenizer = ByteLevelBpe.train(CORPUS, options.vocab() - minimumVocab);
@@ -104,6 +106,50 @@ public final class TinyQwen3 {
         Files.writeString(dir.resolve(SpecialTokens.TOKENIZER_CONFIG), TOKENIZER_CONFIG);
         writeWeights(dir, config, options);
         return config;
+    }
+
+    /**
+     * Refuses, before anything is written, a model whose weights cannot be written here: a tensor
+     * larger than one Java buffer, more than this JVM's free heap (every tensor is held until the
+     * files are written, and the largest one also as floats), or more than the disk under
+     * {@code dir} has free.
+     */
+    private static void checkFits(Path dir, Qwen3Config config, Safetensors.Dtype dtype) throws IOException {
+        long total = 0;
+        long largest = 0;
+        String largestName = null;
+        for (Map.Entry<String, Qwen3Weights.Expected> entry : Qwen3Weights.expectedTensors(config).entrySet()) {
+            long elements = elements(entry.getValue().shape());
+            total += elements * dtype.bytes;
+            if (elements > largest) {
+                largest = elements;
+                largestName = entry.getKey() + " " + Arrays.toString(entry.getValue().shape());
+            }
+        }
+        String model = String.format("a Qwen3 of %,d parameters (%s as %s)", config.parameters(), bytes(total), dtype);
+        if (largest * dtype.bytes > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(String.format("%s cannot be written: its largest tensor, %s, has %,d values, more than one"
+                    + " Java buffer of 2 GiB holds; choose smaller sizes", model, largestName, largest));
+        }
+        Runtime runtime = Runtime.getRuntime();
+        long needed = total + largest * (Float.BYTES + dtype.bytes);
+        long heap = runtime.maxMemory() - (runtime.totalMemory() - runtime.freeMemory());
+        if (needed > heap) {
+            throw new IllegalArgumentException(String.format("%s needs about %s of memory to write, but only %s of Java heap is free"
+                    + " (raise it with SAEFORGE_JAVA_OPTS=-Xmx..., or choose smaller sizes)", model, bytes(needed), bytes(heap)));
+        }
+        Path existing = dir.toAbsolutePath();
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        long free = existing == null ? Long.MAX_VALUE : Files.getFileStore(existing).getUsableSpace();
+        if (total > free) {
+            throw new IllegalArgumentException(String.format("%s does not fit on the disk holding %s: %s free", model, existing, bytes(free)));
+        }
+    }
+
+    private static String bytes(long n) {
+        return n >= 1L << 30 ? String.format("%.1f GiB", n / (double) (1L << 30)) : String.format("%.1f MiB", n / (double) (1 << 20));
     }
 
     private static void writeWeights(Path dir, Qwen3Config config, Options options) throws IOException {

@@ -32,6 +32,7 @@ public final class Tokenizer implements AutoCloseable {
         if (!Files.isRegularFile(file)) {
             throw new InvalidModelException(file + " does not exist; the model's tokenizer is read from its " + FILE);
         }
+        ModelText.read(file, ModelText.TOKENIZER_BYTES); // refuses a file too large or not UTF-8 by name
         System.setProperty("ai.djl.offline", "true");
         try {   // the library itself first, so that its failure is not blamed on the file
             LibUtils.checkStatus();
@@ -54,7 +55,7 @@ public final class Tokenizer implements AutoCloseable {
     private static String causes(Throwable e) {
         StringBuilder text = new StringBuilder(String.valueOf(e.getMessage()));
         for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
-            text.append(": ").append(cause);
+            text.append(": ").append(cause.getMessage());
         }
         return text.toString();
     }

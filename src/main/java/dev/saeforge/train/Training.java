@@ -331,7 +331,7 @@ public final class Training {
         if (count <= 0) {
             return out;
         }
-        long every = (tokens + count) / (count + 1);
+        long every = (tokens + count) / (count + 1L);
         for (long t = every; t < tokens && out.size() < count; t += every) {
             out.add(t);
         }

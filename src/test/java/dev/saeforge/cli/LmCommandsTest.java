@@ -71,6 +71,33 @@ class LmCommandsTest {
         assertThat(badShape.getErrorOutput()).isEqualTo("num_key_value_heads is 3; expected > 0 and dividing num_attention_heads (4)");
     }
 
+    /**
+     * Sizes that cannot be written are refused before anything is: no directory is left, not
+     * even the parents init-tiny would have made.
+     */
+    @Test
+    void initTinyRefusesSizesThatCannotFitAndLeavesNothingBehind(QuarkusMainLauncher launcher) {
+        Path model = dir.resolve("new/parent/huge");
+
+        LaunchResult huge = launcher.launch("model", "init-tiny", model.toString(), "--hidden", "100000", "--vocab", "100000");
+        assertThat(huge.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(huge.getErrorOutput()).isEqualTo("a Qwen3 of 10,115,700,064 parameters (18.8 GiB as BF16) cannot be written: its largest"
+                + " tensor, model.embed_tokens.weight [100000, 100000], has 10,000,000,000 values, more than one Java buffer of 2 GiB holds;"
+                + " choose smaller sizes");
+        assertThat(dir.resolve("new")).doesNotExist();
+
+        LaunchResult deep = launcher.launch("model", "init-tiny", model.toString(), "--layers", "2000000000");
+        assertThat(deep.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(deep.getErrorOutput()).isEqualTo("num_hidden_layers is 2000000000; expected > 0 and <= 10000");
+        assertThat(dir.resolve("new")).doesNotExist();
+
+        LaunchResult heavy = launcher.launch("model", "init-tiny", model.toString(), "--hidden", "30000", "--intermediate", "100000",
+                "--layers", "100");
+        assertThat(heavy.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(heavy.getErrorOutput()).startsWith("a Qwen3 of 904,511,100,000 parameters (1684.8 GiB as BF16) ");
+        assertThat(dir.resolve("new")).doesNotExist();
+    }
+
     @Test
     void activationsWritesWhatTheModelComputesInTokenOrder(QuarkusMainLauncher launcher) throws IOException {
         Path model = dir.resolve("tiny");

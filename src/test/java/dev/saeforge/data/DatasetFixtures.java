@@ -82,7 +82,12 @@ public final class DatasetFixtures {
     }
 
     static TextStream stream(List<Shard> shards, DatasetSpec.MalformedRows malformed, long seed) {
-        return new TextStream(shards, DatasetSpec.Format.AUTO, "text", malformed, seed, TextStream.RowFilter.ALL, "the test data");
+        return stream(shards, malformed, new DatasetSpec().maxRecordBytes, seed);
+    }
+
+    static TextStream stream(List<Shard> shards, DatasetSpec.MalformedRows malformed, int maxRecordBytes, long seed) {
+        return new TextStream(shards, DatasetSpec.Format.AUTO, "text", malformed, maxRecordBytes, seed, TextStream.RowFilter.ALL,
+                "the test data");
     }
 
     static List<Shard> local(Path... files) {

@@ -6,10 +6,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.zip.GZIPOutputStream;
 
 import static dev.saeforge.data.DatasetFixtures.documents;
 import static dev.saeforge.data.DatasetFixtures.jsonl;
@@ -44,7 +48,7 @@ class TextStreamTest {
     @Test
     void theTextColumnIsConfigurable() throws IOException {
         Path file = parquet(dir.resolve("d.parquet"), "content", documents("c", 5));
-        try (TextStream stream = new TextStream(local(file), DatasetSpec.Format.AUTO, "content", FAIL, 0, TextStream.RowFilter.ALL, "t")) {
+        try (TextStream stream = new TextStream(local(file), DatasetSpec.Format.AUTO, "content", FAIL, new DatasetSpec().maxRecordBytes, 0, TextStream.RowFilter.ALL, "t")) {
             assertThat(stream.next()).isEqualTo(documents("c", 5).get(0));
         }
     }
@@ -91,6 +95,77 @@ class TextStreamTest {
             assertThat(log.warnings()).contains("skipping malformed row (1 so far): " + bad + " row 2 is not valid JSON (Unrecognized token "
                     + "'not': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false'))");
         }
+    }
+
+    /**
+     * A gzip bomb: a 300 KB .jsonl.gz holding one line of 300 MiB. It is refused once the line
+     * passes the cap, naming the file and row, without the line ever being held (the cap here is
+     * 1 MiB; before the cap, the whole line was built as a string first).
+     */
+    @Test
+    void aLineLongerThanTheRecordCapIsRefusedNamingFileAndRowWithoutHoldingIt() throws IOException {
+        Path bomb = oneHugeLine(dir.resolve("bomb.jsonl.gz"), 300L << 20);
+        try (TextStream stream = stream(local(bomb), FAIL, 1 << 20, 0)) {
+            assertThatThrownBy(stream::next)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage(bomb + " row 1 is longer than 1,048,576 bytes (spec.dataset.maxRecordBytes); raise it if such records are"
+                            + " meant to be read (or set spec.dataset.malformedRows: skip to skip such rows)");
+        }
+    }
+
+    @Test
+    void withSkipALineLongerThanTheCapIsPassedOverAndTheNextLineRead() throws IOException {
+        Path bomb = oneHugeLine(dir.resolve("bomb.jsonl.gz"), 300L << 20);
+        try (TextStream stream = stream(local(bomb), SKIP, 1 << 20, 0)) {
+            assertThat(stream.next()).isEqualTo("after");
+            assertThat(stream.skippedRows()).isEqualTo(1);
+            assertThat(stream.position()).isEqualTo(new TextPosition(0, 0, 2));
+        }
+    }
+
+    @Test
+    void theCapCountsBytesOfTheLineExactly() throws IOException {
+        String fits = "{\"text\": \"" + "é".repeat(10) + "\"}";
+        int bytes = fits.getBytes(StandardCharsets.UTF_8).length;
+        Path file = lines(dir.resolve("d.txt"), List.of(fits, fits + " "));
+        try (TextStream stream = stream(local(file), FAIL, bytes, 0)) {
+            assertThat(stream.next()).isEqualTo(fits);
+            assertThatThrownBy(stream::next).hasMessageStartingWith(file + " row 2 is longer than " + bytes + " bytes");
+        }
+    }
+
+    @Test
+    void linesEndAtLineFeedCarriageReturnOrBothAsBufferedReaderSplitsThem() throws IOException {
+        Path file = dir.resolve("d.txt");
+        Files.write(file, "one\r\ntwo\rthree\n\nfour".getBytes(StandardCharsets.UTF_8));
+        try (TextStream stream = stream(local(file), FAIL, 0)) {
+            assertThat(read(stream, 4)).containsExactly("one", "two", "three", "four");
+            assertThat(stream.position()).isEqualTo(new TextPosition(0, 0, 5));
+        }
+    }
+
+    @Test
+    void aLineThatIsNotUtf8IsAMalformedRowNamingFileAndRow() throws IOException {
+        Path file = dir.resolve("latin1.jsonl");
+        Files.write(file, "{\"text\": \"ok\"}\n{\"text\": \"caf\u00e9\"}\n".getBytes(StandardCharsets.ISO_8859_1));
+        try (TextStream stream = stream(local(file), FAIL, 0)) {
+            assertThat(stream.next()).isEqualTo("ok");
+            assertThatThrownBy(stream::next).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith(file + " row 2 is not valid UTF-8 text");
+        }
+    }
+
+    /** {"text": "aaa…"} of {@code length} bytes on line 1, then {"text": "after"}, gzipped as it is written. */
+    private static Path oneHugeLine(Path file, long length) throws IOException {
+        byte[] chunk = "a".repeat(1 << 16).getBytes(StandardCharsets.US_ASCII);
+        try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(file), 1 << 16)) {
+            out.write("{\"text\": \"".getBytes(StandardCharsets.US_ASCII));
+            for (long written = 0; written < length; written += chunk.length) {
+                out.write(chunk);
+            }
+            out.write("\"}\n{\"text\": \"after\"}\n".getBytes(StandardCharsets.US_ASCII));
+        }
+        return file;
     }
 
     @Test

@@ -158,4 +158,30 @@ class Qwen3ConfigTest {
         assertThatThrownBy(() -> Qwen3Config.parse("{\"hidden_size\": ", "m/config.json"))
                 .isInstanceOf(InvalidModelException.class).hasMessageStartingWith("m/config.json is not JSON");
     }
+
+    /** Counts in the billions are refused by key before any layer list or parameter count is built from them. */
+    @Test
+    void layerCountsAndWidthsPastAnyModelAreRefusedByKey() {
+        assertThatThrownBy(() -> Qwen3Config.parse(QWEN3_0_6B.replace("\"num_hidden_layers\": 28", "\"num_hidden_layers\": 2000000000"), "config.json"))
+                .isInstanceOf(InvalidModelException.class)
+                .hasMessage("config.json: num_hidden_layers is 2000000000; expected > 0 and <= 10000");
+        assertThatThrownBy(() -> Qwen3Config.parse(QWEN3_0_6B.replace("\"hidden_size\": 1024", "\"hidden_size\": 2000000000"), "config.json"))
+                .hasMessage("config.json: hidden_size is 2000000000; expected > 0 and <= 1048576");
+    }
+
+    @Test
+    void aConfigFileTooLargeOrNotUtf8IsRefusedByName(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path huge = java.nio.file.Files.createDirectories(dir.resolve("huge"));
+        try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(huge.resolve("config.json").toFile(), "rw")) {
+            file.setLength(3L << 30);
+        }
+        assertThatThrownBy(() -> Qwen3Config.read(huge)).isInstanceOf(InvalidModelException.class)
+                .hasMessage(huge.resolve("config.json") + " is 3,221,225,472 bytes; a model's config.json is at most 16,777,216 bytes (16 MiB)");
+
+        java.nio.file.Path latin1 = java.nio.file.Files.createDirectories(dir.resolve("latin1"));
+        java.nio.file.Files.write(latin1.resolve("config.json"), QWEN3_0_6B.replace("qwen3\"", "qwen3\u00e9\"")
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        assertThatThrownBy(() -> Qwen3Config.read(latin1)).isInstanceOf(InvalidModelException.class)
+                .hasMessageStartingWith(latin1.resolve("config.json") + " is not UTF-8 text: line 14 has the byte 0xE9");
+    }
 }
