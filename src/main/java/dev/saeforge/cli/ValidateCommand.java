@@ -2,6 +2,7 @@ package dev.saeforge.cli;
 
 import dev.saeforge.api.ExitCodes;
 import dev.saeforge.api.InvalidSpecException;
+import dev.saeforge.api.Problem;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 import picocli.CommandLine.Command;
@@ -19,6 +20,7 @@ import java.util.concurrent.Callable;
 @Command(name = "validate",
         description = {"Check TrainingRun files and report every problem with its field path.",
                 "Print the GPU memory each run is estimated to need, and refuse a run that needs more than its GPU has.",
+                "Print each SAE's largest checkpoint tensor, and refuse one too large for any file.",
                 "With -o, print the runs with every default filled in, the estimate as the annotation "
                         + MemoryCheck.ANNOTATION + "."})
 public class ValidateCommand implements Callable<Integer> {
@@ -42,16 +44,20 @@ public class ValidateCommand implements Callable<Integer> {
                 List<TrainingRun> runs = TrainingRuns.read(file);
                 for (int i = 0; i < runs.size(); i++) {
                     MemoryCheck check = MemoryCheck.of(runs.get(i));
+                    CheckpointSizes sizes = CheckpointSizes.of(runs.get(i));
+                    List<Problem> problems = new ArrayList<>(check.problems());
+                    problems.addAll(sizes.problems());
                     if (output == null) {
-                        if (check.problems().isEmpty()) {
+                        if (problems.isEmpty()) {
                             out.println(file + ": TrainingRun " + runs.get(i).getMetadata().getName() + " is valid");
                         }
                         check.print(out);
+                        sizes.print(out);
                     }
-                    if (!check.problems().isEmpty()) {
+                    if (!problems.isEmpty()) {
                         failed = true;
                         Printing.problems(err, new InvalidSpecException(TrainingRuns.documentName(file.toString(), i, runs.size()),
-                                check.problems()));
+                                problems));
                     }
                     valid.add(check.annotated());
                 }

@@ -37,7 +37,7 @@ import java.util.Optional;
 public final class LanguageModelActivations implements ActivationSource {
     /** Refills of each hook's mixing buffer alive at once: the one being served and two made ahead. */
     public static final int REFILLS_ALIVE = ActivationProducer.REFILLS_ALIVE;
-    /** Values per saved part of a hook's buffer: 2^28 float32s, 1 GiB (a checkpoint tensor is written from one buffer of at most 2 GiB). */
+    /** Values per saved part of a hook's buffer: 2^28 float32s, 1 GiB. Checkpoints keep this layout, which resume reads part by part. */
     static final long MAX_PART_ELEMENTS = 1L << 28;
 
     private final LanguageModelData data;

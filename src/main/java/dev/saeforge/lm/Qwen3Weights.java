@@ -1,17 +1,14 @@
 package dev.saeforge.lm;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saeforge.store.Safetensors;
 import dev.saeforge.tensor.AnyDtype;
 import dev.saeforge.tensor.Precision;
-import dev.saeforge.tensor.Torch;
+import dev.saeforge.tensor.SafetensorsArrays;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -39,8 +36,6 @@ public final class Qwen3Weights implements AutoCloseable {
     public static final String EMBEDDING = "model.embed_tokens.weight";
     public static final String FINAL_NORM = "model.norm.weight";
     public static final String LM_HEAD = "lm_head.weight";
-    /** Staging buffer for widening: tensors load in row blocks of at most this many bytes. */
-    private static final int STAGING_BYTES = 32 << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path dir;
@@ -224,40 +219,20 @@ public final class Qwen3Weights implements AutoCloseable {
 
     /**
      * Copies tensor {@code name} into the rows of {@code target} from {@code firstRow} on (its
-     * other dimensions must match), converting to the target's dtype on the target's device. Row
-     * blocks are widened to float32 into a reused staging buffer and copied over one at a time, so
-     * a copy costs a fixed 32 MiB beside the target, whatever the tensor's size.
+     * other dimensions must match), converting to the target's dtype on the target's device,
+     * a block at a time through a reused staging buffer: a copy costs a fixed 32 MiB beside the
+     * target, whatever the tensor's size.
      */
     private synchronized void copyInto(String name, NDArray target, long firstRow) throws IOException {
-        Safetensors.Tensor tensor = tensor(name);
-        long[] shape = tensor.shape();
+        long[] shape = tensor(name).shape();
         long rowElements = 1;
         for (int d = 1; d < shape.length; d++) {
             rowElements *= shape[d];
         }
-        long rows = shape.length == 0 ? 1 : shape[0];
-        long rowsPerBlock = Math.max(1, STAGING_BYTES / (rowElements * Float.BYTES));
         if (staging == null) {
-            staging = ByteBuffer.allocateDirect(STAGING_BYTES).order(ByteOrder.nativeOrder());
+            staging = ByteBuffer.allocateDirect(SafetensorsArrays.BLOCK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         }
-        ByteBuffer source = readerOf.get(name).bytes(name);
-        try (NDManager blocks = Torch.engine().newBaseManager(Device.cpu())) {
-            for (long row = 0; row < rows; row += rowsPerBlock) {
-                int blockRows = (int) Math.min(rowsPerBlock, rows - row);
-                int elements = Math.toIntExact(blockRows * rowElements);
-                if ((long) elements * Float.BYTES > staging.capacity()) {
-                    staging = ByteBuffer.allocateDirect(elements * Float.BYTES).order(ByteOrder.nativeOrder());
-                }
-                widen(tensor.dtype(), source, row * rowElements, elements, staging);
-                long[] blockShape = shape.length == 0 ? new long[]{1} : shape.clone();
-                blockShape[0] = blockRows;
-                // The block shares the staging memory (torch from_blob); the copy reads it before the next block is widened.
-                try (NDArray block = blocks.create(staging.slice(0, elements * Float.BYTES).order(ByteOrder.nativeOrder()),
-                        new Shape(blockShape), DataType.FLOAT32)) {
-                    AnyDtype.copyRows(target, firstRow + row, block);
-                }
-            }
-        }
+        SafetensorsArrays.copyInto(readerOf.get(name), name, target, firstRow * rowElements, staging);
     }
 
     private Safetensors.Tensor tensor(String name) throws IOException {
@@ -266,30 +241,6 @@ public final class Qwen3Weights implements AutoCloseable {
             throw new InvalidModelException(dir + ": no tensor " + name + " in " + sourceFiles());
         }
         return reader.tensor(name);
-    }
-
-    /** Converts {@code count} elements starting at element {@code first} of {@code source} to float32. */
-    private static void widen(Safetensors.Dtype dtype, ByteBuffer source, long first, int count, ByteBuffer out) {
-        out.clear();
-        int start = Math.toIntExact(first * dtype.bytes);
-        switch (dtype) {
-            case F32 -> {
-                for (int i = 0; i < count; i++) {
-                    out.putFloat(4 * i, source.getFloat(start + 4 * i));
-                }
-            }
-            case F16 -> {
-                for (int i = 0; i < count; i++) {
-                    out.putFloat(4 * i, Float.float16ToFloat(source.getShort(start + 2 * i)));
-                }
-            }
-            case BF16 -> {
-                for (int i = 0; i < count; i++) {
-                    out.putFloat(4 * i, Float.intBitsToFloat((source.getShort(start + 2 * i) & 0xffff) << 16));
-                }
-            }
-            case I64 -> throw new IllegalStateException("I64 weights are refused when the checkpoint opens");
-        }
     }
 
     @Override

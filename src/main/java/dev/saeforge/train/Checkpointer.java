@@ -2,7 +2,6 @@ package dev.saeforge.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -23,11 +22,10 @@ import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.store.CheckpointStore;
 import dev.saeforge.store.SaeLensCheckpoint;
 import dev.saeforge.store.Safetensors;
+import dev.saeforge.tensor.SafetensorsArrays;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -359,11 +357,9 @@ final class Checkpointer {
         return null;
     }
 
-    /** Adds a float tensor, widened or narrowed to F32, in little-endian order. */
+    /** Adds a float tensor as F32, streamed from the array a block at a time when the file is written (whatever its size). */
     static void add(Safetensors.Writer writer, String name, NDArray value) {
-        NDArray f32 = value.toType(DataType.FLOAT32, false);
-        ByteBuffer bytes = f32.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-        writer.add(name, Safetensors.Dtype.F32, f32.getShape().getShape(), bytes);
+        writer.add(name, Safetensors.Dtype.F32, value.getShape().getShape(), SafetensorsArrays.float32(value));
     }
 
     static void deleteRecursively(Path dir) throws IOException {

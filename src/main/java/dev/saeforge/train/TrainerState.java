@@ -2,7 +2,6 @@ package dev.saeforge.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.saeforge.api.InvalidSpecException;
@@ -11,6 +10,7 @@ import dev.saeforge.data.ActivationSource;
 import dev.saeforge.store.CheckpointStore;
 import dev.saeforge.store.SaeLensCheckpoint;
 import dev.saeforge.store.Safetensors;
+import dev.saeforge.tensor.SafetensorsArrays;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -31,15 +31,23 @@ record TrainerState(Map<String, NDArray> weights, long steps, long tokens, long 
                     long windowTokens, long windowSteps, boolean lastWindowComplete,
                     double activationScale) implements AutoCloseable {
 
+    /** Tensor-name prefixes of Adam's moments of each parameter, and the names of the firing statistics, in trainer_state. */
+    static final String FIRST_MOMENT = "adam.exp_avg.";
+    static final String SECOND_MOMENT = "adam.exp_avg_sq.";
+    static final String STEPS_SINCE_FIRED = "features.steps_since_fired";
+    static final String WINDOW_COUNTS = "features.window_counts";
+    static final String LAST_WINDOW_FRACTION = "features.last_window_fraction";
+    static final List<String> FEATURE_STATISTICS = List.of(STEPS_SINCE_FIRED, WINDOW_COUNTS, LAST_WINDOW_FRACTION);
+
     static void write(Path dir, SaeState sae) throws IOException {
         Adam adam = sae.adam();
         FeatureStats stats = sae.stats();
         Safetensors.Writer tensors = Safetensors.writer();
-        adam.firstMoments().forEach((name, m) -> Checkpointer.add(tensors, "adam.exp_avg." + name, m));
-        adam.secondMoments().forEach((name, v) -> Checkpointer.add(tensors, "adam.exp_avg_sq." + name, v));
-        Checkpointer.add(tensors, "features.steps_since_fired", stats.stepsSinceFired());
-        Checkpointer.add(tensors, "features.window_counts", stats.windowCounts());
-        Checkpointer.add(tensors, "features.last_window_fraction", stats.lastWindowFraction());
+        adam.firstMoments().forEach((name, m) -> Checkpointer.add(tensors, FIRST_MOMENT + name, m));
+        adam.secondMoments().forEach((name, v) -> Checkpointer.add(tensors, SECOND_MOMENT + name, v));
+        Checkpointer.add(tensors, STEPS_SINCE_FIRED, stats.stepsSinceFired());
+        Checkpointer.add(tensors, WINDOW_COUNTS, stats.windowCounts());
+        Checkpointer.add(tensors, LAST_WINDOW_FRACTION, stats.lastWindowFraction());
         tensors.write(dir.resolve(SaeLensCheckpoint.TRAINER_STATE));
 
         Map<String, Object> counters = new LinkedHashMap<>();
@@ -65,15 +73,15 @@ record TrainerState(Map<String, NDArray> weights, long steps, long tokens, long 
         Map<String, NDArray> first = new LinkedHashMap<>();
         Map<String, NDArray> second = new LinkedHashMap<>();
         for (String name : weights.keySet()) {   // Adam keeps moments of every parameter (buffers have none; Adam checks)
-            if (state.containsKey("adam.exp_avg." + name)) {
-                first.put(name, state.get("adam.exp_avg." + name));
-                second.put(name, required(state, "adam.exp_avg_sq." + name, checkpoint));
+            if (state.containsKey(FIRST_MOMENT + name)) {
+                first.put(name, state.get(FIRST_MOMENT + name));
+                second.put(name, required(state, SECOND_MOMENT + name, checkpoint));
             }
         }
         return new TrainerState(weights, counters.path("steps").asLong(), counters.path("tokens").asLong(),
                 counters.path("adam_steps").asLong(), first, second,
-                required(state, "features.steps_since_fired", checkpoint), required(state, "features.window_counts", checkpoint),
-                required(state, "features.last_window_fraction", checkpoint), counters.path("window_tokens").asLong(),
+                required(state, STEPS_SINCE_FIRED, checkpoint), required(state, WINDOW_COUNTS, checkpoint),
+                required(state, LAST_WINDOW_FRACTION, checkpoint), counters.path("window_tokens").asLong(),
                 counters.path("window_steps").asLong(), counters.path("last_window_complete").asBoolean(),
                 counters.path("activation_scale").asDouble(1.0));
     }
@@ -99,7 +107,7 @@ record TrainerState(Map<String, NDArray> weights, long steps, long tokens, long 
         Map<String, NDArray> out = new LinkedHashMap<>();
         try (Safetensors.Reader reader = Safetensors.read(file)) {
             for (Safetensors.Tensor tensor : reader.tensors().values()) {
-                out.put(tensor.name(), manager.create(reader.floats(tensor.name()), new Shape(tensor.shape())));
+                out.put(tensor.name(), SafetensorsArrays.readFloat32(reader, tensor.name(), manager));
             }
         }
         return out;

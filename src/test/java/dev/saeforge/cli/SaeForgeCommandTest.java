@@ -80,6 +80,19 @@ class SaeForgeCommandTest {
     }
 
     @Test
+    void validateSizesTheCheckpointTensorsOfAQwen3EightBSaeOf131072LatentsAndAcceptsIt(@TempDir Path dir, QuarkusMainLauncher launcher)
+            throws Exception {
+        Path run = dir.resolve("wide.yaml");
+        Files.writeString(run, Files.readString(Path.of("examples/qwen3-8b-layer28.yaml")).replace("dSae: 16384", "dSae: 131072"));
+
+        LaunchResult result = launcher.launch("validate", run.toString());
+
+        assertThat(result.exitCode()).isZero();
+        assertThat(result.getOutput()).contains(run + ": TrainingRun qwen3-8b-layer28-mlp is valid",
+                "checkpoint of SAE qwen3-8b-layer28-mlp: 16 tensors, the largest W_enc [4096, 131072] float32, 2.0GiB");
+    }
+
+    @Test
     void validateWithOutputCarriesTheEstimateAsAnAnnotation(QuarkusMainLauncher launcher) throws Exception {
         LaunchResult json = launcher.launch("validate", "-o", "json", "examples/qwen3-8b-layer28-sweep.yaml");
 

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,40 +72,154 @@ class SafetensorsTest {
         assertThat(Float.isNaN(Float.intBitsToFloat(Safetensors.toBfloat16(Float.NaN) << 16))).isTrue();
     }
 
+    /** Elements between the non-zero samples of {@link #pattern}: one float32 per MiB. */
+    private static final int SAMPLE_EVERY = 1 << 18;
+
+    /** A generated tensor: element i is i / SAMPLE_EVERY + 1 where i is a multiple of SAMPLE_EVERY, else 0. */
+    private static Safetensors.Data pattern(long elements) {
+        return new Safetensors.Data() {
+            public long bytes() {
+                return elements * Float.BYTES;
+            }
+
+            public void writeTo(WritableByteChannel out) throws IOException {
+                ByteBuffer block = ByteBuffer.allocate(SAMPLE_EVERY * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                for (long first = 0; first < elements; first += SAMPLE_EVERY) {
+                    int count = (int) Math.min(SAMPLE_EVERY, elements - first);
+                    block.clear().putFloat(0, first / SAMPLE_EVERY + 1).limit(count * Float.BYTES);
+                    Safetensors.writeFully(out, block);
+                }
+            }
+        };
+    }
+
     @Test
-    void tensorsBeyondTwoGibibytesAreMappedOneByOne() throws IOException {
-        // A sparse file: a 2.5 GiB tensor, then a small one that starts past the 2 GiB mark.
-        long big = 5L << 29;
-        String json = "{\"big\":{\"dtype\":\"I64\",\"shape\":[" + big / 8 + "],\"data_offsets\":[0," + big + "]},"
-                + "\"tail\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[" + big + "," + (big + 8) + "]}}";
+    void aTensorOverTwoGibibytesStreamsOutAndReadsBackBlockByBlock() throws IOException {
+        // Qwen3-8B's W_enc at 134,144 latents: 2.05 GiB, generated on the fly and written sparsely.
+        long[] shape = {4096, 134_144};
+        long elements = shape[0] * shape[1];
         Path file = dir.resolve("large.safetensors");
-        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
-            ByteBuffer head = ByteBuffer.allocate(8 + json.length()).order(ByteOrder.LITTLE_ENDIAN);
-            head.putLong(json.length()).put(json.getBytes(StandardCharsets.UTF_8));
-            raf.write(head.array());
-            raf.seek(8 + json.length() + big);
-            ByteBuffer tail = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(0.5f).putFloat(-4f);
-            raf.write(tail.array());
+        try (SparseFile out = new SparseFile(file)) {
+            Safetensors.writer().add("W_enc", Safetensors.Dtype.F32, shape, pattern(elements))
+                    .addFloats("b_dec", Safetensors.Dtype.F32, new long[]{3}, new float[]{0.5f, -4f, 7f})
+                    .metadata("format", "pt").write(out);
         }
+        assertThat(elements * Float.BYTES).isGreaterThan(Integer.MAX_VALUE);
 
         try (Safetensors.Reader reader = Safetensors.read(file)) {
-            assertThat(reader.floats("tail")).containsExactly(0.5f, -4f);
-            assertThatThrownBy(() -> reader.bytes("big")).hasMessageContaining("tensor big I64[" + big / 8 + "]")
-                    .hasMessageContaining("over the 2 GiB a buffer holds");
+            assertThat(reader.tensor("W_enc").length()).isEqualTo(elements * Float.BYTES);
+            assertThat(reader.tensor("b_dec").offset()).as("past the 2 GiB mark").isEqualTo(elements * Float.BYTES);
+            assertThat(reader.floats("b_dec")).containsExactly(0.5f, -4f, 7f);
+            int blockElements = 8 << 20;
+            ByteBuffer block = ByteBuffer.allocateDirect(blockElements * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer zeros = ByteBuffer.allocateDirect(block.capacity());
+            long samples = 0;
+            for (long first = 0; first < elements; first += blockElements) {
+                int count = (int) Math.min(blockElements, elements - first);
+                reader.readFloats("W_enc", first, count, block);
+                for (long i = (first + SAMPLE_EVERY - 1) / SAMPLE_EVERY * SAMPLE_EVERY; i < first + count; i += SAMPLE_EVERY) {
+                    int at = (int) (i - first) * Float.BYTES;
+                    assertThat(block.getFloat(at)).as("element %d", i).isEqualTo(i / SAMPLE_EVERY + 1);
+                    block.putFloat(at, 0f);
+                    samples++;
+                }
+                assertThat(block.slice(0, count * Float.BYTES).mismatch(zeros.slice(0, count * Float.BYTES)))
+                        .as("block from element %d is zero between its samples", first).isEqualTo(-1);
+            }
+            assertThat(samples).isEqualTo((elements + SAMPLE_EVERY - 1) / SAMPLE_EVERY);
         }
     }
 
     @Test
     void corruptFilesAreRefusedWithWhatIsWrong() throws IOException {
-        assertCorrupt(new byte[]{1, 2, 3}, "is 3 bytes long, too short for a safetensors header");
-        assertCorrupt(header(1000, "{}"), "declares a header of 1000 bytes in a file of 10 bytes");
-        assertCorrupt(header(2, "[]"), "has a header that is not a JSON object");
+        assertCorrupt(new byte[]{1, 2, 3}, "it is 3 bytes long, too short for a safetensors header");
+        assertCorrupt(header(2, "[]"), "it has a header that is not a JSON object");
         assertCorrupt(withData("{\"w\":{\"dtype\":\"Q4\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4),
                 "tensor w has dtype \"Q4\"; expected one of [F32, F16, BF16, I64]");
-        assertCorrupt(withData("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,16]}}", 8),
-                "tensor w claims bytes [0, 16) of a data section of 8 bytes");
         assertCorrupt(withData("{\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8),
                 "tensor w F32[3] needs 12 bytes but has 8");
+    }
+
+    @Test
+    void aShapeWhoseElementCountOverflowsIsRefused() throws IOException {
+        assertCorrupt(withData("{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]}}", 8),
+                "tensor w F32[4294967296, 4294967296] has more values than a 64-bit byte count holds; expected its 8 bytes of F32 values");
+    }
+
+    @Test
+    void aSizeThatWrapsToTheDeclaredBytesIsRefused() throws IOException {
+        // 2^62 F32 values are 2^64 bytes, which wraps to 0 in 64 bits: an empty byte range must not pass for it.
+        assertCorrupt(withData("{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904],\"data_offsets\":[0,0]}}", 0),
+                "tensor w F32[4611686018427387904] has more values than a 64-bit byte count holds; expected its 0 bytes of F32 values");
+    }
+
+    @Test
+    void aDtypeWhoseSizeDisagreesWithTheByteRangeIsRefused() throws IOException {
+        assertCorrupt(withData("{\"w\":{\"dtype\":\"BF16\",\"shape\":[4],\"data_offsets\":[0,16]}}", 16),
+                "tensor w BF16[4] needs 8 bytes but has 16");
+    }
+
+    @Test
+    void overlappingTensorsAreRefused() throws IOException {
+        assertCorrupt(withData("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                        + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12),
+                "tensor b at bytes [4, 12) overlaps tensor a at [0, 8)");
+    }
+
+    @Test
+    void gappedTensorsAreRefused() throws IOException {
+        assertCorrupt(withData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                        + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12),
+                "bytes [4, 8) of its data belong to no tensor (after a); expected tensor b to start at 4");
+        assertCorrupt(withData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 12),
+                "its data section is 12 bytes but its tensors end at byte 4; expected no bytes after the last tensor");
+    }
+
+    @Test
+    void offsetsBeyondTheFileAreRefused() throws IOException {
+        assertCorrupt(withData("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,16]}}", 8),
+                "tensor w claims bytes [0, 16) of a data section of 8 bytes");
+        assertCorrupt(withData("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[9223372036854775800,9223372036854775807]}}", 8),
+                "tensor w claims bytes [9223372036854775800, 9223372036854775807) of a data section of 8 bytes");
+        // Past a long, where a lenient reader would keep the low 64 bits (here -1).
+        assertCorrupt(withData("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,18446744073709551615]}}", 8),
+                "tensor w has data_offsets [0,18446744073709551615]; expected whole numbers from 0 to 9223372036854775807");
+    }
+
+    @Test
+    void anAbsurdHeaderLengthIsRefusedBeforeItIsRead() throws IOException {
+        Path file = dir.resolve("corrupt.safetensors");
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+            raf.write(header(200L << 20, "{}"));
+            raf.setLength(300L << 20);   // sparse: the 200 MiB "header" is never allocated or read
+        }
+        assertThatThrownBy(() -> Safetensors.read(file).close()).isInstanceOf(IOException.class)
+                .hasMessage(file + " is not a valid safetensors file: it declares a header of 209715200 bytes in a file of 314572800 bytes;"
+                        + " expected at least 1 byte, at most 104857600");
+        assertCorrupt(header(1000, "{}"), "it declares a header of 1000 bytes in a file of 10 bytes; expected at least 1 byte, at most 2");
+        assertCorrupt(header(-8, "{}"), "it declares a header of -8 bytes in a file of 10 bytes; expected at least 1 byte, at most 2");
+    }
+
+    @Test
+    void negativeOrFractionalDimensionsAreRefused() throws IOException {
+        assertCorrupt(withData("{\"w\":{\"dtype\":\"F32\",\"shape\":[-1,-4],\"data_offsets\":[0,16]}}", 16),
+                "tensor w has shape [-1,-4]; expected whole numbers from 0 to 9223372036854775807");
+        assertCorrupt(withData("{\"w\":{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[0,4]}}", 4),
+                "tensor w has shape [1.5]; expected whole numbers from 0 to 9223372036854775807");
+        assertCorrupt(withData("{\"w\":{\"dtype\":\"F32\",\"shape\":[\"4\"],\"data_offsets\":[0,16]}}", 16),
+                "tensor w has shape [\"4\"]; expected whole numbers from 0 to 9223372036854775807");
+    }
+
+    @Test
+    void aHeaderThatIsNotOneJsonObjectIsRefused() throws IOException {
+        assertCorrupt(header(6, "{\"w\": "), "it has a header that is not JSON: Unexpected end-of-input within/between Object entries");
+        assertCorrupt(withData("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}} {}", 4),
+                "it has a header that is not one JSON object: more follows it from byte 63");
+        assertCorrupt(withData("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                        + "\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8),
+                "it has a header that is not JSON: Duplicate field 'w'");
+        assertCorrupt(withData("{\"__metadata__\":{\"format\":{\"pt\":1}}}", 0),
+                "its __metadata__ key \"format\" is {\"pt\":1}; expected a string");
     }
 
     @Test
@@ -141,7 +256,7 @@ class SafetensorsTest {
         Files.write(file, content);
         assertThatThrownBy(() -> Safetensors.read(file).close())
                 .isInstanceOf(IOException.class)
-                .hasMessage(file + " is not a valid safetensors file: it " + expected);
+                .hasMessage(file + " is not a valid safetensors file: " + expected);
     }
 
     private static byte[] header(long declared, String json) {
