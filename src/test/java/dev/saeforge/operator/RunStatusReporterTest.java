@@ -182,6 +182,28 @@ class RunStatusReporterTest {
     }
 
     @Test
+    void aFailedReportDoesNotDoomTheReportsAfterIt() {
+        RunStatusReporter reporter = new RunStatusReporter(client, RUN, CLOCK);
+        api.failNextPatch("/apis/saeforge.dev/v1alpha1/namespaces/" + NAMESPACE + "/trainingruns/" + SEED + "/status", 403);
+        assertThatThrownBy(() -> reporter.report(progress(4096, 55.0, null))).isInstanceOf(KubernetesClientException.class);
+        operatorWrites(TrainingRunStatus.Phase.Running, "PodRunning");
+
+        reporter.report(progress(8192, 56.0, null));
+        assertThat(status().tokensTrained).isEqualTo(8192);
+
+        // The operator writes between two reports: the second is refused as a conflict and made again on a fresh read.
+        operatorWrites(TrainingRunStatus.Phase.Running, "StillRunning");
+        reporter.report(progress(12288, 57.0, "s3://b/r/1"));
+
+        TrainingRunStatus status = status();
+        assertThat(status.tokensTrained).isEqualTo(12288);
+        assertThat(status.l0).isEqualTo(57.0);
+        assertThat(status.checkpoints).containsExactly("s3://b/r/1");
+        assertThat(status.phase).isEqualTo(TrainingRunStatus.Phase.Running);
+        assertThat(status.conditions).extracting(c -> c.getReason()).containsExactly("StillRunning");
+    }
+
+    @Test
     void aRunThatDoesNotExistIsAnError() {
         RunStatusReporter reporter = new RunStatusReporter(client, new RunReference(NAMESPACE, "gone"), CLOCK);
 
