@@ -3,10 +3,7 @@ package dev.saeforge.operator;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunStatus;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Clock;
@@ -22,27 +19,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;
 
 /** The trainer's progress reports against an API server: its fields only, never the operator's. */
-class RunStatusReporterTest {
+class RunStatusReporterTest extends SeedRunOnApiServer {
     static final Clock CLOCK = Clock.fixed(Instant.parse("2026-01-01T12:00:00Z"), ZoneOffset.UTC);
     static final RunReference RUN = new RunReference(NAMESPACE, SEED);
 
-    ApiServer api;
-    KubernetesClient client;
-
-    @BeforeEach
-    void submit() throws Exception {
-        api = ApiServer.start();
-        client = api.client;
-        client.resources(TrainingRun.class).inNamespace(NAMESPACE).resource(Fixtures.seedRun()).create();
-    }
-
-    @AfterEach
-    void stop() {
-        api.close();
-    }
-
     TrainingRunStatus status() {
-        return client.resources(TrainingRun.class).inNamespace(NAMESPACE).withName(SEED).get().getStatus();
+        return read().getStatus();
     }
 
     /** What the operator writes, the way it writes it. */

@@ -4,10 +4,7 @@ import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Clock;
@@ -23,26 +20,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * decided on an old read (a stalled former leader) never regresses what was written since, and
  * only the leader writes at all.
  */
-class StatusWritesTest {
-    ApiServer api;
-    KubernetesClient client;
-
-    @BeforeEach
-    void submit() throws Exception {
-        api = ApiServer.start();
-        client = api.client;
-        client.resources(TrainingRun.class).inNamespace(NAMESPACE).resource(Fixtures.seedRun()).create();
-    }
-
-    @AfterEach
-    void stop() {
-        api.close();
-    }
-
-    TrainingRun read() {
-        return client.resources(TrainingRun.class).inNamespace(NAMESPACE).withName(SEED).get();
-    }
-
+class StatusWritesTest extends SeedRunOnApiServer {
     static TrainingRunStatus attempt(int attempts, int restarts) {
         TrainingRunStatus status = new TrainingRunStatus();
         status.phase = TrainingRunStatus.Phase.Pending;
