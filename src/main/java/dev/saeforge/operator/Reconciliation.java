@@ -87,6 +87,8 @@ public final class Reconciliation {
             draft.condition(SUCCEEDED, true, attempt.reason(), attempt.message());
             return draft.finish(Phase.Succeeded, RunEvent.normal("Succeeded", attempt.message()));
         }
+        // Once started, the spec is fixed but for what steers the run (SpecLock): an edit that got past
+        // the CRD's rules is refused; the running attempt goes on, and start() starts none from it.
         String specChange = SpecLock.refusal(run);
         if (specChange != null) {
             if (!draft.hasCondition(SpecLock.CONDITION, SpecLock.CHANGED)) {
