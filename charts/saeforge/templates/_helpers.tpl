@@ -36,20 +36,11 @@ app.kubernetes.io/component: operator
 {{- end -}}
 {{- end -}}
 
-{{/* The namespaces that get the trainer's service account, as a JSON list. */}}
-{{- define "saeforge.trainerNamespaces" -}}
-{{- if .Values.trainer.namespaces -}}
-{{ toJson .Values.trainer.namespaces }}
-{{- else if .Values.allNamespaces -}}
-{{ list .Release.Namespace | toJson }}
-{{- else -}}
-{{ include "saeforge.watchNamespaces" . }}
-{{- end -}}
-{{- end -}}
-
 {{/*
 What the operator may do where it runs TrainingRuns: read runs and write their status, create and
-delete the Jobs it owns, read their pods, record Events, check the trainer's service account.
+delete the Jobs it owns, read their pods, record Events, and create each run's trainer identity
+(a ServiceAccount, and a Role naming that one run, owned by the run). It can grant only what it
+holds itself: hence get on trainingruns and patch on trainingruns/status, and no escalate or bind.
 It never reads pod logs or Secrets: the Jobs reference Secrets by name.
 */}}
 {{- define "saeforge.operatorRules" -}}
@@ -74,5 +65,8 @@ It never reads pod logs or Secrets: the Jobs reference Secrets by name.
   verbs: ["create"]
 - apiGroups: [""]
   resources: ["serviceaccounts"]
-  verbs: ["get"]
+  verbs: ["get", "create"]
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["roles", "rolebindings"]
+  verbs: ["get", "create"]
 {{- end -}}

@@ -15,7 +15,7 @@ public class TrainingRunStatus {
      * patches only its own fields, so neither overwrites what the other wrote meanwhile.
      */
     public static final List<String> OPERATOR_FIELDS = List.of("phase", "conditions", "observedGeneration", "jobName",
-            "attempts", "restarts", "startTime", "completionTime", "traceId", "message");
+            "attempts", "restarts", "startTime", "completionTime", "traceId", "message", "specHash");
     /** The fields the trainer writes while it runs. */
     public static final List<String> TRAINER_FIELDS = List.of("tokensTrained", "progress", "tokensPerSecond", "eta", "l0",
             "explainedVariance", "deadFeatures", "saes", "lastCheckpoint", "checkpoints", "lastProgressTime");
@@ -82,6 +82,11 @@ public class TrainingRunStatus {
 
     @JsonPropertyDescription("Human-readable summary of the current state.")
     public String message;
+
+    @JsonPropertyDescription("SHA-256 of the spec the run started from, less the fields that may change while it runs (suspend, "
+            + "cancel, maxRestarts, maxPreemptions, telemetry); set when the first Job is created. From then on the rest of the "
+            + "spec is fixed.")
+    public String specHash;
 
     public enum Phase {
         Pending, Running, Succeeded, Failed, Cancelled, Suspended;

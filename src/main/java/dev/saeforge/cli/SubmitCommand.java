@@ -5,6 +5,7 @@ import dev.saeforge.api.InvalidSpecException;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunStatus;
 import dev.saeforge.api.TrainingRuns;
+import dev.saeforge.operator.SpecLock;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -108,6 +109,13 @@ public class SubmitCommand extends ClusterCommand {
                     if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
                         throw e;
                     }
+                    TrainingRun existing = client.resources(TrainingRun.class).inNamespace(runNamespace).withName(run.getMetadata().getName()).get();
+                    if (existing != null && SpecLock.started(existing) && SpecLock.refusal(withSpec(existing, run)) != null) {
+                        return fail(ExitCodes.INVALID_INPUT, "error: trainingrun \"" + run.getMetadata().getName() + "\" in namespace \""
+                                + runNamespace + "\" has started with a different spec, and once started only its "
+                                + SpecLock.MUTABLE_WORDS + " can change; nothing was changed. Submit the new spec under another name, "
+                                + "or delete the running one first (saeforge delete " + run.getMetadata().getName() + ")");
+                    }
                     return fail(ExitCodes.FAILURE, "error: trainingrun \"" + run.getMetadata().getName() + "\" already exists in namespace \""
                             + runNamespace + "\"; delete it first (saeforge delete " + run.getMetadata().getName() + ") or choose another name");
                 }
@@ -126,6 +134,15 @@ public class SubmitCommand extends ClusterCommand {
             allSucceeded &= watch(entry.getKey(), entry.getValue(), out, err);
         }
         return allSucceeded ? ExitCodes.OK : ExitCodes.FAILURE;
+    }
+
+    /** The stored run as it would be with {@code submitted}'s spec. */
+    private static TrainingRun withSpec(TrainingRun stored, TrainingRun submitted) {
+        TrainingRun edited = new TrainingRun();
+        edited.setMetadata(stored.getMetadata());
+        edited.setStatus(stored.getStatus());
+        edited.setSpec(submitted.getSpec());
+        return edited;
     }
 
     /**

@@ -5,6 +5,7 @@ import dev.saeforge.api.InvalidSpecException;
 import dev.saeforge.api.Problem;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
+import dev.saeforge.operator.SpecLock;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -22,7 +23,9 @@ import java.util.concurrent.Callable;
                 "Print the GPU memory each run is estimated to need, and refuse a run that needs more than its GPU has.",
                 "Print each SAE's largest checkpoint tensor, and refuse one too large for any file.",
                 "With -o, print the runs with every default filled in, the estimate as the annotation "
-                        + MemoryCheck.ANNOTATION + "."})
+                        + MemoryCheck.ANNOTATION + ".",
+                "Once a run has started in a cluster, only its spec's " + SpecLock.MUTABLE_WORDS + " can change; the API server "
+                        + "and the operator refuse any other edit, and submit says so."})
 public class ValidateCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "FILE", description = "TrainingRun YAML or JSON files.")
     List<Path> files;

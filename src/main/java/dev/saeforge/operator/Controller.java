@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 /**
@@ -49,12 +50,13 @@ public final class Controller implements AutoCloseable {
     private final List<Thread> workers = new ArrayList<>();
     private volatile boolean closed;
 
-    public Controller(KubernetesClient client, OperatorConfig config, Settings settings, RunEvents events, Clock clock) {
+    /** @param leading whether this replica holds the leader lease now: the reconciler writes nothing while it does not */
+    public Controller(KubernetesClient client, OperatorConfig config, Settings settings, RunEvents events, Clock clock, BooleanSupplier leading) {
         this.client = client;
         this.config = config;
         this.settings = settings;
         this.queue = new WorkQueue(settings.retryBase(), settings.retryMax());
-        this.reconciler = new Reconciler(client, config, new InformerCache(), events, clock);
+        this.reconciler = new Reconciler(client, config, new InformerCache(), events, clock, () -> !closed && leading.getAsBoolean());
     }
 
     /** Starts the informers, waits until their caches hold every object, then starts the workers. */

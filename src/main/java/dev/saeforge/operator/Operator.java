@@ -88,7 +88,7 @@ public final class Operator implements AutoCloseable {
 
     private void startLeading() {
         LOG.infof("%s leads; starting the controller", identity);
-        Controller started = new Controller(client, config, settings, new RunEvents(client, identity, clock), clock);
+        Controller started = new Controller(client, config, settings, new RunEvents(client, identity, clock), clock, this::isLeader);
         leading = true;
         try {
             started.start();

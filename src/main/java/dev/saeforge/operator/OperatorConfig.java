@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
  * a ConfigMap); every field has a default, unknown fields are refused.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-@JsonPropertyOrder({"image", "imagePullPolicy", "imagePullSecrets", "namespaces", "trainerServiceAccount", "otlpEndpoint",
+@JsonPropertyOrder({"image", "imagePullPolicy", "imagePullSecrets", "namespaces", "otlpEndpoint",
         "s3", "huggingFaceTokenSecret", "gpuTolerations", "priorityClassName", "cacheSize", "runAsUser",
         "terminationGracePeriodSeconds", "lease"})
 public class OperatorConfig {
@@ -34,8 +34,6 @@ public class OperatorConfig {
     public List<String> imagePullSecrets = new ArrayList<>();
     /** Namespaces whose TrainingRuns this operator runs; empty means every namespace. */
     public List<String> namespaces = new ArrayList<>();
-    /** Service account of the trainer pods; it may read its TrainingRun and patch its status. */
-    public String trainerServiceAccount = "saeforge-trainer";
     /** OTLP collector for runs whose spec.telemetry names none; unset exports nothing. */
     public String otlpEndpoint;
     public S3 s3 = new S3();
@@ -108,9 +106,6 @@ public class OperatorConfig {
             if (namespace == null || !DNS_LABEL.matcher(namespace).matches()) {
                 problems.add("namespaces: \"" + namespace + "\" is not a namespace name");
             }
-        }
-        if (trainerServiceAccount == null || trainerServiceAccount.isBlank()) {
-            problems.add("trainerServiceAccount: is required");
         }
         if (given(otlpEndpoint) && !OTLP_ENDPOINT.matcher(otlpEndpoint).matches()) {
             problems.add("otlpEndpoint: \"" + otlpEndpoint + "\" is not an OTLP endpoint; expected http(s)://HOST:PORT");

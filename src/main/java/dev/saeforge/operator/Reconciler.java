@@ -15,6 +15,7 @@ import java.net.HttpURLConnection;
 import java.time.Clock;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.BooleanSupplier;
 
 /**
  * One reconcile of one run: observe (the run fresh from the API server, its current Job and pods
@@ -38,21 +39,28 @@ public final class Reconciler {
         }
     }
 
+    /** How often a status write refused for a conflict is made again on a fresh read before the work queue backs off. */
+    static final int CONFLICT_RETRIES = 3;
+
     private final KubernetesClient client;
     private final OperatorConfig config;
     private final Cache cache;
     private final RunEvents events;
     private final Clock clock;
+    private final BooleanSupplier leading;
 
-    public Reconciler(KubernetesClient client, OperatorConfig config, Cache cache, RunEvents events, Clock clock) {
+    /** @param leading whether this replica holds the leader lease now; nothing is written while it does not */
+    public Reconciler(KubernetesClient client, OperatorConfig config, Cache cache, RunEvents events, Clock clock, BooleanSupplier leading) {
         this.client = client;
         this.config = config;
         this.cache = cache;
         this.events = events;
         this.clock = clock;
+        this.leading = leading;
     }
 
     public void reconcile(String namespace, String name) {
+        fence();
         // Read fresh, not from the cache: the status is the run's memory and must include our last write.
         TrainingRun run = client.resources(TrainingRun.class).inNamespace(namespace).withName(name).get();
         if (run == null || run.getMetadata().getDeletionTimestamp() != null) {
@@ -65,8 +73,9 @@ public final class Reconciler {
             job = ownedBy(run, job(namespace, status.jobName));
             pods = status.attempts == null ? List.of() : cache.pods(namespace, name, status.attempts);
         }
-        boolean serviceAccount = client.serviceAccounts().inNamespace(namespace).withName(config.trainerServiceAccount).get() != null;
-        Reconciliation.Observed observed = new Reconciliation.Observed(run, job, pods, serviceAccount, clock.instant());
+        // The trainer's identity is needed only by a run that may still start an attempt.
+        boolean trainerAccess = Reconciliation.isFinal(status, run) || TrainerAccess.ensure(client, run);
+        Reconciliation.Observed observed = new Reconciliation.Observed(run, job, pods, trainerAccess, clock.instant());
         Reconciliation.Plan plan = Reconciliation.plan(observed, config);
         apply(observed, plan);
     }
@@ -74,6 +83,7 @@ public final class Reconciler {
     private void apply(Reconciliation.Observed observed, Reconciliation.Plan plan) {
         TrainingRun run = observed.run();
         String namespace = run.getMetadata().getNamespace();
+        fence();
         if (plan.delete() != null) {
             // Foreground: the Job stays (STOPPING) until its pod is gone, so attempts never overlap.
             client.batch().v1().jobs().inNamespace(namespace).withName(plan.delete())
@@ -90,6 +100,7 @@ public final class Reconciler {
             }
         }
         writeStatus(run, plan.status());
+        fence();
         plan.events().forEach(event -> events.record(run, event));
         if (plan.retryLater()) {
             throw new RetryLater(plan.status().message);
@@ -113,9 +124,43 @@ public final class Reconciler {
         }
     }
 
-    /** Writes the operator's fields of the status, and only those, and only the ones that changed. */
-    private void writeStatus(TrainingRun run, TrainingRunStatus status) {
-        StatusPatch.write(client, run, operatorFields(run.getStatus()), operatorFields(status));
+    /**
+     * Writes the operator's fields of the status, and only those, and only the ones that changed,
+     * on condition that the run is as {@code read}. A conflict caused by the trainer's progress
+     * reports (the operator's fields and the spec as read) is written again on the fresh read; any
+     * other change means the decision is stale (a newer leader decided, the spec changed), so
+     * nothing is written and the run is decided again.
+     */
+    void writeStatus(TrainingRun read, TrainingRunStatus status) {
+        ObjectNode before = operatorFields(read.getStatus());
+        ObjectNode after = operatorFields(status);
+        TrainingRun run = read;
+        for (int tries = 1; ; tries++) {
+            fence();
+            try {
+                StatusPatch.write(client, run, before, after);
+                return;
+            } catch (KubernetesClientException e) {
+                if (!StatusPatch.isConflict(e) || tries > CONFLICT_RETRIES) {
+                    throw e;
+                }
+            }
+            run = StatusPatch.reread(client, read);
+            if (run == null) {
+                return; // deleted meanwhile
+            }
+            if (!operatorFields(run.getStatus()).equals(before)
+                    || !Objects.equals(run.getMetadata().getGeneration(), read.getMetadata().getGeneration())) {
+                throw new RetryLater("TrainingRun " + TrainingJobs.runReference(read) + " changed since it was read; deciding again");
+            }
+        }
+    }
+
+    /** Writes only while this replica leads: a replica that lost the lease leaves the run to the new leader. */
+    private void fence() {
+        if (!leading.getAsBoolean()) {
+            throw new RetryLater("not the leader; leaving the run to the leader");
+        }
     }
 
     static ObjectNode operatorFields(TrainingRunStatus status) {
@@ -128,7 +173,7 @@ public final class Reconciler {
         return cached != null ? cached : client.batch().v1().jobs().inNamespace(namespace).withName(name).get();
     }
 
-    private static <T extends HasMetadata> T ownedBy(TrainingRun run, T object) {
+    static <T extends HasMetadata> T ownedBy(TrainingRun run, T object) {
         if (object == null || object.getMetadata().getOwnerReferences() == null) {
             return null;
         }

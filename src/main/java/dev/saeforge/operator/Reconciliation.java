@@ -87,6 +87,17 @@ public final class Reconciliation {
             draft.condition(SUCCEEDED, true, attempt.reason(), attempt.message());
             return draft.finish(Phase.Succeeded, RunEvent.normal("Succeeded", attempt.message()));
         }
+        // Once started, the spec is fixed but for what steers the run (SpecLock): an edit that got past
+        // the CRD's rules is refused; the running attempt goes on, and start() starts none from it.
+        String specChange = SpecLock.refusal(run);
+        if (specChange != null) {
+            if (!draft.hasCondition(SpecLock.CONDITION, SpecLock.CHANGED)) {
+                draft.events.add(RunEvent.warning(SpecLock.CONDITION, specChange));
+            }
+            draft.condition(SpecLock.CONDITION, true, SpecLock.CHANGED, specChange);
+        } else if (draft.hasCondition(SpecLock.CONDITION, SpecLock.CHANGED)) {
+            draft.condition(SpecLock.CONDITION, false, SpecLock.RESTORED, "The spec is again the one the run started from");
+        }
         List<Problem> problems = problems(run);
         if (problems.isEmpty()) {
             draft.condition(VALID, true, "SpecValid", "The spec passed validation");
@@ -250,8 +261,9 @@ public final class Reconciliation {
         TrainingRun run = draft.run;
         draft.phase(Phase.Pending);
         if (!draft.observed.trainerServiceAccountExists()) {
-            String message = "Service account " + run.getMetadata().getNamespace() + "/" + config.trainerServiceAccount
-                    + " does not exist; the trainer needs it to read its run and report progress (see k8s/ or the Helm chart)";
+            String message = "The trainer's service account, Role and RoleBinding " + run.getMetadata().getNamespace() + "/"
+                    + TrainerAccess.name(run) + " could not be created, or one of that name belongs to something else; the trainer "
+                    + "needs them to read its run and report progress (the operator's log says why; its RBAC is in k8s/ or the Helm chart)";
             if (!draft.hasCondition(RUNNING, "TrainerServiceAccountMissing")) {
                 draft.events.add(RunEvent.warning("TrainerServiceAccountMissing", message));
             }
@@ -259,9 +271,15 @@ public final class Reconciliation {
             draft.retryLater = true;
             return draft.plan();
         }
+        if (SpecLock.refusal(run) != null) {
+            draft.condition(RUNNING, false, SpecLock.CONDITION, "No new attempt starts from a spec changed after the run started; "
+                    + "change it back, or submit a new run");
+            return draft.plan();
+        }
         Job job = TrainingJobs.desired(run, number, config);
         String message = String.format(messageFormat, job.getMetadata().getName(), number);
         draft.create = job;
+        draft.status.specHash = SpecLock.hash(run.getSpec());
         draft.status.attempts = number;
         draft.status.jobName = job.getMetadata().getName();
         if (restart) {

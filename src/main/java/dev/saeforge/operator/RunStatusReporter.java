@@ -49,8 +49,9 @@ public final class RunStatusReporter {
     private final KubernetesClient client;
     private final RunReference run;
     private final Clock clock;
-    /** The run as read at the first report: whether it has a status yet, and the checkpoints and SAEs listed so far. */
+    /** The run as last read or written, which the next write is conditional on; null: read it again. */
     private TrainingRun stored;
+    /** The checkpoints and SAEs listed so far: read at the first report, then what this trainer wrote. */
     private List<String> checkpoints;
     private List<SaeStatus> saes;
 
@@ -60,17 +61,43 @@ public final class RunStatusReporter {
         this.clock = clock;
     }
 
-    /** Writes one report; throws {@link KubernetesClientException} when the API server refuses it. */
+    /**
+     * Writes one report, on the run as last read or written; a write refused because the run
+     * changed meanwhile (the operator wrote) is made again on a fresh read. Throws
+     * {@link KubernetesClientException} when the API server refuses it otherwise; the next report
+     * then starts from a fresh read, so one failure never dooms the ones after it.
+     */
     public void report(Progress progress) {
-        if (stored == null) {
-            stored = client.resources(TrainingRun.class).inNamespace(run.namespace()).withName(run.name()).get();
+        for (int tries = 1; ; tries++) {
             if (stored == null) {
-                throw new KubernetesClientException("TrainingRun " + run + " does not exist", 404, null);
+                read();
             }
-            // A resumed attempt continues the lists its predecessors wrote.
-            checkpoints = stored.getStatus() == null ? List.of() : List.copyOf(stored.getStatus().checkpoints);
-            saes = stored.getStatus() == null ? List.of() : List.copyOf(stored.getStatus().saes);
+            try {
+                write(progress);
+                return;
+            } catch (KubernetesClientException e) {
+                stored = null;
+                if (!StatusPatch.isConflict(e) || tries > Reconciler.CONFLICT_RETRIES) {
+                    throw e;
+                }
+            }
         }
+    }
+
+    private void read() {
+        TrainingRun read = client.resources(TrainingRun.class).inNamespace(run.namespace()).withName(run.name()).get();
+        if (read == null) {
+            throw new KubernetesClientException("TrainingRun " + run + " does not exist", 404, null);
+        }
+        if (checkpoints == null) {
+            // A resumed attempt continues the lists its predecessors wrote.
+            checkpoints = read.getStatus() == null ? List.of() : List.copyOf(read.getStatus().checkpoints);
+            saes = read.getStatus() == null ? List.of() : List.copyOf(read.getStatus().saes);
+        }
+        stored = read;
+    }
+
+    private void write(Progress progress) {
         ObjectNode fields = Mappers.json().createObjectNode();
         fields.put("tokensTrained", progress.tokensTrained());
         if (progress.trainingTokens() > 0) {
@@ -103,10 +130,7 @@ public final class RunStatusReporter {
         }
         fields.put("lastProgressTime", clock.instant().toString());
         // Only the fields reported now are written; what was not measured keeps its last value.
-        StatusPatch.write(client, stored, Mappers.json().createObjectNode(), fields);
-        if (stored.getStatus() == null) {
-            stored.setStatus(new TrainingRunStatus()); // it has one now
-        }
+        stored = StatusPatch.write(client, stored, Mappers.json().createObjectNode(), fields);
         checkpoints = listed;
         saes = reported;
     }

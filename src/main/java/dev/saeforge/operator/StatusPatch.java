@@ -8,9 +8,11 @@ import dev.saeforge.api.Mappers;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 
+import java.net.HttpURLConnection;
 import java.util.List;
 
 /**
@@ -19,6 +21,12 @@ import java.util.List;
  * only its own fields, never overwrite each other. (A JSON merge patch would say the same on a
  * real API server, but fabric8's mock server appends to lists in merge patches instead of
  * replacing them, and the tests run against it.)
+ *
+ * <p>Every write is conditional on the run being unchanged since it was read: the patch sets
+ * metadata.resourceVersion to the one read, and the API server refuses it with 409 Conflict when
+ * the stored one is newer. A writer that decided on an old read (a stalled former leader, a
+ * trainer racing the operator) then reads again and decides again, never regressing what another
+ * wrote meanwhile.
  */
 final class StatusPatch {
     private StatusPatch() {
@@ -36,10 +44,12 @@ final class StatusPatch {
 
     /**
      * Writes the fields of {@code after} that differ from {@code before}, which is what {@code run}
-     * (as read) holds; does nothing when none differ. A run read without any status gets one, on
-     * condition that nobody wrote one since it was read.
+     * (as read) holds; does nothing when none differ. Throws {@link KubernetesClientException}
+     * with code 409 ({@link #isConflict}) when the run changed since it was read.
+     *
+     * @return the run as written, or {@code run} itself when there was nothing to write
      */
-    static void write(KubernetesClient client, TrainingRun run, ObjectNode before, ObjectNode after) {
+    static TrainingRun write(KubernetesClient client, TrainingRun run, ObjectNode before, ObjectNode after) {
         ArrayNode operations = Mappers.json().createArrayNode();
         after.properties().forEach(field -> {
             JsonNode was = before.get(field.getKey());
@@ -52,14 +62,26 @@ final class StatusPatch {
             }
         });
         if (operations.isEmpty()) {
-            return;
+            return run;
         }
         if (run.getStatus() == null) {
             operations.insertObject(0).put("op", "add").put("path", "/status").set("value", Mappers.json().createObjectNode());
-            operations.insertObject(0).put("op", "test").put("path", "/metadata/resourceVersion")
-                    .put("value", run.getMetadata().getResourceVersion());
         }
-        client.resources(TrainingRun.class).inNamespace(run.getMetadata().getNamespace()).withName(run.getMetadata().getName())
+        // A patched object carrying an older resourceVersion than the stored one is a conflict (409),
+        // as an update with one is; a "test" operation would fail with 422 instead, which says nothing.
+        operations.insertObject(0).put("op", "replace").put("path", "/metadata/resourceVersion")
+                .put("value", run.getMetadata().getResourceVersion());
+        return client.resources(TrainingRun.class).inNamespace(run.getMetadata().getNamespace()).withName(run.getMetadata().getName())
                 .subresource("status").patch(PatchContext.of(PatchType.JSON), operations.toString());
+    }
+
+    /** Whether a write was refused because the run changed since it was read. */
+    static boolean isConflict(KubernetesClientException e) {
+        return e.getCode() == HttpURLConnection.HTTP_CONFLICT;
+    }
+
+    /** The run as stored now, or null when it is gone: what a writer that met a conflict decides on again. */
+    static TrainingRun reread(KubernetesClient client, TrainingRun run) {
+        return client.resources(TrainingRun.class).inNamespace(run.getMetadata().getNamespace()).withName(run.getMetadata().getName()).get();
     }
 }

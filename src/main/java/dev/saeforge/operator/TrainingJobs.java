@@ -158,7 +158,7 @@ public final class TrainingJobs {
         boolean gpus = resources.gpus > 0;
         PodSpecBuilder pod = new PodSpecBuilder()
                 .withRestartPolicy("Never")
-                .withServiceAccountName(config.trainerServiceAccount)
+                .withServiceAccountName(TrainerAccess.name(run))
                 .withAutomountServiceAccountToken(true)
                 .withTerminationGracePeriodSeconds(config.terminationGracePeriodSeconds)
                 .withNewSecurityContext()

@@ -1,11 +1,14 @@
 package dev.saeforge.api;
 
+import dev.saeforge.operator.SpecLock;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.crdv2.generator.CRDGenerator;
 import io.fabric8.crdv2.generator.CRDPostProcessor;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceColumnDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
+
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,13 +35,36 @@ public final class Crds {
                     .customResourceClasses(TrainingRun.class)
                     .forCRDVersions("v1")
                     .inOutputDir(dir.toFile())
-                    .withPostProcessor(new DeclaredColumnOrder())
+                    .withPostProcessor(new PostProcessing())
                     .generate();
             return Files.readString(dir.resolve("trainingruns.saeforge.dev-v1.yml"));
         } finally {
             try (var files = Files.walk(dir)) {
                 files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
+        }
+    }
+
+    /** Every change the generated CRD needs, in order. */
+    static final class PostProcessing implements CRDPostProcessor {
+        @Override
+        public HasMetadata process(HasMetadata crd, String crdSpecVersion) {
+            return new FixedOnceStarted().process(new DeclaredColumnOrder().process(crd, crdSpecVersion), crdSpecVersion);
+        }
+    }
+
+    /**
+     * The rules that fix a started run's spec ({@link SpecLock}), at the schema's root, one per
+     * field of the spec as the generator found them, so a field added to the API is covered too.
+     */
+    static final class FixedOnceStarted implements CRDPostProcessor {
+        @Override
+        public HasMetadata process(HasMetadata crd, String crdSpecVersion) {
+            ((CustomResourceDefinition) crd).getSpec().getVersions().forEach(version -> {
+                JSONSchemaProps root = version.getSchema().getOpenAPIV3Schema();
+                root.setXKubernetesValidations(SpecLock.crdRules(root.getProperties().get("spec").getProperties().keySet()));
+            });
+            return crd;
         }
     }
 

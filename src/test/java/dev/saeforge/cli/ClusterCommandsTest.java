@@ -9,6 +9,7 @@ import dev.saeforge.operator.Reconciliation;
 import dev.saeforge.operator.RunEvents;
 import dev.saeforge.operator.RunReference;
 import dev.saeforge.operator.RunStatusReporter;
+import dev.saeforge.operator.SpecLock;
 import dev.saeforge.operator.TrainingJobs;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -174,6 +175,27 @@ class ClusterCommandsTest {
         Result again = saeforge("submit", "-n", NS, "examples/qwen3-8b-layer28.yaml");
         assertThat(again.exitCode()).isEqualTo(ExitCodes.FAILURE);
         assertThat(again.err()).contains("trainingrun \"qwen3-8b-layer28-mlp\" already exists in namespace \"research\"");
+    }
+
+    @Test
+    void submittingAChangedSpecOverAStartedRunSaysItsSpecCannotChange(@TempDir Path dir) throws Exception {
+        assertThat(saeforge("submit", "-n", NS, "examples/qwen3-8b-layer28.yaml").exitCode()).isZero();
+        // The operator started it: the status records the spec it started from.
+        TrainingRun started = stored(NS, SEED);
+        started.setStatus(new TrainingRunStatus());
+        started.getStatus().attempts = 1;
+        started.getStatus().specHash = SpecLock.hash(started.getSpec());
+        client.resources(TrainingRun.class).inNamespace(NS).resource(started).updateStatus();
+        Path edited = dir.resolve("edited.yaml");
+        Files.writeString(edited, Files.readString(Path.of("examples/qwen3-8b-layer28.yaml"))
+                .replace("blocks.28.hook_mlp_out", "blocks.20.hook_mlp_out"));
+
+        Result result = saeforge("submit", "-n", NS, edited.toString());
+
+        assertThat(result.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(result.err()).contains("trainingrun \"qwen3-8b-layer28-mlp\" in namespace \"research\" has started with a different spec")
+                .contains("only its suspend, cancel, maxRestarts, maxPreemptions and telemetry can change; nothing was changed");
+        assertThat(stored(NS, SEED).getSpec().hook).isEqualTo("blocks.28.hook_mlp_out");
     }
 
     @Test

@@ -68,6 +68,11 @@ public final class ApiServer implements AutoCloseable {
                 .resource(new ServiceAccountBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
     }
 
+    /** The next PATCH of {@code path} is answered with {@code code}, as an overloaded or restarting API server would. */
+    void failNextPatch(String path, int code) {
+        server.expect().patch().withPath(path).andReturn(code, "{\"kind\":\"Status\",\"code\":" + code + "}").once();
+    }
+
     @Override
     public void close() {
         clients.forEach(KubernetesClient::close);

@@ -84,7 +84,7 @@ class DeploymentManifestsTest {
         assertThat(Manifests.named(objects, Namespace.class, "saeforge").getMetadata().getLabels())
                 .containsEntry("pod-security.kubernetes.io/enforce", "restricted");
         assertThat(Manifests.ofKind(objects, ServiceAccount.class)).extracting(o -> o.getMetadata().getName())
-                .containsExactlyInAnyOrder("saeforge-operator", "saeforge-trainer");
+                .as("each run's trainer gets a service account of its own from the operator").containsExactly("saeforge-operator");
         assertThat(objects).filteredOn(o -> !(o instanceof Namespace || o instanceof CustomResourceDefinition || o instanceof ClusterRole))
                 .allSatisfy(o -> assertThat(o.getMetadata().getNamespace()).as(o.getKind() + " " + o.getMetadata().getName()).isEqualTo("saeforge"));
     }
@@ -98,7 +98,9 @@ class DeploymentManifestsTest {
                 "saeforge.dev trainingruns/status patch", "saeforge.dev trainingruns/finalizers update",
                 "batch jobs get", "batch jobs list", "batch jobs watch", "batch jobs create", "batch jobs delete",
                 "core pods get", "core pods list", "core pods watch",
-                "core events create", "core serviceaccounts get",
+                "core events create", "core serviceaccounts get", "core serviceaccounts create",
+                "rbac.authorization.k8s.io roles get", "rbac.authorization.k8s.io roles create",
+                "rbac.authorization.k8s.io rolebindings get", "rbac.authorization.k8s.io rolebindings create",
                 "coordination.k8s.io leases get", "coordination.k8s.io leases create", "coordination.k8s.io leases update");
         RoleBinding binding = Manifests.named(objects, RoleBinding.class, "saeforge-operator");
         assertThat(binding.getRoleRef().getName()).isEqualTo("saeforge-operator");
@@ -106,11 +108,20 @@ class DeploymentManifestsTest {
     }
 
     @Test
-    void theTrainerMayReadItsRunAndReportProgressOnly() {
-        Role role = Manifests.named(objects, Role.class, "saeforge-trainer");
+    void noRoleLetsATrainerWriteEveryRunsStatus() {
+        // The operator grants each run's trainer its own run only (TrainerAccess); no manifest grants more.
+        assertThat(Manifests.ofKind(objects, Role.class)).extracting(o -> o.getMetadata().getName()).containsExactly("saeforge-operator");
+        assertThat(Manifests.ofKind(objects, RoleBinding.class)).flatExtracting(RoleBinding::getSubjects).extracting("name")
+                .containsOnly("saeforge-operator");
+    }
 
-        assertThat(grants(role.getRules())).containsExactlyInAnyOrder("saeforge.dev trainingruns get", "saeforge.dev trainingruns/status patch");
-        assertThat(Manifests.named(objects, RoleBinding.class, "saeforge-trainer").getSubjects().get(0).getName()).isEqualTo("saeforge-trainer");
+    @Test
+    void theOperatorCanGrantEveryPermissionOfATrainersRole() throws Exception {
+        // RBAC lets the operator create a Role only with permissions it holds itself.
+        Role trainer = TrainerAccess.role(Fixtures.storedSeedRun());
+        Role operator = Manifests.named(objects, Role.class, "saeforge-operator");
+
+        assertThat(grants(operator.getRules())).containsAll(grants(trainer.getRules()));
     }
 
     @Test
@@ -140,7 +151,6 @@ class DeploymentManifestsTest {
         assertThat(container.getResources().getLimits()).containsKey("memory");
         assertThat(config.image).isEqualTo(container.getImage());
         assertThat(config.namespaces).containsExactly("saeforge");
-        assertThat(config.trainerServiceAccount).isEqualTo("saeforge-trainer");
         assertThat(config.s3.credentialsSecret).isEqualTo("saeforge-s3");
     }
 

@@ -102,7 +102,6 @@ class HelmChartTest {
         assertThat(objects).extracting(HasMetadata::getKind, o -> o.getMetadata().getName(), o -> o.getMetadata().getNamespace())
                 .containsExactlyInAnyOrder(
                         tuple("ServiceAccount", "saeforge-operator", "ml-platform"),
-                        tuple("ServiceAccount", "saeforge-trainer", "ml-platform"),
                         tuple("ConfigMap", "saeforge-operator", "ml-platform"),
                         tuple("ConfigMap", "saeforge-dashboards", "ml-platform"),
                         tuple("Deployment", "saeforge-operator", "ml-platform"),
@@ -110,8 +109,6 @@ class HelmChartTest {
                         tuple("RoleBinding", "saeforge-operator", "ml-platform"),
                         tuple("Role", "saeforge-operator-lease", "ml-platform"),
                         tuple("RoleBinding", "saeforge-operator-lease", "ml-platform"),
-                        tuple("Role", "saeforge-trainer", "ml-platform"),
-                        tuple("RoleBinding", "saeforge-trainer", "ml-platform"),
                         tuple("ClusterRole", "saeforge-edit", null),
                         tuple("ClusterRole", "saeforge-view", null));
         Deployment deployment = Manifests.named(objects, Deployment.class, "saeforge-operator");
@@ -144,7 +141,6 @@ class HelmChartTest {
         assertThat(config.image).isEqualTo("registry.example/ml/saeforge:9.9.9");
         assertThat(config.imagePullPolicy).isEqualTo("Always");
         assertThat(config.namespaces).containsExactly("team-a", "team-b");
-        assertThat(config.trainerServiceAccount).isEqualTo("sae-trainer");
         assertThat(config.s3.endpoint).isEqualTo("http://minio.minio:9000");
         assertThat(config.s3.credentialsSecret).isEqualTo("team-s3");
         assertThat(config.huggingFaceTokenSecret).isEqualTo("hf-token");
@@ -156,11 +152,11 @@ class HelmChartTest {
         assertThat(config.lease.name).isEqualTo("sae-leader");
         assertThat(Manifests.ofKind(objects, Role.class)).extracting(o -> o.getMetadata().getName(), o -> o.getMetadata().getNamespace())
                 .containsExactlyInAnyOrder(tuple("ml-saeforge-operator", "team-a"), tuple("ml-saeforge-operator", "team-b"),
-                        tuple("ml-saeforge-operator-lease", "ml-platform"), tuple("sae-trainer", "team-a"), tuple("sae-trainer", "team-b"));
+                        tuple("ml-saeforge-operator-lease", "ml-platform"));
         assertThat(Manifests.ofKind(objects, RoleBinding.class)).filteredOn(b -> b.getMetadata().getName().equals("ml-saeforge-operator"))
                 .allSatisfy(b -> assertThat(b.getSubjects()).extracting("name", "namespace").containsExactly(tuple("ml-saeforge-operator", "ml-platform")));
         assertThat(Manifests.ofKind(objects, ServiceAccount.class)).extracting(o -> o.getMetadata().getName(), o -> o.getMetadata().getNamespace())
-                .containsExactlyInAnyOrder(tuple("ml-saeforge-operator", "ml-platform"), tuple("sae-trainer", "team-a"), tuple("sae-trainer", "team-b"));
+                .containsExactly(tuple("ml-saeforge-operator", "ml-platform"));
         assertWellFormedAndLockedDown(objects);
 
         // The Job the operator builds from this configuration references the Secrets, never their values.
@@ -179,7 +175,7 @@ class HelmChartTest {
         assertThat(Manifests.named(objects, ClusterRoleBinding.class, "saeforge-operator").getSubjects()).extracting("namespace")
                 .containsExactly("ml-platform");
         assertThat(Manifests.ofKind(objects, Role.class)).extracting(o -> o.getMetadata().getName())
-                .containsExactlyInAnyOrder("saeforge-operator-lease", "saeforge-trainer");
+                .containsExactly("saeforge-operator-lease");
         assertWellFormedAndLockedDown(objects);
     }
 

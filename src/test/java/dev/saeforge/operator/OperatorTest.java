@@ -7,6 +7,9 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobStatus;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
@@ -282,7 +285,8 @@ class OperatorTest {
     }
 
     @Test
-    void aMissingTrainerServiceAccountIsReportedAndTheRunStartsOnceItExists() throws Exception {
+    void aTrainerIdentityTakenBySomethingElseIsReportedAndTheRunStartsOnceItIsGone() throws Exception {
+        api.createServiceAccount(NAMESPACE, SEED + "-trainer"); // not the run's: someone else's account of that name
         operator("replica-1");
         submit(Fixtures.storedSeedRun());
 
@@ -290,7 +294,7 @@ class OperatorTest {
                 .anyMatch(c -> "TrainerServiceAccountMissing".equals(c.getReason())));
         assertThat(jobs(SEED)).isEmpty();
 
-        api.createServiceAccount(NAMESPACE, "saeforge-trainer");
+        client.serviceAccounts().inNamespace(NAMESPACE).withName(SEED + "-trainer").delete();
         awaitJob(SEED + "-a1");
     }
 
@@ -327,5 +331,67 @@ class OperatorTest {
         await().atMost(PATIENCE).until(() -> !events("second-run").isEmpty());
         assertThat(events("second-run")).extracting(Event::getReportingInstance).containsOnly(standbyName);
         assertThat(jobs(SEED)).hasSize(1);
+    }
+
+    @Test
+    void eachRunsTrainerGetsAnIdentityThatReachesItsOwnRunOnly() throws Exception {
+        operator("replica-1");
+        TrainingRun seed = submit(Fixtures.storedSeedRun());
+        TrainingRun other = Fixtures.storedSeedRun();
+        other.getMetadata().setName("second-run");
+        other = submit(other);
+
+        for (TrainingRun run : List.of(seed, other)) {
+            String name = run.getMetadata().getName();
+            String identity = name + "-trainer";
+            Job job = awaitJob(name + "-a1");
+            assertThat(job.getSpec().getTemplate().getSpec().getServiceAccountName()).isEqualTo(identity);
+            ServiceAccount account = client.serviceAccounts().inNamespace(NAMESPACE).withName(identity).get();
+            Role role = client.rbac().roles().inNamespace(NAMESPACE).withName(identity).get();
+            RoleBinding binding = client.rbac().roleBindings().inNamespace(NAMESPACE).withName(identity).get();
+            assertThat(role.getRules()).extracting(rule -> String.join(",", rule.getResources()) + " " + String.join(",", rule.getVerbs())
+                    + " " + rule.getResourceNames()).containsExactlyInAnyOrder(
+                    "trainingruns get [" + name + "]", "trainingruns/status patch [" + name + "]");
+            assertThat(binding.getRoleRef().getName()).isEqualTo(identity);
+            assertThat(binding.getSubjects()).extracting("kind", "name", "namespace")
+                    .containsExactly(org.assertj.core.groups.Tuple.tuple("ServiceAccount", identity, NAMESPACE));
+            // Owned by the run: deleting the run deletes them.
+            for (var object : List.of(account, role, binding)) {
+                assertThat(object.getMetadata().getOwnerReferences()).singleElement()
+                        .satisfies(owner -> assertThat(owner.getUid()).isEqualTo(run.getMetadata().getUid()));
+            }
+        }
+    }
+
+    @Test
+    void anEditOfAStartedRunsSpecIsRefusedAndTheJobKeepsTheSpecItStartedWith() throws Exception {
+        Job job = runningSeed();
+        String startedFrom = status(SEED).specHash;
+        assertThat(startedFrom).isNotNull();
+
+        // What may change while it runs does.
+        patchSpec(SEED, "{\"maxRestarts\": 5, \"telemetry\": {\"otlpEndpoint\": \"http://other-collector:4317\"}}");
+        await().atMost(PATIENCE).until(() -> Long.valueOf(2).equals(status(SEED).observedGeneration));
+        assertThat(status(SEED).conditions).extracting(Condition::getType).doesNotContain(SpecLock.CONDITION);
+
+        patchSpec(SEED, "{\"hook\": \"blocks.20.hook_resid_post\"}");
+        await().atMost(PATIENCE).until(() -> status(SEED).conditions.stream()
+                .anyMatch(c -> SpecLock.CONDITION.equals(c.getType()) && "True".equals(c.getStatus())));
+        await().atMost(PATIENCE).until(() -> eventReasons(SEED).contains(SpecLock.CONDITION));
+        TrainingRunStatus refused = status(SEED);
+        assertThat(condition(refused, SpecLock.CONDITION).getMessage()).contains("only suspend, cancel, maxRestarts");
+        assertThat(refused.phase).isEqualTo(Phase.Running);
+        assertThat(refused.specHash).isEqualTo(startedFrom);
+        assertThat(jobs(SEED)).extracting(j -> j.getMetadata().getUid()).containsExactly(job.getMetadata().getUid());
+
+        // The attempt ends: no new one starts from the edited spec.
+        drive(job, Fixtures.failed("BackoffLimitExceeded"), Fixtures.preemptedPod(job));
+        await().atMost(PATIENCE).until(() -> SpecLock.CONDITION.equals(condition(status(SEED), "Running").getReason()));
+        assertThat(jobs(SEED)).hasSize(1);
+
+        // Changed back, the run goes on.
+        patchSpec(SEED, "{\"hook\": \"blocks.28.hook_mlp_out\"}");
+        awaitJob(SEED + "-a2");
+        await().atMost(PATIENCE).until(() -> SpecLock.RESTORED.equals(condition(status(SEED), SpecLock.CONDITION).getReason()));
     }
 }

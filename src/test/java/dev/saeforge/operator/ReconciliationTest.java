@@ -343,7 +343,7 @@ class ReconciliationTest {
     }
 
     @Test
-    void withoutTheTrainersServiceAccountTheRunWaitsAndSaysSo() {
+    void withoutTheTrainersIdentityTheRunWaitsAndSaysSo() {
         Reconciliation.Plan missing = applied(plan(null, false));
         Reconciliation.Plan again = plan(null, false);
 
@@ -351,7 +351,7 @@ class ReconciliationTest {
         assertThat(missing.retryLater()).isTrue();
         assertThat(missing.status().phase).isEqualTo(Phase.Pending);
         assertThat(condition(missing.status(), "Running").getReason()).isEqualTo("TrainerServiceAccountMissing");
-        assertThat(missing.status().message).contains("research/saeforge-trainer does not exist");
+        assertThat(missing.status().message).contains("research/qwen3-8b-layer28-mlp-trainer could not be created");
         assertThat(missing.events()).extracting(RunEvent::reason).containsExactly("TrainerServiceAccountMissing");
         assertThat(again.events()).as("said once").isEmpty();
         assertThat(plan(null, true).create()).isNotNull();

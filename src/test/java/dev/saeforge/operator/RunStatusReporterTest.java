@@ -3,10 +3,7 @@ package dev.saeforge.operator;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunStatus;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Clock;
@@ -22,27 +19,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;
 
 /** The trainer's progress reports against an API server: its fields only, never the operator's. */
-class RunStatusReporterTest {
+class RunStatusReporterTest extends SeedRunOnApiServer {
     static final Clock CLOCK = Clock.fixed(Instant.parse("2026-01-01T12:00:00Z"), ZoneOffset.UTC);
     static final RunReference RUN = new RunReference(NAMESPACE, SEED);
 
-    ApiServer api;
-    KubernetesClient client;
-
-    @BeforeEach
-    void submit() throws Exception {
-        api = ApiServer.start();
-        client = api.client;
-        client.resources(TrainingRun.class).inNamespace(NAMESPACE).resource(Fixtures.seedRun()).create();
-    }
-
-    @AfterEach
-    void stop() {
-        api.close();
-    }
-
     TrainingRunStatus status() {
-        return client.resources(TrainingRun.class).inNamespace(NAMESPACE).withName(SEED).get().getStatus();
+        return read().getStatus();
     }
 
     /** What the operator writes, the way it writes it. */
@@ -179,6 +161,28 @@ class RunStatusReporterTest {
             listed = RunStatusReporter.withCheckpoint(listed, "s3://b/r/" + i);
         }
         assertThat(listed).hasSize(RunStatusReporter.MAX_CHECKPOINTS).startsWith("s3://b/r/5").endsWith("s3://b/r/54");
+    }
+
+    @Test
+    void aFailedReportDoesNotDoomTheReportsAfterIt() {
+        RunStatusReporter reporter = new RunStatusReporter(client, RUN, CLOCK);
+        api.failNextPatch("/apis/saeforge.dev/v1alpha1/namespaces/" + NAMESPACE + "/trainingruns/" + SEED + "/status", 403);
+        assertThatThrownBy(() -> reporter.report(progress(4096, 55.0, null))).isInstanceOf(KubernetesClientException.class);
+        operatorWrites(TrainingRunStatus.Phase.Running, "PodRunning");
+
+        reporter.report(progress(8192, 56.0, null));
+        assertThat(status().tokensTrained).isEqualTo(8192);
+
+        // The operator writes between two reports: the second is refused as a conflict and made again on a fresh read.
+        operatorWrites(TrainingRunStatus.Phase.Running, "StillRunning");
+        reporter.report(progress(12288, 57.0, "s3://b/r/1"));
+
+        TrainingRunStatus status = status();
+        assertThat(status.tokensTrained).isEqualTo(12288);
+        assertThat(status.l0).isEqualTo(57.0);
+        assertThat(status.checkpoints).containsExactly("s3://b/r/1");
+        assertThat(status.phase).isEqualTo(TrainingRunStatus.Phase.Running);
+        assertThat(status.conditions).extracting(c -> c.getReason()).containsExactly("StillRunning");
     }
 
     @Test

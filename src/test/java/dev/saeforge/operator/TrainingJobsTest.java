@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
+import static dev.saeforge.operator.Fixtures.SEED;
 import static dev.saeforge.operator.Fixtures.storedSeedRun;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.groups.Tuple.tuple;
@@ -181,7 +182,7 @@ class TrainingJobsTest {
 
         assertThat(ManifestChecks.insecure("Job", job.getSpec().getTemplate().getSpec())).isEmpty();
         assertThat(ManifestChecks.unknownFields(job)).isEmpty();
-        assertThat(job.getSpec().getTemplate().getSpec().getServiceAccountName()).isEqualTo("saeforge-trainer");
+        assertThat(job.getSpec().getTemplate().getSpec().getServiceAccountName()).isEqualTo(SEED + "-trainer");
     }
 
     @Test
