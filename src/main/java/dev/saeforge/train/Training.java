@@ -111,19 +111,32 @@ public final class Training {
         ActivationSource source = stream.source();
         List<SaeDefinition> definitions = SaeDefinition.all(spec, name);
         List<Integer> hookIndices = hookIndices(definitions, source);
-        Optional<CheckpointRef> latest = store.latest(name);
-        if (latest.isPresent() && latest.get().isFinal()) {
-            return Summary.alreadyComplete(name, latest.get());
+        store.claim(run);
+        Checkpointer checkpointer = new Checkpointer(run, spec, store, source, listener, definitions.size() == 1);
+        Optional<Checkpointer.ResumePoint> resumePoint = checkpointer.resumePoint();
+        try (Checkpointer.ResumePoint closed = resumePoint.orElse(null)) {
+            if (resumePoint.isPresent() && !resumePoint.get().fromSpec() && resumePoint.get().checkpoint().isFinal()) {
+                return Summary.alreadyComplete(name, resumePoint.get().checkpoint());
+            }
+            return run(run, spec, stream, checkpointer, resumePoint, definitions, hookIndices, options, listener);
         }
+    }
+
+    private static Summary run(RunIdentity run, TrainingRunSpec spec, Stream stream, Checkpointer checkpointer,
+                               Optional<Checkpointer.ResumePoint> resumePoint, List<SaeDefinition> definitions, List<Integer> hookIndices,
+                               Options options, TrainingListener listener) throws IOException {
+        String name = run.name();
+        TrainingSpec training = spec.training;
+        ActivationSource source = stream.source();
+        Optional<CheckpointRef> latest = resumePoint.map(Checkpointer.ResumePoint::checkpoint);
         ThreadSettings threads = stream.threads() != null ? stream.threads() : new ThreadSettings(1, 1, 1);
         if (stream.threads() != null) {
             ThreadSettings.useLibtorchThreads(threads.saeThreads());
         }
         Device device = device(training.device);
-        Checkpointer checkpointer = new Checkpointer(run, spec, store, source, listener, definitions.size() == 1);
         try (NDManager manager = Torch.engine().newBaseManager(device)) {
-            List<SaeState> saes = latest.isPresent()
-                    ? checkpointer.resume(latest.get().name(), definitions, hookIndices, manager)
+            List<SaeState> saes = resumePoint.isPresent()
+                    ? checkpointer.resume(resumePoint.get(), definitions, hookIndices, manager)
                     : start(definitions, hookIndices, source, manager, training.batchSizeTokens);
             try (SaeSteps steps = new SaeSteps(saes, threads)) {
                 List<Plan.SaePlan> plans = saes.stream().map(s -> new Plan.SaePlan(s.name(), s.definition().hook(),

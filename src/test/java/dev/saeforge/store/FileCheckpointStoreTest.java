@@ -1,5 +1,6 @@
 package dev.saeforge.store;
 
+import dev.saeforge.api.RunIdentity;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -32,6 +33,20 @@ class FileCheckpointStoreTest extends CheckpointStoreContract {
     void placeWithoutManifest(String run, String name, Path dir) throws IOException {
         Files.createDirectories(root().resolve(run));
         Files.move(dir, root().resolve(run).resolve(name));
+    }
+
+    @Test
+    void aTrainerStartingRemovesTheStagingCopiesACrashedWriterLeft() throws IOException {
+        publish("409600", 409600);
+        Path runDir = root().resolve(run);
+        Path crashed = Files.createDirectories(runDir.resolve(".staging-819200-0b1d"));
+        Files.write(crashed.resolve("sae_weights.safetensors"), new byte[1024]);
+
+        store.claim(new RunIdentity(null, run, null, null));
+
+        try (Stream<Path> entries = Files.list(runDir)) {
+            assertThat(entries.map(p -> p.getFileName().toString())).containsExactly("409600");
+        }
     }
 
     @Test
