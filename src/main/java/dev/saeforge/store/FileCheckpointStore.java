@@ -110,11 +110,11 @@ final class FileCheckpointStore implements CheckpointStore {
         CheckpointFiles.requireName("run", writer.name());
         Path runDir = root.resolve(writer.name());
         Files.createDirectories(runDir);
+        checkClaim(runDir, writer, AttemptClaim::checkStart); // before touching anything: a superseded writer leaves the run alone
         removeLeftovers(runDir, STAGING); // every name's: no other publish of this run is under way when its trainer starts
         if (writer.attempt() == null) {
             return;
         }
-        checkClaim(runDir, writer, AttemptClaim::checkStart);
         Path claimed = runDir.resolve(AttemptClaim.FILE_NAME);
         Path next = runDir.resolve(STAGING + AttemptClaim.FILE_NAME + "-" + UUID.randomUUID());
         Files.write(next, AttemptClaim.toJson(writer));

@@ -158,11 +158,11 @@ final class S3CheckpointStore implements CheckpointStore {
     @Override
     public void claim(RunIdentity writer) throws IOException {
         String runPrefix = runPrefix(writer.name());
+        checkClaim(writer, AttemptClaim::checkStart); // before touching anything: a superseded writer leaves the run alone
         abortUploads(runPrefix);
         if (writer.attempt() == null) {
             return;
         }
-        checkClaim(writer, AttemptClaim::checkStart);
         String key = runPrefix + AttemptClaim.FILE_NAME;
         byte[] json = AttemptClaim.toJson(writer);
         retry.run("PUT " + uri(key), () -> putSmall(key, json));

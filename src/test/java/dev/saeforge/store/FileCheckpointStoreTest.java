@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The file backend: the contract, plus atomic publishing (nothing half-written is ever a checkpoint). */
 class FileCheckpointStoreTest extends CheckpointStoreContract {
@@ -47,6 +48,16 @@ class FileCheckpointStoreTest extends CheckpointStoreContract {
         try (Stream<Path> entries = Files.list(runDir)) {
             assertThat(entries.map(p -> p.getFileName().toString())).containsExactly("409600");
         }
+    }
+
+    @Test
+    void aSupersededTrainerStartingLeavesTheCurrentAttemptsPublishAlone() throws IOException {
+        store.claim(new RunIdentity("ns-a", run, "uid-a", 2));
+        Path uploading = Files.createDirectories(root().resolve(run).resolve(".staging-819200-5c2e"));
+
+        assertThatThrownBy(() -> store.claim(new RunIdentity("ns-a", run, "uid-a", 1))).isInstanceOf(SupersededWriterException.class);
+
+        assertThat(uploading).exists();
     }
 
     @Test
