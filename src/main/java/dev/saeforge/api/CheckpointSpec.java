@@ -6,8 +6,11 @@ import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 
-/** Checkpoints: SAELens-loadable directories under {@code <uri>/<run name>/}. */
-@JsonPropertyOrder({"count", "uri"})
+/**
+ * Checkpoints: SAELens-loadable directories under {@code <uri>/<run name>/}, or
+ * {@code <uri>/<namespace>/<run name>/} for a run in a cluster ({@link RunIdentity#checkpointLocation}).
+ */
+@JsonPropertyOrder({"count", "keep", "uri"})
 public class CheckpointSpec {
     public static final String URI_PATTERN =
             "^(s3://[a-z0-9][a-z0-9.-]+[a-z0-9](/\\S*)?|file://\\S+|[^:\\s][^:]*)$";
@@ -20,7 +23,17 @@ public class CheckpointSpec {
     @Max(MAX_COUNT)
     public int count = 0;
 
-    @JsonPropertyDescription("Base location; each run writes under <uri>/<run name>/ (SAELens checkpoint_path).")
+    /** Enough to fall back past a damaged newest checkpoint, few enough that on-stop checkpoints of a preempted week do not fill storage. */
+    public static final int DEFAULT_KEEP = 3;
+
+    @JsonPropertyDescription("How many of the newest periodic and on-stop (SIGTERM) checkpoints are kept; older ones are deleted "
+            + "after each checkpoint. The final checkpoints and the newest complete one are always kept. Default 3; SAELens keeps all "
+            + "n_checkpoints, which count + 1 also does here (each stop writes one more).")
+    @Min(0)
+    public int keep = DEFAULT_KEEP;
+
+    @JsonPropertyDescription("Base location; each run writes under <uri>/<run name>/, in a cluster under <uri>/<namespace>/<run name>/ "
+            + "(SAELens checkpoint_path).")
     @Pattern(URI_PATTERN)
     @Expect(what = "a checkpoint location", form = URI_FORM)
     public String uri = "runs";

@@ -16,7 +16,7 @@ import java.util.Map;
  * each description names the SAELens field where one exists.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-@JsonPropertyOrder({"model", "hook", "dataset", "synthetic", "sae", "saes", "sweep", "training", "checkpoints", "resources", "telemetry",
+@JsonPropertyOrder({"model", "hook", "dataset", "synthetic", "sae", "saes", "sweep", "training", "checkpoints", "resumeFrom", "resources", "telemetry",
         "maxRestarts", "suspend", "cancel"})
 public class TrainingRunSpec {
     public static final String HOOK_PATTERN =
@@ -57,6 +57,14 @@ public class TrainingRunSpec {
 
     @JsonPropertyDescription("Where and how often checkpoints are written (SAELens n_checkpoints, checkpoint_path).")
     public CheckpointSpec checkpoints = new CheckpointSpec();
+
+    @JsonPropertyDescription("A checkpoint to start from when the run has none of its own yet, e.g. s3://BUCKET/PREFIX/NAMESPACE/RUN/409600 "
+            + "or runs/RUN/409600: an exact resume of its trainer state (weights, optimiser, counters, stream position), so the spec "
+            + "must train the same thing. Needed to continue from a checkpoint another run wrote (another uid: a run deleted and "
+            + "created again); the run's own checkpoints, once written, take precedence.")
+    @Pattern(CheckpointSpec.URI_PATTERN)
+    @Expect(what = "a checkpoint address", form = "s3://BUCKET/PREFIX/RUN/NAME, file://PATH/RUN/NAME or PATH/RUN/NAME")
+    public String resumeFrom;
 
     @JsonPropertyDescription("Kubernetes resources of the training Job; ignored by saeforge train.")
     public ResourceSpec resources = new ResourceSpec();

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saeforge.api.ExitCodes;
 import dev.saeforge.api.Mappers;
+import dev.saeforge.api.RunIdentity;
 import dev.saeforge.store.CheckpointManifest;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.store.CheckpointSae;
@@ -52,11 +53,19 @@ public class CheckpointsCommand implements Callable<Integer> {
         return ExitCodes.INVALID_INPUT;
     }
 
-    /** --store: where a bare RUN or RUN/NAME lives. */
+    /** --store and --namespace: where a bare RUN or RUN/NAME lives. */
     static class StoreOption {
         @Option(names = "--store", paramLabel = "URI", defaultValue = "runs",
                 description = "Checkpoint location for a bare RUN: a path, file://PATH or s3://BUCKET/PREFIX (default: ${DEFAULT-VALUE}).")
         String uri;
+
+        @Option(names = {"-n", "--namespace"}, paramLabel = "NAMESPACE",
+                description = "The namespace of a bare RUN trained in a cluster, whose checkpoints are under <store>/<namespace>/RUN.")
+        String namespace;
+
+        String location() {
+            return namespace == null ? uri : RunIdentity.namespacedLocation(uri, namespace);
+        }
     }
 
     /** The RUN/NAME[/SAE]|URI argument of inspect and pull, with the --store it is resolved against. */
@@ -69,7 +78,7 @@ public class CheckpointsCommand implements Callable<Integer> {
         StoreOption location;
 
         CheckpointAddress address() {
-            return CheckpointAddress.ofCheckpoint(target, location.uri);
+            return CheckpointAddress.ofCheckpoint(target, location.location());
         }
     }
 
@@ -164,6 +173,12 @@ public class CheckpointsCommand implements Callable<Integer> {
         return "-";
     }
 
+    /** The run that wrote a checkpoint, as its manifest records it: namespace/name, uid and attempt where known. */
+    static String describeWriter(RunIdentity writer) {
+        return (writer.namespace() == null ? "" : writer.namespace() + "/") + writer.name()
+                + (writer.uid() == null ? "" : ", uid " + writer.uid()) + (writer.attempt() == null ? "" : ", attempt " + writer.attempt());
+    }
+
     @Command(name = "list", mixinStandardHelpOptions = true, description = {
             "List a run's checkpoints, oldest first: NAME TOKENS STEP SAES COMPLETE SIZE CREATED.",
             "For RUN/NAME, the SAEs in that checkpoint (RUN/NAME/SAE: that one): SAE HOOK L0 EXPL-VAR DEAD CE-SCORE."})
@@ -183,7 +198,7 @@ public class CheckpointsCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
-            return withStore(command, () -> CheckpointAddress.ofRun(target, location.uri), (store, address, out) -> {
+            return withStore(command, () -> CheckpointAddress.ofRun(target, location.location()), (store, address, out) -> {
                 if (address.name() != null) {
                     return listSaes(find(store, address), store, out);
                 }
@@ -286,6 +301,8 @@ public class CheckpointsCommand implements Callable<Integer> {
 
                 out.println("Name:      " + ref.name());
                 out.println("Run:       " + ref.run());
+                manifest.map(CheckpointManifest::writer).filter(w -> w.uid() != null || w.attempt() != null)
+                        .ifPresent(w -> out.println("Writer:    " + describeWriter(w)));
                 if (sae != null) {
                     out.println("SAE:       " + sae.name());
                     out.println("Hook:      " + (sae.hook() == null ? "-" : sae.hook()));

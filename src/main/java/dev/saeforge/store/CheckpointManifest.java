@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.saeforge.api.RunIdentity;
 
 import java.io.IOException;
 import java.time.Instant;
@@ -21,9 +22,11 @@ import java.util.regex.Pattern;
 /**
  * The last file of a published checkpoint, {@code manifest.json} inside its directory: every other
  * file with its size and sha256, plus what the trainer recorded (step, tokens, metrics). A
- * checkpoint is complete exactly when this file exists and every file matches it.
+ * checkpoint is complete exactly when this file exists and every file matches it. {@code writer} is
+ * the run that wrote it: its name, and where known its namespace, uid and attempt, so that a run
+ * resumes only from its own checkpoints and a superseded attempt is recognised.
  */
-public record CheckpointManifest(String run, String name, Instant created, List<FileEntry> files, Map<String, Object> info) {
+public record CheckpointManifest(RunIdentity writer, String name, Instant created, List<FileEntry> files, Map<String, Object> info) {
     public static final String FILE_NAME = "manifest.json";
     static final String FORMAT = "saeforge.dev/checkpoint-manifest/v1";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -50,6 +53,11 @@ public record CheckpointManifest(String run, String name, Instant created, List<
         }
     }
 
+    /** The run's name, which the checkpoint is kept under. */
+    public String run() {
+        return writer.name();
+    }
+
     public long bytes() {
         return files.stream().mapToLong(FileEntry::bytes).sum();
     }
@@ -57,7 +65,7 @@ public record CheckpointManifest(String run, String name, Instant created, List<
     public byte[] toJson() {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", FORMAT);
-        root.put("run", run);
+        putWriter(root, writer);
         root.put("name", name);
         root.put("created", created.toString());
         ArrayNode list = root.putArray("files");
@@ -70,6 +78,30 @@ public record CheckpointManifest(String run, String name, Instant created, List<
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("a JSON tree failed to serialise", e);
         }
+    }
+
+    /** The run's name as "run", then its namespace, uid and attempt where known: what the manifest and a run's claim record. */
+    static void putWriter(ObjectNode node, RunIdentity writer) {
+        node.put("run", writer.name());
+        if (writer.namespace() != null) {
+            node.put("namespace", writer.namespace());
+        }
+        if (writer.uid() != null) {
+            node.put("uid", writer.uid());
+        }
+        if (writer.attempt() != null) {
+            node.put("attempt", writer.attempt());
+        }
+    }
+
+    /** Reads what {@link #putWriter} wrote (manifests written before the fields existed have only "run"). */
+    static RunIdentity writer(JsonNode node) {
+        return new RunIdentity(text(node, "namespace"), node.path("run").asText(), text(node, "uid"),
+                node.path("attempt").canConvertToInt() ? node.path("attempt").asInt() : null);
+    }
+
+    private static String text(JsonNode node, String field) {
+        return node.path(field).isTextual() ? node.path(field).asText() : null;
     }
 
     /** Reads a manifest; {@code source} names it in errors. */
@@ -111,7 +143,7 @@ public record CheckpointManifest(String run, String name, Instant created, List<
                 })
                 : Map.of();
 
-        return new CheckpointManifest(root.path("run").asText(), root.path("name").asText(), created, files, info);
+        return new CheckpointManifest(writer(root), root.path("name").asText(), created, files, info);
     }
 
     /** Whether {@code path} is a safe relative file path inside a checkpoint. */

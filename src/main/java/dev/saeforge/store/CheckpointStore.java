@@ -1,5 +1,6 @@
 package dev.saeforge.store;
 
+import dev.saeforge.api.RunIdentity;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -8,6 +9,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Predicate;
 
 /**
  * Where a run's checkpoints live: {@code <location>/<run>/<name>/}, each a SAELens checkpoint
@@ -51,9 +53,24 @@ public interface CheckpointStore extends AutoCloseable {
      * store moves {@code localDir} when it is on the same file system (the caller gives it up);
      * otherwise the directory is left as it was. A {@code manifest.json} in {@code localDir} is
      * replaced. Publishing a name that is already complete with identical files returns it;
-     * with different files it is refused.
+     * with different files it is refused. The manifest records {@code writer}; a writer with an
+     * attempt is refused ({@link SupersededWriterException}) when its attempt no longer holds the
+     * run's claim ({@link #claim}), and its checkpoint is not published.
      */
-    CheckpointRef publish(String run, String name, Path localDir, Map<String, Object> info) throws IOException;
+    CheckpointRef publish(RunIdentity writer, String name, Path localDir, Map<String, Object> info) throws IOException;
+
+    /** As {@link #publish(RunIdentity, String, Path, Map)} by a writer known only by its run's name. */
+    default CheckpointRef publish(String run, String name, Path localDir, Map<String, Object> info) throws IOException {
+        return publish(new RunIdentity(null, run, null, null), name, localDir, info);
+    }
+
+    /**
+     * A trainer starts writing run {@code writer.name()}: removes what interrupted publishes and
+     * deletes left there (staging copies, multipart uploads), and, for a writer with an attempt,
+     * records that attempt as the one that writes the run from now on. Refuses
+     * ({@link SupersededWriterException}) a writer whose run has a later attempt already.
+     */
+    void claim(RunIdentity writer) throws IOException;
 
     /** Every checkpoint of a run, oldest first ({@link CheckpointRef#OLDEST_FIRST}), complete or not. */
     List<CheckpointRef> list(String run) throws IOException;
@@ -93,11 +110,22 @@ public interface CheckpointStore extends AutoCloseable {
      * A newer one that is incomplete or fails verification is skipped with a warning naming it.
      */
     default Optional<CheckpointRef> latest(String run) throws IOException {
+        return latest(run, writer -> true);
+    }
+
+    /**
+     * As {@link #latest(String)}, among the checkpoints whose manifest names a writer that
+     * {@code writtenBy} accepts (e.g. the run's own uid); others are passed over without a warning.
+     */
+    default Optional<CheckpointRef> latest(String run, Predicate<RunIdentity> writtenBy) throws IOException {
         List<CheckpointRef> all = list(run);
         for (int i = all.size() - 1; i >= 0; i--) {
             CheckpointRef ref = all.get(i);
             if (!ref.complete()) {
                 Logger.getLogger(CheckpointStore.class).warnf("Skipping checkpoint %s: it is incomplete (no manifest, or files missing)", ref.uri());
+                continue;
+            }
+            if (!manifest(run, ref.name()).map(CheckpointManifest::writer).filter(writtenBy).isPresent()) {
                 continue;
             }
             List<String> problems = verify(run, ref.name());
@@ -111,19 +139,27 @@ public interface CheckpointStore extends AutoCloseable {
     }
 
     /**
-     * Deletes all but the newest {@code keepLast} complete checkpoints and any final_* one, and
+     * Deletes all but the newest {@code keepLast} complete checkpoints besides the final_* ones, which are all kept, and
      * incomplete leftovers older than the newest complete checkpoint (newer ones may still be
      * uploading). Never deletes {@link #latest}, even when newer checkpoints fail verification.
      */
     default void retain(String run, int keepLast) throws IOException {
-        if (keepLast < 0) {
-            throw new IllegalArgumentException("keepLast is " + keepLast + "; expected >= 0");
-        }
         List<CheckpointRef> all = list(run);
         if (Retention.toDelete(all, keepLast, Optional.empty()).isEmpty()) {
             return; // nothing to delete: spare the verification read
         }
-        Optional<String> latest = latest(run).map(CheckpointRef::name);
+        retain(run, keepLast, all, latest(run).map(CheckpointRef::name));
+    }
+
+    /**
+     * As {@link #retain(String, int)}, with the latest checkpoint known to be complete and intact
+     * (the one just published) rather than found by reading the newest ones back.
+     */
+    default void retain(String run, int keepLast, String latest) throws IOException {
+        retain(run, keepLast, list(run), Optional.of(latest));
+    }
+
+    private void retain(String run, int keepLast, List<CheckpointRef> all, Optional<String> latest) throws IOException {
         for (CheckpointRef doomed : Retention.toDelete(all, keepLast, latest)) {
             Logger.getLogger(CheckpointStore.class).infof("Deleting checkpoint %s (keeping the last %d)", doomed.uri(), keepLast);
             delete(run, doomed.name());

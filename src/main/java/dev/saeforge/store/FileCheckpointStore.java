@@ -1,5 +1,6 @@
 package dev.saeforge.store;
 
+import dev.saeforge.api.RunIdentity;
 import dev.saeforge.store.CheckpointFiles.Digest;
 import dev.saeforge.store.CheckpointManifest.FileEntry;
 import org.jboss.logging.Logger;
@@ -61,7 +62,8 @@ final class FileCheckpointStore implements CheckpointStore {
     }
 
     @Override
-    public CheckpointRef publish(String run, String name, Path localDir, Map<String, Object> info) throws IOException {
+    public CheckpointRef publish(RunIdentity writer, String name, Path localDir, Map<String, Object> info) throws IOException {
+        String run = writer.name();
         Path target = dir(run, name);
         List<String> files = CheckpointFiles.listLocal(localDir);
         Path runDir = target.getParent();
@@ -72,7 +74,7 @@ final class FileCheckpointStore implements CheckpointStore {
                 return same.get();
             }
         }
-        removeLeftovers(runDir, STAGING + name + "-");
+        removeLeftovers(runDir, STAGING + name + "-"); // a publish of this name cut short, e.g. by this process before a restart
         Path staging = runDir.resolve(STAGING + name + "-" + UUID.randomUUID());
         boolean moved = stage(localDir, files, staging);
         try {
@@ -80,11 +82,12 @@ final class FileCheckpointStore implements CheckpointStore {
             for (String file : files) {
                 entries.add(hashAndSync(staging.resolve(file), file));
             }
-            CheckpointManifest manifest = new CheckpointManifest(run, name, Instant.now(), entries, info);
+            CheckpointManifest manifest = new CheckpointManifest(writer, name, Instant.now(), entries, info);
             Path manifestFile = staging.resolve(CheckpointManifest.FILE_NAME);
             Files.write(manifestFile, manifest.toJson());
             sync(manifestFile);
             syncTree(staging);
+            checkClaim(runDir, writer, AttemptClaim::checkPublish);
             if (Files.exists(target)) {
                 // Not complete (a directory some other tool wrote, e.g. SAELens itself): replace it.
                 discard(target);
@@ -100,6 +103,39 @@ final class FileCheckpointStore implements CheckpointStore {
             }
             throw e;
         }
+    }
+
+    @Override
+    public void claim(RunIdentity writer) throws IOException {
+        CheckpointFiles.requireName("run", writer.name());
+        Path runDir = root.resolve(writer.name());
+        Files.createDirectories(runDir);
+        checkClaim(runDir, writer, AttemptClaim::checkStart); // before touching anything: a superseded writer leaves the run alone
+        removeLeftovers(runDir, STAGING); // every name's: no other publish of this run is under way when its trainer starts
+        if (writer.attempt() == null) {
+            return;
+        }
+        Path claimed = runDir.resolve(AttemptClaim.FILE_NAME);
+        Path next = runDir.resolve(STAGING + AttemptClaim.FILE_NAME + "-" + UUID.randomUUID());
+        Files.write(next, AttemptClaim.toJson(writer));
+        sync(next);
+        Files.move(next, claimed, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        sync(runDir);
+    }
+
+    /** Applies {@code check} to the run's current claim, for a writer with an attempt. */
+    private void checkClaim(Path runDir, RunIdentity writer, AttemptClaim.Check check) throws IOException {
+        if (writer.attempt() == null) {
+            return;
+        }
+        Path file = runDir.resolve(AttemptClaim.FILE_NAME);
+        Optional<RunIdentity> current;
+        try {
+            current = Optional.of(AttemptClaim.parse(Files.readAllBytes(file), file.toString()));
+        } catch (NoSuchFileException e) {
+            current = Optional.empty();
+        }
+        check.apply(current, writer, uri(runDir));
     }
 
     /** The published checkpoint when it is complete with exactly these files; refuses different content. */

@@ -1,5 +1,6 @@
 package dev.saeforge.store;
 
+import dev.saeforge.api.RunIdentity;
 import dev.saeforge.store.CheckpointFiles.Digest;
 import dev.saeforge.store.CheckpointManifest.FileEntry;
 import io.minio.GetObjectArgs;
@@ -108,7 +109,8 @@ final class S3CheckpointStore implements CheckpointStore {
     // ---- publish ----
 
     @Override
-    public CheckpointRef publish(String run, String name, Path localDir, Map<String, Object> info) throws IOException {
+    public CheckpointRef publish(RunIdentity writer, String name, Path localDir, Map<String, Object> info) throws IOException {
+        String run = writer.name();
         String prefix = checkpointPrefix(run, name);
         List<String> files = CheckpointFiles.listLocal(localDir);
         List<FileEntry> entries = new ArrayList<>();
@@ -116,7 +118,7 @@ final class S3CheckpointStore implements CheckpointStore {
             Digest digest = CheckpointFiles.sha256(localDir.resolve(file));
             entries.add(new FileEntry(file, digest.bytes(), digest.sha256()));
         }
-        CheckpointManifest manifest = new CheckpointManifest(run, name, Instant.now(), entries, info);
+        CheckpointManifest manifest = new CheckpointManifest(writer, name, Instant.now(), entries, info);
         byte[] manifestJson = manifest.toJson();
 
         Map<String, Item> existing = listObjects(prefix);
@@ -146,9 +148,35 @@ final class S3CheckpointStore implements CheckpointStore {
                 deleteObject(key); // left by an earlier, different attempt
             }
         }
+        checkClaim(writer, AttemptClaim::checkPublish);
         String manifestKey = prefix + CheckpointManifest.FILE_NAME;
         retry.run("PUT " + uri(manifestKey), () -> putSmall(manifestKey, manifestJson));
         return ref(run, name, prefix, manifest, true);
+    }
+
+    /** S3 has no staging copies: an interrupted publish leaves a checkpoint without a manifest, which retention removes. */
+    @Override
+    public void claim(RunIdentity writer) throws IOException {
+        String runPrefix = runPrefix(writer.name());
+        checkClaim(writer, AttemptClaim::checkStart); // before touching anything: a superseded writer leaves the run alone
+        abortUploads(runPrefix);
+        if (writer.attempt() == null) {
+            return;
+        }
+        String key = runPrefix + AttemptClaim.FILE_NAME;
+        byte[] json = AttemptClaim.toJson(writer);
+        retry.run("PUT " + uri(key), () -> putSmall(key, json));
+    }
+
+    /** Applies {@code check} to the run's current claim, for a writer with an attempt. */
+    private void checkClaim(RunIdentity writer, AttemptClaim.Check check) throws IOException {
+        if (writer.attempt() == null) {
+            return;
+        }
+        String runPrefix = runPrefix(writer.name());
+        String key = runPrefix + AttemptClaim.FILE_NAME;
+        byte[] json = getSmall(key);
+        check.apply(json == null ? Optional.empty() : Optional.of(AttemptClaim.parse(json, uri(key))), writer, uri(runPrefix));
     }
 
     private void upload(Path file, String key, long size) throws IOException {
@@ -337,11 +365,7 @@ final class S3CheckpointStore implements CheckpointStore {
 
     private Optional<CheckpointManifest> readManifest(String prefix) throws IOException {
         String key = prefix + CheckpointManifest.FILE_NAME;
-        byte[] json = retry.run("GET " + uri(key), () -> {
-            try (InputStream in = get(key)) {
-                return in == null ? null : in.readAllBytes();
-            }
-        });
+        byte[] json = getSmall(key);
         if (json == null) {
             return Optional.empty();
         }
@@ -351,6 +375,15 @@ final class S3CheckpointStore implements CheckpointStore {
             LOG.warnf("Treating %s as incomplete: %s", uri(prefix), e.getMessage());
             return Optional.empty();
         }
+    }
+
+    /** A small object's bytes, or null when it does not exist. */
+    private byte[] getSmall(String key) throws IOException {
+        return retry.run("GET " + uri(key), () -> {
+            try (InputStream in = get(key)) {
+                return in == null ? null : in.readAllBytes();
+            }
+        });
     }
 
     /** The object's content, or null when it does not exist. */

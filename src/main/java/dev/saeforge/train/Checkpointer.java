@@ -23,6 +23,7 @@ import dev.saeforge.store.CheckpointStore;
 import dev.saeforge.store.SaeLensCheckpoint;
 import dev.saeforge.store.Safetensors;
 import dev.saeforge.tensor.SafetensorsArrays;
+import org.jboss.logging.Logger;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -35,6 +36,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -59,7 +61,9 @@ final class Checkpointer {
     static final String STREAM_POSITION = "activation_stream.json";
     static final String STREAM_ARRAYS = "activation_stream.safetensors";
     /** Spec sections that may change between attempts without changing what is trained. */
-    private static final List<String> FREE_TO_CHANGE = List.of("resources", "telemetry", "checkpoints", "maxRestarts", "suspend", "cancel");
+    private static final List<String> FREE_TO_CHANGE = List.of("resources", "telemetry", "checkpoints", "resumeFrom", "maxRestarts", "suspend",
+            "cancel");
+    private static final Logger LOG = Logger.getLogger(Checkpointer.class);
 
     private final RunIdentity run;
     private final TrainingRunSpec spec;
@@ -105,9 +109,6 @@ final class Checkpointer {
             info.put("step", steps);
             info.put("tokens", tokens);
             info.put("final", isFinal);
-            if (run.attempt() != null) {
-                info.put("attempt", run.attempt());
-            }
             if (single) {
                 // A single SAE's figures stay where readers of earlier checkpoints look for them.
                 Map<String, Object> only = new LinkedHashMap<>(saeInfo.get(0));
@@ -115,7 +116,8 @@ final class Checkpointer {
                 info.putAll(only);
             }
             info.put("saes", saeInfo);
-            CheckpointRef ref = store.publish(runName, name, dir, info);
+            CheckpointRef ref = store.publish(run, name, dir, info);
+            applyRetention(ref);
             Map<String, Object> attributes = new LinkedHashMap<>();
             attributes.put("checkpoint", name);
             attributes.put("uri", ref.uri());
@@ -127,6 +129,82 @@ final class Checkpointer {
             return ref;
         } finally {
             deleteRecursively(dir);
+        }
+    }
+
+    /**
+     * Deletes the checkpoints spec.checkpoints.keep leaves out, now that {@code published} is the
+     * latest. Failing to is a warning, not a failed checkpoint: the next publish tries again.
+     */
+    private void applyRetention(CheckpointRef published) {
+        try {
+            store.retain(run.name(), spec.checkpoints.keep, published.name());
+        } catch (IOException e) {
+            LOG.warnf("Could not delete old checkpoints of %s (spec.checkpoints.keep: %d): %s; trying again after the next checkpoint",
+                    run.name(), spec.checkpoints.keep, e.getMessage());
+        }
+    }
+
+    /**
+     * The checkpoint this run continues from: its own newest (written under its uid); else
+     * spec.resumeFrom; else none, when the run's location holds no checkpoint of another run. A
+     * checkpoint of another uid (a run of this name that was deleted) is refused unless
+     * spec.resumeFrom says where to start.
+     */
+    static Optional<ResumePoint> resumePoint(RunIdentity run, TrainingRunSpec spec, CheckpointStore store) throws IOException {
+        Optional<CheckpointRef> own = store.latest(run.name(), writer -> Objects.equals(writer.uid(), run.uid()));
+        if (own.isPresent()) {
+            return Optional.of(new ResumePoint(store, own.get(), false));
+        }
+        if (spec.resumeFrom != null) {
+            return Optional.of(ResumePoint.at(spec.resumeFrom));
+        }
+        Optional<CheckpointRef> other = store.latest(run.name());
+        if (other.isPresent()) {
+            RunIdentity writer = store.manifest(run.name(), other.get().name()).map(CheckpointManifest::writer).orElseThrow();
+            throw new IllegalArgumentException("checkpoint " + other.get().uri() + " was written by run " + writer.name()
+                    + (writer.uid() == null ? " outside a cluster" : " with uid " + writer.uid()) + ", not by this one"
+                    + (run.uid() == null ? "" : " (uid " + run.uid() + ")") + ", which does not resume another run's checkpoints;"
+                    + " set spec.resumeFrom: " + other.get().uri() + " to continue from it, or delete the old checkpoints");
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * A checkpoint to resume from and the store that holds it: the run's own, or ({@code fromSpec})
+     * the one spec.resumeFrom names, whose store closing this closes.
+     */
+    record ResumePoint(CheckpointStore store, CheckpointRef checkpoint, boolean fromSpec) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            if (fromSpec) {
+                store.close();
+            }
+        }
+
+        /** The checkpoint at address {@code uri}, <location>/<run>/<name>: opens its store, which the caller closes. */
+        static ResumePoint at(String uri) throws IOException {
+            String trimmed = uri.replaceAll("/+$", "");
+            int nameAt = trimmed.lastIndexOf('/');
+            int runAt = nameAt > 0 ? trimmed.lastIndexOf('/', nameAt - 1) : -1;
+            if (runAt <= 0 || trimmed.substring(0, runAt).endsWith(":/")) {
+                throw new IllegalArgumentException("spec.resumeFrom \"" + uri + "\" does not name a checkpoint; expected "
+                        + "s3://BUCKET/PREFIX/RUN/NAME, file://PATH/RUN/NAME or PATH/RUN/NAME");
+            }
+            String runName = trimmed.substring(runAt + 1, nameAt);
+            String name = trimmed.substring(nameAt + 1);
+            CheckpointStore from = CheckpointStore.open(trimmed.substring(0, runAt));
+            try {
+                List<CheckpointRef> refs = from.list(runName);
+                CheckpointRef ref = refs.stream().filter(r -> r.name().equals(name) && r.complete()).findFirst()
+                        .orElseThrow(() -> new IllegalArgumentException("spec.resumeFrom: " + from.uri() + "/" + runName
+                                + " holds no complete checkpoint " + name + (refs.isEmpty() ? "" : "; it has "
+                                + String.join(", ", refs.stream().filter(CheckpointRef::complete).map(CheckpointRef::name).toList()))));
+                return new ResumePoint(from, ref, true);
+            } catch (IOException | RuntimeException e) {
+                from.close();
+                throw e;
+            }
         }
     }
 
@@ -189,7 +267,9 @@ final class Checkpointer {
      * resumed run to read the same; empty when it records none (a synthetic run, or a checkpoint
      * written before checkpoints recorded them).
      */
-    static Optional<InputFiles> inputsOf(CheckpointStore store, CheckpointRef checkpoint) throws IOException {
+    static Optional<InputFiles> inputsOf(ResumePoint from) throws IOException {
+        CheckpointStore store = from.store();
+        CheckpointRef checkpoint = from.checkpoint();
         Optional<CheckpointManifest> manifest = store.manifest(checkpoint.run(), checkpoint.name());
         if (manifest.isEmpty() || manifest.get().files().stream().noneMatch(file -> file.path().equals(InputFiles.FILE_NAME))) {
             return Optional.empty();
@@ -200,16 +280,16 @@ final class Checkpointer {
     }
 
     /**
-     * Restores every SAE and the stream from checkpoint {@code name}, refusing one whose
+     * Restores every SAE and the stream from checkpoint {@code from}, refusing one whose
      * spec differs from this run's in anything that changes the training.
      */
-    List<SaeState> resume(String name, List<SaeDefinition> definitions, List<Integer> hookIndices, NDManager manager) throws IOException {
-        String runName = run.name();
-        String where = store.uri() + "/" + runName + "/" + name;
+    List<SaeState> resume(ResumePoint from, List<SaeDefinition> definitions, List<Integer> hookIndices, NDManager manager) throws IOException {
+        CheckpointRef checkpoint = from.checkpoint();
+        String where = checkpoint.uri();
         Path dir = Files.createTempDirectory("saeforge-resume-");
         List<SaeState> out = new ArrayList<>();
         try {
-            store.pull(runName, name, dir);
+            from.store().pull(checkpoint.run(), checkpoint.name(), dir);
             checkSameTraining(dir.resolve(SaeLensCheckpoint.TRAINING_RUN), where);
             for (int i = 0; i < definitions.size(); i++) {
                 SaeDefinition definition = definitions.get(i);

@@ -84,21 +84,22 @@ public final class Training {
         if (spec.synthetic != null) {
             try (SyntheticSuperposition source = new SyntheticSuperposition(spec.synthetic, training.seed)) {
                 HeldOutEvaluation evaluation = HeldOutEvaluation.rows(source, training.batchSizeTokens, training.evalBatches, source);
-                return run(run, spec, new Stream(source, evaluation, null), store, store.latest(run.name()), options, listener);
+                Stream stream = new Stream(source, evaluation, null);
+                return resuming(run, spec, store, from -> run(run, spec, stream, store, from, options, listener));
             }
         }
         List<HookPoint> hooks = SaeDefinition.all(spec, run.name()).stream().map(sae -> HookPoint.parse(sae.hook())).distinct().toList();
         Device device = device(training.device);
         ThreadSettings threads = options.threads() != null ? options.threads() : ThreadSettings.fromEnvironment(device.isGpu());
-        // A resumed run reads the model revision and dataset files its checkpoint recorded, not what the locations hold now.
-        Optional<CheckpointRef> latest = store.latest(run.name());
-        InputFiles recorded = latest.isPresent() && !latest.get().isFinal()
-                ? Checkpointer.inputsOf(store, latest.get()).orElse(null) : null;
-        try (LanguageModelActivations source = LanguageModelActivations.open(spec, hooks, device,
-                ModelSources.fromEnvironment(), threads, recorded)) {
-            return run(run, spec, new Stream(source, HeldOutEvaluation.spliced(source.data(), hooks), threads), store, latest, options,
-                    listener);
-        }
+        return resuming(run, spec, store, from -> {
+            // A resumed run reads the model revision and dataset files its checkpoint recorded, not what the locations hold now.
+            InputFiles recorded = from.isPresent() ? Checkpointer.inputsOf(from.get()).orElse(null) : null;
+            try (LanguageModelActivations source = LanguageModelActivations.open(spec, hooks, device,
+                    ModelSources.fromEnvironment(), threads, recorded)) {
+                Stream stream = new Stream(source, HeldOutEvaluation.spliced(source.data(), hooks), threads);
+                return run(run, spec, stream, store, from, options, listener);
+            }
+        });
     }
 
     /** Trains run {@code run} as {@code spec} says on the activations of {@code source}, evaluating on its held-out rows. */
@@ -107,29 +108,54 @@ public final class Training {
         TrainingSpec training = spec.training;
         requestTf32(training);
         HeldOutEvaluation evaluation = HeldOutEvaluation.rows(source, training.batchSizeTokens, training.evalBatches, null);
-        return run(run, spec, new Stream(source, evaluation, null), store, store.latest(run.name()), options, listener);
+        Stream stream = new Stream(source, evaluation, null);
+        return resuming(run, spec, store, from -> run(run, spec, stream, store, from, options, listener));
     }
 
-    /** {@code latest}: the store's newest complete checkpoint of the run, to resume from. */
-    private static Summary run(RunIdentity run, TrainingRunSpec spec, Stream stream, CheckpointStore store, Optional<CheckpointRef> latest,
+    /** Training that continues from a checkpoint, or starts afresh when {@code from} is empty. */
+    private interface Resumable {
+        Summary train(Optional<Checkpointer.ResumePoint> from) throws IOException;
+    }
+
+    /**
+     * Claims the run's location for this attempt, finds the checkpoint it continues from (before
+     * the stream opens: a resumed stream reads the inputs that checkpoint recorded) and trains;
+     * a run whose own final checkpoint exists is already complete.
+     */
+    private static Summary resuming(RunIdentity run, TrainingRunSpec spec, CheckpointStore store, Resumable training) throws IOException {
+        store.claim(run);
+        Optional<Checkpointer.ResumePoint> resumePoint = Checkpointer.resumePoint(run, spec, store);
+        try (Checkpointer.ResumePoint closed = resumePoint.orElse(null)) {
+            if (resumePoint.isPresent() && !resumePoint.get().fromSpec() && resumePoint.get().checkpoint().isFinal()) {
+                return Summary.alreadyComplete(run.name(), resumePoint.get().checkpoint());
+            }
+            return training.train(resumePoint);
+        }
+    }
+
+    private static Summary run(RunIdentity run, TrainingRunSpec spec, Stream stream, CheckpointStore store,
+                               Optional<Checkpointer.ResumePoint> resumePoint, Options options, TrainingListener listener) throws IOException {
+        List<SaeDefinition> definitions = SaeDefinition.all(spec, run.name());
+        List<Integer> hookIndices = hookIndices(definitions, stream.source());
+        Checkpointer checkpointer = new Checkpointer(run, spec, store, stream.source(), listener, definitions.size() == 1);
+        return run(run, spec, stream, checkpointer, resumePoint, definitions, hookIndices, options, listener);
+    }
+
+    private static Summary run(RunIdentity run, TrainingRunSpec spec, Stream stream, Checkpointer checkpointer,
+                               Optional<Checkpointer.ResumePoint> resumePoint, List<SaeDefinition> definitions, List<Integer> hookIndices,
                                Options options, TrainingListener listener) throws IOException {
         String name = run.name();
         TrainingSpec training = spec.training;
         ActivationSource source = stream.source();
-        List<SaeDefinition> definitions = SaeDefinition.all(spec, name);
-        List<Integer> hookIndices = hookIndices(definitions, source);
-        if (latest.isPresent() && latest.get().isFinal()) {
-            return Summary.alreadyComplete(name, latest.get());
-        }
+        Optional<CheckpointRef> latest = resumePoint.map(Checkpointer.ResumePoint::checkpoint);
         ThreadSettings threads = stream.threads() != null ? stream.threads() : new ThreadSettings(1, 1, 1);
         if (stream.threads() != null) {
             ThreadSettings.useLibtorchThreads(threads.saeThreads());
         }
         Device device = device(training.device);
-        Checkpointer checkpointer = new Checkpointer(run, spec, store, source, listener, definitions.size() == 1);
         try (NDManager manager = Torch.engine().newBaseManager(device)) {
-            List<SaeState> saes = latest.isPresent()
-                    ? checkpointer.resume(latest.get().name(), definitions, hookIndices, manager)
+            List<SaeState> saes = resumePoint.isPresent()
+                    ? checkpointer.resume(resumePoint.get(), definitions, hookIndices, manager)
                     : start(definitions, hookIndices, source, manager, training.batchSizeTokens);
             try (SaeSteps steps = new SaeSteps(saes, threads)) {
                 List<Plan.SaePlan> plans = saes.stream().map(s -> new Plan.SaePlan(s.name(), s.definition().hook(),

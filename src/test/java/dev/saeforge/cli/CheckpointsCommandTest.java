@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saeforge.api.ExitCodes;
 import dev.saeforge.api.Mappers;
+import dev.saeforge.api.RunIdentity;
 import dev.saeforge.store.CheckpointStore;
 import dev.saeforge.store.SaeCheckpointDirs;
 import dev.saeforge.store.Safetensors;
@@ -55,6 +56,29 @@ class CheckpointsCommandTest {
             store.publish("toy", "409600", checkpoint(root.resolve("a"), 409600), Map.of("tokens", 409600, "step", 100));
             publishSeveral(store, root.resolve("several"));
         }
+        try (CheckpointStore store = CheckpointStore.open(CLUSTER_RUN.checkpointLocation(stored.toString()), Map.of())) {
+            store.publish(CLUSTER_RUN, "409600", checkpoint(root.resolve("cluster"), 409600), Map.of("tokens", 409600, "step", 100));
+        }
+    }
+
+    /** A run trained in a cluster: its checkpoints are under the store's directory of its namespace. */
+    static final RunIdentity CLUSTER_RUN = new RunIdentity("team-a", "l28", "5f0c-uid", 2);
+
+    @Test
+    void aClusterRunsCheckpointsAreFoundByItsNamespaceAndShowWhoWroteThem(QuarkusMainLauncher launcher) {
+        LaunchResult list = launcher.launch("checkpoints", "list", "--store", stored.toString(), "-n", "team-a", "l28");
+        LaunchResult byUri = launcher.launch("checkpoints", "list", stored.toUri() + "team-a/l28");
+        LaunchResult inspect = launcher.launch("checkpoints", "inspect", "--store", stored.toString(), "--namespace", "team-a", "l28/409600");
+        LaunchResult badNamespace = launcher.launch("checkpoints", "list", "--store", stored.toString(), "-n", "../toy", "l28");
+
+        assertThat(list.exitCode()).as(list.getErrorOutput()).isZero();
+        assertThat(list.getOutput()).contains("409600");
+        assertThat(byUri.exitCode()).as(byUri.getErrorOutput()).isZero();
+        assertThat(byUri.getOutput()).contains("409600");
+        assertThat(inspect.exitCode()).as(inspect.getErrorOutput()).isZero();
+        assertThat(inspect.getOutput()).contains("Run:       l28", "Writer:    team-a/l28, uid 5f0c-uid, attempt 2");
+        assertThat(badNamespace.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(badNamespace.getErrorOutput()).contains("namespace \"../toy\" is not a Kubernetes namespace name");
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.saeforge.store;
 
+import dev.saeforge.api.RunIdentity;
 import dev.saeforge.store.CheckpointManifest.FileEntry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -223,9 +224,9 @@ abstract class CheckpointStoreContract {
 
         store.retain(run, 2);
 
-        assertThat(store.list(run)).extracting(CheckpointRef::name).containsExactly("2048000", "final_2048000");
+        assertThat(store.list(run)).extracting(CheckpointRef::name).containsExactly("1638400", "2048000", "final_2048000");
         store.retain(run, 2);
-        assertThat(store.list(run)).extracting(CheckpointRef::name).containsExactly("2048000", "final_2048000");
+        assertThat(store.list(run)).extracting(CheckpointRef::name).containsExactly("1638400", "2048000", "final_2048000");
     }
 
     @Test
@@ -240,6 +241,55 @@ abstract class CheckpointStoreContract {
 
         assertThat(store.list(run)).extracting(CheckpointRef::name).containsExactly("819200", "1228800", "1638400");
         assertThat(store.latest(run)).get().extracting(CheckpointRef::name).isEqualTo("819200");
+    }
+
+    @Test
+    void theManifestRecordsTheWritersNamespaceNameUidAndAttempt() throws Exception {
+        RunIdentity writer = new RunIdentity("ns-a", run, "uid-a", 3);
+
+        store.publish(writer, "409600", checkpointDir(409600), Map.of("tokens", 409600L));
+
+        CheckpointManifest manifest = store.manifest(run, "409600").orElseThrow();
+        assertThat(manifest.writer()).isEqualTo(writer);
+        assertThat(manifest.run()).isEqualTo(run);
+        assertThat(store.latest(run, w -> "uid-a".equals(w.uid()))).get().extracting(CheckpointRef::name).isEqualTo("409600");
+        assertThat(store.latest(run, w -> "uid-b".equals(w.uid()))).isEmpty();
+    }
+
+    @Test
+    void aSupersededAttemptNeverPublishesItsCheckpointAsTheLatest() throws Exception {
+        RunIdentity first = new RunIdentity("ns-a", run, "uid-a", 1);
+        RunIdentity second = new RunIdentity("ns-a", run, "uid-a", 2);
+        try (CheckpointStore other = openStore()) { // the second attempt's trainer, in another process
+            store.claim(first);
+            store.publish(first, "409600", checkpointDir(409600), Map.of("tokens", 409600L));
+            other.claim(second);
+
+            assertThatThrownBy(() -> store.publish(first, "819200", checkpointDir(819200), Map.of("tokens", 819200L)))
+                    .isInstanceOf(SupersededWriterException.class)
+                    .hasMessageContaining("attempt 1 of run ns-a/" + run).hasMessageContaining("attempt 2 of this run has started since");
+            assertThat(store.latest(run)).get().extracting(CheckpointRef::name).isEqualTo("409600");
+            assertThatThrownBy(() -> store.claim(first)).as("a restarted pod of the old attempt")
+                    .isInstanceOf(SupersededWriterException.class);
+
+            other.publish(second, "819200", checkpointDir(819200), Map.of("tokens", 819200L));
+            assertThat(store.latest(run)).get().extracting(CheckpointRef::name).isEqualTo("819200");
+            assertThat(store.manifest(run, "819200")).get().extracting(CheckpointManifest::writer).isEqualTo(second);
+        }
+    }
+
+    @Test
+    void aRunCreatedAgainUnderTheSameNameTakesTheLocationOverFromTheDeletedOne() throws Exception {
+        RunIdentity deleted = new RunIdentity("ns-a", run, "uid-a", 4);
+        RunIdentity created = new RunIdentity("ns-a", run, "uid-b", 1);
+        store.claim(deleted);
+
+        store.claim(created);
+
+        assertThatThrownBy(() -> store.publish(deleted, "409600", checkpointDir(409600), Map.of("tokens", 409600L)))
+                .isInstanceOf(SupersededWriterException.class).hasMessageContaining("(uid uid-b) has taken it over");
+        store.publish(created, "409600", checkpointDir(409600), Map.of("tokens", 409600L));
+        assertThat(store.manifest(run, "409600")).get().extracting(CheckpointManifest::writer).isEqualTo(created);
     }
 
     @Test

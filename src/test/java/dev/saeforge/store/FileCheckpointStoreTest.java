@@ -1,5 +1,6 @@
 package dev.saeforge.store;
 
+import dev.saeforge.api.RunIdentity;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -10,6 +11,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The file backend: the contract, plus atomic publishing (nothing half-written is ever a checkpoint). */
 class FileCheckpointStoreTest extends CheckpointStoreContract {
@@ -32,6 +34,30 @@ class FileCheckpointStoreTest extends CheckpointStoreContract {
     void placeWithoutManifest(String run, String name, Path dir) throws IOException {
         Files.createDirectories(root().resolve(run));
         Files.move(dir, root().resolve(run).resolve(name));
+    }
+
+    @Test
+    void aTrainerStartingRemovesTheStagingCopiesACrashedWriterLeft() throws IOException {
+        publish("409600", 409600);
+        Path runDir = root().resolve(run);
+        Path crashed = Files.createDirectories(runDir.resolve(".staging-819200-0b1d"));
+        Files.write(crashed.resolve("sae_weights.safetensors"), new byte[1024]);
+
+        store.claim(new RunIdentity(null, run, null, null));
+
+        try (Stream<Path> entries = Files.list(runDir)) {
+            assertThat(entries.map(p -> p.getFileName().toString())).containsExactly("409600");
+        }
+    }
+
+    @Test
+    void aSupersededTrainerStartingLeavesTheCurrentAttemptsPublishAlone() throws IOException {
+        store.claim(new RunIdentity("ns-a", run, "uid-a", 2));
+        Path uploading = Files.createDirectories(root().resolve(run).resolve(".staging-819200-5c2e"));
+
+        assertThatThrownBy(() -> store.claim(new RunIdentity("ns-a", run, "uid-a", 1))).isInstanceOf(SupersededWriterException.class);
+
+        assertThat(uploading).exists();
     }
 
     @Test

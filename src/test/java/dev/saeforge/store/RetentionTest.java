@@ -23,9 +23,18 @@ class RetentionTest {
     void keepsTheNewestCompleteOnesAndEveryFinal() {
         List<CheckpointRef> refs = List.of(ref("1", true), ref("2", true), ref("3", true), ref("4", true), ref("final_4", true));
 
-        assertThat(deleted(refs, 2, "final_4")).containsExactly("1", "2", "3");
+        assertThat(deleted(refs, 2, "final_4")).as("the final one is kept besides the 2").containsExactly("1", "2");
         assertThat(deleted(refs, 0, "final_4")).containsExactly("1", "2", "3", "4");
         assertThat(deleted(refs, 10, "final_4")).isEmpty();
+    }
+
+    @Test
+    void onlyWhatTheTrainerNamesCheckpointsIsEverDeleted() {
+        // A local run named like a namespace lists that namespace's runs among its checkpoints.
+        List<CheckpointRef> refs = List.of(ref("l28", false), ref("l29", true), ref("1", true), ref("2", true));
+
+        assertThat(deleted(refs, 1, "2")).containsExactly("1");
+        assertThat(deleted(refs, 0, "2")).containsExactly("1");
     }
 
     @Test

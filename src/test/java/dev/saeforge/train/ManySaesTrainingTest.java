@@ -119,8 +119,8 @@ class ManySaesTrainingTest {
                     new Training.Options(null, new StopRequest(), new ThreadSettings(1, 1, 3, 3)),
                     new TrainingListener() {
                     });
-            assertThat(checkpoints.manifest("sweep", "final_1440").orElseThrow().info()).as("the attempt that wrote it")
-                    .containsEntry("attempt", 2);
+            assertThat(checkpoints.manifest("sweep", "final_1440").orElseThrow().writer().attempt()).as("the attempt that wrote it")
+                    .isEqualTo(2);
         }
         for (String name : List.of("mlp1-sparse", "mlp1-dense", "resid0")) {
             assertSameWeights(dir.resolve("at-once/sweep/final_1440").resolve(name), dir.resolve("together/sweep/final_1440").resolve(name));
