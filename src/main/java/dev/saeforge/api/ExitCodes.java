@@ -14,7 +14,9 @@ public final class ExitCodes {
      */
     public static final int UNAVAILABLE = 69;
     /**
-     * Stopped early after a checkpoint (preemption, a step limit): run again to resume. EX_TEMPFAIL.
+     * Stopped early after a checkpoint (preemption, a step limit), or by a transient failure (storage
+     * unreachable or failing past its retry budget, a timeout, a full disk): run again to resume
+     * from the last complete checkpoint. EX_TEMPFAIL.
      * The operator's Job counts it as retryable and starts a new attempt with --resume; 1 and 2
      * are fatal to a run (see operator.TrainingJobs).
      */

@@ -14,6 +14,8 @@ import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.operator.RunReference;
 import dev.saeforge.operator.RunStatusReporter;
 import dev.saeforge.store.CheckpointStore;
+import dev.saeforge.store.Failures;
+import dev.saeforge.store.S3Settings;
 import dev.saeforge.telemetry.TrainingTelemetry;
 import dev.saeforge.train.StopRequest;
 import dev.saeforge.train.Training;
@@ -32,7 +34,9 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
@@ -119,7 +123,8 @@ public class TrainCommand implements Callable<Integer> {
             listeners.add(new StatusReports(new RunStatusReporter(client, RunReference.parse(target.run), Clock.systemUTC()),
                     reportInterval, err));
         }
-        try (CheckpointStore store = CheckpointStore.open(RunIdentity.of(run).checkpointLocation(run.getSpec().checkpoints.uri));
+        try (CheckpointStore store = CheckpointStore.open(RunIdentity.of(run).checkpointLocation(run.getSpec().checkpoints.uri),
+                storeEnvironment(run));
              GracefulStop signals = new GracefulStop(stop, gracePeriod, err)) {
             if (resume && store.latest(run.getMetadata().getName()).isEmpty()) {
                 err.println("saeforge: --resume, but " + store.uri() + " holds no complete checkpoint of "
@@ -147,12 +152,24 @@ public class TrainCommand implements Callable<Integer> {
             err.println("saeforge: " + source + ": " + e.getMessage());
             return ExitCodes.INVALID_INPUT;
         } catch (Exception e) {
+            if (Failures.isTransient(e)) {
+                err.println("saeforge: training stopped by a transient failure; exiting with " + ExitCodes.RESUME
+                        + " so that a new attempt resumes from the last complete checkpoint: " + e.getMessage());
+                return ExitCodes.RESUME;
+            }
             err.println("saeforge: training failed: " + e.getMessage());
             return ExitCodes.FAILURE;
         } finally {
             out.flush();
             err.flush();
         }
+    }
+
+    /** The process environment, with the spec's retry budget for checkpoint requests (spec.checkpoints.retryFor). */
+    private static Map<String, String> storeEnvironment(TrainingRun run) {
+        Map<String, String> env = new HashMap<>(System.getenv());
+        env.put(S3Settings.RETRY_FOR_VARIABLE, run.getSpec().checkpoints.retryFor);
+        return env;
     }
 
     private static TrainingRun fromFile(Path file, PrintWriter err) {

@@ -165,6 +165,7 @@ final class DatasetFiles {
         }
         String bucket = m.group(1);
         String key = m.group(2);
+        S3Settings.checkKey(location, key);
         S3Objects objects = new S3Objects(S3Settings.from("s3://" + bucket, env));
         int glob = firstGlobCharacter(key);
         Map<String, S3Objects.Listed> listed;

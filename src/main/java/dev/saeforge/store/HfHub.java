@@ -35,6 +35,10 @@ public final class HfHub {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int ATTEMPTS = 5;
     private static final int MAX_REDIRECTS = 10;
+    /** The hub's rule for ORG and NAME: letters, digits, '-', '_', '.', not starting or ending with '-' or '.'. */
+    private static final java.util.regex.Pattern REPO_PART = java.util.regex.Pattern.compile("[A-Za-z0-9_](?:[\\w.-]*[A-Za-z0-9_])?");
+    /** Characters git refuses in a ref name (git check-ref-format), besides control characters. */
+    private static final java.util.regex.Pattern REF_FORBIDDEN = java.util.regex.Pattern.compile("[\\s~^:?*\\[\\\\]|\\.\\.|//|@\\{|\\p{Cntrl}");
 
     public enum RepoType {
         MODEL("models", ""), DATASET("datasets", "datasets/");
@@ -66,7 +70,7 @@ public final class HfHub {
         this.token = token == null || token.isBlank() ? null : token.strip();
         this.http = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(30))
+                .connectTimeout(Duration.ofSeconds(10))
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .build();
     }
@@ -84,6 +88,7 @@ public final class HfHub {
     /** Resolves {@code revision} (a branch, tag or commit) of {@code repo} (ORG/NAME). */
     public Snapshot snapshot(RepoType type, String repo, String revision) throws IOException {
         String name = "hf://" + type.filePrefix + repo + "@" + revision;
+        checkAddress(name, repo, revision);
         URI uri = URI.create(endpoint + "/api/" + type.apiPath + "/" + repo + "/revision/"
                 + URLEncoder.encode(revision, StandardCharsets.UTF_8) + "?blobs=true");
         HttpResponse<InputStream> response = get(uri, -1, name);
@@ -179,6 +184,12 @@ public final class HfHub {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException(name + ": interrupted");
+            } catch (IOException e) {
+                if (Failures.isTransient(e)) {
+                    throw new TransientIOException(name + ": cannot reach " + current.getScheme() + "://" + current.getAuthority()
+                            + (e.getMessage() == null || e.getMessage().isBlank() ? "" : " (" + e.getMessage() + ")"), e);
+                }
+                throw e;
             }
             int status = response.statusCode();
             if (status / 100 == 3 && response.headers().firstValue("Location").isPresent()) {
@@ -200,8 +211,9 @@ public final class HfHub {
                 case 404 -> "no such repository, revision or file";
                 default -> detail;
             };
-            IOException failure = new IOException(name + ": HTTP " + status + " from " + current + ": " + why);
-            throw status / 100 == 4 ? new HubRefusal(failure.getMessage()) : failure;
+            String message = name + ": HTTP " + status + " from " + current + ": " + why;
+            throw Failures.isTransientStatus(status) ? new TransientIOException(message)
+                    : status / 100 == 4 ? new HubRefusal(message) : new IOException(message);
         }
         throw new IOException(name + ": more than " + MAX_REDIRECTS + " redirects from " + uri);
     }
@@ -210,6 +222,26 @@ public final class HfHub {
     private static final class HubRefusal extends IOException {
         HubRefusal(String message) {
             super(message);
+        }
+    }
+
+    /**
+     * Refuses, before any request, a repository id or revision the hub could not hold: ORG/NAME
+     * by the hub's naming rules (at most 96 characters, no "--" or ".."), a revision by git's rules
+     * for ref names (a branch, a tag, refs/pr/N or a commit).
+     */
+    static void checkAddress(String name, String repo, String revision) {
+        String[] parts = repo.split("/", -1);
+        if (parts.length != 2 || repo.length() > 96 || repo.contains("--") || repo.contains("..")
+                || !REPO_PART.matcher(parts[0]).matches() || !REPO_PART.matcher(parts[1]).matches()) {
+            throw new IllegalArgumentException(name + ": \"" + repo + "\" is not a Hugging Face repository id; expected ORG/NAME,"
+                    + " each of letters, digits, '-', '_' or '.' ('-' and '.' neither first nor last), without \"--\" or \"..\", at most 96 in all");
+        }
+        if (revision.isEmpty() || revision.length() > 255 || REF_FORBIDDEN.matcher(revision).find() || revision.startsWith("/")
+                || revision.endsWith("/") || revision.endsWith(".") || revision.endsWith(".lock") || revision.startsWith("-")
+                || java.util.Arrays.stream(revision.split("/")).anyMatch(p -> p.startsWith("."))) {
+            throw new IllegalArgumentException(name + ": \"" + revision.replaceAll("\\p{Cntrl}", "?") + "\" is not a revision;"
+                    + " expected a branch, a tag, refs/pr/N or a commit sha, by git's rules for ref names");
         }
     }
 

@@ -12,10 +12,12 @@ import java.util.function.Predicate;
 import java.util.random.RandomGenerator;
 
 /**
- * Retries a call on transient failures with exponential backoff and jitter, up to a budget of
- * attempts, then fails with the last error. The jitter is "equal jitter": the wait before retry n
- * is between half and all of min(maxDelay, firstDelay * 2^(n-1)), so concurrent clients spread
- * out yet the budget always spans a known minimum time (a restarting server gets that long).
+ * Retries a call on transient failures with exponential backoff and jitter, within a budget of
+ * attempts and of time, then fails with the last error as a {@link TransientIOException}. The
+ * jitter is "equal jitter": the wait before retry n is between half and all of
+ * min(maxDelay, firstDelay * 2^(n-1)), so concurrent clients spread out yet the budget always
+ * spans a known minimum time (a restarting server gets that long). No retry starts once the time
+ * budget has passed since the first try.
  */
 final class Retry {
     private static final Logger LOG = Logger.getLogger(Retry.class);
@@ -25,33 +27,72 @@ final class Retry {
         T call() throws Exception;
     }
 
-    private final int attempts;
+    /** Time as a retry sees it: now, and waiting. Tests pass one that only pretends to wait. */
+    interface Clock {
+        Clock SYSTEM = new Clock() {
+            @Override
+            public long nanoTime() {
+                return System.nanoTime();
+            }
+
+            @Override
+            public void sleep(Duration duration) throws InterruptedException {
+                Thread.sleep(duration);
+            }
+        };
+
+        long nanoTime();
+
+        void sleep(Duration duration) throws InterruptedException;
+    }
+
+    /**
+     * How long to keep trying: at most {@code attempts} tries, and no retry later than {@code time}
+     * after the first. The settings are how the user sets each, quoted in the final error
+     * ("AWS_MAX_ATTEMPTS=3", "checkpoints.retryFor=10m").
+     */
+    record Budget(int attempts, String attemptsSetting, Duration time, String timeSetting) {
+        Budget {
+            if (attempts < 1) {
+                throw new IllegalArgumentException("retry attempts is " + attempts + "; expected >= 1");
+            }
+        }
+
+        /** The limits that apply, as the user sets them. */
+        String describe() {
+            return timeSetting + (attempts == Integer.MAX_VALUE ? "" : ", " + attemptsSetting + "=" + attempts);
+        }
+    }
+
+    private final Budget budget;
     private final Duration firstDelay;
     private final Duration maxDelay;
+    private final String server;
     private final Predicate<Throwable> isTransient;
     private final Function<Throwable, String> describe;
     private final RandomGenerator random;
-    private final String budgetName;
+    private final Clock clock;
 
-    /**
-     * @param budgetName how the user sets {@code attempts}, quoted in the final error
-     */
-    Retry(int attempts, Duration firstDelay, Duration maxDelay, String budgetName, Predicate<Throwable> isTransient,
-          Function<Throwable, String> describe, RandomGenerator random) {
-        if (attempts < 1) {
-            throw new IllegalArgumentException("retry attempts is " + attempts + "; expected >= 1");
-        }
-        this.attempts = attempts;
+    /** @param server what is being called (an endpoint URL), named when giving up */
+    Retry(Budget budget, Duration firstDelay, Duration maxDelay, String server, Predicate<Throwable> isTransient,
+          Function<Throwable, String> describe, RandomGenerator random, Clock clock) {
+        this.budget = budget;
         this.firstDelay = firstDelay;
         this.maxDelay = maxDelay;
-        this.budgetName = budgetName;
+        this.server = server;
         this.isTransient = isTransient;
         this.describe = describe;
         this.random = random;
+        this.clock = clock;
     }
 
-    int attempts() {
-        return attempts;
+    Budget budget() {
+        return budget;
+    }
+
+    /** The same retry on another clock (tests). */
+    Retry withClock(Clock other) {
+        return new Retry(budget, firstDelay, maxDelay, server, isTransient, describe, random, other);
     }
 
     /** The wait before retry {@code retry} (1 for the first retry). */
@@ -64,7 +105,7 @@ final class Retry {
 
     /** Runs {@code call}; {@code what} names the operation (and its object) in warnings and errors. */
     <T> T run(String what, Call<T> call) throws IOException {
-        long start = System.nanoTime();
+        long start = clock.nanoTime();
         for (int attempt = 1; ; attempt++) {
             Throwable failure;
             try {
@@ -84,14 +125,19 @@ final class Retry {
                 }
                 throw new IOException(what + ": " + describe.apply(failure), failure);
             }
-            if (attempt >= attempts) {
-                throw new IOException(String.format("%s failed %d times in %.1f s, giving up (retry budget %s=%d); last error: %s",
-                        what, attempts, (System.nanoTime() - start) / 1e9, budgetName, attempts, describe.apply(failure)), failure);
-            }
             Duration wait = delay(attempt);
-            LOG.warnf("%s failed (%s); retry %d of %d in %d ms", what, describe.apply(failure), attempt, attempts - 1, wait.toMillis());
+            Duration elapsed = Duration.ofNanos(clock.nanoTime() - start);
+            String spent = attempt >= budget.attempts() ? budget.attemptsSetting() + "=" + budget.attempts()
+                    : elapsed.plus(wait).compareTo(budget.time()) > 0 ? budget.timeSetting() : null;
+            if (spent != null) {
+                throw new TransientIOException(String.format("%s failed %d times in %.1f s%s, giving up (retry budget %s); last error: %s",
+                        what, attempt, elapsed.toMillis() / 1e3, server == null ? "" : " at " + server, spent,
+                        describe.apply(failure)), failure);
+            }
+            LOG.warnf("%s failed (%s); retry %d in %d ms (retry budget %s)", what, describe.apply(failure),
+                    attempt, wait.toMillis(), budget.describe());
             try {
-                Thread.sleep(wait);
+                clock.sleep(wait);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException(what + " was interrupted while waiting to retry");

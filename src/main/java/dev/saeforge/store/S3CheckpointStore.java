@@ -11,7 +11,6 @@ import io.minio.RemoveObjectArgs;
 import io.minio.Result;
 import io.minio.StatObjectArgs;
 import io.minio.errors.ErrorResponseException;
-import io.minio.errors.InvalidResponseException;
 import io.minio.errors.ServerException;
 import io.minio.http.HttpUtils;
 import io.minio.messages.Item;
@@ -22,12 +21,10 @@ import okhttp3.OkHttpClient;
 import org.jboss.logging.Logger;
 
 import java.io.ByteArrayInputStream;
-import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -48,8 +45,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Checkpoints in an S3 bucket (MinIO, AWS, any S3-compatible server), {@code <prefix><run>/<name>/<file>}.
@@ -59,8 +54,6 @@ import java.util.regex.Pattern;
  */
 final class S3CheckpointStore implements CheckpointStore {
     private static final Logger LOG = Logger.getLogger(S3CheckpointStore.class);
-    private static final Pattern RESPONSE_CODE = Pattern.compile("Response code: (\\d{3})");
-    private static final Set<String> TRANSIENT_CODES = Set.of("RequestTimeout", "SlowDown", "InternalError", "ServiceUnavailable");
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration TRANSFER_TIMEOUT = Duration.ofMinutes(2);
     private static final int MAX_PARTS = 10_000;
@@ -460,30 +453,6 @@ final class S3CheckpointStore implements CheckpointStore {
     private static boolean isMissing(Throwable e) {
         return e instanceof ErrorResponseException error && error.errorResponse() != null
                 && Set.of("NoSuchKey", "NoSuchObject").contains(error.errorResponse().code());
-    }
-
-    /** Network failures, 5xx, throttling and timeouts are worth retrying; refusals (4xx) and local file errors are not. */
-    static boolean isTransient(Throwable e) {
-        if (e instanceof ErrorResponseException error) {
-            return (error.response() != null && isTransientStatus(error.response().code()))
-                    || (error.errorResponse() != null && TRANSIENT_CODES.contains(error.errorResponse().code()));
-        }
-        if (e instanceof ServerException server) {
-            return isTransientStatus(server.statusCode());
-        }
-        if (e instanceof InvalidResponseException) {
-            // A non-XML answer, typically a proxy's error page; the SDK keeps the status only in the message.
-            Matcher status = RESPONSE_CODE.matcher(String.valueOf(e.getMessage()));
-            return status.find() && isTransientStatus(Integer.parseInt(status.group(1)));
-        }
-        if (e instanceof CorruptCheckpointException || e instanceof FileSystemException || e instanceof FileNotFoundException) {
-            return false;
-        }
-        return e instanceof IOException;
-    }
-
-    private static boolean isTransientStatus(int status) {
-        return status >= 500 || status == 408 || status == 429;
     }
 
     static String describe(Throwable e) {

@@ -18,7 +18,7 @@ import java.util.TreeMap;
  * Reading objects of one bucket into a local cache: list a prefix, download an object unless the
  * local copy is current. A copy is current when the ETag recorded beside it (NAME.etag) matches
  * the object's; a download goes to NAME.part first, so an interrupted one never looks complete.
- * Transient failures are retried as the checkpoint store retries them (AWS_MAX_ATTEMPTS).
+ * Transient failures are retried as the checkpoint store retries them (SAEFORGE_S3_RETRY_FOR).
  */
 public final class S3Objects {
     private final S3Settings settings;

@@ -312,6 +312,21 @@ class CheckpointsCommandTest {
     }
 
     @Test
+    void malformedS3AddressesExitTwoNamingTheValueBeforeAnyRequest(QuarkusMainLauncher launcher) {
+        LaunchResult bucket = launcher.launch("checkpoints", "list", "s3://my..bucket/runs/toy");
+        LaunchResult prefix = launcher.launch("checkpoints", "inspect", "--store", "s3://ckpt/team//runs", "toy/409600");
+        LaunchResult dots = launcher.launch("checkpoints", "pull", "s3://ckpt/runs/../toy/409600", root.resolve("out").toString());
+
+        assertThat(bucket.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(bucket.getErrorOutput()).contains("names bucket \"my..bucket\", which has two periods in a row");
+        assertThat(prefix.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(prefix.getErrorOutput()).contains("has key \"team//runs\", which has an empty part (//)");
+        assertThat(dots.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(dots.getErrorOutput()).contains("has key \"runs/..\", which has a \".\" or \"..\" part");
+        assertThat(root.resolve("out")).doesNotExist();
+    }
+
+    @Test
     void badArgumentsExitTwoWithWhatWasExpected(QuarkusMainLauncher launcher) {
         LaunchResult missing = launcher.launch("checkpoints", "inspect", "--store", stored.toString(), "toy/1");
         assertThat(missing.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);

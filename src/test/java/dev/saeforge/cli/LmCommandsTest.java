@@ -166,6 +166,22 @@ class LmCommandsTest {
     }
 
     @Test
+    void activationsRefusesAMalformedHubAddressBeforeAnyRequest(QuarkusMainLauncher launcher) {
+        String out = dir.resolve("hub.safetensors").toString();
+
+        LaunchResult revision = launcher.launch("activations", "--model", "hf://Qwen/Qwen3-0.6B@main..x", "--hook", "blocks.0.hook_mlp_out",
+                "--text", "hi", "-o", out);
+        LaunchResult repo = launcher.launch("activations", "--model", "hf://Qwen/Qwen3--0.6B", "--hook", "blocks.0.hook_mlp_out",
+                "--text", "hi", "-o", out);
+
+        assertThat(revision.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(revision.getErrorOutput()).contains("hf://Qwen/Qwen3-0.6B@main..x: \"main..x\" is not a revision");
+        assertThat(repo.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(repo.getErrorOutput()).contains("\"Qwen/Qwen3--0.6B\" is not a Hugging Face repository id");
+        assertThat(Path.of(out)).doesNotExist();
+    }
+
+    @Test
     void modelProgramWritesTheForwardAsAnArchiveLibtorchLoadsAndRuns(QuarkusMainLauncher launcher) throws Exception {
         Path out = dir.resolve("programs/qwen3.pt");
 

@@ -123,4 +123,45 @@ class HfHubTest {
                     .hasMessageEndingWith(": no such repository, revision or file");
         }
     }
+
+    @Test
+    void aMalformedRepositoryOrRevisionIsRefusedBeforeAnyRequestNamingIt() throws IOException {
+        try (HubServer server = new HubServer(REPO, repoFiles, null)) {
+            HfHub hub = new HfHub(server.endpoint(), null);
+            java.util.Map<String, String> badRevisions = java.util.Map.of(
+                    "main..x", "\"main..x\" is not a revision",
+                    "../../../etc", "\"../../../etc\" is not a revision",
+                    "main/", "\"main/\" is not a revision",
+                    "feature//x", "\"feature//x\" is not a revision",
+                    "v1.lock", "\"v1.lock\" is not a revision",
+                    "a b", "\"a b\" is not a revision");
+            badRevisions.forEach((revision, message) -> assertThatThrownBy(() -> hub.snapshot(HfHub.RepoType.MODEL, REPO, revision))
+                    .as(revision).isInstanceOf(IllegalArgumentException.class).hasMessageContaining(message));
+            for (String repo : java.util.List.of("tiny-org/tiny--model", "tiny-org/..", "tiny-org/-x", "tiny-org/x.", "a/b/c",
+                    "tiny-org/" + "m".repeat(96))) {
+                assertThatThrownBy(() -> hub.snapshot(HfHub.RepoType.MODEL, repo, "main")).as(repo)
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("\"" + repo + "\" is not a Hugging Face repository id");
+            }
+
+            assertThat(server.requests()).as("no request sent").isEmpty();
+            assertThat(hub.snapshot(HfHub.RepoType.MODEL, REPO, HubServer.COMMIT).commit()).isEqualTo(HubServer.COMMIT);
+            assertThatThrownBy(() -> hub.snapshot(HfHub.RepoType.MODEL, REPO, "refs/pr/3")).as("a well-formed revision is asked for")
+                    .hasMessageContaining("HTTP 404");
+        }
+    }
+
+    @Test
+    void anUnreachableHubIsATransientFailureNamingTheEndpoint() throws IOException {
+        int closedPort;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        HfHub hub = new HfHub(java.net.URI.create("http://127.0.0.1:" + closedPort), null);
+
+        assertThatThrownBy(() -> hub.snapshot(HfHub.RepoType.MODEL, REPO, "main"))
+                .isInstanceOf(TransientIOException.class)
+                .hasMessageStartingWith("hf://" + REPO + "@main: cannot reach http://127.0.0.1:" + closedPort)
+                .satisfies(e -> assertThat(Failures.isTransient(e)).isTrue());
+    }
 }
