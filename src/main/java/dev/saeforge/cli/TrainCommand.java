@@ -119,7 +119,7 @@ public class TrainCommand implements Callable<Integer> {
             listeners.add(new StatusReports(new RunStatusReporter(client, RunReference.parse(target.run), Clock.systemUTC()),
                     reportInterval, err));
         }
-        try (CheckpointStore store = CheckpointStore.open(run.getSpec().checkpoints.uri);
+        try (CheckpointStore store = CheckpointStore.open(run.getSpec().checkpoints.location(System.getenv()));
              GracefulStop signals = new GracefulStop(stop, gracePeriod, err)) {
             if (resume && store.latest(run.getMetadata().getName()).isEmpty()) {
                 err.println("saeforge: --resume, but " + store.uri() + " holds no complete checkpoint of "
