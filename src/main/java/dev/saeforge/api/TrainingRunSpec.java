@@ -16,8 +16,8 @@ import java.util.Map;
  * each description names the SAELens field where one exists.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-@JsonPropertyOrder({"model", "hook", "dataset", "synthetic", "sae", "saes", "sweep", "training", "checkpoints", "resumeFrom", "resources", "telemetry",
-        "maxRestarts", "suspend", "cancel"})
+@JsonPropertyOrder({"model", "hook", "dataset", "synthetic", "sae", "saes", "sweep", "training", "checkpoints", "resumeFrom", "resources",
+        "telemetry", "maxRestarts", "maxPreemptions", "suspend", "cancel"})
 public class TrainingRunSpec {
     public static final String HOOK_PATTERN =
             "^blocks\\.(0|[1-9][0-9]{0,8})\\.(hook_resid_pre|hook_attn_out|hook_resid_mid|hook_mlp_out|hook_resid_post|mlp\\.hook_post)$";
@@ -72,11 +72,16 @@ public class TrainingRunSpec {
     @JsonPropertyDescription("OpenTelemetry export of the trainer's traces and metrics.")
     public TelemetrySpec telemetry = new TelemetrySpec();
 
-    @JsonPropertyDescription("New Jobs started after failed or preempted attempts, each resuming from the last checkpoint; "
-            + "0 never restarts. Ignored by saeforge train.")
+    @JsonPropertyDescription("New Jobs started after attempts that ended without progress (no checkpoint newer than the one "
+            + "they started from), each resuming from the last checkpoint; 0 never restarts. Ignored by saeforge train.")
     @Min(0)
     @Max(MAX_RESTARTS)
     public int maxRestarts = 3;
+
+    @JsonPropertyDescription("New Jobs started after attempts that ended with progress (a newer checkpoint): preempted, evicted, "
+            + "or checkpointed and exited 75. Unlimited when left out; not counted against maxRestarts. Ignored by saeforge train.")
+    @Min(0)
+    public Integer maxPreemptions;
 
     @JsonPropertyDescription("Stop the run's Job (the trainer checkpoints on SIGTERM) and start none while true; setting it "
             + "back to false starts a new attempt that resumes from the last checkpoint and is not counted as a restart.")

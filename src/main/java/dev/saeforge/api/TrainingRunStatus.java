@@ -15,7 +15,8 @@ public class TrainingRunStatus {
      * patches only its own fields, so neither overwrites what the other wrote meanwhile.
      */
     public static final List<String> OPERATOR_FIELDS = List.of("phase", "conditions", "observedGeneration", "jobName",
-            "attempts", "restarts", "startTime", "completionTime", "traceId", "message", "specHash");
+            "attempts", "restarts", "preemptions", "attemptStartCheckpoint", "startTime", "completionTime", "traceId", "message",
+            "specHash");
     /** The fields the trainer writes while it runs. */
     public static final List<String> TRAINER_FIELDS = List.of("tokensTrained", "progress", "tokensPerSecond", "eta", "l0",
             "explainedVariance", "deadFeatures", "saes", "lastCheckpoint", "checkpoints", "lastProgressTime");
@@ -35,8 +36,17 @@ public class TrainingRunStatus {
     @JsonPropertyDescription("Attempts (Jobs) started for this run; the current one is the Job <run>-a<attempts>.")
     public Integer attempts;
 
-    @JsonPropertyDescription("Attempts started after the first because an attempt failed or was preempted (at most spec.maxRestarts).")
+    @JsonPropertyDescription("Attempts started after one that ended without progress: no checkpoint newer than the one it "
+            + "started from (at most spec.maxRestarts).")
     public Integer restarts;
+
+    @JsonPropertyDescription("Attempts started after one that ended with progress, a newer checkpoint: preempted, evicted, or "
+            + "checkpointed and exited 75 (at most spec.maxPreemptions).")
+    public Integer preemptions;
+
+    @JsonPropertyDescription("lastCheckpoint as it was when the current attempt started: the attempt made progress when it ends "
+            + "with another.")
+    public String attemptStartCheckpoint;
 
     @JsonPropertyDescription("When the trainer first ran (RFC 3339); the time before it was spent waiting for a node.")
     public String startTime;

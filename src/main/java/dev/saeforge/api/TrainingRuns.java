@@ -193,6 +193,26 @@ public final class TrainingRuns {
                 && training.lrEnd != null && training.lrEnd == 0) {
             problems.add(new Problem("spec.training.lrEnd", "is 0, so lrDecaySteps would decay from 0 to 0; set lrEnd > 0 or lrDecaySteps 0"));
         }
+        if (spec.checkpoints.volume != null && !spec.checkpoints.relativePath()) {
+            problems.add(new Problem("spec.checkpoints.uri", "\"" + spec.checkpoints.uri + "\" is not a directory inside "
+                    + "spec.checkpoints.volume; expected a relative path such as runs, or leave out the volume"));
+        }
+    }
+
+    /**
+     * What refuses a run in a cluster although saeforge train would take it: checkpoints a Job
+     * would keep only in its pod, so that every restart begins at step 0 and the final SAE is lost
+     * with the pod. submit and the operator check it; pod-local says that is what is wanted.
+     */
+    public static List<Problem> clusterProblems(TrainingRunSpec spec) {
+        CheckpointSpec checkpoints = spec.checkpoints;
+        if (checkpoints.outlivesPod() || CheckpointSpec.POD_LOCAL.equals(checkpoints.uri)) {
+            return List.of();
+        }
+        return List.of(new Problem("spec.checkpoints.uri", "\"" + checkpoints.uri + "\" is a directory inside the trainer's pod, "
+                + "which is lost with the pod: every restart would begin at step 0 and the final SAE would vanish; expected "
+                + "s3://BUCKET/PREFIX, or a PersistentVolumeClaim in spec.checkpoints.volume.claimName, or uri: "
+                + CheckpointSpec.POD_LOCAL + " to accept losing them"));
     }
 
     /**

@@ -88,7 +88,8 @@ public class DescribeCommand extends ClusterCommand {
         field(out, "Phase", orDash(status.phase));
         field(out, "Message", orDash(status.message));
         field(out, "Attempts", (status.attempts == null ? 0 : status.attempts) + " (restarts " + (status.restarts == null ? 0 : status.restarts)
-                + " of at most " + spec.maxRestarts + ")");
+                + " of at most " + spec.maxRestarts + ", preemptions " + (status.preemptions == null ? 0 : status.preemptions)
+                + (spec.maxPreemptions == null ? "" : " of at most " + spec.maxPreemptions) + ")");
         field(out, "Job", orDash(status.jobName));
         field(out, "Started", when(status.startTime, now));
         field(out, "Completed", when(status.completionTime, now));

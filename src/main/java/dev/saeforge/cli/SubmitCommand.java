@@ -2,6 +2,7 @@ package dev.saeforge.cli;
 
 import dev.saeforge.api.ExitCodes;
 import dev.saeforge.api.InvalidSpecException;
+import dev.saeforge.api.Problem;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunStatus;
 import dev.saeforge.api.TrainingRuns;
@@ -68,6 +69,12 @@ public class SubmitCommand extends ClusterCommand {
         }
         List<MemoryCheck> checks = new ArrayList<>();
         for (int i = 0; i < runs.size(); i++) {
+            List<Problem> inCluster = TrainingRuns.clusterProblems(runs.get(i).getSpec());
+            if (!inCluster.isEmpty()) {
+                Printing.problems(err, new InvalidSpecException(TrainingRuns.documentName(file.toString(), i, runs.size()), inCluster));
+                err.flush();
+                return ExitCodes.INVALID_INPUT;
+            }
             MemoryCheck check = MemoryCheck.of(runs.get(i));
             if (!check.problems().isEmpty()) {
                 check.print(out);

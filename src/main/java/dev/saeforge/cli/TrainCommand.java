@@ -123,7 +123,7 @@ public class TrainCommand implements Callable<Integer> {
             listeners.add(new StatusReports(new RunStatusReporter(client, RunReference.parse(target.run), Clock.systemUTC()),
                     reportInterval, err));
         }
-        try (CheckpointStore store = CheckpointStore.open(RunIdentity.of(run).checkpointLocation(run.getSpec().checkpoints.uri),
+        try (CheckpointStore store = CheckpointStore.open(RunIdentity.of(run).checkpointLocation(run.getSpec().checkpoints.location(System.getenv())),
                 storeEnvironment(run));
              GracefulStop signals = new GracefulStop(stop, gracePeriod, err)) {
             if (resume && store.latest(run.getMetadata().getName()).isEmpty()) {

@@ -1,6 +1,7 @@
 package dev.saeforge.operator;
 
 import dev.saeforge.api.ExitCodes;
+import dev.saeforge.store.CheckpointRef;
 import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
 import io.fabric8.kubernetes.api.model.ContainerStateWaiting;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
@@ -23,9 +24,9 @@ public record Attempt(State state, String job, String reason, String message) {
     public enum State {
         /** No attempt started yet. */
         NOT_STARTED,
-        /** The Job is gone although it never finished: deleted by someone, or by us on suspend. */
+        /** The Job is gone although it never finished, and none of its pods runs: deleted by someone, or by us on suspend. */
         MISSING,
-        /** The Job is being deleted and its pod may still be terminating. */
+        /** The Job is being deleted and its pod may still be terminating, or it is gone and left a pod running. */
         STOPPING,
         /** The Job exists; its pod is not running yet (being scheduled, pulling, or blocked). */
         WAITING,
@@ -42,12 +43,16 @@ public record Attempt(State state, String job, String reason, String message) {
         return state == State.WAITING || state == State.RUNNING;
     }
 
-    public static Attempt observe(String jobName, Job job, List<Pod> pods) {
+    /**
+     * @param lastCheckpoint the newest checkpoint the trainer reported in the run's status: a final
+     *                       one means the trainer finished, whether or not its Job is still there
+     */
+    public static Attempt observe(String jobName, Job job, List<Pod> pods, String lastCheckpoint) {
         if (jobName == null) {
             return new Attempt(State.NOT_STARTED, null, "NotStarted", "no attempt started yet");
         }
         if (job == null) {
-            return new Attempt(State.MISSING, jobName, "JobDeleted", "Job " + jobName + " was deleted before it finished");
+            return gone(jobName, pods, lastCheckpoint);
         }
         if (job.getMetadata().getDeletionTimestamp() != null) {
             return new Attempt(State.STOPPING, jobName, "JobStopping", "Job " + jobName + " is being deleted");
@@ -71,6 +76,41 @@ public record Attempt(State state, String job, String reason, String message) {
         }
         return pod.map(p -> waiting(jobName, p))
                 .orElseGet(() -> new Attempt(State.WAITING, jobName, "JobCreated", created(jobName)));
+    }
+
+    /**
+     * The attempt whose Job is gone: finished if its trainer reported the final checkpoint (a Job
+     * removed by its ttlSecondsAfterFinished before the operator saw it complete), still stopping
+     * while a pod of it runs (a Job deleted with --cascade=orphan, or whose pods are terminating),
+     * and only then lost.
+     */
+    private static Attempt gone(String jobName, List<Pod> pods, String lastCheckpoint) {
+        if (lastCheckpoint != null && lastCheckpoint.substring(lastCheckpoint.lastIndexOf('/') + 1).startsWith(CheckpointRef.FINAL_PREFIX)) {
+            return new Attempt(State.SUCCEEDED, jobName, "FinalCheckpoint", "Job " + jobName
+                    + " is gone, and its trainer reported the final checkpoint " + lastCheckpoint);
+        }
+        List<String> running = pods.stream().filter(Attempt::live).map(p -> p.getMetadata().getName()).toList();
+        if (!running.isEmpty()) {
+            return new Attempt(State.STOPPING, jobName, "JobDeletedPodRunning", "Job " + jobName + " was deleted, but its pod "
+                    + String.join(", ", running) + " still runs");
+        }
+        return new Attempt(State.MISSING, jobName, "JobDeleted", "Job " + jobName + " was deleted before it finished");
+    }
+
+    /**
+     * Pods of an attempt whose Job is gone that still run and that nobody stops: the operator
+     * deletes them, so that a new attempt never trains beside one left behind.
+     */
+    static List<String> orphans(Job job, List<Pod> pods) {
+        return job != null ? List.of() : pods.stream()
+                .filter(p -> live(p) && p.getMetadata().getDeletionTimestamp() == null)
+                .map(p -> p.getMetadata().getName()).toList();
+    }
+
+    /** A pod that has not terminated: running, or about to. */
+    private static boolean live(Pod pod) {
+        String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
+        return !"Succeeded".equals(phase) && !"Failed".equals(phase);
     }
 
     /** What a Job without a pod yet is waiting for. */

@@ -71,7 +71,9 @@ public final class Reconciler {
         List<Pod> pods = List.of();
         if (status.jobName != null) {
             job = ownedBy(run, job(namespace, status.jobName));
-            pods = status.attempts == null ? List.of() : cache.pods(namespace, name, status.attempts);
+            boolean finished = status.phase != null && status.phase.isFinal();
+            pods = status.attempts == null ? List.of() : job != null || finished ? cache.pods(namespace, name, status.attempts)
+                    : podsOf(namespace, name, status.attempts);
         }
         // The trainer's identity is needed only by a run that may still start an attempt.
         boolean trainerAccess = Reconciliation.isFinal(status, run) || TrainerAccess.ensure(client, run);
@@ -84,6 +86,10 @@ public final class Reconciler {
         TrainingRun run = observed.run();
         String namespace = run.getMetadata().getNamespace();
         fence();
+        for (String pod : plan.deletePods()) {
+            // Graceful: the trainer checkpoints on SIGTERM before it goes.
+            client.pods().inNamespace(namespace).withName(pod).delete();
+        }
         if (plan.delete() != null) {
             // Foreground: the Job stays (STOPPING) until its pod is gone, so attempts never overlap.
             client.batch().v1().jobs().inNamespace(namespace).withName(plan.delete())
@@ -171,6 +177,15 @@ public final class Reconciler {
         Job cached = cache.job(namespace, name);
         // A cache that has not seen the Job yet is not proof that it is gone: ask the API server.
         return cached != null ? cached : client.batch().v1().jobs().inNamespace(namespace).withName(name).get();
+    }
+
+    /**
+     * The pods of an attempt whose Job is gone, from the API server: before a new attempt starts,
+     * a cache that has not seen a pod is no proof that none runs.
+     */
+    private List<Pod> podsOf(String namespace, String run, int attempt) {
+        return client.pods().inNamespace(namespace).withLabel(TrainingJobs.RUN_LABEL, run)
+                .withLabel(TrainingJobs.ATTEMPT_LABEL, Integer.toString(attempt)).list().getItems();
     }
 
     static <T extends HasMetadata> T ownedBy(TrainingRun run, T object) {

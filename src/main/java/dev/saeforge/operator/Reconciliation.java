@@ -60,16 +60,28 @@ public final class Reconciliation {
      *
      * @param create     the Job to create, or null
      * @param delete     the name of the Job to delete, or null
+     * @param deletePods pods to delete first: left running by a Job that is gone
      * @param retryLater whether to look again after a back-off although nothing will change by itself
      */
-    public record Plan(TrainingRunStatus status, Job create, String delete, List<RunEvent> events, boolean retryLater) {
+    public record Plan(TrainingRunStatus status, Job create, String delete, List<String> deletePods, List<RunEvent> events,
+                       boolean retryLater) {
+    }
+
+    /** Which budget a new attempt is counted against. */
+    private enum Counted {
+        /** The first attempt, or one resuming after a suspend. */
+        NOTHING,
+        /** After an attempt that ended without progress: spec.maxRestarts. */
+        RESTART,
+        /** After an attempt that ended with progress: spec.maxPreemptions. */
+        PREEMPTION
     }
 
     public static Plan plan(Observed observed, OperatorConfig config) {
         Draft draft = new Draft(observed);
         TrainingRun run = observed.run();
         TrainingRunStatus old = draft.old;
-        Attempt attempt = Attempt.observe(old.jobName, observed.job(), observed.pods());
+        Attempt attempt = Attempt.observe(old.jobName, observed.job(), observed.pods(), old.lastCheckpoint);
 
         if (isFinal(old, run)) {
             // A finished run keeps its status; a Job still going (a cancel that raced a creation) is stopped.
@@ -78,14 +90,15 @@ public final class Reconciliation {
             }
             return draft.plan();
         }
-        if (run.getSpec().cancel) {
-            return cancel(draft, attempt);
-        }
         Attempt.State state = attempt.state();
+        // Before anything else: a finished Job may be removed (ttlSecondsAfterFinished) once this is recorded.
         if (state == Attempt.State.SUCCEEDED) {
             draft.condition(RUNNING, false, "Succeeded", attempt.message());
             draft.condition(SUCCEEDED, true, attempt.reason(), attempt.message());
             return draft.finish(Phase.Succeeded, RunEvent.normal("Succeeded", attempt.message()));
+        }
+        if (run.getSpec().cancel) {
+            return cancel(draft, attempt);
         }
         // Once started, the spec is fixed but for what steers the run (SpecLock): an edit that got past
         // the CRD's rules is refused; the running attempt goes on, and start() starts none from it.
@@ -127,18 +140,24 @@ public final class Reconciliation {
             draft.condition(SUSPENDED, false, "Resumed", "spec.suspend was set to false");
         }
         return switch (state) {
-            case NOT_STARTED -> start(draft, config, 1, false, wasSuspended
+            case NOT_STARTED -> start(draft, config, 1, Counted.NOTHING, wasSuspended
                     ? "Resumed" : "JobCreated", "Created Job %s for attempt %d");
             case STOPPING -> {
                 if (!wasSuspended) {
                     draft.phase(Phase.Pending);
+                }
+                // A pod its Job left behind would train beside the next attempt: stop it (the trainer checkpoints on SIGTERM).
+                draft.deletePods = Attempt.orphans(observed.job(), observed.pods());
+                if (!draft.deletePods.isEmpty()) {
+                    draft.events.add(RunEvent.warning("OrphanedPod", "Job " + attempt.job() + " is gone, but its pod "
+                            + String.join(", ", draft.deletePods) + " still runs; deleting it, so that no new attempt trains beside it"));
                 }
                 draft.condition(RUNNING, false, attempt.reason(), attempt.message() + "; the next attempt starts when it is gone");
                 yield draft.plan();
             }
             case MISSING, RETRYABLE, FATAL -> wasSuspended
                     // The attempt ended because the run was suspended: resuming is not a restart.
-                    ? start(draft, config, draft.attempts() + 1, false, "Resumed",
+                    ? start(draft, config, draft.attempts() + 1, Counted.NOTHING, "Resumed",
                     "Created Job %s for attempt %d, resuming from the last checkpoint")
                     : restart(draft, config, attempt);
             case WAITING -> {
@@ -192,13 +211,12 @@ public final class Reconciliation {
         return !(invalidOnly && !Objects.equals(status.observedGeneration, run.getMetadata().getGeneration()));
     }
 
-    /** Every problem in the stored spec, by the same rules as saeforge validate. */
+    /** Every problem in the stored spec, by the same rules as saeforge submit. */
     static List<Problem> problems(TrainingRun run) {
         com.fasterxml.jackson.databind.node.ObjectNode document = Mappers.json().valueToTree(run);
         document.remove("status");
         try {
-            TrainingRuns.validate(document, "TrainingRun " + TrainingJobs.runReference(run));
-            return List.of();
+            return TrainingRuns.clusterProblems(TrainingRuns.validate(document, "TrainingRun " + TrainingJobs.runReference(run)).getSpec());
         } catch (InvalidSpecException e) {
             return e.problems();
         }
@@ -237,18 +255,47 @@ public final class Reconciliation {
         return draft.plan();
     }
 
-    /** A retryable end of an attempt: a new attempt that resumes, while the restart budget lasts. */
+    /**
+     * A retryable end of an attempt: a new attempt that resumes. One that ended with progress (a
+     * preemption, or a checkpoint and exit 75) is counted against spec.maxPreemptions, unlimited
+     * by default; only one that ended without progress is counted against spec.maxRestarts.
+     */
     private static Plan restart(Draft draft, OperatorConfig config, Attempt attempt) {
         TrainingRunStatus old = draft.old;
-        int restarts = old.restarts == null ? 0 : old.restarts;
-        int maxRestarts = draft.run.getSpec().maxRestarts;
         String ended = "Attempt " + draft.attempts() + ": " + attempt.message();
-        if (restarts >= maxRestarts) {
-            return draft.fail("RestartBudgetExhausted", ended + "; no restarts left (spec.maxRestarts is " + maxRestarts + ")");
+        if (madeProgress(old)) {
+            int preemptions = count(old.preemptions);
+            Integer maxPreemptions = draft.run.getSpec().maxPreemptions;
+            if (maxPreemptions != null && preemptions >= maxPreemptions) {
+                return draft.fail("PreemptionBudgetExhausted", ended + "; it checkpointed " + old.lastCheckpoint
+                        + ", but no preemptions are left (spec.maxPreemptions is " + maxPreemptions + ")");
+            }
+            return start(draft, config, draft.attempts() + 1, Counted.PREEMPTION, "Preempted",
+                    ended + "; it checkpointed " + old.lastCheckpoint + "; created Job %s for attempt %d, resuming from it (preemption "
+                            + (preemptions + 1) + (maxPreemptions == null ? "" : " of " + maxPreemptions) + ")");
         }
-        return start(draft, config, draft.attempts() + 1, true, "Restarting",
-                ended + "; created Job %s for attempt %d, resuming from the last checkpoint (restart " + (restarts + 1)
+        int restarts = count(old.restarts);
+        int maxRestarts = draft.run.getSpec().maxRestarts;
+        String noProgress = old.lastCheckpoint == null ? "; no checkpoint yet" : "; no checkpoint after " + old.lastCheckpoint;
+        if (restarts >= maxRestarts) {
+            return draft.fail("RestartBudgetExhausted", ended + noProgress + "; no restarts left (spec.maxRestarts is " + maxRestarts + ")");
+        }
+        return start(draft, config, draft.attempts() + 1, Counted.RESTART, "Restarting",
+                ended + noProgress + "; created Job %s for attempt %d, resuming from the last checkpoint (restart " + (restarts + 1)
                         + " of " + maxRestarts + ")");
+    }
+
+    /**
+     * Whether the current attempt left a checkpoint newer than the one it started from, as the
+     * trainer reported it (status.lastCheckpoint, reported before it exits). Steps trained since
+     * the last checkpoint are lost at a restart, so they are not progress.
+     */
+    static boolean madeProgress(TrainingRunStatus status) {
+        return status.lastCheckpoint != null && !status.lastCheckpoint.equals(status.attemptStartCheckpoint);
+    }
+
+    private static int count(Integer counter) {
+        return counter == null ? 0 : counter;
     }
 
     /**
@@ -257,7 +304,7 @@ public final class Reconciliation {
      *
      * @param messageFormat formatted with the Job name and the attempt number
      */
-    private static Plan start(Draft draft, OperatorConfig config, int number, boolean restart, String reason, String messageFormat) {
+    private static Plan start(Draft draft, OperatorConfig config, int number, Counted counted, String reason, String messageFormat) {
         TrainingRun run = draft.run;
         draft.phase(Phase.Pending);
         if (!draft.observed.trainerServiceAccountExists()) {
@@ -282,14 +329,12 @@ public final class Reconciliation {
         draft.status.specHash = SpecLock.hash(run.getSpec());
         draft.status.attempts = number;
         draft.status.jobName = job.getMetadata().getName();
-        if (restart) {
-            draft.status.restarts = (draft.old.restarts == null ? 0 : draft.old.restarts) + 1;
-        } else if (draft.status.restarts == null) {
-            draft.status.restarts = 0;
-        }
-        // A restart keeps its story in the status until the new pod moves on; otherwise say what the Job waits for.
-        draft.condition(RUNNING, false, "JobCreated", restart ? message : Attempt.created(job.getMetadata().getName()));
-        draft.events.add(restart ? RunEvent.warning(reason, message) : RunEvent.normal(reason, message));
+        draft.status.restarts = count(draft.old.restarts) + (counted == Counted.RESTART ? 1 : 0);
+        draft.status.preemptions = count(draft.old.preemptions) + (counted == Counted.PREEMPTION ? 1 : 0);
+        draft.status.attemptStartCheckpoint = draft.old.lastCheckpoint;
+        // A restart or preemption keeps its story in the status until the new pod moves on; otherwise say what the Job waits for.
+        draft.condition(RUNNING, false, "JobCreated", counted != Counted.NOTHING ? message : Attempt.created(job.getMetadata().getName()));
+        draft.events.add(counted == Counted.RESTART ? RunEvent.warning(reason, message) : RunEvent.normal(reason, message));
         return draft.plan();
     }
 
@@ -306,6 +351,7 @@ public final class Reconciliation {
         final List<RunEvent> events = new ArrayList<>();
         Job create;
         String delete;
+        List<String> deletePods = List.of();
         boolean retryLater;
 
         Draft(Observed observed) {
@@ -339,11 +385,11 @@ public final class Reconciliation {
             status.phase = phase;
             status.completionTime = old.phase == phase && old.completionTime != null ? old.completionTime : now;
             status.message = event.message();
-            return new Plan(status, create, delete, List.copyOf(events), retryLater);
+            return new Plan(status, create, delete, deletePods, List.copyOf(events), retryLater);
         }
 
         Plan plan() {
-            return new Plan(status, create, delete, List.copyOf(events), retryLater);
+            return new Plan(status, create, delete, deletePods, List.copyOf(events), retryLater);
         }
 
         /** Attempts started so far, as the stored status says. */

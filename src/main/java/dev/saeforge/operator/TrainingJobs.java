@@ -1,5 +1,6 @@
 package dev.saeforge.operator;
 
+import dev.saeforge.api.CheckpointSpec;
 import dev.saeforge.api.ResourceSpec;
 import dev.saeforge.api.RunIdentity;
 import dev.saeforge.api.TelemetrySpec;
@@ -33,7 +34,7 @@ import java.util.regex.Pattern;
  * The Job of one attempt of a TrainingRun, as a pure function of the run, the attempt number and
  * the operator's configuration. One attempt is one Job with one pod that is never retried inside
  * the Job: the operator decides about retries, so that every new attempt is a new Job that resumes
- * from the last checkpoint and is counted against spec.maxRestarts.
+ * from the last checkpoint and is counted against spec.maxRestarts or spec.maxPreemptions.
  */
 public final class TrainingJobs {
     public static final String CONTAINER = "trainer";
@@ -49,6 +50,13 @@ public final class TrainingJobs {
     /** Pod condition the kubelet, scheduler and eviction API set when they stop a pod (preemption, drain). */
     public static final String DISRUPTION_CONDITION = "DisruptionTarget";
     public static final String CACHE_DIR = "/cache";
+    /**
+     * How long a finished Job (and its pod's logs) stays: a week, so that the operator sees its
+     * outcome even after a long outage; a Job gone before that is still judged by the trainer's
+     * final checkpoint in the run's status ({@link Attempt}).
+     */
+    public static final int FINISHED_JOB_TTL_SECONDS = 7 * 24 * 3600;
+    private static final String CHECKPOINTS_VOLUME = "checkpoints";
 
     private static final Pattern TRACEPARENT = Pattern.compile("^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$");
 
@@ -119,6 +127,7 @@ public final class TrainingJobs {
                 // No retries inside the Job: a failed pod fails the Job and the operator decides.
                 .withBackoffLimit(0)
                 .withPodFailurePolicy(podFailurePolicy())
+                .withTtlSecondsAfterFinished(FINISHED_JOB_TTL_SECONDS)
                 .withNewTemplate()
                 .withNewMetadata().withLabels(labels).endMetadata()
                 .withSpec(podSpec(run, attempt, config))
@@ -174,6 +183,11 @@ public final class TrainingJobs {
                 .addToVolumes(new VolumeBuilder().withName("dshm")
                         .withNewEmptyDir().withMedium("Memory").withSizeLimit(resources.sharedMemory).endEmptyDir().build())
                 .addToVolumes(new VolumeBuilder().withName("tmp").withNewEmptyDir().endEmptyDir().build());
+        CheckpointSpec.Volume checkpoints = run.getSpec().checkpoints.volume;
+        if (checkpoints != null) {
+            pod.addToVolumes(new VolumeBuilder().withName(CHECKPOINTS_VOLUME)
+                    .withNewPersistentVolumeClaim().withClaimName(checkpoints.claimName).endPersistentVolumeClaim().build());
+        }
         if (gpus) {
             pod.withNodeSelector(Map.of(GPU_PRODUCT_LABEL, resources.gpuProduct));
             pod.withTolerations(config.gpuTolerations);
@@ -207,7 +221,7 @@ public final class TrainingJobs {
         // The trainer checkpoints on SIGTERM within its own grace period; leave it the pod's, less
         // time to flush telemetry and exit before the kubelet's SIGKILL.
         args.addAll(List.of("--grace-period", trainerGraceSeconds(config.terminationGracePeriodSeconds) + "s"));
-        return new ContainerBuilder()
+        ContainerBuilder container = new ContainerBuilder()
                 .withName(CONTAINER)
                 .withImage(config.image)
                 .withImagePullPolicy(config.imagePullPolicy)
@@ -222,8 +236,14 @@ public final class TrainingJobs {
                 .endSecurityContext()
                 .addToVolumeMounts(new VolumeMountBuilder().withName("cache").withMountPath(CACHE_DIR).build())
                 .addToVolumeMounts(new VolumeMountBuilder().withName("dshm").withMountPath("/dev/shm").build())
-                .addToVolumeMounts(new VolumeMountBuilder().withName("tmp").withMountPath("/tmp").build())
-                .build();
+                .addToVolumeMounts(new VolumeMountBuilder().withName("tmp").withMountPath("/tmp").build());
+        CheckpointSpec.Volume checkpoints = run.getSpec().checkpoints.volume;
+        if (checkpoints != null) {
+            container.addToVolumeMounts(new VolumeMountBuilder().withName(CHECKPOINTS_VOLUME).withMountPath(CheckpointSpec.MOUNT_PATH)
+                    .withSubPath(checkpoints.subPath).build());
+            container.addToEnv(value(CheckpointSpec.MOUNT_VARIABLE, CheckpointSpec.MOUNT_PATH));
+        }
+        return container.build();
     }
 
     /** The pod's termination grace period less 10 s for the exit itself, at least 1 s. */

@@ -93,6 +93,18 @@ class ClusterCommandsTest {
         });
     }
 
+    /** The toy example as a cluster takes it: its checkpoints explicitly pod-local, for a toy needs none to outlive its pod. */
+    static String toyForCluster() {
+        try {
+            Path file = Files.createTempFile("toy-superposition", ".yaml");
+            file.toFile().deleteOnExit();
+            Files.writeString(file, Files.readString(Path.of("examples/toy-superposition.yaml")).replace("uri: runs", "uri: pod-local"));
+            return file.toString();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     TrainingRun stored(String ns, String name) {
         return client.resources(TrainingRun.class).inNamespace(ns).withName(name).get();
     }
@@ -199,8 +211,18 @@ class ClusterCommandsTest {
     }
 
     @Test
+    void submitRefusesCheckpointsThatWouldVanishWithThePodAndCreatesNothing() {
+        Result result = saeforge("submit", "-n", NS, "examples/toy-superposition.yaml");
+
+        assertThat(result.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(result.err()).contains("spec.checkpoints.uri", "\"runs\" is a directory inside the trainer's pod",
+                "s3://BUCKET/PREFIX", "spec.checkpoints.volume.claimName", "pod-local").doesNotContain("Exception");
+        assertThat(stored(NS, "toy-superposition")).isNull();
+    }
+
+    @Test
     void submitUsesTheCurrentContextsNamespaceLikeKubectl() {
-        Result result = saeforge("submit", "examples/toy-superposition.yaml");
+        Result result = saeforge("submit", toyForCluster());
 
         assertThat(result.exitCode()).as(result.err()).isZero();
         assertThat(client.getNamespace()).isEqualTo("test");
@@ -209,7 +231,7 @@ class ClusterCommandsTest {
 
     @Test
     void submitWatchFollowsTheRunUntilItFinishes() throws Exception {
-        CompletableFuture<Result> watching = CompletableFuture.supplyAsync(() -> saeforge("submit", "-n", NS, "--watch", "examples/toy-superposition.yaml"));
+        CompletableFuture<Result> watching = CompletableFuture.supplyAsync(() -> saeforge("submit", "-n", NS, "--watch", toyForCluster()));
         await().atMost(Duration.ofSeconds(30)).until(() -> stored(NS, "toy-superposition") != null);
         var status = client.resources(TrainingRun.class).inNamespace(NS).withName("toy-superposition").subresource("status");
 
@@ -225,7 +247,7 @@ class ClusterCommandsTest {
 
     @Test
     void submitWatchExitsOneWhenARunFails() {
-        CompletableFuture<Result> watching = CompletableFuture.supplyAsync(() -> saeforge("submit", "-n", NS, "-w", "examples/toy-superposition.yaml"));
+        CompletableFuture<Result> watching = CompletableFuture.supplyAsync(() -> saeforge("submit", "-n", NS, "-w", toyForCluster()));
         await().atMost(Duration.ofSeconds(30)).until(() -> stored(NS, "toy-superposition") != null);
 
         client.resources(TrainingRun.class).inNamespace(NS).withName("toy-superposition").subresource("status")
@@ -338,7 +360,7 @@ class ClusterCommandsTest {
                 "SAE:          jumprelu, d_in 4096, d_sae 16384, l0Coefficient 1.0",
                 "Resources:    1 x nvidia.com/gpu (NVIDIA-A100-SXM4-80GB), cpu 8, memory 120Gi, /dev/shm 16Gi",
                 "Phase:        Running",
-                "Attempts:     2 (restarts 1 of at most 3)",
+                "Attempts:     2 (restarts 1 of at most 3, preemptions 0)",
                 "Job:          qwen3-8b-layer28-mlp-a2",
                 "Progress:     42.0% (516096000 of 1228800000 tokens), 13.7k tokens/s, ETA 3h12m",
                 "Metrics:      L0 61.25, explained variance 0.8712, dead features 12",
@@ -373,7 +395,7 @@ class ClusterCommandsTest {
 
     @Test
     void describeOfARunTheOperatorHasNotSeenSaysSo() throws Exception {
-        saeforge("submit", "-n", NS, "examples/toy-superposition.yaml");
+        saeforge("submit", "-n", NS, toyForCluster());
 
         Result result = saeforge("describe", "toy-superposition", "-n", NS);
 

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -40,7 +41,9 @@ class NativeClusterCommandsIT {
 
     @Test
     void submitCreatesTheNormalisedRunAndGetListsIt() throws Exception {
-        NativeBinary.Run submit = NativeBinary.run(env, null, "submit", "examples/toy-superposition.yaml");
+        Path toy = dir.resolve("toy-superposition.yaml");
+        Files.writeString(toy, Files.readString(Path.of("examples/toy-superposition.yaml")).replace("uri: runs", "uri: pod-local"));
+        NativeBinary.Run submit = NativeBinary.run(env, null, "submit", toy.toString());
 
         assertThat(submit.exitCode()).as(submit.stderr()).isEqualTo(ExitCodes.OK);
         assertThat(submit.stdout()).isEqualTo("trainingrun.saeforge.dev/toy-superposition created\n");

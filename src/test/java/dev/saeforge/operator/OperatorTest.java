@@ -1,9 +1,11 @@
 package dev.saeforge.operator;
 
 import dev.saeforge.api.TrainingRun;
+import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingRunStatus;
 import dev.saeforge.api.TrainingRunStatus.Phase;
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -27,6 +29,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 import static dev.saeforge.operator.Fixtures.NAMESPACE;
 import static dev.saeforge.operator.Fixtures.SEED;
@@ -106,6 +109,19 @@ class OperatorTest {
         client.batch().v1().jobs().inNamespace(NAMESPACE).resource(current).updateStatus();
     }
 
+    /** What the trainer writes into the status at a checkpoint (RunStatusReporter): the tokens trained and the checkpoint's URI. */
+    void trainerCheckpointed(long tokens, String name) {
+        client.resources(TrainingRun.class).inNamespace(NAMESPACE).withName(SEED).subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),
+                "{\"status\": {\"tokensTrained\": %d, \"lastCheckpoint\": \"s3://saeforge/runs/%s/%s\"}}".formatted(tokens, SEED, name));
+    }
+
+    /** Waits for the operator to have started attempt {@code attempt}: its Job exists and the status names it. */
+    Job awaitAttempt(int attempt) {
+        Job job = awaitJob(SEED + "-a" + attempt);
+        await().atMost(PATIENCE).until(() -> Integer.valueOf(attempt).equals(status(SEED).attempts));
+        return job;
+    }
+
     TrainingRunStatus awaitPhase(String name, Phase phase) {
         await().atMost(PATIENCE).until(() -> status(name).phase == phase);
         return status(name);
@@ -135,6 +151,15 @@ class OperatorTest {
         drive(job, Fixtures.active(1, 1), Fixtures.runningPod(job));
         awaitPhase(SEED, Phase.Running);
         return job;
+    }
+
+    /** The seed run, edited, submitted to one operator replica with the trainer's service account in place. */
+    void submitSeed(Consumer<TrainingRunSpec> edit) throws Exception {
+        api.createServiceAccount(NAMESPACE, "saeforge-trainer");
+        operator("replica-1");
+        TrainingRun run = Fixtures.storedSeedRun();
+        edit.accept(run.getSpec());
+        submit(run);
     }
 
     @Test
@@ -200,11 +225,7 @@ class OperatorTest {
 
     @Test
     void retryableFailuresStartResumingAttemptsUntilTheRestartBudgetRunsOut() throws Exception {
-        api.createServiceAccount(NAMESPACE, "saeforge-trainer");
-        operator("replica-1");
-        TrainingRun run = Fixtures.storedSeedRun();
-        run.getSpec().maxRestarts = 1;
-        submit(run);
+        submitSeed(spec -> spec.maxRestarts = 1);
 
         Job first = awaitJob(SEED + "-a1");
         drive(first, Fixtures.failed("BackoffLimitExceeded"), Fixtures.exitedPod(first, 75, "Error"));
@@ -220,6 +241,79 @@ class OperatorTest {
         assertThat(jobs(SEED)).hasSize(2);
         await().atMost(PATIENCE).until(() -> eventReasons(SEED).contains("RestartBudgetExhausted"));
         assertThat(eventReasons(SEED)).containsExactly("JobCreated", "Restarting", "RestartBudgetExhausted");
+    }
+
+    @Test
+    void fourPreemptionsWithProgressEndInACompletedRunWithMaxRestartsOne() throws Exception {
+        submitSeed(spec -> spec.maxRestarts = 1);
+
+        long tokens = 0;
+        for (int attempt = 1; attempt <= 4; attempt++) {
+            Job job = awaitAttempt(attempt);
+            // Each attempt trains on, checkpoints on SIGTERM (a spot reclaim) and exits 75.
+            tokens += 245_760_000;
+            trainerCheckpointed(tokens, Long.toString(tokens));
+            drive(job, Fixtures.failed("BackoffLimitExceeded"), Fixtures.exitedPod(job, 75, "Error"));
+            int preemptions = attempt;
+            await().atMost(PATIENCE).until(() -> Integer.valueOf(preemptions).equals(status(SEED).preemptions));
+            assertThat(status(SEED).tokensTrained).isEqualTo(tokens);
+            assertThat(status(SEED).restarts).isZero();
+        }
+        Job last = awaitAttempt(5);
+        trainerCheckpointed(1_228_800_000, "final_1228800000");
+        drive(last, Fixtures.complete(), null);
+
+        TrainingRunStatus succeeded = awaitPhase(SEED, Phase.Succeeded);
+        assertThat(succeeded.preemptions).isEqualTo(4);
+        assertThat(succeeded.restarts).isZero();
+        assertThat(succeeded.attempts).isEqualTo(5);
+        assertThat(succeeded.tokensTrained).isEqualTo(1_228_800_000L);
+        assertThat(jobs(SEED)).hasSize(5);
+        await().atMost(PATIENCE).until(() -> eventReasons(SEED).contains("Succeeded"));
+        assertThat(eventReasons(SEED)).filteredOn("Preempted"::equals).hasSize(4);
+        assertThat(eventReasons(SEED)).doesNotContain("Restarting", "RestartBudgetExhausted");
+    }
+
+    @Test
+    void aJobDeletedWithItsPodLeftRunningGetsNoSecondTrainerBesideIt() throws Exception {
+        Job job = runningSeed();
+        String pod = SEED + "-a1-x7k2p";
+        assertThat(client.pods().inNamespace(NAMESPACE).withName(pod).get()).isNotNull();
+
+        client.batch().v1().jobs().inNamespace(NAMESPACE).withName(job.getMetadata().getName())
+                .withPropagationPolicy(DeletionPropagation.ORPHAN).delete();
+
+        awaitJob(SEED + "-a2");
+        assertThat(client.pods().inNamespace(NAMESPACE).withName(pod).get()).as("stopped before the next attempt started").isNull();
+        await().atMost(PATIENCE).until(() -> eventReasons(SEED).contains("OrphanedPod"));
+    }
+
+    @Test
+    void aFinishedJobRemovedByItsTtlBeforeTheOperatorSawItIsNotRestarted() throws Exception {
+        Job job = runningSeed();
+        trainerCheckpointed(1_228_800_000, "final_1228800000");
+
+        // Completed and removed, pods and all, while the operator was away.
+        operators.forEach(Operator::close);
+        client.batch().v1().jobs().inNamespace(NAMESPACE).withName(job.getMetadata().getName()).delete();
+        client.pods().inNamespace(NAMESPACE).withLabel(TrainingJobs.RUN_LABEL, SEED).delete();
+        operator("replica-2");
+
+        TrainingRunStatus succeeded = awaitPhase(SEED, Phase.Succeeded);
+        assertThat(condition(succeeded, "Succeeded").getReason()).isEqualTo("FinalCheckpoint");
+        assertThat(jobs(SEED)).isEmpty();
+        assertThat(succeeded.attempts).isEqualTo(1);
+    }
+
+    @Test
+    void checkpointsThatWouldVanishWithThePodAreRefusedWithAConditionAndAnEvent() throws Exception {
+        submitSeed(spec -> spec.checkpoints.uri = "runs");
+
+        TrainingRunStatus failed = awaitPhase(SEED, Phase.Failed);
+
+        assertThat(condition(failed, "Valid").getMessage()).contains("spec.checkpoints.uri", "pod-local");
+        assertThat(jobs(SEED)).isEmpty();
+        await().atMost(PATIENCE).until(() -> eventReasons(SEED).contains("InvalidSpec"));
     }
 
     @Test
@@ -256,6 +350,8 @@ class OperatorTest {
         patchSpec(SEED, "{\"suspend\": true}");
         TrainingRunStatus suspended = awaitPhase(SEED, Phase.Suspended);
         await().atMost(PATIENCE).until(() -> jobs(SEED).isEmpty());
+        // The garbage collector's part, which the API server here does not play: the Job's foreground deletion takes its pod.
+        client.pods().inNamespace(NAMESPACE).withLabel(TrainingJobs.RUN_LABEL, SEED).delete();
         assertThat(condition(suspended, "Suspended").getStatus()).isEqualTo("True");
 
         patchSpec(SEED, "{\"suspend\": false}");

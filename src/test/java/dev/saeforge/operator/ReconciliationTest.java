@@ -56,6 +56,18 @@ class ReconciliationTest {
         return applied(plan(null)).create();
     }
 
+    /** What the trainer writes into the status at a checkpoint (RunStatusReporter): its URI and the tokens trained. */
+    void trainerCheckpointed(String name) {
+        run.getStatus().lastCheckpoint = "s3://saeforge/runs/qwen3-8b-layer28-mlp/" + name;
+        run.getStatus().tokensTrained = Long.parseLong(name.replace("final_", ""));
+    }
+
+    /** A pod whose Job was deleted around it: still running, or terminating. */
+    static Pod deletedAround(Pod pod, String deletionTimestamp) {
+        pod.getMetadata().setDeletionTimestamp(deletionTimestamp);
+        return pod;
+    }
+
     static Condition condition(TrainingRunStatus status, String type) {
         return status.conditions.stream().filter(c -> c.getType().equals(type)).findFirst().orElseThrow();
     }
@@ -154,6 +166,58 @@ class ReconciliationTest {
             assertThat(event.message()).contains("Attempt 1", "exited with code 75 (checkpointed; asks to be resumed)",
                     "created Job qwen3-8b-layer28-mlp-a2 for attempt 2", "restart 1 of 3");
         });
+    }
+
+    @Test
+    void aCheckpointAndExit75AfterProgressIsAPreemptionNotARestart() {
+        Job job = withStatus(started(), failed("BackoffLimitExceeded"));
+        trainerCheckpointed("409600");
+
+        Reconciliation.Plan plan = plan(job, exitedPod(job, 75, "Error"));
+
+        assertThat(plan.create().getMetadata().getName()).isEqualTo("qwen3-8b-layer28-mlp-a2");
+        assertThat(plan.status().restarts).isZero();
+        assertThat(plan.status().preemptions).isEqualTo(1);
+        assertThat(plan.status().attemptStartCheckpoint).isEqualTo("s3://saeforge/runs/qwen3-8b-layer28-mlp/409600");
+        assertThat(plan.events()).extracting(RunEvent::type, RunEvent::reason)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("Normal", "Preempted"));
+        assertThat(plan.status().message).contains("Attempt 1", "checkpointed s3://saeforge/runs/qwen3-8b-layer28-mlp/409600",
+                "created Job qwen3-8b-layer28-mlp-a2 for attempt 2", "(preemption 1)");
+    }
+
+    @Test
+    void onlyAttemptsThatEndWithoutANewerCheckpointUseTheRestartBudget() {
+        run.getSpec().maxRestarts = 1;
+        Job first = withStatus(started(), failed("BackoffLimitExceeded"));
+        trainerCheckpointed("409600");
+        Job second = withStatus(applied(plan(first, Fixtures.preemptedPod(first))).create(), failed("BackoffLimitExceeded"));
+        // The second attempt resumes from 409600 and crashes before its next checkpoint.
+        Job third = withStatus(applied(plan(second, exitedPod(second, 137, "OOMKilled"))).create(), failed("BackoffLimitExceeded"));
+
+        assertThat(run.getStatus().preemptions).isEqualTo(1);
+        assertThat(run.getStatus().restarts).isEqualTo(1);
+        Reconciliation.Plan plan = plan(third, exitedPod(third, 137, "OOMKilled"));
+
+        assertThat(plan.status().phase).isEqualTo(Phase.Failed);
+        assertThat(condition(plan.status(), "Failed").getReason()).isEqualTo("RestartBudgetExhausted");
+        assertThat(plan.status().message).contains("Attempt 3", "no checkpoint after s3://saeforge/runs/qwen3-8b-layer28-mlp/409600",
+                "no restarts left (spec.maxRestarts is 1)");
+    }
+
+    @Test
+    void aPreemptionBudgetWhenSetRunsOutToo() {
+        run.getSpec().maxPreemptions = 1;
+        Job first = withStatus(started(), failed("BackoffLimitExceeded"));
+        trainerCheckpointed("409600");
+        Job second = withStatus(applied(plan(first, exitedPod(first, 75, "Error"))).create(), failed("BackoffLimitExceeded"));
+        trainerCheckpointed("819200");
+
+        Reconciliation.Plan plan = plan(second, exitedPod(second, 75, "Error"));
+
+        assertThat(plan.create()).isNull();
+        assertThat(plan.status().phase).isEqualTo(Phase.Failed);
+        assertThat(condition(plan.status(), "Failed").getReason()).isEqualTo("PreemptionBudgetExhausted");
+        assertThat(plan.status().message).contains("no preemptions are left (spec.maxPreemptions is 1)");
     }
 
     @Test
@@ -340,6 +404,78 @@ class ReconciliationTest {
         assertThat(plan.create().getMetadata().getName()).isEqualTo("qwen3-8b-layer28-mlp-a2");
         assertThat(plan.status().restarts).isEqualTo(1);
         assertThat(plan.events().get(0).message()).contains("was deleted before it finished");
+    }
+
+    @Test
+    void aJobDeletedWhileItsPodRunsStartsNoAttemptButStopsThePodFirst() {
+        Job job = withStatus(started(), active(1, 1));
+        applied(plan(job, Fixtures.runningPod(job)));
+
+        // kubectl delete job --cascade=orphan: the Job is gone, its pod trains on.
+        Reconciliation.Plan orphaned = applied(plan(null, Fixtures.runningPod(job)));
+        Reconciliation.Plan terminating = plan(null, deletedAround(Fixtures.runningPod(job), "2026-01-01T00:08:00Z"));
+        Reconciliation.Plan stopped = plan(null, exitedPod(job, 75, "Error"));
+
+        assertThat(orphaned.create()).isNull();
+        assertThat(orphaned.deletePods()).containsExactly("qwen3-8b-layer28-mlp-a1-x7k2p");
+        assertThat(orphaned.status().message).contains("Job qwen3-8b-layer28-mlp-a1 was deleted, but its pod "
+                + "qwen3-8b-layer28-mlp-a1-x7k2p still runs", "the next attempt starts when it is gone");
+        assertThat(orphaned.events()).extracting(RunEvent::reason).containsExactly("OrphanedPod");
+        assertThat(terminating.create()).isNull();
+        assertThat(terminating.deletePods()).as("already being deleted").isEmpty();
+        assertThat(stopped.create().getMetadata().getName()).isEqualTo("qwen3-8b-layer28-mlp-a2");
+        assertThat(stopped.deletePods()).isEmpty();
+    }
+
+    @Test
+    void aFinishedJobRemovedBeforeTheOperatorSawItSucceedsTheRunInsteadOfRestartingIt() {
+        Job job = withStatus(started(), active(1, 1));
+        applied(plan(job, Fixtures.runningPod(job)));
+        trainerCheckpointed("final_1228800000");
+
+        // The Job completed and its ttlSecondsAfterFinished removed it, pods and all, before a reconcile saw it.
+        Reconciliation.Plan plan = plan(null);
+
+        assertThat(plan.create()).isNull();
+        assertThat(plan.status().phase).isEqualTo(Phase.Succeeded);
+        assertThat(condition(plan.status(), "Succeeded").getReason()).isEqualTo("FinalCheckpoint");
+        assertThat(plan.status().message).contains("its trainer reported the final checkpoint s3://saeforge/runs/qwen3-8b-layer28-mlp/final_1228800000");
+    }
+
+    @Test
+    void aCompletedJobIsRecordedBeforeACancelThatCameAfterIt() {
+        Job job = withStatus(started(), complete());
+        run.getSpec().cancel = true;
+
+        Reconciliation.Plan plan = plan(job);
+
+        assertThat(plan.status().phase).isEqualTo(Phase.Succeeded);
+        assertThat(plan.delete()).isNull();
+    }
+
+    @Test
+    void checkpointsThatWouldVanishWithThePodRefuseTheRunWithoutAJob() {
+        run.getSpec().checkpoints.uri = "runs";
+
+        Reconciliation.Plan plan = plan(null);
+
+        assertThat(plan.create()).isNull();
+        assertThat(plan.status().phase).isEqualTo(Phase.Failed);
+        assertThat(condition(plan.status(), "Valid").getMessage()).contains("spec.checkpoints.uri: \"runs\" is a directory inside "
+                + "the trainer's pod", "pod-local");
+        assertThat(plan.events()).extracting(RunEvent::reason).containsExactly("InvalidSpec");
+    }
+
+    @Test
+    void aVolumeOrAnExplicitPodLocalIsAccepted() {
+        run.getSpec().checkpoints.uri = "runs";
+        run.getSpec().checkpoints.volume = new dev.saeforge.api.CheckpointSpec.Volume();
+        run.getSpec().checkpoints.volume.claimName = "sae-checkpoints";
+        assertThat(plan(null).create()).isNotNull();
+
+        run.getSpec().checkpoints.volume = null;
+        run.getSpec().checkpoints.uri = "pod-local";
+        assertThat(plan(null).create()).isNotNull();
     }
 
     @Test

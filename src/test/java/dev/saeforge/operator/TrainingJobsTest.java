@@ -1,5 +1,6 @@
 package dev.saeforge.operator;
 
+import dev.saeforge.api.CheckpointSpec;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.api.ExitCodes;
@@ -174,6 +175,41 @@ class TrainingJobsTest {
                 .contains(tuple("dshm", "/dev/shm"), tuple("cache", "/cache"), tuple("tmp", "/tmp"));
         assertThat(env(job).get("HF_HOME").getValue()).startsWith("/cache/");
         assertThat(env(job).get("SAEFORGE_CACHE").getValue()).as("model weights land in the emptyDir").isEqualTo("/cache/saeforge");
+    }
+
+    @Test
+    void aCheckpointVolumeIsMountedAndTheTrainerWritesInsideIt() throws Exception {
+        TrainingRun run = storedSeedRun();
+        run.getSpec().checkpoints.uri = "runs";
+        run.getSpec().checkpoints.volume = new CheckpointSpec.Volume();
+        run.getSpec().checkpoints.volume.claimName = "sae-checkpoints";
+        run.getSpec().checkpoints.volume.subPath = "team-a";
+
+        Job job = TrainingJobs.desired(run, 1, config());
+        Map<String, String> trainerEnv = env(job).values().stream().filter(e -> e.getValue() != null)
+                .collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
+
+        assertThat(job.getSpec().getTemplate().getSpec().getVolumes()).filteredOn(v -> v.getPersistentVolumeClaim() != null)
+                .singleElement().satisfies(v -> assertThat(v.getPersistentVolumeClaim().getClaimName()).isEqualTo("sae-checkpoints"));
+        assertThat(trainer(job).getVolumeMounts()).extracting("mountPath", "subPath").contains(tuple("/checkpoints", "team-a"));
+        assertThat(run.getSpec().checkpoints.location(trainerEnv)).isEqualTo("/checkpoints/runs");
+        assertThat(run.getSpec().checkpoints.location(Map.of())).as("saeforge train outside a Job").isEqualTo("runs");
+        assertThat(ManifestChecks.unknownFields(job)).isEmpty();
+    }
+
+    @Test
+    void withoutAVolumeNothingIsMountedForCheckpoints() throws Exception {
+        Job job = TrainingJobs.desired(storedSeedRun(), 1, config());
+
+        assertThat(job.getSpec().getTemplate().getSpec().getVolumes()).allSatisfy(v -> assertThat(v.getPersistentVolumeClaim()).isNull());
+        assertThat(env(job)).doesNotContainKey(CheckpointSpec.MOUNT_VARIABLE);
+    }
+
+    @Test
+    void aFinishedJobStaysLongEnoughForTheOperatorToSeeItsOutcome() throws Exception {
+        Job job = TrainingJobs.desired(storedSeedRun(), 1, config());
+
+        assertThat(job.getSpec().getTtlSecondsAfterFinished()).isEqualTo(7 * 24 * 3600);
     }
 
     @Test

@@ -1,7 +1,8 @@
 package dev.saeforge.telemetry;
 
-import dev.saeforge.api.TrainingRun;
+import dev.saeforge.api.CheckpointSpec;
 import dev.saeforge.api.ExitCodes;
+import dev.saeforge.api.TrainingRun;
 import dev.saeforge.operator.ApiServer;
 import io.opentelemetry.proto.trace.v1.Span;
 import org.junit.jupiter.api.Test;
@@ -32,7 +33,7 @@ class TelemetryIT {
               synthetic: {features: 16, dIn: 8}
               sae: {dSae: 24}
               training: {tokens: 51200, batchSizeTokens: 256}
-              checkpoints: {count: 1, uri: STORE}
+              checkpoints: {count: 1, uri: store, volume: {claimName: checkpoints}}
               resources: {gpus: 0}
             """;
 
@@ -47,7 +48,7 @@ class TelemetryIT {
         try (ApiServer api = ApiServer.start(); OtlpReceiver collector = new OtlpReceiver()) {
             Path kubeconfig = api.writeKubeconfig(dir.resolve("kubeconfig"), "research");
             Path spec = dir.resolve("observed.yaml");
-            Files.writeString(spec, RUN.replace("STORE", dir.resolve("store").toString()));
+            Files.writeString(spec, RUN);
 
             Run submitted = saeforge(kubeconfig, Map.of(), "submit", spec.toString());
             assertThat(submitted.exitCode()).as(submitted.stderr()).isZero();
@@ -56,6 +57,8 @@ class TelemetryIT {
             assertThat(traceparent).matches("00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]");
 
             Run trained = saeforge(kubeconfig, Map.of(
+                            // As in a Job, where the claim is mounted there.
+                            CheckpointSpec.MOUNT_VARIABLE, dir.toString(),
                             "TRACEPARENT", traceparent,
                             "OTEL_SDK_DISABLED", "false",
                             "OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint(),
