@@ -147,7 +147,7 @@ public class TrainCommand implements Callable<Integer> {
             err.println("saeforge: " + source + ": " + e.getMessage());
             return ExitCodes.INVALID_INPUT;
         } catch (Exception e) {
-            err.println("saeforge: training failed: " + e.getMessage());
+            err.println("saeforge: training failed: " + Failures.describe(e));
             return ExitCodes.FAILURE;
         } finally {
             out.flush();
