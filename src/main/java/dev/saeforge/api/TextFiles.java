@@ -43,16 +43,22 @@ public final class TextFiles {
      * @throws NotText when it is larger or not UTF-8
      */
     public static String read(Path file, long maxBytes, String what) throws IOException {
+        if (Files.isRegularFile(file) && Files.size(file) > maxBytes) {
+            throw tooLarge(file, String.format("is %,d bytes", Files.size(file)), maxBytes, what);
+        }
         byte[] bytes;
         try (InputStream in = Files.newInputStream(file)) {
             bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
         }
-        if (bytes.length > maxBytes) {
-            String size = Files.isRegularFile(file) ? String.format("is %,d bytes", Files.size(file)) : "is larger than that";
-            throw new NotText(file, String.format("%s; %s is at most %,d bytes%s", size, what, maxBytes,
-                    maxBytes >= MIB ? " (" + maxBytes / MIB + " MiB)" : ""));
+        if (bytes.length > maxBytes) { // not a regular file, or one that grew while it was read
+            throw tooLarge(file, "is larger than that", maxBytes, what);
         }
         return utf8(file, bytes);
+    }
+
+    private static NotText tooLarge(Path file, String size, long maxBytes, String what) {
+        return new NotText(file, String.format("%s; %s is at most %,d bytes%s", size, what, maxBytes,
+                maxBytes >= MIB ? " (" + maxBytes / MIB + " MiB)" : ""));
     }
 
     private static String utf8(Path file, byte[] bytes) throws NotText {

@@ -36,6 +36,9 @@ public final class TrainingRuns {
 
     /** Every TrainingRun in a YAML or JSON file (several documents separated by ---). */
     public static List<TrainingRun> read(Path file) throws IOException, InvalidSpecException {
+        if (Files.isDirectory(file)) {
+            throw new java.io.FileNotFoundException(file + ": is a directory; expected a TrainingRun YAML or JSON file");
+        }
         if (!Files.isRegularFile(file)) {
             throw new java.io.FileNotFoundException(file + ": no such file");
         }

@@ -20,12 +20,12 @@ final class ClusterAccess {
     /**
      * Turns API failures into one line on stderr and exit code 1, for every command: the server's
      * own message when it sent one, and what to check when it could not be reached at all. Any
-     * other failure is reported by {@link Failures}.
+     * other failure is reported by {@link FailureMessages}.
      */
     static CommandLine.IExecutionExceptionHandler failureHandler() {
         return (exception, commandLine, parseResult) -> {
             if (!(exception instanceof KubernetesClientException failure)) {
-                return Failures.report(commandLine.getErr(), exception);
+                return FailureMessages.report(commandLine.getErr(), exception);
             }
             commandLine.getErr().println("error: " + explain(failure));
             commandLine.getErr().flush();

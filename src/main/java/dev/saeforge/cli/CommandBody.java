@@ -25,7 +25,7 @@ interface CommandBody {
             err.println(e.getMessage());
             return ExitCodes.INVALID_INPUT;
         } catch (IOException | UncheckedIOException e) {
-            err.println(e.getMessage());
+            err.println(FailureMessages.describe(e));
             return ExitCodes.FAILURE;
         } finally {
             out.flush();

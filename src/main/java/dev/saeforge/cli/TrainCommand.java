@@ -154,10 +154,10 @@ public class TrainCommand implements Callable<Integer> {
         } catch (Exception e) {
             if (Failures.isTransient(e)) {
                 err.println("saeforge: training stopped by a transient failure; exiting with " + ExitCodes.RESUME
-                        + " so that a new attempt resumes from the last complete checkpoint: " + e.getMessage());
+                        + " so that a new attempt resumes from the last complete checkpoint: " + FailureMessages.describe(e));
                 return ExitCodes.RESUME;
             }
-            err.println("saeforge: training failed: " + e.getMessage());
+            err.println("saeforge: training failed: " + FailureMessages.describe(e));
             return ExitCodes.FAILURE;
         } finally {
             out.flush();

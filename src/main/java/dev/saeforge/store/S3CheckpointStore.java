@@ -463,7 +463,15 @@ final class S3CheckpointStore implements CheckpointStore {
         if (e instanceof ServerException server) {
             return "HTTP " + server.statusCode() + ": " + server.getMessage();
         }
-        return e.getClass().getSimpleName() + ": " + e.getMessage();
+        // Said in words, not as a Java class name: the JDK's own messages ("Connection refused") mostly are.
+        String message = e.getMessage() == null ? "" : e.getMessage();
+        if (e instanceof java.net.UnknownHostException) {
+            return "unknown host " + message;
+        }
+        if (e instanceof java.io.InterruptedIOException) {
+            return "timed out" + (message.isBlank() ? "" : " (" + message + ")");
+        }
+        return message.isBlank() ? "no answer" : message;
     }
 
     @Override

@@ -131,7 +131,7 @@ class BadInputIT {
                 Case.of("spec with a billion laughs", "laughs.yaml", "validate", bomb.toString()),
                 Case.of("spec nested 100,000 deep", "deep.yaml", "validate", deep.toString()),
                 Case.of("spec that does not exist", "absent.yaml", "validate", dir.resolve("absent.yaml").toString()),
-                Case.of("spec that is a directory", dir.toString(), "validate", dir.toString()),
+                Case.of("spec that is a directory", "is a directory", "validate", dir.toString()),
                 Case.of("checkpoints.count 2^31-1", "spec.checkpoints.count", "validate",
                         text("count.yaml", SPEC_HEADER + toy + "  checkpoints: {count: 2147483647}\n").toString()),
                 Case.of("checkpoints.count past int", "spec.checkpoints.count", "validate",
@@ -284,8 +284,8 @@ class BadInputIT {
                         "--hidden", "100000", "--vocab", "100000").exitCode(2).leavesNothingAt(dir.resolve("tiny/huge")),
                 Case.of("init-tiny --layers 2e9", "num_hidden_layers", "model", "init-tiny", deep.toString(), "--layers", "2000000000")
                         .exitCode(2).leavesNothingAt(deep),
-                Case.of("init-tiny of 300 GiB", "GiB", "model", "init-tiny", big.toString(), "--hidden", "30000", "--intermediate", "100000",
-                        "--layers", "100").exitCode(2).leavesNothingAt(big),
+                Case.of("init-tiny of 500 GiB", "of Java heap is free", "model", "init-tiny", big.toString(), "--hidden", "30000",
+                        "--intermediate", "30000", "--layers", "100").exitCode(2).leavesNothingAt(big),
                 Case.of("init-tiny into a full directory", "not an empty directory", "model", "init-tiny", full.toString()).exitCode(2),
                 Case.of("init-tiny --vocab past int", "--vocab", "model", "init-tiny", dir.resolve("tiny/v").toString(), "--vocab", "3000000000")
                         .exitCode(2));
@@ -418,10 +418,11 @@ class BadInputIT {
         return Files.write(file, content);
     }
 
-    /** A file of 3 GiB that takes no disk: a hole of zeros. */
+    /** A file of 3 GiB that takes no disk: a hole of zeros, replacing whatever the file held. */
     private static Path sparse(Path file) throws IOException {
         Files.createDirectories(file.getParent());
         try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+            f.setLength(0);
             f.setLength(GIB3);
         }
         return file;

@@ -171,7 +171,7 @@ class S3CheckpointStoreTest extends CheckpointStoreContract {
             assertThatThrownBy(() -> nowhere.list("r"))
                     .isInstanceOf(IOException.class)
                     .hasMessageStartingWith("list s3://checkpoints/runs/r failed 3 times in ")
-                    .hasMessageContaining("giving up (retry budget AWS_MAX_ATTEMPTS=3); last error: ConnectException");
+                    .hasMessageContaining("giving up (retry budget AWS_MAX_ATTEMPTS=3); last error: Failed to connect to /127.0.0.1:" + closedPort);
         }
     }
 

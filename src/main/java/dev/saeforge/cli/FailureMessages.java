@@ -11,8 +11,12 @@ import java.io.UncheckedIOException;
  * failed, never a stack trace or a Java class name, and the exit code of its kind (refused input
  * 2, anything else 1).
  */
-final class Failures {
-    private Failures() {
+final class FailureMessages {
+    /** "java.io.IOException: " and the like, which a wrapping exception puts before its cause's message. */
+    private static final java.util.regex.Pattern CLASS_PREFIX =
+            java.util.regex.Pattern.compile("^((?:[a-z][\\w$]*\\.)+[A-Z][\\w$]*(?:Exception|Error): )+");
+
+    private FailureMessages() {
     }
 
     static int report(PrintWriter err, Throwable failure) {
@@ -31,7 +35,7 @@ final class Failures {
             return String.format("ran out of memory (%s; the Java heap is limited to %,d MiB): the input asks for more than this"
                     + " machine holds", e.getMessage(), Runtime.getRuntime().maxMemory() >> 20);
         }
-        String message = e.getMessage();
+        String message = e.getMessage() == null ? null : CLASS_PREFIX.matcher(e.getMessage()).replaceFirst("");
         if (message == null || message.isBlank()) {
             StackTraceElement[] trace = e.getStackTrace();
             return "an internal error" + (trace.length == 0 ? "" : " at " + trace[0].getClassName().replaceAll(".*\\.", "") + "."
