@@ -1,6 +1,9 @@
 package dev.saeforge.cli;
 
 import dev.saeforge.lm.TinyQwen3;
+import dev.saeforge.store.HfHub;
+import dev.saeforge.store.HubServer;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -39,7 +42,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  *
  * <p>{@link #refusedCleanly()} holds the inputs this harness was written with.
  * {@link #refusedCleanlyOnceOtherItemsLand()} holds inputs whose refusal belongs to other items of
- * issue 16 (3: transient faults and malformed addresses, 15: untrusted safetensors). Set -Dbadinput.only=REGEX to run only the cases whose names match.
+ * issue 16 (3: transient faults and malformed addresses, 13: names that would leave the cache, 15: untrusted
+ * safetensors). Set -Dbadinput.only=REGEX to run only the cases whose names match.
  */
 class BadInputIT {
     /** Resident memory any refusal may take. */
@@ -53,6 +57,8 @@ class BadInputIT {
     static Path dir;
     static Path model;
     static Path runs;
+    /** Hub servers that answer names which would leave the cache (item 13); closed after the cases. */
+    static final List<HubServer> hubs = new ArrayList<>();
 
     record Case(String name, Set<Integer> exitCodes, List<String> mustContain, List<String> args, Path mustNotExist,
                 Map<String, String> environment) {
@@ -87,6 +93,11 @@ class BadInputIT {
         model = dir.resolve("model");
         TinyQwen3.write(model, TinyQwen3.Options.defaults());
         runs = dir.resolve("runs");
+    }
+
+    @AfterAll
+    static void closeHubs() {
+        hubs.forEach(HubServer::close);
     }
 
     @TestFactory
@@ -313,7 +324,35 @@ class BadInputIT {
                 Case.of("item 3: checkpoints list on an unreachable endpoint", "127.0.0.1:1", "checkpoints", "list", "--store",
                         "s3://bucket/prefix", "run").exitCode(1).withEnvironment(unreachable),
                 Case.of("item 3: checkpoints list on a malformed bucket", "Bad_Bucket", "checkpoints", "list", "--store", "s3://Bad_Bucket/x", "run")
-                        .exitCode(2));
+                        .exitCode(2),
+                // item 13
+                hubModelAnsweringCommit("item 13: a hub commit that would leave the cache", "../../../escaped"),
+                hubDatasetListing("item 13: a hub file name that would leave the cache", "data/../../../../../../escaped-train.jsonl"));
+    }
+
+    /** activations on the tiny model as hub repository org/tiny, whose server answers {@code commit} for its revision. */
+    private static Case hubModelAnsweringCommit(String name, String commit) throws IOException {
+        HubServer hub = new HubServer("org/tiny", model, null);
+        hubs.add(hub);
+        hub.answerCommit(commit);
+        return Case.of(name, commit, "activations", "--model", "hf://org/tiny", "--hook", "blocks.1.hook_mlp_out", "--text", "hello",
+                        "-o", dir.resolve("out-hub.safetensors").toString())
+                .alsoContains("expected 40 hexadecimal digits").exitCode(2)
+                .withEnvironment(Map.of("HF_ENDPOINT", hub.endpoint().toString(), "SAEFORGE_CACHE", dir.resolve("cache").toString()));
+    }
+
+    /** train on hub dataset org/text, whose listing also names {@code fileName}. */
+    private static Case hubDatasetListing(String name, String fileName) throws IOException {
+        Path repo = Files.createDirectories(dir.resolve("hub-dataset/data"));
+        Files.writeString(repo.resolve("train.jsonl"), "{\"text\": \"hello world\"}\n");
+        HubServer hub = new HubServer(HfHub.RepoType.DATASET, "org/text", repo.getParent(), null);
+        hubs.add(hub);
+        hub.listAlso(fileName, 10);
+        Path spec = text("hub-dataset.yaml", SPEC_HEADER + "spec:\n  model: {name: saeforge/tiny-qwen3, uri: tiny://qwen3}\n"
+                + "  hook: blocks.1.hook_mlp_out\n  dataset: {uri: hf://datasets/org/text}\n  sae: {dSae: 128}\n"
+                + "  checkpoints: {uri: " + runs + "}\n");
+        return Case.of(name, fileName, "train", spec.toString()).alsoContains("is refused").exitCode(2)
+                .withEnvironment(Map.of("HF_ENDPOINT", hub.endpoint().toString(), "SAEFORGE_CACHE", dir.resolve("cache").toString()));
     }
 
     // ---------------------------------------------------------------------------------------------- running
