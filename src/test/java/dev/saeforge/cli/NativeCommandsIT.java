@@ -54,7 +54,8 @@ class NativeCommandsIT {
         NativeBinary.Run json = NativeBinary.run("validate", "-o", "json", toy.toString());
 
         assertThat(valid.exitCode()).as(valid.stderr()).isEqualTo(ExitCodes.OK);
-        assertThat(valid.stdout()).isEqualTo(toy + ": TrainingRun toy-superposition is valid\n");
+        assertThat(valid.stdout()).isEqualTo(toy + ": TrainingRun toy-superposition is valid\n"
+                + "  checkpoint of SAE toy-superposition: 16 tensors, the largest W_enc [32, 128] float32, 16.0KiB\n");
         assertThat(yaml.exitCode()).as(yaml.stderr()).isEqualTo(ExitCodes.OK);
         assertThat(yaml.stdout().strip()).isEqualTo(TrainingRuns.toYaml(TrainingRuns.read(toy).get(0)).strip());
         assertThat(json.stdout().strip()).isEqualTo(TrainingRuns.toJson(TrainingRuns.read(toy).get(0)).strip());
