@@ -22,7 +22,7 @@ import java.util.Set;
         "l0Coefficient", "l0WarmUpSteps", "targetL0", "sparsityLossMode", "tanhScale", "bandwidth", "initThreshold",
         "preActLossCoefficient", "jumpreluSteToInput",
         "k", "auxLossCoefficient", "rescaleActsByDecoderNorm", "topkThresholdLr", "matryoshkaWidths",
-        "l1Coefficient", "lpNorm", "l1WarmUpSteps"})
+        "l1Coefficient", "lpNorm", "l1WarmUpSteps", "fromPretrained"})
 public class SaeSpec {
     @JsonPropertyDescription("SAE architecture (SAELens architecture): jumprelu, topk, batchtopk, matryoshka_batchtopk or standard.")
     public Architecture architecture = Architecture.JUMPRELU;
@@ -46,7 +46,10 @@ public class SaeSpec {
     @JsonPropertyDescription("Subtract b_dec from the input before encoding (SAELens apply_b_dec_to_input).")
     public boolean applyBDecToInput = true;
 
-    @JsonPropertyDescription("Input scaling during training (SAELens normalize_activations); folded into the weights at the end.")
+    @JsonPropertyDescription("Input normalisation (SAELens normalize_activations), default none: expected_average_only_in scales"
+            + " every input by sqrt(dIn)/E|x| during training and is folded into the weights at the end; constant_norm_rescale"
+            + " (x * sqrt(dIn)/|x|) and layer_norm ((x - mean)/(std + 1e-5)) act per token, in training and wherever the SAE is"
+            + " used, undo themselves on the reconstruction, and stay in cfg.json.")
     public ActivationNormalization normalizeActivations = ActivationNormalization.NONE;
 
     @JsonPropertyDescription("Batches drawn to estimate the expected_average_only_in scale (SAELens n_batches_for_norm_estimate).")
@@ -129,6 +132,12 @@ public class SaeSpec {
     @Min(0)
     public Long l1WarmUpSteps;
 
+    @JsonPropertyDescription("Start from the weights of an existing SAELens checkpoint directory (SAELens from_pretrained_path):"
+            + " a path, file://PATH, hf://ORG/NAME[@REVISION][/SUBFOLDER] or s3://BUCKET/PREFIX holding cfg.json and"
+            + " sae_weights.safetensors. Its architecture, d_in, d_sae, dtype and normalize_activations must match this SAE;"
+            + " the optimiser starts fresh. Unset (the default) initialises the SAE.")
+    public String fromPretrained;
+
     public enum Architecture {
         @JsonProperty("jumprelu") JUMPRELU("jumprelu", "l0Coefficient", "l0WarmUpSteps", "targetL0", "sparsityLossMode", "tanhScale",
                 "bandwidth", "initThreshold", "preActLossCoefficient", "jumpreluSteToInput"),
@@ -182,7 +191,19 @@ public class SaeSpec {
 
     public enum ActivationNormalization {
         @JsonProperty("none") NONE,
-        @JsonProperty("expected_average_only_in") EXPECTED_AVERAGE_ONLY_IN
+        @JsonProperty("expected_average_only_in") EXPECTED_AVERAGE_ONLY_IN,
+        @JsonProperty("constant_norm_rescale") CONSTANT_NORM_RESCALE,
+        @JsonProperty("layer_norm") LAYER_NORM;
+
+        /** The name in a spec and in SAELens' cfg.json. */
+        public String value() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        /** Whether SAELens applies it per token at run time (so it stays in cfg.json), not folded into the weights. */
+        public boolean atRunTime() {
+            return this == CONSTANT_NORM_RESCALE || this == LAYER_NORM;
+        }
     }
 
     /**

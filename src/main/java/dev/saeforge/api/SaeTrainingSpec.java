@@ -15,7 +15,7 @@ import java.util.List;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"lr", "lrScheduler", "lrWarmUpSteps", "lrDecaySteps", "lrEnd", "adamBeta1", "adamBeta2",
-        "deadFeatureWindow", "featureSamplingWindow"})
+        "deadFeatureWindow", "featureSamplingWindow", "nRestartCycles"})
 public class SaeTrainingSpec {
     /** spec.training fields that belong to the stream, refused per SAE with this explanation. */
     public static final List<String> STREAM_FIELDS = List.of("tokens", "batchSizeTokens", "seed", "device", "autocast",
@@ -58,4 +58,8 @@ public class SaeTrainingSpec {
     @JsonPropertyDescription("Steps over which firing frequencies are collected and then reset (SAELens feature_sampling_window).")
     @Min(1)
     public Integer featureSamplingWindow;
+
+    @JsonPropertyDescription("Cycles of the cosineannealingwarmrestarts schedule (SAELens n_restart_cycles).")
+    @Min(1)
+    public Integer nRestartCycles;
 }

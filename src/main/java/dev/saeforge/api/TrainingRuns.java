@@ -196,6 +196,7 @@ public final class TrainingRuns {
                 && training.lrEnd != null && training.lrEnd == 0) {
             problems.add(new Problem("spec.training.lrEnd", "is 0, so lrDecaySteps would decay from 0 to 0; set lrEnd > 0 or lrDecaySteps 0"));
         }
+        checkRestartCycles(training, "spec.training", problems);
         if (spec.checkpoints.volume != null && !spec.checkpoints.relativePath()) {
             problems.add(new Problem("spec.checkpoints.uri", "\"" + spec.checkpoints.uri + "\" is not a directory inside "
                     + "spec.checkpoints.volume; expected a relative path such as runs, or leave out the volume"));
@@ -267,6 +268,11 @@ public final class TrainingRuns {
                 problems.add(new Problem(at + ".expansionFactor", "must be left out when " + at + ".dSae is set; set exactly one of them"));
             }
             checkArchitecture(sae, problems);
+            String pretrained = sae.sae().fromPretrained;
+            if (pretrained != null && (pretrained.isBlank() || pretrained.contains("://") && !pretrained.matches("(file|hf|s3)://.+"))) {
+                problems.add(new Problem(at + ".fromPretrained", "\"" + pretrained + "\" is not an SAE checkpoint directory; expected"
+                        + " a path, file://PATH, hf://ORG/NAME[@REVISION][/SUBFOLDER] or s3://BUCKET/PREFIX"));
+            }
             TrainingSpec training = sae.training();
             String trainingPath = sae.path().equals("spec") ? "spec.training" : sae.path() + ".training";
             boolean ownSchedule = training.lrWarmUpSteps != spec.training.lrWarmUpSteps || training.lrDecaySteps != spec.training.lrDecaySteps;
@@ -275,6 +281,19 @@ public final class TrainingRuns {
                 problems.add(new Problem(trainingPath + ".lrDecaySteps", "lrWarmUpSteps + lrDecaySteps (" + (training.lrWarmUpSteps + training.lrDecaySteps)
                         + ") exceed the " + training.totalSteps() + " steps that spec.training.tokens buys"));
             }
+            if (ownSchedule || training.lrScheduler != spec.training.lrScheduler || training.nRestartCycles != spec.training.nRestartCycles) {
+                checkRestartCycles(training, trainingPath, problems);
+            }
+        }
+    }
+
+    /** Each warm-restart cycle needs a step: torch refuses a period T_0 = (steps - warm-up - decay) // nRestartCycles of 0. */
+    private static void checkRestartCycles(TrainingSpec training, String trainingPath, List<Problem> problems) {
+        long mainPhase = training.batchSizeTokens > 0 ? training.totalSteps() - training.lrWarmUpSteps - training.lrDecaySteps : 1;
+        if (training.lrScheduler == TrainingSpec.LrScheduler.COSINE_ANNEALING_WARM_RESTARTS && mainPhase >= 1
+                && training.nRestartCycles > mainPhase) {
+            problems.add(new Problem(trainingPath + ".nRestartCycles", training.nRestartCycles + " cycles do not fit the " + mainPhase
+                    + " steps between lrWarmUpSteps and lrDecaySteps; expected at most " + mainPhase));
         }
     }
 

@@ -11,7 +11,7 @@ import io.fabric8.generator.annotation.Min;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"tokens", "batchSizeTokens", "lr", "lrScheduler", "lrWarmUpSteps", "lrDecaySteps", "lrEnd",
         "adamBeta1", "adamBeta2", "seed", "device", "autocast", "autocastLm", "deadFeatureWindow",
-        "featureSamplingWindow", "logEverySteps", "evalEverySteps", "evalBatches"})
+        "featureSamplingWindow", "logEverySteps", "evalEverySteps", "evalBatches", "nRestartCycles"})
 public class TrainingSpec {
     @JsonPropertyDescription("Activation rows to train on (SAELens training_tokens).")
     @Min(1)
@@ -84,6 +84,11 @@ public class TrainingSpec {
     @Min(1)
     public int evalBatches = 10;
 
+    @JsonPropertyDescription("Cycles of the cosineannealingwarmrestarts schedule: the cosine restarts from lr every"
+            + " (steps - lrWarmUpSteps - lrDecaySteps) // nRestartCycles steps (SAELens n_restart_cycles); default 1.")
+    @Min(1)
+    public int nRestartCycles = 1;
+
     /** Number of SAE steps the token budget buys: SAELens' total_training_steps. */
     public long totalSteps() {
         return tokens / batchSizeTokens;
@@ -91,7 +96,8 @@ public class TrainingSpec {
 
     public enum LrScheduler {
         @JsonProperty("constant") CONSTANT,
-        @JsonProperty("cosineannealing") COSINE_ANNEALING
+        @JsonProperty("cosineannealing") COSINE_ANNEALING,
+        @JsonProperty("cosineannealingwarmrestarts") COSINE_ANNEALING_WARM_RESTARTS
     }
 
     public enum Device {

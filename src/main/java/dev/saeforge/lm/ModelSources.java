@@ -10,6 +10,7 @@ import dev.saeforge.store.S3Settings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -116,6 +117,57 @@ public final class ModelSources {
                     + "hf://ORG/NAME[@REVISION] or s3://BUCKET/PREFIX");
         }
         return new Resolved(dir, null);
+    }
+
+    /** hf://ORG/NAME[@REVISION][/SUBFOLDER]: a directory inside a hub repository (the revision a branch, tag or commit without '/'). */
+    private static final Pattern HF_FOLDER = Pattern.compile("hf://([A-Za-z0-9][\\w.-]*/[\\w.-]+)(?:@([\\w.-]+))?(?:/(.*?))?/*");
+
+    /**
+     * The local directory holding the files {@code names} of the directory at {@code location}: a
+     * local path or file://PATH as it is; hf://ORG/NAME[@REVISION][/SUBFOLDER] (a model repository)
+     * and s3://BUCKET/PREFIX copied into CACHE/{@code kind}/hf/ORG/NAME/COMMIT[/SUBFOLDER] and
+     * CACHE/{@code kind}/s3/BUCKET/PREFIX. {@code what} names the directory in messages, e.g. "SAE checkpoint".
+     */
+    public Path resolveFiles(String location, String kind, String what, List<String> names) throws IOException {
+        RemoteFiles remote;
+        String folder = "";
+        Path dir;
+        if (location.startsWith("hf://")) {
+            Matcher m = HF_FOLDER.matcher(location);
+            if (!m.matches()) {
+                throw new IllegalArgumentException(what + " location \"" + location + "\" is not of the form hf://ORG/NAME[@REVISION][/SUBFOLDER]");
+            }
+            HfHub.Snapshot snapshot = hub.snapshot(HfHub.RepoType.MODEL, m.group(1), m.group(2) == null ? "main" : m.group(2));
+            folder = m.group(3) == null || m.group(3).isEmpty() ? "" : m.group(3) + "/";
+            dir = CachePaths.inside(cacheDir.resolve(kind + "/hf"), m.group(1) + "/" + snapshot.commit()
+                    + (folder.isEmpty() ? "" : "/" + m.group(3)), what + " location " + location);
+            remote = new HubModelFiles(hub, snapshot);
+        } else if (location.startsWith("s3://")) {
+            Matcher m = S3.matcher(location);
+            if (!m.matches()) {
+                throw new IllegalArgumentException(what + " location \"" + location + "\" is not of the form s3://BUCKET/PREFIX");
+            }
+            String prefix = m.group(2) == null ? "" : m.group(2);
+            Path bucket = cacheDir.resolve(kind + "/s3").resolve(m.group(1));
+            dir = prefix.isEmpty() ? bucket : CachePaths.inside(bucket, prefix, what + " location " + location + ": prefix");
+            remote = new S3ModelFiles(new S3Objects(S3Settings.from(location, env)), prefix);
+        } else {
+            Path local = Path.of(location.startsWith("file://") ? location.substring("file://".length()) : location);
+            for (String name : names) {
+                if (!Files.isRegularFile(local.resolve(name))) {
+                    throw new InvalidModelException(what + " directory " + local + " has no " + name);
+                }
+            }
+            return local;
+        }
+        Set<String> held = remote.names();
+        for (String name : names) {
+            if (!held.contains(folder + name)) {
+                throw new InvalidModelException(location + " has no " + name);
+            }
+            remote.fetch(folder + name, dir.resolve(name));
+        }
+        return dir;
     }
 
     /**

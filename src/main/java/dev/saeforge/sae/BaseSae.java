@@ -2,6 +2,7 @@ package dev.saeforge.sae;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.saeforge.api.SaeSpec;
 import dev.saeforge.tensor.Torch;
 
 import java.util.LinkedHashMap;
@@ -20,16 +21,18 @@ abstract class BaseSae implements TrainingSae {
     protected final NDArray bDec;
     protected final MaskBuffers masks;
     private final boolean applyBDecToInput;
+    private final SaeSpec.ActivationNormalization normalization;
     private final Map<String, NDArray> parameters = new LinkedHashMap<>();
     private Map<String, NDArray> gradients = Map.of();
 
-    BaseSae(Initialization.Weights w, boolean applyBDecToInput) {
+    BaseSae(Initialization.Weights w, boolean applyBDecToInput, SaeSpec.ActivationNormalization normalization) {
         this.manager = w.manager();
         this.wEnc = w.wEnc();
         this.wDec = w.wDec();
         this.bEnc = w.bEnc();
         this.bDec = w.bDec();
         this.applyBDecToInput = applyBDecToInput;
+        this.normalization = normalization;
         this.masks = new MaskBuffers(manager);
         parameters.put(W_ENC, wEnc);
         parameters.put(W_DEC, wDec);
@@ -60,6 +63,11 @@ abstract class BaseSae implements TrainingSae {
     @Override
     public Map<String, NDArray> gradients() {
         return gradients;
+    }
+
+    @Override
+    public RuntimeNormalization.Batch normalise(NDArray x) {
+        return RuntimeNormalization.of(normalization, x);
     }
 
     /** The encoder's input: x - b_dec with apply_b_dec_to_input, else x. */

@@ -50,14 +50,17 @@ public final class JumpReluSae extends BaseSae {
             boolean applyBDecToInput,
             /** null: the linear penalty λ·L0; else the quadratic one λ·(L0/target - 1)². */
             Double targetL0,
-            boolean steToInput) {
+            boolean steToInput,
+            /** SAELens' run-time normalisation of each token (constant_norm_rescale, layer_norm); else none. */
+            SaeSpec.ActivationNormalization normalizeActivations) {
 
         /** The config a TrainingRun's sae section describes, for activations of width dIn. */
         public static Config of(SaeSpec sae, int dIn) {
             SaeSpec s = sae.withDefaults();
             int dSae = s.dSae != null ? s.dSae : Math.multiplyExact(s.expansionFactor, dIn);
             return new Config(dIn, dSae, s.bandwidth, s.initThreshold, s.sparsityLossMode, s.tanhScale,
-                    s.preActLossCoefficient, s.decoderInitNorm, s.applyBDecToInput, s.targetL0, s.jumpreluSteToInput);
+                    s.preActLossCoefficient, s.decoderInitNorm, s.applyBDecToInput, s.targetL0, s.jumpreluSteToInput,
+                    s.normalizeActivations);
         }
 
         /** W_enc and W_dec, b_enc, b_dec and the threshold. */
@@ -170,7 +173,7 @@ public final class JumpReluSae extends BaseSae {
     private final NDArray threshold;
 
     private JumpReluSae(Config config, Initialization.Weights w, NDArray threshold) {
-        super(w, config.applyBDecToInput());
+        super(w, config.applyBDecToInput(), config.normalizeActivations());
         this.config = config;
         this.threshold = threshold;
         addParameter(THRESHOLD, threshold);
@@ -213,7 +216,8 @@ public final class JumpReluSae extends BaseSae {
 
         // Forward. Everything that needs h is taken from it before f overwrites it in place: each
         // fresh [N, d_sae] array costs as much as a pass over it, so the step allocates few.
-        NDArray saeIn = encoderInput(x);
+        RuntimeNormalization.Batch norm = normalise(x);
+        NDArray saeIn = encoderInput(norm.input());
         NDArray pre = preActivations(saeIn);                                    // h
         NDArray gap = masks.minus("active", pre, threshold);                   // h - θ
         NDArray window = masks.within("window", gap, eps / 2);                  // K((h - θ)/ε) = 1[|h - θ| < ε/2]
@@ -222,12 +226,12 @@ public final class JumpReluSae extends BaseSae {
                 ? PreActivationLoss.of(pre, threshold)
                 : null;
         NDArray f = pre.muli(active);                                            // JumpReLU(h); h is gone
-        NDArray error = f.matMul(wDec).addi(bDec).subi(x);                       // x̂ - x
+        NDArray error = norm.output(f.matMul(wDec).addi(bDec)).subi(x);          // x̂ - x
         NDArray mse = error.square().sum().divi(n);
         NDArray firing = Torch.columnSums(active);
 
         // Backward of the MSE into f and the decoder.
-        NDArray gradError = error.muli(2.0 / n);                                  // d mse / d x̂
+        NDArray gradError = norm.backward(error.muli(2.0 / n));                  // d mse / d x̂ before de-normalising
         NDArray gradF = gradError.matMul(wDec.transpose());
         NDArray gradWDec = f.transpose().matMul(gradError);
         NDArray gradBDec = gradError.sum(new int[]{0});

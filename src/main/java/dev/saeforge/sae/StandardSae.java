@@ -27,12 +27,13 @@ import java.util.Map;
 public final class StandardSae extends BaseSae {
 
     /** SAELens' StandardTrainingSAEConfig, for activations of width dIn. */
-    public record Config(int dIn, int dSae, double lpNorm, double decoderInitNorm, boolean applyBDecToInput) {
+    public record Config(int dIn, int dSae, double lpNorm, double decoderInitNorm, boolean applyBDecToInput,
+                         SaeSpec.ActivationNormalization normalizeActivations) {
 
         public static Config of(SaeSpec sae, int dIn) {
             SaeSpec s = sae.withDefaults();
             int dSae = s.dSae != null ? s.dSae : Math.multiplyExact(s.expansionFactor, dIn);
-            return new Config(dIn, dSae, s.lpNorm, s.decoderInitNorm, s.applyBDecToInput);
+            return new Config(dIn, dSae, s.lpNorm, s.decoderInitNorm, s.applyBDecToInput, s.normalizeActivations);
         }
 
         /** W_enc and W_dec, b_enc and b_dec. */
@@ -138,7 +139,7 @@ public final class StandardSae extends BaseSae {
     private final Config config;
 
     StandardSae(Config config, Initialization.Weights w) {
-        super(w, config.applyBDecToInput());
+        super(w, config.applyBDecToInput(), config.normalizeActivations());
         this.config = config;
     }
 
@@ -147,15 +148,16 @@ public final class StandardSae extends BaseSae {
         long n = x.getShape().get(0);
         double lambda = input.sparsityCoefficient();
 
-        NDArray saeIn = encoderInput(x);
+        RuntimeNormalization.Batch norm = normalise(x);
+        NDArray saeIn = encoderInput(norm.input());
         NDArray pre = preActivations(saeIn);                                    // h
         NDArray active = MaskBuffers.positive(masks.copy("active", pre));      // 1[h > 0]
         NDArray f = pre.muli(active);                                           // ReLU(h); h is gone
-        NDArray error = f.matMul(wDec).addi(bDec).subi(x);                      // x̂ - x
+        NDArray error = norm.output(f.matMul(wDec).addi(bDec)).subi(x);         // x̂ - x
         NDArray mse = error.square().sum().divi(n);
         NDArray firing = Torch.columnSums(active);
 
-        NDArray gradError = error.muli(2.0 / n);
+        NDArray gradError = norm.backward(error.muli(2.0 / n));
         NDArray gradF = gradError.matMul(wDec.transpose());
         NDArray gradWDec = f.transpose().matMul(gradError);
         NDArray gradBDec = gradError.sum(new int[]{0});

@@ -36,7 +36,8 @@ public class TopKSae extends BaseSae {
 
     /** What shapes a TopK-family SAE; SAELens' TopKTrainingSAEConfig and its subclasses. */
     public record Config(int dIn, int dSae, double k, double auxLossCoefficient, boolean rescaleActsByDecoderNorm,
-                         double topkThresholdLr, List<Integer> matryoshkaWidths, double decoderInitNorm, boolean applyBDecToInput) {
+                         double topkThresholdLr, List<Integer> matryoshkaWidths, double decoderInitNorm, boolean applyBDecToInput,
+                         SaeSpec.ActivationNormalization normalizeActivations) {
 
         public static Config of(SaeSpec sae, int dIn) {
             SaeSpec s = sae.withDefaults();
@@ -51,7 +52,8 @@ public class TopKSae extends BaseSae {
                 widths = List.copyOf(widths);
             }
             return new Config(dIn, dSae, s.k, s.auxLossCoefficient, s.rescaleActsByDecoderNorm,
-                    s.topkThresholdLr == null ? 0 : s.topkThresholdLr, widths, s.decoderInitNorm, s.applyBDecToInput);
+                    s.topkThresholdLr == null ? 0 : s.topkThresholdLr, widths, s.decoderInitNorm, s.applyBDecToInput,
+                    s.normalizeActivations);
         }
 
         /** W_enc and W_dec, b_enc and b_dec. */
@@ -196,7 +198,7 @@ public class TopKSae extends BaseSae {
     protected final Config config;
 
     TopKSae(Config config, Initialization.Weights w) {
-        super(w, config.applyBDecToInput());
+        super(w, config.applyBDecToInput(), config.normalizeActivations());
         this.config = config;
     }
 
@@ -223,7 +225,8 @@ public class TopKSae extends BaseSae {
     @Override
     public StepOutput forwardBackward(NDArray x, StepInput input) {
         long n = x.getShape().get(0);
-        NDArray saeIn = encoderInput(x);
+        RuntimeNormalization.Batch norm = normalise(x);
+        NDArray saeIn = encoderInput(norm.input());
         NDArray pre = preActivations(saeIn);                                         // h
         NDArray norms = config.rescaleActsByDecoderNorm() ? DecoderNorms.of(wDec) : null;
         NDArray scores = norms == null ? pre : pre.mul(norms);                       // s
@@ -232,11 +235,12 @@ public class TopKSae extends BaseSae {
         afterForward(scores.mul(kept), kept);
         NDArray firing = kept.sum(new int[]{0});
 
-        // The reconstruction, level by level for Matryoshka (one level otherwise): e_j = x̂_j - x.
+        // The reconstruction, level by level for Matryoshka (one level otherwise): e_j = x̂_j - x, with
+        // x̂_j de-normalised first when the SAE normalises its input at run time (SAELens' decode).
         List<Integer> widths = config.matryoshkaWidths();
         NDArray[] errors = new NDArray[widths.size()];
         NDArray[] actBlocks = new NDArray[widths.size()];
-        NDArray partial = bDec.sub(x);
+        NDArray partial = norm.isIdentity() ? bDec.sub(x) : x.zerosLike().addi(bDec);
         int from = 0;
         for (int j = 0; j < widths.size(); j++) {
             int to = widths.get(j);
@@ -244,7 +248,7 @@ public class TopKSae extends BaseSae {
             NDArray block = widths.size() == 1 ? wDec : wDec.get(from + ":" + to);
             // The first level may grow b_dec - x in place; later ones must keep the level before them.
             partial = j == 0 ? partial.addi(actBlocks[j].matMul(block)) : partial.add(actBlocks[j].matMul(block));
-            errors[j] = partial;
+            errors[j] = norm.isIdentity() ? partial : norm.output(partial.duplicate()).subi(x);
             from = to;
         }
         NDArray error = errors[widths.size() - 1];
@@ -262,7 +266,7 @@ public class TopKSae extends BaseSae {
         NDArray[] gradActBlocks = new NDArray[widths.size()];
         NDArray[] gradWDecBlocks = new NDArray[widths.size()];
         for (int j = widths.size() - 1; j >= 0; j--) {
-            NDArray gradError = errors[j].muli(2.0 / n);
+            NDArray gradError = norm.backward(errors[j].muli(2.0 / n));
             suffix = suffix == null ? gradError : suffix.add(gradError);
             int start = j == 0 ? 0 : widths.get(j - 1);
             NDArray block = widths.size() == 1 ? wDec : wDec.get(start + ":" + widths.get(j));

@@ -79,10 +79,17 @@ public interface TrainingSae extends AutoCloseable {
     /** Projects the parameters back onto their constraints after an optimiser step. */
     void afterOptimizerStep();
 
-    /** Latent activations [N, d_sae] for inputs [N, d_in], as SAELens' inference encode. */
+    /**
+     * The batch [N, d_in] as the SAE's run-time normalisation (SAELens normalize_activations
+     * constant_norm_rescale or layer_norm) hands it to {@link #encode}, with the map that takes
+     * {@link #decode}'s output back to the batch's units; the identity for every other mode.
+     */
+    RuntimeNormalization.Batch normalise(NDArray x);
+
+    /** Latent activations [N, d_sae] for inputs [N, d_in] after {@link #normalise}, as SAELens' inference encode. */
     NDArray encode(NDArray x);
 
-    /** Reconstruction [N, d_in] from latent activations [N, d_sae]. */
+    /** Reconstruction [N, d_in] from latent activations [N, d_sae], before {@link RuntimeNormalization.Batch#output}. */
     NDArray decode(NDArray features);
 
     /**

@@ -328,7 +328,7 @@ final class Checkpointer {
         cfg.put("dtype", "float32");
         cfg.put("device", "cpu");
         // Unfolded mid-training checkpoints say so, with the factor in activation_scaler.json.
-        cfg.put("normalize_activations", scaled ? "expected_average_only_in" : "none");
+        cfg.put("normalize_activations", scaled ? "expected_average_only_in" : sae.normalizeActivations.atRunTime() ? sae.normalizeActivations.value() : "none");
         cfg.put("reshape_activations", "none");
 
         Map<String, Object> metadata = new LinkedHashMap<>();

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import dev.saeforge.data.SyntheticSuperposition;
+import dev.saeforge.sae.RuntimeNormalization;
 import dev.saeforge.sae.TrainingSae;
 import dev.saeforge.tensor.Torch;
 
@@ -44,8 +45,9 @@ public record Evaluation(long rows, double explainedVariance, double l0, double 
 
         /** Adds the rows {@code x} [n, d_in]; returns the SAE's reconstruction of them, in their units. */
         NDArray add(NDArray x, TrainingSae sae, double scale) {
-            NDArray features = sae.encode(scale == 1.0 ? x : x.mul(scale));
-            NDArray reconstruction = sae.decode(features);
+            RuntimeNormalization.Batch input = sae.normalise(scale == 1.0 ? x : x.mul(scale));
+            NDArray features = sae.encode(input.input());
+            NDArray reconstruction = input.output(sae.decode(features));
             if (scale != 1.0) {
                 reconstruction = reconstruction.divi(scale);
             }

@@ -12,16 +12,17 @@ public final class Schedules {
 
     /**
      * The learning rate of step t: SAELens' SequentialLR of an optional linear warm-up (factor 1/W
-     * to 1 over W-1 steps), the main phase (constant, or cosine annealing to lr_end over
-     * T-W-D steps), and an optional linear decay over the last D steps from lr_end to 0 (from lr
-     * when the main phase is constant).
+     * to 1 over W-1 steps), the main phase (constant, cosine annealing to lr_end over T-W-D
+     * steps, or cosine annealing with warm restarts every (T-W-D) // n_restart_cycles steps), and
+     * an optional linear decay over the last D steps from lr_end to 0 (from lr when the main phase
+     * is constant).
      */
     public record LearningRate(double lr, long totalSteps, long warmUpSteps, long decaySteps, double lrEnd,
-                               TrainingSpec.LrScheduler main) {
+                               TrainingSpec.LrScheduler main, int restartCycles) {
 
         public static LearningRate of(TrainingSpec training) {
             return new LearningRate(training.lr, training.totalSteps(), training.lrWarmUpSteps, training.lrDecaySteps,
-                    training.lrEnd, training.lrScheduler);
+                    training.lrEnd, training.lrScheduler, training.nRestartCycles);
         }
 
         public double at(long t) {
@@ -39,9 +40,20 @@ public final class Schedules {
                 case CONSTANT -> lr;
                 case COSINE_ANNEALING -> {
                     long span = totalSteps - w - d;
-                    yield lrEnd + (lr - lrEnd) * (1 + Math.cos(Math.PI * (t - w) / span)) / 2;
+                    yield cosine(t - w, span);
+                }
+                case COSINE_ANNEALING_WARM_RESTARTS -> {
+                    // torch's CosineAnnealingWarmRestarts with T_mult 1: the cosine restarts from lr
+                    // every T_0 steps, T_0 the integer quotient SAELens passes.
+                    long cycle = (totalSteps - w - d) / restartCycles;
+                    yield cosine((t - w) % cycle, cycle);
                 }
             };
+        }
+
+        /** Cosine annealing from lr to lr_end over {@code span} steps, at step {@code t} of it. */
+        private double cosine(long t, long span) {
+            return lrEnd + (lr - lrEnd) * (1 + Math.cos(Math.PI * t / span)) / 2;
         }
     }
 

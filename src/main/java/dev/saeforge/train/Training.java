@@ -17,6 +17,7 @@ import dev.saeforge.data.ThreadSettings;
 import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.ModelSources;
 import dev.saeforge.lm.NonFiniteActivationException;
+import dev.saeforge.sae.TrainingSae;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.store.CheckpointStore;
 import dev.saeforge.tensor.Torch;
@@ -302,14 +303,26 @@ public final class Training {
         return out;
     }
 
-    /** Fresh SAEs, each with its activation scale. */
+    /**
+     * Fresh SAEs (or spec.sae.fromPretrained's weights, loaded and checked first, before anything is
+     * drawn), each with its activation scale.
+     */
     private static List<SaeState> start(List<SaeDefinition> definitions, List<Integer> hookIndices, ActivationSource source,
-                                        NDManager manager, int batchSize) {
+                                        NDManager manager, int batchSize) throws IOException {
+        List<TrainingSae> pretrained = new ArrayList<>();
+        for (int i = 0; i < definitions.size(); i++) {
+            SaeDefinition definition = definitions.get(i);
+            int dIn = source.dIn(source.hooks().get(hookIndices.get(i)));
+            pretrained.add(definition.sae().fromPretrained == null ? null
+                    : FromPretrained.load(definition, dIn, ModelSources.fromEnvironment(), manager));
+        }
         double[] scales = activationScales(definitions, hookIndices, source, manager, batchSize);
         List<SaeState> out = new ArrayList<>();
         for (int i = 0; i < definitions.size(); i++) {
             int dIn = source.dIn(source.hooks().get(hookIndices.get(i)));
-            out.add(SaeState.start(definitions.get(i), hookIndices.get(i), dIn, scales[i], manager));
+            out.add(pretrained.get(i) == null
+                    ? SaeState.start(definitions.get(i), hookIndices.get(i), dIn, scales[i], manager)
+                    : new SaeState(definitions.get(i), hookIndices.get(i), pretrained.get(i), scales[i], manager));
         }
         return out;
     }

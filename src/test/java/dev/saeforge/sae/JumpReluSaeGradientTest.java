@@ -3,6 +3,7 @@ package dev.saeforge.sae;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.SaeSpec.SparsityLossMode;
 import dev.saeforge.tensor.Torch;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -151,7 +152,8 @@ class JumpReluSaeGradientTest {
         }
 
         JumpReluSae toDjl(NDManager m) {
-            JumpReluSae.Config config = new JumpReluSae.Config(D_IN, D_SAE, EPS, 0.01, mode, TANH_SCALE, alpha, 0.1, applyBDec, targetL0, steToInput);
+            JumpReluSae.Config config = new JumpReluSae.Config(D_IN, D_SAE, EPS, 0.01, mode, TANH_SCALE, alpha, 0.1, applyBDec, targetL0, steToInput,
+                    SaeSpec.ActivationNormalization.NONE);
             Map<String, NDArray> values = weights(m);
             values.put("threshold", m.create(theta));
             return JumpReluSae.fromParameters(config, m, values);

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.SaeSpec.SparsityLossMode;
 import dev.saeforge.tensor.Torch;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -26,7 +27,7 @@ class JumpReluSaeRowArraysTest {
     static final int N = 7, D_IN = 4, D_SAE = 6;
 
     static JumpReluSae.Config config(SparsityLossMode mode, boolean preAct, boolean applyBDec) {
-        return new JumpReluSae.Config(D_IN, D_SAE, 0.05, 0.01, mode, 4.0, preAct ? 0.2 : null, 0.1, applyBDec, null, false);
+        return new JumpReluSae.Config(D_IN, D_SAE, 0.05, 0.01, mode, 4.0, preAct ? 0.2 : null, 0.1, applyBDec, null, false, SaeSpec.ActivationNormalization.NONE);
     }
 
     @ParameterizedTest(name = "{0} sparsity loss, pre-activation loss {1}, b_dec subtracted {2}")
