@@ -111,12 +111,13 @@ record DatasetCard(List<Config> configs) {
     }
 
     /**
-     * The train split as the hub infers it without a card: the files with "train" or "training" as
-     * a word of their path, or all of them when none has.
+     * The train split as the hub infers it without a card: of the files not in hidden or '__'
+     * folders, those with "train" or "training" as a word of their path, or all when none has.
      */
     static List<String> inferredTrain(List<String> dataFiles) {
-        List<String> train = dataFiles.stream().filter(f -> TRAIN_SPLIT.matcher(f).find()).toList();
-        return train.isEmpty() ? dataFiles : train;
+        List<String> visible = dataFiles.stream().filter(f -> !unrequested(f, "**")).toList();
+        List<String> train = visible.stream().filter(f -> TRAIN_SPLIT.matcher(f).find()).toList();
+        return train.isEmpty() ? visible : train;
     }
 
     private Config defaultConfig(String source) {
