@@ -24,8 +24,9 @@ import java.util.stream.Collectors;
  * patterns are relative to, and an optional {@code default: true}. The default config is the one
  * marked default, or the one named "default", or the only one; the default split is train, the
  * split SAELens loads. Patterns match as fsspec's glob does: '*' within a path segment, '**' across
- * segments; hidden files and folders ('.') and '__' folders only when the pattern names them. A card without {@code configs} (or no card) means one config,
- * "default", whose train split is inferred from file names ({@link #inferredTrain}).
+ * segments; hidden files and folders ('.') and '__' folders only when the pattern names them. A
+ * card without {@code configs} (or no card) means one config, "default", whose train split is
+ * inferred from file names ({@link #inferredTrain}).
  */
 record DatasetCard(List<Config> configs) {
     static final String DEFAULT_CONFIG = "default";
@@ -180,7 +181,8 @@ record DatasetCard(List<Config> configs) {
     private static boolean unrequested(String file, String pattern) {
         String[] fileParts = file.split("/");
         String[] patternParts = pattern.split("/");
-        return count(fileParts, s -> s.startsWith(".")) != count(patternParts, s -> s.startsWith(".") && !s.matches("\\.+"))
+        Predicate<String> hidden = s -> s.startsWith(".") && !s.matches("\\.+");
+        return count(fileParts, hidden) != count(patternParts, hidden)
                 || count(parents(fileParts), s -> s.startsWith("__")) != count(parents(patternParts), s -> s.startsWith("__"));
     }
 
