@@ -15,14 +15,14 @@ import io.fabric8.generator.annotation.Required;
         "disableConcatSequences", "malformedRows", "maxRecordBytes", "storeBatchSizePrompts", "nBatchesInBuffer", "mixingFraction"})
 public class DatasetSpec {
     public static final String URI_PATTERN =
-            "^(hf://datasets/[A-Za-z0-9][\\w.-]*/[\\w.-]+(@[\\w.-]+)?(/\\S*)?|s3://[a-z0-9][a-z0-9.-]+[a-z0-9](/\\S*)?|file://\\S+|tiny://corpus|[^:\\s][^:]*)$";
+            "^(hf://datasets/[A-Za-z0-9][\\w.-]*/[\\w.-]+(@[\\w.-]+)?(/\\S*|:[\\w.-]+(/\\w+(\\.\\w+)*)?)?|s3://[a-z0-9][a-z0-9.-]+[a-z0-9](/\\S*)?|file://\\S+|tiny://corpus|[^:\\s][^:]*)$";
     public static final String URI_FORM =
-            "hf://datasets/ORG/NAME[@REVISION][/PATH], s3://BUCKET/PREFIX, file://PATH, a local path or glob, or tiny://corpus";
+            "hf://datasets/ORG/NAME[@REVISION][:CONFIG[/SPLIT]|/PATH], s3://BUCKET/PREFIX, file://PATH, a local path or glob, or tiny://corpus";
     /** A record is held as bytes and then as a string, both Java arrays. */
     public static final int MAX_RECORD_BYTES = 1 << 30;
 
     @JsonPropertyDescription("Where the text is (SAELens dataset_path): a file, a glob, a folder, an S3 prefix, a hub dataset"
-            + " (its train split unless a path is given), or tiny://corpus, a small generated corpus.")
+            + " (its dataset card's default config and train split unless :CONFIG[/SPLIT] or a path is given), or tiny://corpus, a small generated corpus.")
     @Required
     @Pattern(URI_PATTERN)
     @Expect(what = "a dataset location", form = URI_FORM)

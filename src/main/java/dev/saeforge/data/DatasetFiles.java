@@ -28,22 +28,25 @@ import java.util.stream.Stream;
  *     {@code corpus/**}{@code /*.jsonl.gz}), plain or as file://;</li>
  * <li>s3://BUCKET/KEY: that object, or the data files under the prefix KEY/, or those matching a
  *     glob in KEY; endpoint and credentials from the environment ({@link S3Settings});</li>
- * <li>hf://datasets/ORG/NAME[@REVISION][/PATH]: the hub dataset's data files of the train split
- *     (files or folders named train, as the hub's loader picks them; all data files if none
- *     is), or those at PATH (a file, a folder or a glob); HF_ENDPOINT and HF_TOKEN as for models;</li>
+ * <li>hf://datasets/ORG/NAME[@REVISION][:CONFIG[/SPLIT]|/PATH]: the hub dataset's data files of
+ *     the config and split (by default the default config's train split) as its card names them
+ *     ({@link DatasetCard}), or those at PATH (a file, a folder or a glob); HF_ENDPOINT and
+ *     HF_TOKEN as for models;</li>
  * <li>tiny://corpus: {@link TinyCorpus}, generated into the cache on first use.</li>
  * </ul>
  * Remote files are downloaded into the cache (CACHE/datasets/s3/BUCKET/KEY,
- * CACHE/datasets/hf/ORG/NAME/COMMIT/FILE) one at a time, when the reader reaches them; a hub
+ * CACHE/datasets/hf/ORG/NAME/COMMIT/FILE) one at a time, when the reader reaches them (a hub
+ * dataset's README.md when it is listed, for its card); a hub
  * download interrupted midway resumes where it stopped. A key or file name that would land outside
  * the cache is refused ({@link CachePaths}). A resumed run reads the files its checkpoint recorded
  * ({@link #recorded}), not those listed anew.
  */
 final class DatasetFiles {
-    private static final Pattern HF = Pattern.compile("hf://datasets/([A-Za-z0-9][\\w.-]*/[\\w.-]+)(?:@([\\w.-]+))?(?:/(.*))?");
+    private static final Pattern HF = Pattern.compile(
+            "hf://datasets/([A-Za-z0-9][\\w.-]*/[\\w.-]+)(?:@([\\w.-]+))?(?:/(.*)|:([\\w.-]+)(?:/(\\w+(?:\\.\\w+)*))?)?");
     private static final Pattern S3 = Pattern.compile("s3://([^/]+)/?(.*)");
-    /** The hub's rule for files of the train split: "train" or "training" as a word of the path. */
-    private static final Pattern TRAIN_SPLIT = Pattern.compile("(^|[/\\-._ 0-9])(train|training)([/\\-._ 0-9]|$)");
+    /** The file of a hub dataset repository holding its card. */
+    private static final String CARD = "README.md";
 
     private final Path cacheDir;
     private final HfHub hub;
@@ -65,21 +68,31 @@ final class DatasetFiles {
         return listing(location, null).shards();
     }
 
-    /** A location's files, and the revision they were listed at (a hub commit; null for locations without revisions). */
-    record Listing(String revision, List<Shard> shards) {
+    /**
+     * A location's files, the revision they were listed at (a hub commit; null for locations without
+     * revisions), and the hub dataset's config and split they are (null for other locations and paths).
+     */
+    record Listing(String revision, String config, String split, List<Shard> shards) {
     }
 
     /** The files of {@code location}, at hub revision {@code revision} when not null instead of the location's own. */
     Listing listing(String location, String revision) throws IOException {
+        return listing(location, revision, false);
+    }
+
+    /** As {@link #listing(String, String)}; {@code everyHubFile}: all files of a hub snapshot, for finding recorded ones by name. */
+    private Listing listing(String location, String revision, boolean everyHubFile) throws IOException {
         List<Shard> shards;
         String listedAt = null;
+        DatasetCard.Choice choice = null;
         if (location.equals(TinyCorpus.LOCATION)) {
             Path file = TinyCorpus.materialize(cacheDir);
             shards = List.of(new Shard(location + "/" + TinyCorpus.FILE, () -> file));
         } else if (location.startsWith("hf://")) {
             HfHub.Snapshot snapshot = snapshot(location, revision);
             listedAt = snapshot.commit();
-            shards = hub(location, snapshot);
+            choice = everyHubFile ? new DatasetCard.Choice(null, null, List.copyOf(snapshot.sizes().keySet())) : hubChoice(location, snapshot);
+            shards = hubShards(snapshot, choice.files());
         } else if (location.startsWith("s3://")) {
             shards = s3(location);
         } else if (location.contains("://") && !location.startsWith("file://")) {
@@ -92,17 +105,19 @@ final class DatasetFiles {
             throw new IllegalArgumentException("dataset location " + location + " holds no data files (.jsonl, .jsonl.gz, .jsonl.zst, "
                     + ".parquet or .txt)");
         }
-        return new Listing(listedAt, shards.stream().sorted(Comparator.comparing(Shard::name)).toList());
+        return new Listing(listedAt, choice == null ? null : choice.config(), choice == null ? null : choice.split(),
+                shards.stream().sorted(Comparator.comparing(Shard::name)).toList());
     }
 
     /**
      * The files a checkpoint recorded its run reading, in its order and at its revision, so that a
      * resumed run reads exactly those: files added to the location since are not read. The location
-     * is listed again only to find them; a file gone or changed (its size or version differs) is
-     * refused, since the stream's position means nothing in other data.
+     * is listed again only to find them (a hub dataset's every file, so that files recorded under
+     * other rules for its card are found too); a file gone or changed (its size or version differs)
+     * is refused, since the stream's position means nothing in other data.
      */
     List<Shard> recorded(InputFiles recorded) throws IOException {
-        Map<String, Shard> now = listing(recorded.dataset(), recorded.datasetRevision()).shards().stream()
+        Map<String, Shard> now = listing(recorded.dataset(), recorded.datasetRevision(), true).shards().stream()
                 .collect(Collectors.toMap(Shard::name, Function.identity()));
         String remedy = "; an exact resume is impossible: restore the file as it was, or give the run a new metadata.name to start afresh";
         List<Shard> out = new ArrayList<>();
@@ -206,45 +221,70 @@ final class DatasetFiles {
     private static Matcher hubLocation(String location) {
         Matcher m = HF.matcher(location);
         if (!m.matches()) {
-            throw new IllegalArgumentException("dataset location \"" + location + "\" is not of the form hf://datasets/ORG/NAME[@REVISION][/PATH]");
+            throw new IllegalArgumentException("dataset location \"" + location
+                    + "\" is not of the form hf://datasets/ORG/NAME[@REVISION][:CONFIG[/SPLIT]|/PATH]");
         }
         return m;
     }
 
-    private List<Shard> hub(String location, HfHub.Snapshot snapshot) {
+    /** The files {@code location} means in {@code snapshot}: its PATH, or its config and split as the dataset card names them. */
+    private DatasetCard.Choice hubChoice(String location, HfHub.Snapshot snapshot) throws IOException {
         Matcher m = hubLocation(location);
-        String repo = m.group(1);
-        String path = m.group(3) == null ? "" : m.group(3).replaceAll("/+$", "");
+        Map<String, Long> sizes = snapshot.sizes();
+        if (m.group(3) == null) {
+            return card(snapshot).choose(m.group(4), m.group(5), sizes.keySet(), TextFormat::isDataFile, location);
+        }
+        String path = m.group(3).replaceAll("/+$", "");
         List<String> files;
         if (path.isEmpty()) {
-            List<String> data = snapshot.sizes().keySet().stream().filter(TextFormat::isDataFile).toList();
-            List<String> train = data.stream().filter(f -> TRAIN_SPLIT.matcher(f).find()).toList();
-            files = train.isEmpty() ? data : train;
-        } else if (snapshot.sizes().containsKey(path)) {
+            files = DatasetCard.inferredTrain(sizes.keySet().stream().filter(TextFormat::isDataFile).toList());
+        } else if (sizes.containsKey(path)) {
             files = List.of(path);
         } else if (firstGlobCharacter(path) >= 0) {
             PathMatcher matcher = FileSystems.getDefault().getPathMatcher("glob:" + path);
-            files = snapshot.sizes().keySet().stream().filter(f -> matcher.matches(Path.of(f))).toList();
+            files = sizes.keySet().stream().filter(f -> matcher.matches(Path.of(f))).toList();
         } else {
-            files = snapshot.sizes().keySet().stream().filter(f -> f.startsWith(path + "/") && TextFormat.isDataFile(f)).toList();
+            files = sizes.keySet().stream().filter(f -> f.startsWith(path + "/") && TextFormat.isDataFile(f)).toList();
         }
-        Path dir = CachePaths.inside(cacheDir.resolve("datasets/hf"), repo + "/" + snapshot.commit(), "hub dataset repository and commit");
+        return new DatasetCard.Choice(null, null, files);
+    }
+
+    /** The dataset card in the snapshot's README.md, downloaded into the cache like its other files; none without one. */
+    private DatasetCard card(HfHub.Snapshot snapshot) throws IOException {
+        if (!snapshot.sizes().containsKey(CARD)) {
+            return DatasetCard.none();
+        }
+        Path readme = cachePath(snapshot, CARD);
+        fetch(snapshot, CARD, readme);
+        return DatasetCard.parse(Files.readString(readme), snapshot.uri() + "/" + CARD);
+    }
+
+    private List<Shard> hubShards(HfHub.Snapshot snapshot, List<String> files) {
         List<Shard> shards = new ArrayList<>();
         for (String file : files) {
-            Path target = CachePaths.inside(dir, file, snapshot.uri() + ": file");
-            long size = snapshot.sizes().get(file);
+            Path target = cachePath(snapshot, file);
             // The commit fixes a hub file's content: its size is all a checkpoint needs to record.
-            shards.add(new Shard(snapshot.uri() + "/" + file, size, null, () -> {
-                if (!Files.isRegularFile(target) || (size >= 0 && Files.size(target) != size)) {
-                    hub.download(snapshot, file, target);
-                }
-                return target;
-            }));
+            shards.add(new Shard(snapshot.uri() + "/" + file, snapshot.sizes().get(file), null, () -> fetch(snapshot, file, target)));
         }
         return shards;
     }
 
-    private static int firstGlobCharacter(String s) {
+    /** Where {@code file} of the snapshot lies in the cache: CACHE/datasets/hf/ORG/NAME/COMMIT/FILE. */
+    private Path cachePath(HfHub.Snapshot snapshot, String file) {
+        Path dir = CachePaths.inside(cacheDir.resolve("datasets/hf"), snapshot.repo() + "/" + snapshot.commit(), "hub dataset repository and commit");
+        return CachePaths.inside(dir, file, snapshot.uri() + ": file");
+    }
+
+    /** Downloads {@code file} of the snapshot to {@code target} unless it is already there whole. */
+    private Path fetch(HfHub.Snapshot snapshot, String file, Path target) throws IOException {
+        long size = snapshot.sizes().get(file);
+        if (!Files.isRegularFile(target) || (size >= 0 && Files.size(target) != size)) {
+            hub.download(snapshot, file, target);
+        }
+        return target;
+    }
+
+    static int firstGlobCharacter(String s) {
         for (int i = 0; i < s.length(); i++) {
             if ("*?[{".indexOf(s.charAt(i)) >= 0) {
                 return i;

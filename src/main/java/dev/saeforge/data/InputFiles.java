@@ -16,10 +16,11 @@ import java.util.Objects;
  * What a run reads, as each of its checkpoints records it ({@value #FILE_NAME}), so that a resumed
  * attempt reads exactly that and not whatever its locations hold by then: the revision the model
  * location resolved to (a hub commit; null for locations without revisions), the dataset's
- * likewise, and the dataset's files in reading order with each one's size and version (an S3
+ * likewise, the hub dataset's config and split (null for other locations), and the dataset's files in reading order with each one's size and version (an S3
  * ETag; hub files are fixed by the commit, local files have none).
  */
-public record InputFiles(String model, String modelRevision, String dataset, String datasetRevision, List<File> files) {
+public record InputFiles(String model, String modelRevision, String dataset, String datasetRevision, String datasetConfig,
+                         String datasetSplit, List<File> files) {
     public static final String FILE_NAME = "inputs.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -39,12 +40,19 @@ public record InputFiles(String model, String modelRevision, String dataset, Str
         files = List.copyOf(files);
     }
 
+    /** A dataset without config and split (any but a hub dataset's config). */
+    public InputFiles(String model, String modelRevision, String dataset, String datasetRevision, List<File> files) {
+        this(model, modelRevision, dataset, datasetRevision, null, null, files);
+    }
+
     public byte[] toJson() {
         ObjectNode root = JSON.createObjectNode();
         root.put("model", model);
         root.put("model_revision", modelRevision);
         root.put("dataset", dataset);
         root.put("dataset_revision", datasetRevision);
+        root.put("dataset_config", datasetConfig);
+        root.put("dataset_split", datasetSplit);
         ArrayNode list = root.putArray("files");
         for (File file : files) {
             list.addObject().put("name", file.name()).put("bytes", file.bytes()).put("version", file.version());
@@ -75,7 +83,7 @@ public record InputFiles(String model, String modelRevision, String dataset, Str
             files.add(new File(file.path("name").asText(), file.path("bytes").asLong(), text(file.path("version"))));
         }
         return new InputFiles(text(root.path("model")), text(root.path("model_revision")), root.path("dataset").asText(),
-                text(root.path("dataset_revision")), files);
+                text(root.path("dataset_revision")), text(root.path("dataset_config")), text(root.path("dataset_split")), files);
     }
 
     private static String text(JsonNode node) {

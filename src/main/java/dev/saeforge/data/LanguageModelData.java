@@ -98,10 +98,10 @@ public final class LanguageModelData implements AutoCloseable {
                     dataset.disableConcatSequences);
             DatasetFiles files = DatasetFiles.of(sources);
             boolean sameDataset = recorded != null && dataset.uri.equals(recorded.dataset());
-            DatasetFiles.Listing listing = sameDataset ? new DatasetFiles.Listing(recorded.datasetRevision(), files.recorded(recorded))
-                    : files.listing(dataset.uri, null);
-            InputFiles inputs = new InputFiles(modelSpec.uri, resolved.revision(), dataset.uri, listing.revision(),
-                    listing.shards().stream().map(Shard::file).toList());
+            DatasetFiles.Listing listing = sameDataset ? new DatasetFiles.Listing(recorded.datasetRevision(), recorded.datasetConfig(),
+                    recorded.datasetSplit(), files.recorded(recorded)) : files.listing(dataset.uri, null);
+            InputFiles inputs = new InputFiles(modelSpec.uri, resolved.revision(), dataset.uri, listing.revision(), listing.config(),
+                    listing.split(), listing.shards().stream().map(Shard::file).toList());
             int evalWindows = spec.training.evalBatches * dataset.storeBatchSizePrompts;
             return new LanguageModelData(modelSpec.name, model, tokenizer, special, dataset, rules, listing.shards(), inputs,
                     spec.training.seed, evalWindows);
