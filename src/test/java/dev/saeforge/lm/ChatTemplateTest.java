@@ -5,6 +5,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -18,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * qwen3-tokenizer_config.NOTICE) renders each conversation to exactly the text Python's jinja2
  * gives under transformers' settings; the expected texts were produced that way.
  */
-class ChatTemplateTest {
+public class ChatTemplateTest {
     @TempDir
     Path dir;
 
@@ -26,12 +27,17 @@ class ChatTemplateTest {
         return Map.of("role", role, "content", content);
     }
 
-    ChatTemplate qwen3() throws IOException {
-        Path model = Files.createDirectories(dir.resolve("qwen3"));
+    /** Qwen3's tokenizer_config.json, chat_template included. */
+    public static String qwen3TokenizerConfig() throws IOException {
         try (InputStream in = ChatTemplateTest.class.getResourceAsStream("qwen3-tokenizer_config.json")) {
             assertThat(in).as("the test resource qwen3-tokenizer_config.json").isNotNull();
-            Files.copy(in, model.resolve(SpecialTokens.TOKENIZER_CONFIG));
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
+    }
+
+    ChatTemplate qwen3() throws IOException {
+        Path model = Files.createDirectories(dir.resolve("qwen3"));
+        Files.writeString(model.resolve(SpecialTokens.TOKENIZER_CONFIG), qwen3TokenizerConfig());
         return ChatTemplate.read(model, "Qwen/Qwen3-8B");
     }
 
