@@ -27,6 +27,10 @@ public class ChatTemplateTest {
         return Map.of("role", role, "content", content);
     }
 
+    static List<Map<String, String>> twoExchanges(String user, String assistant, String nextUser, String nextAssistant) {
+        return List.of(turn("user", user), turn("assistant", assistant), turn("user", nextUser), turn("assistant", nextAssistant));
+    }
+
     /** Qwen3's tokenizer_config.json, chat_template included. */
     public static String qwen3TokenizerConfig() throws IOException {
         try (InputStream in = ChatTemplateTest.class.getResourceAsStream("qwen3-tokenizer_config.json")) {
@@ -54,11 +58,8 @@ public class ChatTemplateTest {
 
     @Test
     void reasoningIsKeptOnlyAfterTheLastUserQuery() throws IOException {
-        String text = qwen3().render(List.of(
-                turn("user", "What is 2+2?"),
-                turn("assistant", "<think>\nAdd them.\n</think>\n\n4"),
-                turn("user", "And 3+3?"),
-                turn("assistant", "<think>\nAgain.\n</think>\n\n6")));
+        String text = qwen3().render(twoExchanges("What is 2+2?", "<think>\nAdd them.\n</think>\n\n4",
+                "And 3+3?", "<think>\nAgain.\n</think>\n\n6"));
         assertThat(text).isEqualTo("<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n"
                 + "<|im_start|>user\nAnd 3+3?<|im_end|>\n<|im_start|>assistant\n<think>\nAgain.\n</think>\n\n6<|im_end|>\n");
     }
@@ -71,11 +72,8 @@ public class ChatTemplateTest {
 
     @Test
     void aToolResponseIsNotAUserQuery() throws IOException {
-        String text = qwen3().render(List.of(
-                turn("user", "Weather?"),
-                turn("assistant", "<think>\nAsk the tool.\n</think>\n\nChecking."),
-                turn("user", "<tool_response>\nsunny\n</tool_response>"),
-                turn("assistant", "<think>\nIt is sunny.\n</think>\n\nSunny.")));
+        String text = qwen3().render(twoExchanges("Weather?", "<think>\nAsk the tool.\n</think>\n\nChecking.",
+                "<tool_response>\nsunny\n</tool_response>", "<think>\nIt is sunny.\n</think>\n\nSunny."));
         assertThat(text).isEqualTo("<|im_start|>user\nWeather?<|im_end|>\n<|im_start|>assistant\n<think>\nAsk the tool.\n</think>\n\n"
                 + "Checking.<|im_end|>\n<|im_start|>user\n<tool_response>\nsunny\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
                 + "<think>\nIt is sunny.\n</think>\n\nSunny.<|im_end|>\n");
