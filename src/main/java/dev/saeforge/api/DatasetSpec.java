@@ -72,6 +72,15 @@ public class DatasetSpec {
     @Max(value = 1, inclusive = false)
     public double mixingFraction = 0.5;
 
+    @JsonPropertyDescription("Apply the model's chat_template (from its tokenizer_config.json) to each row's messages before"
+            + " tokenizing, as SAELens' use_chat_formatting does with apply_chat_template (no generation prompt); the model"
+            + " must have a chat_template. Rows are JSON Lines. Default false.")
+    public boolean chatTemplate = false;
+
+    @JsonPropertyDescription("With chatTemplate: the JSON key holding a row's conversation, a list of {role, content}"
+            + " messages (SAELens reads the column messages, conversation or conversations). Default messages.")
+    public String messagesField = "messages";
+
     public enum Format {
         @JsonProperty("auto") AUTO,
         @JsonProperty("jsonl") JSONL,

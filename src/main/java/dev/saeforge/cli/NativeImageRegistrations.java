@@ -8,6 +8,7 @@ import dev.saeforge.api.SaeEntrySpec;
 import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.SaeTrainingSpec;
 import dev.saeforge.api.TrainingSpec;
+import dev.saeforge.lm.ChatTemplate;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
 /**
@@ -74,6 +75,98 @@ final class NativeImageRegistrations {
             "org.simpleframework.xml.core.ExtractorFactory$ElementListExtractor",
             "org.simpleframework.xml.core.ExtractorFactory$ElementMapExtractor"})
     static final class SimpleXml {
+    }
+
+    /**
+     * Jinjava (chat templates, lm.ChatTemplate) builds its filter, test and tag libraries with
+     * Class.newInstance, calls each filter and test as a method through its bean resolver, binds
+     * its functions (namespace, range, ...) by Class.getDeclaredMethod, and reads loop.index0,
+     * loop.first and loop.last from ForLoop's getters. These are the classes of its default
+     * libraries (NativeImageRegistrationsTest checks the list against them) and ChatTemplate,
+     * whose raiseException is bound the same way.
+     */
+    @RegisterForReflection(targets = ChatTemplate.class, classNames = {
+            "com.google.common.collect.Lists", "com.hubspot.jinjava.lib.exptest.IsBooleanExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsContainingAllExpTest", "com.hubspot.jinjava.lib.exptest.IsContainingExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsDefinedExpTest", "com.hubspot.jinjava.lib.exptest.IsDivisibleByExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsEqExpTest", "com.hubspot.jinjava.lib.exptest.IsEqualToExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsEqualsSymbolExpTest", "com.hubspot.jinjava.lib.exptest.IsEvenExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsFalseExpTest", "com.hubspot.jinjava.lib.exptest.IsFloatExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsGeTest", "com.hubspot.jinjava.lib.exptest.IsGreaterThanExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsGreaterThanOrEqualToSymbolExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsGreaterThanSymbolExpTest", "com.hubspot.jinjava.lib.exptest.IsGtTest",
+            "com.hubspot.jinjava.lib.exptest.IsInExpTest", "com.hubspot.jinjava.lib.exptest.IsIntegerExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsIterableExpTest", "com.hubspot.jinjava.lib.exptest.IsLeTest",
+            "com.hubspot.jinjava.lib.exptest.IsLessThanExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsLessThanOrEqualToSymbolExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsLessThanSymbolExpTest", "com.hubspot.jinjava.lib.exptest.IsLowerExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsLtTest", "com.hubspot.jinjava.lib.exptest.IsMappingExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsNeExpTest", "com.hubspot.jinjava.lib.exptest.IsNoneExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsNotEqualToSymbolExpTest", "com.hubspot.jinjava.lib.exptest.IsNumberExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsOddExpTest", "com.hubspot.jinjava.lib.exptest.IsSameAsExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsSequenceExpTest", "com.hubspot.jinjava.lib.exptest.IsStringContainingExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsStringExpTest", "com.hubspot.jinjava.lib.exptest.IsStringStartingWithExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsTrueExpTest", "com.hubspot.jinjava.lib.exptest.IsTruthyExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsUndefinedExpTest", "com.hubspot.jinjava.lib.exptest.IsUpperExpTest",
+            "com.hubspot.jinjava.lib.exptest.IsWithinExpTest", "com.hubspot.jinjava.lib.filter.AbsFilter",
+            "com.hubspot.jinjava.lib.filter.AddFilter", "com.hubspot.jinjava.lib.filter.AllowSnakeCaseFilter",
+            "com.hubspot.jinjava.lib.filter.AttrFilter", "com.hubspot.jinjava.lib.filter.Base64DecodeFilter",
+            "com.hubspot.jinjava.lib.filter.Base64EncodeFilter", "com.hubspot.jinjava.lib.filter.BatchFilter",
+            "com.hubspot.jinjava.lib.filter.BetweenTimesFilter", "com.hubspot.jinjava.lib.filter.BoolFilter",
+            "com.hubspot.jinjava.lib.filter.CapitalizeFilter", "com.hubspot.jinjava.lib.filter.CenterFilter",
+            "com.hubspot.jinjava.lib.filter.CountFilter", "com.hubspot.jinjava.lib.filter.CutFilter",
+            "com.hubspot.jinjava.lib.filter.DAliasedDefaultFilter", "com.hubspot.jinjava.lib.filter.DateTimeFormatFilter",
+            "com.hubspot.jinjava.lib.filter.DatetimeFilter", "com.hubspot.jinjava.lib.filter.DefaultFilter",
+            "com.hubspot.jinjava.lib.filter.DictSortFilter", "com.hubspot.jinjava.lib.filter.DifferenceFilter",
+            "com.hubspot.jinjava.lib.filter.DivideFilter", "com.hubspot.jinjava.lib.filter.DivisibleFilter",
+            "com.hubspot.jinjava.lib.filter.EAliasedEscapeFilter", "com.hubspot.jinjava.lib.filter.EscapeFilter",
+            "com.hubspot.jinjava.lib.filter.EscapeJinjavaFilter", "com.hubspot.jinjava.lib.filter.EscapeJsFilter",
+            "com.hubspot.jinjava.lib.filter.EscapeJsonFilter", "com.hubspot.jinjava.lib.filter.FileSizeFormatFilter",
+            "com.hubspot.jinjava.lib.filter.FirstFilter", "com.hubspot.jinjava.lib.filter.FloatFilter",
+            "com.hubspot.jinjava.lib.filter.ForceEscapeFilter", "com.hubspot.jinjava.lib.filter.FormatFilter",
+            "com.hubspot.jinjava.lib.filter.FormatNumberFilter", "com.hubspot.jinjava.lib.filter.FromJsonFilter",
+            "com.hubspot.jinjava.lib.filter.FromYamlFilter", "com.hubspot.jinjava.lib.filter.GroupByFilter",
+            "com.hubspot.jinjava.lib.filter.IndentFilter", "com.hubspot.jinjava.lib.filter.IntFilter",
+            "com.hubspot.jinjava.lib.filter.IntersectFilter", "com.hubspot.jinjava.lib.filter.IpAddrFilter",
+            "com.hubspot.jinjava.lib.filter.Ipv4Filter", "com.hubspot.jinjava.lib.filter.Ipv6Filter",
+            "com.hubspot.jinjava.lib.filter.JoinFilter", "com.hubspot.jinjava.lib.filter.LastFilter",
+            "com.hubspot.jinjava.lib.filter.LengthFilter", "com.hubspot.jinjava.lib.filter.ListFilter",
+            "com.hubspot.jinjava.lib.filter.LogFilter", "com.hubspot.jinjava.lib.filter.LowerFilter",
+            "com.hubspot.jinjava.lib.filter.MapFilter", "com.hubspot.jinjava.lib.filter.Md5Filter",
+            "com.hubspot.jinjava.lib.filter.MinusTimeFilter", "com.hubspot.jinjava.lib.filter.MultiplyFilter",
+            "com.hubspot.jinjava.lib.filter.PlusTimeFilter", "com.hubspot.jinjava.lib.filter.PrettyPrintFilter",
+            "com.hubspot.jinjava.lib.filter.RandomFilter", "com.hubspot.jinjava.lib.filter.RegexReplaceFilter",
+            "com.hubspot.jinjava.lib.filter.RejectAttrFilter", "com.hubspot.jinjava.lib.filter.RejectFilter",
+            "com.hubspot.jinjava.lib.filter.RenderFilter", "com.hubspot.jinjava.lib.filter.ReplaceFilter",
+            "com.hubspot.jinjava.lib.filter.ReverseFilter", "com.hubspot.jinjava.lib.filter.RootFilter",
+            "com.hubspot.jinjava.lib.filter.RoundFilter", "com.hubspot.jinjava.lib.filter.SafeFilter",
+            "com.hubspot.jinjava.lib.filter.SelectAttrFilter", "com.hubspot.jinjava.lib.filter.SelectFilter",
+            "com.hubspot.jinjava.lib.filter.ShuffleFilter", "com.hubspot.jinjava.lib.filter.SliceFilter",
+            "com.hubspot.jinjava.lib.filter.SortFilter", "com.hubspot.jinjava.lib.filter.SplitFilter",
+            "com.hubspot.jinjava.lib.filter.StringFilter", "com.hubspot.jinjava.lib.filter.StringToDateFilter",
+            "com.hubspot.jinjava.lib.filter.StringToTimeFilter", "com.hubspot.jinjava.lib.filter.StripTagsFilter",
+            "com.hubspot.jinjava.lib.filter.SumFilter", "com.hubspot.jinjava.lib.filter.SymmetricDifferenceFilter",
+            "com.hubspot.jinjava.lib.filter.TitleFilter", "com.hubspot.jinjava.lib.filter.ToJsonFilter",
+            "com.hubspot.jinjava.lib.filter.ToYamlFilter", "com.hubspot.jinjava.lib.filter.TrimFilter",
+            "com.hubspot.jinjava.lib.filter.TruncateFilter", "com.hubspot.jinjava.lib.filter.TruncateHtmlFilter",
+            "com.hubspot.jinjava.lib.filter.UnescapeHtmlFilter", "com.hubspot.jinjava.lib.filter.UnionFilter",
+            "com.hubspot.jinjava.lib.filter.UniqueFilter", "com.hubspot.jinjava.lib.filter.UnixTimestampFilter",
+            "com.hubspot.jinjava.lib.filter.UpperFilter", "com.hubspot.jinjava.lib.filter.UrlDecodeFilter",
+            "com.hubspot.jinjava.lib.filter.UrlEncodeFilter", "com.hubspot.jinjava.lib.filter.UrlizeFilter",
+            "com.hubspot.jinjava.lib.filter.WordCountFilter", "com.hubspot.jinjava.lib.filter.WordWrapFilter",
+            "com.hubspot.jinjava.lib.filter.XmlAttrFilter", "com.hubspot.jinjava.lib.filter.time.FormatDateFilter",
+            "com.hubspot.jinjava.lib.filter.time.FormatDatetimeFilter", "com.hubspot.jinjava.lib.filter.time.FormatTimeFilter",
+            "com.hubspot.jinjava.lib.fn.Functions", "com.hubspot.jinjava.lib.fn.TypeFunction",
+            "com.hubspot.jinjava.lib.tag.AutoEscapeTag", "com.hubspot.jinjava.lib.tag.BlockTag",
+            "com.hubspot.jinjava.lib.tag.BreakTag", "com.hubspot.jinjava.lib.tag.CallTag",
+            "com.hubspot.jinjava.lib.tag.ContinueTag", "com.hubspot.jinjava.lib.tag.CycleTag", "com.hubspot.jinjava.lib.tag.DoTag",
+            "com.hubspot.jinjava.lib.tag.ElseIfTag", "com.hubspot.jinjava.lib.tag.ElseTag", "com.hubspot.jinjava.lib.tag.EndTag",
+            "com.hubspot.jinjava.lib.tag.ExtendsTag", "com.hubspot.jinjava.lib.tag.ForTag", "com.hubspot.jinjava.lib.tag.FromTag",
+            "com.hubspot.jinjava.lib.tag.IfTag", "com.hubspot.jinjava.lib.tag.IfchangedTag",
+            "com.hubspot.jinjava.lib.tag.ImportTag", "com.hubspot.jinjava.lib.tag.IncludeTag",
+            "com.hubspot.jinjava.lib.tag.MacroTag", "com.hubspot.jinjava.lib.tag.PrintTag", "com.hubspot.jinjava.lib.tag.RawTag",
+            "com.hubspot.jinjava.lib.tag.SetTag", "com.hubspot.jinjava.lib.tag.UnlessTag", "com.hubspot.jinjava.util.ForLoop"})
+    static final class Jinjava {
     }
 
     /**

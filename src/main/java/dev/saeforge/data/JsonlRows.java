@@ -3,23 +3,30 @@ package dev.saeforge.data;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saeforge.lm.ChatTemplate;
 
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
-/** JSON Lines: each line one JSON object holding the text under {@code textField}. */
+/**
+ * JSON Lines: each line one JSON object holding the text under {@code textField}, or, with a chat
+ * template, a conversation (a list of {role, content} messages) that the template renders to text.
+ */
 final class JsonlRows implements RowReader {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final BoundedLines lines;
     private final String name;
     private final String textField;
+    private final ChatTemplate chat;
 
-    JsonlRows(BoundedLines lines, String name, String textField) {
+    /** {@code chat}: null to read text, else the template that renders the conversation under {@code textField}. */
+    JsonlRows(BoundedLines lines, String name, String textField, ChatTemplate chat) {
         this.lines = lines;
         this.name = name;
         this.textField = textField;
+        this.chat = chat;
     }
 
     @Override
@@ -49,12 +56,34 @@ final class JsonlRows implements RowReader {
             List<String> keys = new ArrayList<>();
             node.fieldNames().forEachRemaining(keys::add);
             return Row.malformed("has no \"" + textField + "\" field (it has " + (keys.isEmpty() ? "none" : String.join(", ", keys))
-                    + "); set spec.dataset.textField");
+                    + "); set spec.dataset." + (chat == null ? "textField" : "messagesField"));
+        }
+        if (chat != null) {
+            return conversation(text);
         }
         if (!text.isTextual()) {
             return Row.malformed("has \"" + textField + "\" as a JSON " + text.getNodeType().name().toLowerCase() + ", not a string");
         }
         return Row.of(text.textValue());
+    }
+
+    /** The text the chat template makes of a list of {role, content} messages. */
+    private Row conversation(JsonNode messages) {
+        if (!messages.isArray() || messages.isEmpty()) {
+            return Row.malformed("has \"" + textField + "\" as " + (messages.isArray() ? "an empty list" : "a JSON "
+                    + messages.getNodeType().name().toLowerCase()) + ", not a list of {role, content} messages");
+        }
+        for (int i = 0; i < messages.size(); i++) {
+            JsonNode message = messages.get(i);
+            if (!message.path("role").isTextual() || !message.path("content").isTextual()) {
+                return Row.malformed("has \"" + textField + "\" message " + (i + 1) + " without a string role and content");
+            }
+        }
+        try {
+            return Row.of(chat.render(JSON.convertValue(messages, List.class)));
+        } catch (IllegalArgumentException e) {
+            return Row.malformed("has \"" + textField + "\" messages the model's chat template refuses: " + e.getMessage());
+        }
     }
 
     @Override

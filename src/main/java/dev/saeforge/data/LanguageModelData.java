@@ -4,6 +4,7 @@ import ai.djl.Device;
 import dev.saeforge.api.DatasetSpec;
 import dev.saeforge.api.ModelSpec;
 import dev.saeforge.api.TrainingRunSpec;
+import dev.saeforge.lm.ChatTemplate;
 import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.ModelSources;
 import dev.saeforge.lm.Qwen3Model;
@@ -30,6 +31,7 @@ public final class LanguageModelData implements AutoCloseable {
     private final Qwen3Model model;
     private final Tokenizer tokenizer;
     private final SpecialTokens special;
+    private final ChatTemplate chat;
     private final DatasetSpec dataset;
     private final Packer.Rules rules;
     private final List<Shard> shards;
@@ -37,12 +39,13 @@ public final class LanguageModelData implements AutoCloseable {
     private final long seed;
     private final HeldOut heldOut;
 
-    private LanguageModelData(String modelName, Qwen3Model model, Tokenizer tokenizer, SpecialTokens special, DatasetSpec dataset,
-                              Packer.Rules rules, List<Shard> shards, InputFiles inputs, long seed, int evalWindows) {
+    private LanguageModelData(String modelName, Qwen3Model model, Tokenizer tokenizer, SpecialTokens special, ChatTemplate chat,
+                              DatasetSpec dataset, Packer.Rules rules, List<Shard> shards, InputFiles inputs, long seed, int evalWindows) {
         this.modelName = modelName;
         this.model = model;
         this.tokenizer = tokenizer;
         this.special = special;
+        this.chat = chat;
         this.dataset = dataset;
         this.rules = rules;
         this.shards = shards;
@@ -89,6 +92,7 @@ public final class LanguageModelData implements AutoCloseable {
             }
             tokenizer = Tokenizer.load(dir);
             SpecialTokens special = SpecialTokens.read(dir);
+            ChatTemplate chat = dataset.chatTemplate ? ChatTemplate.read(dir, modelSpec.uri) : null;
             Long separator = switch (dataset.sequenceSeparator) {
                 case BOS -> special.bosId();
                 case EOS -> special.eosId();
@@ -103,7 +107,7 @@ public final class LanguageModelData implements AutoCloseable {
             InputFiles inputs = new InputFiles(modelSpec.uri, resolved.revision(), dataset.uri, listing.revision(), listing.config(),
                     listing.split(), listing.shards().stream().map(Shard::file).toList());
             int evalWindows = spec.training.evalBatches * dataset.storeBatchSizePrompts;
-            return new LanguageModelData(modelSpec.name, model, tokenizer, special, dataset, rules, listing.shards(), inputs,
+            return new LanguageModelData(modelSpec.name, model, tokenizer, special, chat, dataset, rules, listing.shards(), inputs,
                     spec.training.seed, evalWindows);
         } catch (IOException | RuntimeException e) {
             if (tokenizer != null) {
@@ -153,8 +157,8 @@ public final class LanguageModelData implements AutoCloseable {
     }
 
     private TextStream textStream(TextStream.RowFilter filter) {
-        return new TextStream(shards, dataset.format, dataset.textField, dataset.malformedRows, dataset.maxRecordBytes, seed, filter,
-                dataset.uri);
+        return new TextStream(shards, dataset.format, chat == null ? dataset.textField : dataset.messagesField, chat, dataset.malformedRows,
+                dataset.maxRecordBytes, seed, filter, dataset.uri);
     }
 
     /** Facts about the activations for cfg.json metadata: the BOS id used, the buffer, how the model was loaded. */

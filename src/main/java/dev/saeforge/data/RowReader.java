@@ -1,6 +1,7 @@
 package dev.saeforge.data;
 
 import com.github.luben.zstd.ZstdInputStream;
+import dev.saeforge.lm.ChatTemplate;
 
 import java.io.BufferedInputStream;
 import java.io.Closeable;
@@ -35,15 +36,16 @@ interface RowReader extends Closeable {
 
     /**
      * Opens {@code file} (named {@code name} in messages) after its first {@code skip} rows. A line
-     * of JSON Lines or text longer than {@code maxRecordBytes} is a malformed row.
+     * of JSON Lines or text longer than {@code maxRecordBytes} is a malformed row. With {@code chat}
+     * (JSON Lines only), {@code textField} holds conversations that it renders to text.
      *
      * @throws MissingColumnException when a table has no {@code textField} column
      */
-    static RowReader open(Path file, String name, TextFormat format, String textField, long skip, int maxRecordBytes)
-            throws IOException {
+    static RowReader open(Path file, String name, TextFormat format, String textField, ChatTemplate chat, long skip,
+                          int maxRecordBytes) throws IOException {
         RowReader reader = switch (format) {
             case PARQUET -> new ParquetRows(file, name, textField, skip);
-            case JSONL -> new JsonlRows(lines(file, maxRecordBytes), name, textField);
+            case JSONL -> new JsonlRows(lines(file, maxRecordBytes), name, textField, chat);
             case TEXT -> new TextLines(lines(file, maxRecordBytes));
         };
         if (format != TextFormat.PARQUET) {

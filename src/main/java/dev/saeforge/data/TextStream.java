@@ -1,6 +1,7 @@
 package dev.saeforge.data;
 
 import dev.saeforge.api.DatasetSpec;
+import dev.saeforge.lm.ChatTemplate;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -34,6 +35,7 @@ final class TextStream implements AutoCloseable {
     private final List<Shard> shards;
     private final DatasetSpec.Format format;
     private final String textField;
+    private final ChatTemplate chat;
     private final boolean skipMalformed;
     private final int maxRecordBytes;
     private final long seed;
@@ -49,14 +51,23 @@ final class TextStream implements AutoCloseable {
     private long skippedFiles;
     private long documentsThisEpoch;
 
-    TextStream(List<Shard> shards, DatasetSpec.Format format, String textField, DatasetSpec.MalformedRows malformedRows,
+    /** {@code chat}: null for text under {@code textField}, else the template that renders the conversations there. */
+    TextStream(List<Shard> shards, DatasetSpec.Format format, String textField, ChatTemplate chat, DatasetSpec.MalformedRows malformedRows,
                int maxRecordBytes, long seed, RowFilter filter, String description) {
         if (shards.isEmpty()) {
             throw new IllegalArgumentException(description + " holds no files");
         }
+        for (Shard file : shards) {
+            TextFormat fileFormat = TextFormat.of(format, file.fileName());
+            if (chat != null && fileFormat != TextFormat.JSONL) {
+                throw new IllegalArgumentException("spec.dataset.chatTemplate reads conversations from JSON Lines files, but " + file.name()
+                        + " is " + fileFormat.name().toLowerCase() + "; give JSON Lines rows with a \"" + textField + "\" list of messages");
+            }
+        }
         this.shards = shards;
         this.format = format;
         this.textField = textField;
+        this.chat = chat;
         this.skipMalformed = malformedRows == DatasetSpec.MalformedRows.SKIP;
         this.maxRecordBytes = maxRecordBytes;
         this.seed = seed;
@@ -131,7 +142,8 @@ final class TextStream implements AutoCloseable {
     private boolean open() throws IOException {
         Shard file = shards.get(orderOf(epoch)[shard]);
         try {
-            reader = RowReader.open(file.local(), file.name(), TextFormat.of(format, file.fileName()), textField, row, maxRecordBytes);
+            reader = RowReader.open(file.local(), file.name(), TextFormat.of(format, file.fileName()), textField, chat, row,
+                    maxRecordBytes);
             return true;
         } catch (RowReader.MissingColumnException e) {
             if (!skipMalformed) {
