@@ -8,18 +8,18 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
-/** JSON Lines: each line one JSON object holding the text under {@code textField}. */
+/** JSON Lines: each line one JSON object holding the text (a string) or the token ids (an array of integers) under the column's key. */
 final class JsonlRows implements RowReader {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final BoundedLines lines;
     private final String name;
-    private final String textField;
+    private final RowReader.Column column;
 
-    JsonlRows(BoundedLines lines, String name, String textField) {
+    JsonlRows(BoundedLines lines, String name, RowReader.Column column) {
         this.lines = lines;
         this.name = name;
-        this.textField = textField;
+        this.column = column;
     }
 
     @Override
@@ -44,17 +44,36 @@ final class JsonlRows implements RowReader {
         if (!node.isObject()) {
             return Row.malformed("is a JSON " + node.getNodeType().name().toLowerCase() + ", not an object");
         }
+        List<String> keys = new ArrayList<>();
+        node.fieldNames().forEachRemaining(keys::add);
+        String textField = column.pick(keys);
+        if (textField == null) {
+            return Row.malformed("has no " + column.describe() + " field (it has " + (keys.isEmpty() ? "none" : String.join(", ", keys))
+                    + "); set spec.dataset." + (column.tokens() ? "tokensField" : "textField"));
+        }
         JsonNode text = node.get(textField);
-        if (text == null) {
-            List<String> keys = new ArrayList<>();
-            node.fieldNames().forEachRemaining(keys::add);
-            return Row.malformed("has no \"" + textField + "\" field (it has " + (keys.isEmpty() ? "none" : String.join(", ", keys))
-                    + "); set spec.dataset.textField");
+        if (column.tokens()) {
+            return tokens(textField, text);
         }
         if (!text.isTextual()) {
             return Row.malformed("has \"" + textField + "\" as a JSON " + text.getNodeType().name().toLowerCase() + ", not a string");
         }
         return Row.of(text.textValue());
+    }
+
+    private static Row tokens(String field, JsonNode ids) {
+        if (!ids.isArray()) {
+            return Row.malformed("has \"" + field + "\" as a JSON " + ids.getNodeType().name().toLowerCase() + ", not an array of token ids");
+        }
+        long[] tokens = new long[ids.size()];
+        for (int i = 0; i < tokens.length; i++) {
+            JsonNode id = ids.get(i);
+            if (!id.isIntegralNumber() || !id.canConvertToLong()) {
+                return Row.malformed("has " + id + " at index " + i + " of \"" + field + "\", not an integer token id");
+            }
+            tokens[i] = id.longValue();
+        }
+        return Row.ofTokens(tokens);
     }
 
     @Override

@@ -49,7 +49,7 @@ public final class LanguageModelData implements AutoCloseable {
         this.inputs = inputs;
         this.seed = seed;
         try (TextStream all = textStream(TextStream.RowFilter.ALL)) {
-            this.heldOut = HeldOut.take(all, new TokenizedText(all, tokenizer), rules, evalWindows);
+            this.heldOut = HeldOut.take(all, documents(all), rules, evalWindows);
         }
     }
 
@@ -89,13 +89,7 @@ public final class LanguageModelData implements AutoCloseable {
             }
             tokenizer = Tokenizer.load(dir);
             SpecialTokens special = SpecialTokens.read(dir);
-            Long separator = switch (dataset.sequenceSeparator) {
-                case BOS -> special.bosId();
-                case EOS -> special.eosId();
-                case NONE -> null;
-            };
-            Packer.Rules rules = new Packer.Rules(dataset.contextSize, dataset.prependBos ? special.bosId() : null, separator,
-                    dataset.disableConcatSequences);
+            Packer.Rules rules = dataset.tokenized ? TokenRows.packing(dataset.contextSize) : textPacking(dataset, special);
             DatasetFiles files = DatasetFiles.of(sources);
             boolean sameDataset = recorded != null && dataset.uri.equals(recorded.dataset());
             DatasetFiles.Listing listing = sameDataset ? new DatasetFiles.Listing(recorded.datasetRevision(), files.recorded(recorded))
@@ -112,6 +106,16 @@ public final class LanguageModelData implements AutoCloseable {
             model.close();
             throw e;
         }
+    }
+
+    /** How SAELens packs {@code dataset}'s text into windows with these special tokens. */
+    static Packer.Rules textPacking(DatasetSpec dataset, SpecialTokens special) {
+        Long separator = switch (dataset.sequenceSeparator) {
+            case BOS -> special.bosId();
+            case EOS -> special.eosId();
+            case NONE -> null;
+        };
+        return new Packer.Rules(dataset.contextSize, dataset.prependBos ? special.bosId() : null, separator, dataset.disableConcatSequences);
     }
 
     public Qwen3Model model() {
@@ -149,12 +153,17 @@ public final class LanguageModelData implements AutoCloseable {
     /** The training text packed into windows, from its start; every call opens its own reader of the files. */
     public TrainingWindows trainingWindows() {
         TextStream text = textStream(heldOut);
-        return new TrainingWindows(text, new Packer(rules, new TokenizedText(text, tokenizer)), windowsPerForward());
+        return new TrainingWindows(text, new Packer(rules, documents(text)), windowsPerForward());
     }
 
     private TextStream textStream(TextStream.RowFilter filter) {
-        return new TextStream(shards, dataset.format, dataset.textField, dataset.malformedRows, dataset.maxRecordBytes, seed, filter,
-                dataset.uri);
+        RowReader.Column column = dataset.tokenized ? RowReader.Column.tokens(dataset.tokensField) : RowReader.Column.text(dataset.textField);
+        return new TextStream(shards, dataset.format, column, dataset.malformedRows, dataset.maxRecordBytes, seed, filter, dataset.uri);
+    }
+
+    /** The stream's documents as token ids: its token rows as they are (spec.dataset.tokenized), else its texts tokenized. */
+    private TokenDocuments documents(TextStream text) {
+        return dataset.tokenized ? new TokenRows(text, rules.contextSize(), model.config().vocabSize()) : new TokenizedText(text, tokenizer);
     }
 
     /** Facts about the activations for cfg.json metadata: the BOS id used, the buffer, how the model was loaded. */

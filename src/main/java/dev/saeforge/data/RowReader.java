@@ -8,25 +8,58 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
+import java.util.List;
 import java.util.zip.GZIPInputStream;
 
 /** The rows of one dataset file, in file order. */
 interface RowReader extends Closeable {
 
-    /** One row: its text, or (problem set) why it has none. A blank line has neither and is passed over. */
-    record Row(String text, String problem) {
-        static final Row BLANK = new Row(null, null);
+    /** One row: its text or token ids, or (problem set) why it has neither. A blank line has none and is passed over. */
+    record Row(String text, long[] tokens, String problem) {
+        static final Row BLANK = new Row(null, null, null);
 
         static Row of(String text) {
-            return new Row(text, null);
+            return new Row(text, null, null);
+        }
+
+        static Row ofTokens(long[] tokens) {
+            return new Row(null, tokens, null);
         }
 
         static Row malformed(String problem) {
-            return new Row(null, problem);
+            return new Row(null, null, problem);
         }
 
         boolean isBlank() {
-            return text == null && problem == null;
+            return text == null && tokens == null && problem == null;
+        }
+    }
+
+    /**
+     * The column a row's document is read from: the text column, or (tokens) a column of token ids,
+     * the first of {@code names} a file has.
+     */
+    record Column(List<String> names, boolean tokens) {
+        /** SAELens' is_dataset_tokenized looks for "tokens", then "input_ids". */
+        static final List<String> SAELENS_TOKEN_COLUMNS = List.of("tokens", "input_ids");
+
+        static Column text(String name) {
+            return new Column(List.of(name), false);
+        }
+
+        /** The token column {@code name}, or (null) the one SAELens would pick. */
+        static Column tokens(String name) {
+            return new Column(name == null ? SAELENS_TOKEN_COLUMNS : List.of(name), true);
+        }
+
+        /** The first of the names {@code present} holds, else null. */
+        String pick(Collection<String> present) {
+            return names.stream().filter(present::contains).findFirst().orElse(null);
+        }
+
+        String describe() {
+            return String.join(" or ", names.stream().map(n -> "\"" + n + "\"").toList());
         }
     }
 
@@ -37,13 +70,17 @@ interface RowReader extends Closeable {
      * Opens {@code file} (named {@code name} in messages) after its first {@code skip} rows. A line
      * of JSON Lines or text longer than {@code maxRecordBytes} is a malformed row.
      *
-     * @throws MissingColumnException when a table has no {@code textField} column
+     * @throws MissingColumnException when a table has no {@code column}
      */
-    static RowReader open(Path file, String name, TextFormat format, String textField, long skip, int maxRecordBytes)
+    static RowReader open(Path file, String name, TextFormat format, Column column, long skip, int maxRecordBytes)
             throws IOException {
+        if (column.tokens() && format == TextFormat.TEXT) {
+            throw new IllegalArgumentException(name + " is plain text, which holds no token ids; spec.dataset.tokenized reads"
+                    + " Parquet or JSON Lines");
+        }
         RowReader reader = switch (format) {
-            case PARQUET -> new ParquetRows(file, name, textField, skip);
-            case JSONL -> new JsonlRows(lines(file, maxRecordBytes), name, textField);
+            case PARQUET -> new ParquetRows(file, name, column, skip);
+            case JSONL -> new JsonlRows(lines(file, maxRecordBytes), name, column);
             case TEXT -> new TextLines(lines(file, maxRecordBytes));
         };
         if (format != TextFormat.PARQUET) {

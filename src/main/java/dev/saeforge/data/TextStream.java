@@ -33,7 +33,7 @@ final class TextStream implements AutoCloseable {
 
     private final List<Shard> shards;
     private final DatasetSpec.Format format;
-    private final String textField;
+    private final RowReader.Column column;
     private final boolean skipMalformed;
     private final int maxRecordBytes;
     private final long seed;
@@ -51,12 +51,18 @@ final class TextStream implements AutoCloseable {
 
     TextStream(List<Shard> shards, DatasetSpec.Format format, String textField, DatasetSpec.MalformedRows malformedRows,
                int maxRecordBytes, long seed, RowFilter filter, String description) {
+        this(shards, format, RowReader.Column.text(textField), malformedRows, maxRecordBytes, seed, filter, description);
+    }
+
+    /** A stream of the documents in {@code column}: texts, or token ids for {@link #nextTokens()}. */
+    TextStream(List<Shard> shards, DatasetSpec.Format format, RowReader.Column column, DatasetSpec.MalformedRows malformedRows,
+               int maxRecordBytes, long seed, RowFilter filter, String description) {
         if (shards.isEmpty()) {
             throw new IllegalArgumentException(description + " holds no files");
         }
         this.shards = shards;
         this.format = format;
-        this.textField = textField;
+        this.column = column;
         this.skipMalformed = malformedRows == DatasetSpec.MalformedRows.SKIP;
         this.maxRecordBytes = maxRecordBytes;
         this.seed = seed;
@@ -66,6 +72,20 @@ final class TextStream implements AutoCloseable {
 
     /** The next document's text. */
     String next() {
+        return nextRow().text();
+    }
+
+    /** The next document's token ids (a stream of a token column). */
+    long[] nextTokens() {
+        return nextRow().tokens();
+    }
+
+    /** "FILE row N": the row the last document came from, for messages. */
+    String lastRow() {
+        return shardName() + " row " + row;
+    }
+
+    private RowReader.Row nextRow() {
         try {
             while (true) {
                 if (reader == null) {
@@ -88,7 +108,7 @@ final class TextStream implements AutoCloseable {
                     continue;
                 }
                 documentsThisEpoch++;
-                return next.text();
+                return next;
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -131,7 +151,7 @@ final class TextStream implements AutoCloseable {
     private boolean open() throws IOException {
         Shard file = shards.get(orderOf(epoch)[shard]);
         try {
-            reader = RowReader.open(file.local(), file.name(), TextFormat.of(format, file.fileName()), textField, row, maxRecordBytes);
+            reader = RowReader.open(file.local(), file.name(), TextFormat.of(format, file.fileName()), column, row, maxRecordBytes);
             return true;
         } catch (RowReader.MissingColumnException e) {
             if (!skipMalformed) {
