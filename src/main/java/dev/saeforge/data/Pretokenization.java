@@ -63,7 +63,7 @@ public final class Pretokenization {
         long skipped;
         try (Tokenizer tokenizer = Tokenizer.load(dir);
              TextStream text = new TextStream(listing.shards(), dataset.format, dataset.textField, dataset.malformedRows,
-                     dataset.maxRecordBytes, seed, TextStream.RowFilter.ALL, dataset.uri)) {
+                     dataset.maxRecordBytes, seed, TextStream.RowFilter.ALL, dataset.uri).readingOnePass()) {
             Packer packer = new Packer(rules, new TokenizedText(text, tokenizer));
             try (ParquetTokenWriter writer = new ParquetTokenWriter(partial, Map.of(METADATA_KEY, metadata(dataset, modelUri, seed, rules)))) {
                 while (true) {

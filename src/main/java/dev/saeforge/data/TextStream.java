@@ -48,6 +48,7 @@ final class TextStream implements AutoCloseable {
     private long skippedRows;
     private long skippedFiles;
     private long documentsThisEpoch;
+    private boolean onePass;
 
     TextStream(List<Shard> shards, DatasetSpec.Format format, String textField, DatasetSpec.MalformedRows malformedRows,
                int maxRecordBytes, long seed, RowFilter filter, String description) {
@@ -131,6 +132,12 @@ final class TextStream implements AutoCloseable {
         documentsThisEpoch = row > 0 || shard > 0 ? 1 : 0;
     }
 
+    /** For a reader of one pass only, which reads into the next merely to find the end: no warning that it starts. */
+    TextStream readingOnePass() {
+        onePass = true;
+        return this;
+    }
+
     long skippedRows() {
         return skippedRows;
     }
@@ -176,7 +183,9 @@ final class TextStream implements AutoCloseable {
             shard = 0;
             epoch++;
             documentsThisEpoch = 0;
-            LOG.warnf("all of %s has been read; starting pass %d over it", description, epoch + 1);
+            if (!onePass) {
+                LOG.warnf("all of %s has been read; starting pass %d over it", description, epoch + 1);
+            }
         }
     }
 
