@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saeforge.api.DatasetSpec;
 import dev.saeforge.api.TrainingRunSpec;
-import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.ModelSources;
 import dev.saeforge.lm.Qwen3Config;
@@ -37,8 +36,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * on the one gives the activations training on the other gives.
  */
 class PretokenizedDatasetTest {
-    static final int CONTEXT = 16;
-    static final int PROMPTS = 4;
+    static final int CONTEXT = LanguageModelActivationsTest.CONTEXT;
+    static final int PROMPTS = LanguageModelActivationsTest.PROMPTS;
     static final String HOOK = "blocks.1.hook_mlp_out";
 
     @TempDir
@@ -67,20 +66,7 @@ class PretokenizedDatasetTest {
     }
 
     TrainingRunSpec spec(Path data, int evalBatches, String more) throws Exception {
-        String yaml = """
-                apiVersion: saeforge.dev/v1alpha1
-                kind: TrainingRun
-                metadata: {name: lm}
-                spec:
-                  model: {name: tiny, uri: MODEL, dtype: float32}
-                  hook: HOOK
-                  dataset: {uri: DATA, contextSize: CONTEXT, storeBatchSizePrompts: PROMPTS, nBatchesInBuffer: 4, mixingFraction: 0.5MORE}
-                  sae: {expansionFactor: 2}
-                  training: {tokens: 100000, batchSizeTokens: 64, evalBatches: EVAL, seed: 5}
-                """.replace("MODEL", model.toString()).replace("HOOK", HOOK).replace("DATA", data.toString())
-                .replace("CONTEXT", String.valueOf(CONTEXT)).replace("PROMPTS", String.valueOf(PROMPTS))
-                .replace("EVAL", String.valueOf(evalBatches)).replace("MORE", more);
-        return TrainingRuns.parse(yaml, "test").get(0).getSpec();
+        return LanguageModelActivationsTest.spec(dir, data, HOOK, 0.5, evalBatches, more);
     }
 
     LanguageModelActivations open(TrainingRunSpec spec) throws IOException {
@@ -130,6 +116,14 @@ class PretokenizedDatasetTest {
                 rows.add(row);
             }
         }
+    }
+
+    static List<long[]> windowsOfZeros(int count) {
+        List<long[]> rows = new ArrayList<>();
+        for (int row = 0; row < count; row++) {
+            rows.add(new long[CONTEXT]);
+        }
+        return rows;
     }
 
     /** Rows {"tokens": [...]} of JSON Lines. */
@@ -243,10 +237,8 @@ class PretokenizedDatasetTest {
 
     @Test
     void aRowShorterThanAWindowIsRefusedWithItsFileRowAndLengths() throws Exception {
-        List<long[]> rows = new ArrayList<>();
-        for (int row = 0; row < 40; row++) {
-            rows.add(new long[row == 30 ? CONTEXT - 3 : CONTEXT]);
-        }
+        List<long[]> rows = windowsOfZeros(40);
+        rows.set(30, new long[CONTEXT - 3]);
         Path jsonl = jsonl("short.jsonl", rows);
 
         try (LanguageModelActivations source = open(spec(jsonl, 2, ", tokenized: true"))) {
@@ -258,10 +250,7 @@ class PretokenizedDatasetTest {
 
     @Test
     void anIdOutsideTheModelsVocabularyIsRefusedWithItsRowBeforeTrainingWhereTheCheckedRowsReachIt() throws Exception {
-        List<long[]> rows = new ArrayList<>();
-        for (int row = 0; row < 40; row++) {
-            rows.add(new long[CONTEXT]);
-        }
+        List<long[]> rows = windowsOfZeros(40);
         rows.get(2)[5] = vocab;
         Path early = jsonl("early.jsonl", rows);
         // Row 3 is among the evaluation's rows, read when the data is opened, before any training.
