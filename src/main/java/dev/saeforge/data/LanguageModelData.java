@@ -191,7 +191,7 @@ public final class LanguageModelData implements AutoCloseable {
         String at = hooks.size() == 1 ? hooks.get(0).toString() : hooks.size() + " hooks (" + String.join(", ", hooks.stream().map(HookPoint::toString).toList()) + ")";
         return String.format("%s (%s) at %s over %s (%d file%s; windows of %d tokens%s; %,d-row mixing buffer%s; %s held out)", modelName,
                 model.precision(), at, dataset.uri, shards.size(), shards.size() == 1 ? "" : "s", rules.contextSize(),
-                rules.bos() == null ? ", no BOS" : ", BOS " + special.bosToken() + " (" + rules.bos() + ")", bufferRows,
+                dataset.tokenized ? ", one per pre-tokenized row" : rules.bos() == null ? ", no BOS" : ", BOS " + special.bosToken() + " (" + rules.bos() + ")", bufferRows,
                 hooks.size() == 1 ? "" : " per hook", heldOut.describe());
     }
 
