@@ -12,7 +12,8 @@ import io.fabric8.generator.annotation.Required;
 /** The text corpus and how it is packed into context windows, as SAELens does. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"uri", "format", "textField", "contextSize", "prependBos", "sequenceSeparator",
-        "disableConcatSequences", "malformedRows", "maxRecordBytes", "storeBatchSizePrompts", "nBatchesInBuffer", "mixingFraction"})
+        "disableConcatSequences", "malformedRows", "maxRecordBytes", "storeBatchSizePrompts", "nBatchesInBuffer", "mixingFraction",
+        "tokenized", "tokensField", "chatTemplate", "messagesField"})
 public class DatasetSpec {
     public static final String URI_PATTERN =
             "^(hf://datasets/[A-Za-z0-9][\\w.-]*/[\\w.-]+(@[\\w.-]+)?(/\\S*|:[\\w.-]+(/\\w+(\\.\\w+)*)?)?|s3://[a-z0-9][a-z0-9.-]+[a-z0-9](/\\S*)?|file://\\S+|tiny://corpus|[^:\\s][^:]*)$";
@@ -80,6 +81,16 @@ public class DatasetSpec {
     @JsonPropertyDescription("With chatTemplate: the JSON key holding a row's conversation, a list of {role, content}"
             + " messages (SAELens reads the column messages, conversation or conversations). Default messages.")
     public String messagesField = "messages";
+
+    @JsonPropertyDescription("The rows hold token ids, not text (SAELens is_dataset_tokenized, which it detects from a tokens or"
+            + " input_ids column): each row, as SAELens' PretokenizeRunner or saeforge pretokenize wrote it, is one window, its first"
+            + " contextSize ids used as they are (BOS and separators already in them; prependBos, sequenceSeparator and"
+            + " disableConcatSequences do not apply). A shorter row, or an id outside the model's vocabulary, stops the run. Default false.")
+    public boolean tokenized = false;
+
+    @JsonPropertyDescription("With tokenized, the Parquet list column or JSON array of token ids; default: tokens, else input_ids,"
+            + " the columns SAELens looks for.")
+    public String tokensField;
 
     public enum Format {
         @JsonProperty("auto") AUTO,

@@ -10,23 +10,21 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * JSON Lines: each line one JSON object holding the text under {@code textField}, or, with a chat
- * template, a conversation (a list of {role, content} messages) that the template renders to text.
+ * JSON Lines: each line one JSON object holding, under the column's key, the text (a string), the
+ * token ids (an array of integers), or, with a chat template, a conversation (a list of {role,
+ * content} messages) that the template renders to text.
  */
 final class JsonlRows implements RowReader {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final BoundedLines lines;
     private final String name;
-    private final String textField;
-    private final ChatTemplate chat;
+    private final RowReader.Column column;
 
-    /** {@code chat}: null to read text, else the template that renders the conversation under {@code textField}. */
-    JsonlRows(BoundedLines lines, String name, String textField, ChatTemplate chat) {
+    JsonlRows(BoundedLines lines, String name, RowReader.Column column) {
         this.lines = lines;
         this.name = name;
-        this.textField = textField;
-        this.chat = chat;
+        this.column = column;
     }
 
     @Override
@@ -51,15 +49,19 @@ final class JsonlRows implements RowReader {
         if (!node.isObject()) {
             return Row.malformed("is a JSON " + node.getNodeType().name().toLowerCase() + ", not an object");
         }
-        JsonNode text = node.get(textField);
-        if (text == null) {
-            List<String> keys = new ArrayList<>();
-            node.fieldNames().forEachRemaining(keys::add);
-            return Row.malformed("has no \"" + textField + "\" field (it has " + (keys.isEmpty() ? "none" : String.join(", ", keys))
-                    + "); set spec.dataset." + (chat == null ? "textField" : "messagesField"));
+        List<String> keys = new ArrayList<>();
+        node.fieldNames().forEachRemaining(keys::add);
+        String textField = column.pick(keys);
+        if (textField == null) {
+            return Row.malformed("has no " + column.describe() + " field (it has " + (keys.isEmpty() ? "none" : String.join(", ", keys))
+                    + "); set spec.dataset." + column.specField());
         }
-        if (chat != null) {
-            return conversation(text);
+        JsonNode text = node.get(textField);
+        if (column.tokens()) {
+            return tokens(textField, text);
+        }
+        if (column.chat() != null) {
+            return conversation(textField, text);
         }
         if (!text.isTextual()) {
             return Row.malformed("has \"" + textField + "\" as a JSON " + text.getNodeType().name().toLowerCase() + ", not a string");
@@ -68,22 +70,37 @@ final class JsonlRows implements RowReader {
     }
 
     /** The text the chat template makes of a list of {role, content} messages. */
-    private Row conversation(JsonNode messages) {
+    private Row conversation(String field, JsonNode messages) {
         if (!messages.isArray() || messages.isEmpty()) {
-            return Row.malformed("has \"" + textField + "\" as " + (messages.isArray() ? "an empty list" : "a JSON "
+            return Row.malformed("has \"" + field + "\" as " + (messages.isArray() ? "an empty list" : "a JSON "
                     + messages.getNodeType().name().toLowerCase()) + ", not a list of {role, content} messages");
         }
         for (int i = 0; i < messages.size(); i++) {
             JsonNode message = messages.get(i);
             if (!message.path("role").isTextual() || !message.path("content").isTextual()) {
-                return Row.malformed("has \"" + textField + "\" message " + (i + 1) + " without a string role and content");
+                return Row.malformed("has \"" + field + "\" message " + (i + 1) + " without a string role and content");
             }
         }
         try {
-            return Row.of(chat.render(JSON.convertValue(messages, List.class)));
+            return Row.of(column.chat().render(JSON.convertValue(messages, List.class)));
         } catch (IllegalArgumentException e) {
-            return Row.malformed("has \"" + textField + "\" messages the model's chat template refuses: " + e.getMessage());
+            return Row.malformed("has \"" + field + "\" messages the model's chat template refuses: " + e.getMessage());
         }
+    }
+
+    private static Row tokens(String field, JsonNode ids) {
+        if (!ids.isArray()) {
+            return Row.malformed("has \"" + field + "\" as a JSON " + ids.getNodeType().name().toLowerCase() + ", not an array of token ids");
+        }
+        long[] tokens = new long[ids.size()];
+        for (int i = 0; i < tokens.length; i++) {
+            JsonNode id = ids.get(i);
+            if (!id.isIntegralNumber() || !id.canConvertToLong()) {
+                return Row.malformed("has " + id + " at index " + i + " of \"" + field + "\", not an integer token id");
+            }
+            tokens[i] = id.longValue();
+        }
+        return Row.ofTokens(tokens);
     }
 
     @Override

@@ -52,7 +52,7 @@ public final class LanguageModelData implements AutoCloseable {
         this.inputs = inputs;
         this.seed = seed;
         try (TextStream all = textStream(TextStream.RowFilter.ALL)) {
-            this.heldOut = HeldOut.take(all, new TokenizedText(all, tokenizer), rules, evalWindows);
+            this.heldOut = HeldOut.take(all, documents(all), rules, evalWindows);
         }
     }
 
@@ -93,13 +93,7 @@ public final class LanguageModelData implements AutoCloseable {
             tokenizer = Tokenizer.load(dir);
             SpecialTokens special = SpecialTokens.read(dir);
             ChatTemplate chat = dataset.chatTemplate ? ChatTemplate.read(dir, modelSpec.uri) : null;
-            Long separator = switch (dataset.sequenceSeparator) {
-                case BOS -> special.bosId();
-                case EOS -> special.eosId();
-                case NONE -> null;
-            };
-            Packer.Rules rules = new Packer.Rules(dataset.contextSize, dataset.prependBos ? special.bosId() : null, separator,
-                    dataset.disableConcatSequences);
+            Packer.Rules rules = dataset.tokenized ? TokenRows.packing(dataset.contextSize) : textPacking(dataset, special);
             DatasetFiles files = DatasetFiles.of(sources);
             boolean sameDataset = recorded != null && dataset.uri.equals(recorded.dataset());
             DatasetFiles.Listing listing = sameDataset ? new DatasetFiles.Listing(recorded.datasetRevision(), recorded.datasetConfig(),
@@ -116,6 +110,16 @@ public final class LanguageModelData implements AutoCloseable {
             model.close();
             throw e;
         }
+    }
+
+    /** How SAELens packs {@code dataset}'s text into windows with these special tokens. */
+    static Packer.Rules textPacking(DatasetSpec dataset, SpecialTokens special) {
+        Long separator = switch (dataset.sequenceSeparator) {
+            case BOS -> special.bosId();
+            case EOS -> special.eosId();
+            case NONE -> null;
+        };
+        return new Packer.Rules(dataset.contextSize, dataset.prependBos ? special.bosId() : null, separator, dataset.disableConcatSequences);
     }
 
     public Qwen3Model model() {
@@ -153,12 +157,18 @@ public final class LanguageModelData implements AutoCloseable {
     /** The training text packed into windows, from its start; every call opens its own reader of the files. */
     public TrainingWindows trainingWindows() {
         TextStream text = textStream(heldOut);
-        return new TrainingWindows(text, new Packer(rules, new TokenizedText(text, tokenizer)), windowsPerForward());
+        return new TrainingWindows(text, new Packer(rules, documents(text)), windowsPerForward());
     }
 
     private TextStream textStream(TextStream.RowFilter filter) {
-        return new TextStream(shards, dataset.format, chat == null ? dataset.textField : dataset.messagesField, chat, dataset.malformedRows,
-                dataset.maxRecordBytes, seed, filter, dataset.uri);
+        RowReader.Column column = dataset.tokenized ? RowReader.Column.tokens(dataset.tokensField)
+                : chat != null ? RowReader.Column.messages(dataset.messagesField, chat) : RowReader.Column.text(dataset.textField);
+        return new TextStream(shards, dataset.format, column, dataset.malformedRows, dataset.maxRecordBytes, seed, filter, dataset.uri);
+    }
+
+    /** The stream's documents as token ids: its token rows as they are (spec.dataset.tokenized), else its texts tokenized. */
+    private TokenDocuments documents(TextStream text) {
+        return dataset.tokenized ? new TokenRows(text, rules.contextSize(), model.config().vocabSize()) : new TokenizedText(text, tokenizer);
     }
 
     /** Facts about the activations for cfg.json metadata: the BOS id used, the buffer, how the model was loaded. */
@@ -186,7 +196,7 @@ public final class LanguageModelData implements AutoCloseable {
         String at = hooks.size() == 1 ? hooks.get(0).toString() : hooks.size() + " hooks (" + String.join(", ", hooks.stream().map(HookPoint::toString).toList()) + ")";
         return String.format("%s (%s) at %s over %s (%d file%s; windows of %d tokens%s; %,d-row mixing buffer%s; %s held out)", modelName,
                 model.precision(), at, dataset.uri, shards.size(), shards.size() == 1 ? "" : "s", rules.contextSize(),
-                rules.bos() == null ? ", no BOS" : ", BOS " + special.bosToken() + " (" + rules.bos() + ")", bufferRows,
+                dataset.tokenized ? ", one per pre-tokenized row" : rules.bos() == null ? ", no BOS" : ", BOS " + special.bosToken() + " (" + rules.bos() + ")", bufferRows,
                 hooks.size() == 1 ? "" : " per hook", heldOut.describe());
     }
 

@@ -2,6 +2,7 @@ package dev.saeforge.data;
 
 import com.github.luben.zstd.ZstdInputStream;
 import dev.saeforge.lm.ChatTemplate;
+import dev.saeforge.lm.ChatTemplate;
 
 import java.io.BufferedInputStream;
 import java.io.Closeable;
@@ -9,25 +10,68 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
+import java.util.List;
 import java.util.zip.GZIPInputStream;
 
 /** The rows of one dataset file, in file order. */
 interface RowReader extends Closeable {
 
-    /** One row: its text, or (problem set) why it has none. A blank line has neither and is passed over. */
-    record Row(String text, String problem) {
-        static final Row BLANK = new Row(null, null);
+    /** One row: its text or token ids, or (problem set) why it has neither. A blank line has none and is passed over. */
+    record Row(String text, long[] tokens, String problem) {
+        static final Row BLANK = new Row(null, null, null);
 
         static Row of(String text) {
-            return new Row(text, null);
+            return new Row(text, null, null);
+        }
+
+        static Row ofTokens(long[] tokens) {
+            return new Row(null, tokens, null);
         }
 
         static Row malformed(String problem) {
-            return new Row(null, problem);
+            return new Row(null, null, problem);
         }
 
         boolean isBlank() {
-            return text == null && problem == null;
+            return text == null && tokens == null && problem == null;
+        }
+    }
+
+    /**
+     * The column a row's document is read from, the first of {@code names} a file has: the text
+     * column, a column of token ids (tokens), or conversations that {@code chat} renders to text.
+     */
+    record Column(List<String> names, boolean tokens, ChatTemplate chat) {
+        /** SAELens' is_dataset_tokenized looks for "tokens", then "input_ids". */
+        static final List<String> SAELENS_TOKEN_COLUMNS = List.of("tokens", "input_ids");
+
+        static Column text(String name) {
+            return new Column(List.of(name), false, null);
+        }
+
+        /** The token column {@code name}, or (null) the one SAELens would pick. */
+        static Column tokens(String name) {
+            return new Column(name == null ? SAELENS_TOKEN_COLUMNS : List.of(name), true, null);
+        }
+
+        /** The column {@code name} of conversations, which {@code chat} renders to text. */
+        static Column messages(String name, ChatTemplate chat) {
+            return new Column(List.of(name), false, chat);
+        }
+
+        /** The spec.dataset field that names this column. */
+        String specField() {
+            return tokens ? "tokensField" : chat != null ? "messagesField" : "textField";
+        }
+
+        /** The first of the names {@code present} holds, else null. */
+        String pick(Collection<String> present) {
+            return names.stream().filter(present::contains).findFirst().orElse(null);
+        }
+
+        String describe() {
+            return String.join(" or ", names.stream().map(n -> "\"" + n + "\"").toList());
         }
     }
 
@@ -36,16 +80,20 @@ interface RowReader extends Closeable {
 
     /**
      * Opens {@code file} (named {@code name} in messages) after its first {@code skip} rows. A line
-     * of JSON Lines or text longer than {@code maxRecordBytes} is a malformed row. With {@code chat}
-     * (JSON Lines only), {@code textField} holds conversations that it renders to text.
+     * of JSON Lines or text longer than {@code maxRecordBytes} is a malformed row.
+     * A column with a chat template (JSON Lines only) holds conversations it renders to text.
      *
-     * @throws MissingColumnException when a table has no {@code textField} column
+     * @throws MissingColumnException when a table has no {@code column}
      */
-    static RowReader open(Path file, String name, TextFormat format, String textField, ChatTemplate chat, long skip,
-                          int maxRecordBytes) throws IOException {
+    static RowReader open(Path file, String name, TextFormat format, Column column, long skip, int maxRecordBytes)
+            throws IOException {
+        if (column.tokens() && format == TextFormat.TEXT) {
+            throw new IllegalArgumentException(name + " is plain text, which holds no token ids; spec.dataset.tokenized reads"
+                    + " Parquet or JSON Lines");
+        }
         RowReader reader = switch (format) {
-            case PARQUET -> new ParquetRows(file, name, textField, skip);
-            case JSONL -> new JsonlRows(lines(file, maxRecordBytes), name, textField, chat);
+            case PARQUET -> new ParquetRows(file, name, column, skip);
+            case JSONL -> new JsonlRows(lines(file, maxRecordBytes), name, column);
             case TEXT -> new TextLines(lines(file, maxRecordBytes));
         };
         if (format != TextFormat.PARQUET) {

@@ -1,7 +1,6 @@
 package dev.saeforge.data;
 
 import dev.saeforge.api.DatasetSpec;
-import dev.saeforge.lm.ChatTemplate;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -34,8 +33,7 @@ final class TextStream implements AutoCloseable {
 
     private final List<Shard> shards;
     private final DatasetSpec.Format format;
-    private final String textField;
-    private final ChatTemplate chat;
+    private final RowReader.Column column;
     private final boolean skipMalformed;
     private final int maxRecordBytes;
     private final long seed;
@@ -50,24 +48,29 @@ final class TextStream implements AutoCloseable {
     private long skippedRows;
     private long skippedFiles;
     private long documentsThisEpoch;
+    private boolean onePass;
 
-    /** {@code chat}: null for text under {@code textField}, else the template that renders the conversations there. */
-    TextStream(List<Shard> shards, DatasetSpec.Format format, String textField, ChatTemplate chat, DatasetSpec.MalformedRows malformedRows,
+    TextStream(List<Shard> shards, DatasetSpec.Format format, String textField, DatasetSpec.MalformedRows malformedRows,
+               int maxRecordBytes, long seed, RowFilter filter, String description) {
+        this(shards, format, RowReader.Column.text(textField), malformedRows, maxRecordBytes, seed, filter, description);
+    }
+
+    /** A stream of the documents in {@code column}: texts (rendered conversations too), or token ids for {@link #nextTokens()}. */
+    TextStream(List<Shard> shards, DatasetSpec.Format format, RowReader.Column column, DatasetSpec.MalformedRows malformedRows,
                int maxRecordBytes, long seed, RowFilter filter, String description) {
         if (shards.isEmpty()) {
             throw new IllegalArgumentException(description + " holds no files");
         }
         for (Shard file : shards) {
             TextFormat fileFormat = TextFormat.of(format, file.fileName());
-            if (chat != null && fileFormat != TextFormat.JSONL) {
+            if (column.chat() != null && fileFormat != TextFormat.JSONL) {
                 throw new IllegalArgumentException("spec.dataset.chatTemplate reads conversations from JSON Lines files, but " + file.name()
-                        + " is " + fileFormat.name().toLowerCase() + "; give JSON Lines rows with a \"" + textField + "\" list of messages");
+                        + " is " + fileFormat.name().toLowerCase() + "; give JSON Lines rows with a \"" + column.names().get(0) + "\" list of messages");
             }
         }
         this.shards = shards;
         this.format = format;
-        this.textField = textField;
-        this.chat = chat;
+        this.column = column;
         this.skipMalformed = malformedRows == DatasetSpec.MalformedRows.SKIP;
         this.maxRecordBytes = maxRecordBytes;
         this.seed = seed;
@@ -77,6 +80,20 @@ final class TextStream implements AutoCloseable {
 
     /** The next document's text. */
     String next() {
+        return nextRow().text();
+    }
+
+    /** The next document's token ids (a stream of a token column). */
+    long[] nextTokens() {
+        return nextRow().tokens();
+    }
+
+    /** "FILE row N": the row the last document came from, for messages. */
+    String lastRow() {
+        return shardName() + " row " + row;
+    }
+
+    private RowReader.Row nextRow() {
         try {
             while (true) {
                 if (reader == null) {
@@ -99,7 +116,7 @@ final class TextStream implements AutoCloseable {
                     continue;
                 }
                 documentsThisEpoch++;
-                return next.text();
+                return next;
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -122,6 +139,12 @@ final class TextStream implements AutoCloseable {
         documentsThisEpoch = row > 0 || shard > 0 ? 1 : 0;
     }
 
+    /** For a reader of one pass only, which reads into the next merely to find the end: no warning that it starts. */
+    TextStream readingOnePass() {
+        onePass = true;
+        return this;
+    }
+
     long skippedRows() {
         return skippedRows;
     }
@@ -142,8 +165,7 @@ final class TextStream implements AutoCloseable {
     private boolean open() throws IOException {
         Shard file = shards.get(orderOf(epoch)[shard]);
         try {
-            reader = RowReader.open(file.local(), file.name(), TextFormat.of(format, file.fileName()), textField, chat, row,
-                    maxRecordBytes);
+            reader = RowReader.open(file.local(), file.name(), TextFormat.of(format, file.fileName()), column, row, maxRecordBytes);
             return true;
         } catch (RowReader.MissingColumnException e) {
             if (!skipMalformed) {
@@ -168,7 +190,9 @@ final class TextStream implements AutoCloseable {
             shard = 0;
             epoch++;
             documentsThisEpoch = 0;
-            LOG.warnf("all of %s has been read; starting pass %d over it", description, epoch + 1);
+            if (!onePass) {
+                LOG.warnf("all of %s has been read; starting pass %d over it", description, epoch + 1);
+            }
         }
     }
 

@@ -86,7 +86,7 @@ public final class DatasetFixtures {
     }
 
     static TextStream stream(List<Shard> shards, DatasetSpec.MalformedRows malformed, int maxRecordBytes, long seed) {
-        return new TextStream(shards, DatasetSpec.Format.AUTO, "text", null, malformed, maxRecordBytes, seed, TextStream.RowFilter.ALL,
+        return new TextStream(shards, DatasetSpec.Format.AUTO, "text", malformed, maxRecordBytes, seed, TextStream.RowFilter.ALL,
                 "the test data");
     }
 

@@ -61,6 +61,11 @@ class LanguageModelActivationsTest {
     }
 
     TrainingRunSpec spec(String hook, double mixing, String more) throws Exception {
+        return spec(dir, corpus, hook, mixing, 2, more);
+    }
+
+    /** A run of the tiny model in {@code dir}/model over {@code corpus}; {@code more} adds dataset fields. */
+    static TrainingRunSpec spec(Path dir, Path corpus, String hook, double mixing, int evalBatches, String more) throws Exception {
         String yaml = """
                 apiVersion: saeforge.dev/v1alpha1
                 kind: TrainingRun
@@ -70,9 +75,9 @@ class LanguageModelActivationsTest {
                   hook: HOOK
                   dataset: {uri: CORPUS, contextSize: CONTEXT, storeBatchSizePrompts: PROMPTS, mixingFraction: MIX BUFFER MORE}
                   sae: {expansionFactor: 2}
-                  training: {tokens: 100000, batchSizeTokens: 64, evalBatches: 2, seed: 5}
+                  training: {tokens: 100000, batchSizeTokens: 64, evalBatches: EVAL, seed: 5}
                 """.replace("MODEL", dir.resolve("model").toString()).replace("HOOK", hook).replace("CORPUS", corpus.toString())
-                .replace("CONTEXT", String.valueOf(CONTEXT)).replace("PROMPTS", String.valueOf(PROMPTS)).replace("MIX", String.valueOf(mixing))
+                .replace("CONTEXT", String.valueOf(CONTEXT)).replace("PROMPTS", String.valueOf(PROMPTS)).replace("MIX", String.valueOf(mixing)).replace("EVAL", String.valueOf(evalBatches))
                 .replace("BUFFER", more.contains("nBatchesInBuffer") ? "" : ", nBatchesInBuffer: 4").replace("MORE", more);
         return TrainingRuns.parse(yaml, "test").get(0).getSpec();
     }

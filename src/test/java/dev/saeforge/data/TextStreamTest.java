@@ -48,7 +48,7 @@ class TextStreamTest {
     @Test
     void theTextColumnIsConfigurable() throws IOException {
         Path file = parquet(dir.resolve("d.parquet"), "content", documents("c", 5));
-        try (TextStream stream = new TextStream(local(file), DatasetSpec.Format.AUTO, "content", null, FAIL, new DatasetSpec().maxRecordBytes, 0, TextStream.RowFilter.ALL, "t")) {
+        try (TextStream stream = new TextStream(local(file), DatasetSpec.Format.AUTO, "content", FAIL, new DatasetSpec().maxRecordBytes, 0, TextStream.RowFilter.ALL, "t")) {
             assertThat(stream.next()).isEqualTo(documents("c", 5).get(0));
         }
     }
