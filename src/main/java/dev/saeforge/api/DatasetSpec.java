@@ -12,7 +12,7 @@ import io.fabric8.generator.annotation.Required;
 /** The text corpus and how it is packed into context windows, as SAELens does. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"uri", "format", "textField", "contextSize", "prependBos", "sequenceSeparator",
-        "disableConcatSequences", "malformedRows", "maxRecordBytes", "storeBatchSizePrompts", "nBatchesInBuffer", "mixingFraction"})
+        "disableConcatSequences", "malformedRows", "maxRecordBytes", "storeBatchSizePrompts", "nBatchesInBuffer", "mixingFraction", "eval"})
 public class DatasetSpec {
     public static final String URI_PATTERN =
             "^(hf://datasets/[A-Za-z0-9][\\w.-]*/[\\w.-]+(@[\\w.-]+)?(/\\S*)?|s3://[a-z0-9][a-z0-9.-]+[a-z0-9](/\\S*)?|file://\\S+|tiny://corpus|[^:\\s][^:]*)$";
@@ -71,6 +71,10 @@ public class DatasetSpec {
     @Min(0)
     @Max(value = 1, inclusive = false)
     public double mixingFraction = 0.5;
+
+    @JsonPropertyDescription("A dataset of its own to evaluate on (SAELens eval_dataset_path, eval_dataset_split); unset, evaluation"
+            + " holds out the first documents of this dataset, which training then skips.")
+    public EvalDatasetSpec eval;
 
     public enum Format {
         @JsonProperty("auto") AUTO,

@@ -30,7 +30,8 @@ import java.util.stream.Stream;
  *     glob in KEY; endpoint and credentials from the environment ({@link S3Settings});</li>
  * <li>hf://datasets/ORG/NAME[@REVISION][/PATH]: the hub dataset's data files of the train split
  *     (files or folders named train, as the hub's loader picks them; all data files if none
- *     is), or those at PATH (a file, a folder or a glob); HF_ENDPOINT and HF_TOKEN as for models;</li>
+ *     is), or of another split ({@link #splitWords}), or those at PATH (a file, a folder or a glob);
+ *     HF_ENDPOINT and HF_TOKEN as for models;</li>
  * <li>tiny://corpus: {@link TinyCorpus}, generated into the cache on first use.</li>
  * </ul>
  * Remote files are downloaded into the cache (CACHE/datasets/s3/BUCKET/KEY,
@@ -42,8 +43,8 @@ import java.util.stream.Stream;
 final class DatasetFiles {
     private static final Pattern HF = Pattern.compile("hf://datasets/([A-Za-z0-9][\\w.-]*/[\\w.-]+)(?:@([\\w.-]+))?(?:/(.*))?");
     private static final Pattern S3 = Pattern.compile("s3://([^/]+)/?(.*)");
-    /** The hub's rule for files of the train split: "train" or "training" as a word of the path. */
-    private static final Pattern TRAIN_SPLIT = Pattern.compile("(^|[/\\-._ 0-9])(train|training)([/\\-._ 0-9]|$)");
+    /** The split a hub dataset's training text is read from. */
+    static final String TRAIN = dev.saeforge.api.EvalDatasetSpec.DEFAULT_SPLIT;
 
     private final Path cacheDir;
     private final HfHub hub;
@@ -71,6 +72,11 @@ final class DatasetFiles {
 
     /** The files of {@code location}, at hub revision {@code revision} when not null instead of the location's own. */
     Listing listing(String location, String revision) throws IOException {
+        return listing(location, revision, TRAIN);
+    }
+
+    /** As {@link #listing(String, String)}, a hub dataset's files of split {@code split}. */
+    Listing listing(String location, String revision, String split) throws IOException {
         List<Shard> shards;
         String listedAt = null;
         if (location.equals(TinyCorpus.LOCATION)) {
@@ -79,7 +85,7 @@ final class DatasetFiles {
         } else if (location.startsWith("hf://")) {
             HfHub.Snapshot snapshot = snapshot(location, revision);
             listedAt = snapshot.commit();
-            shards = hub(location, snapshot);
+            shards = hub(location, snapshot, split);
         } else if (location.startsWith("s3://")) {
             shards = s3(location);
         } else if (location.contains("://") && !location.startsWith("file://")) {
@@ -90,7 +96,8 @@ final class DatasetFiles {
         }
         if (shards.isEmpty()) {
             throw new IllegalArgumentException("dataset location " + location + " holds no data files (.jsonl, .jsonl.gz, .jsonl.zst, "
-                    + ".parquet or .txt)");
+                    + ".parquet or .txt)" + (split.equals(TRAIN) ? "" : " of split " + split + " (files or folders named "
+                    + String.join(", ", splitWords(split)) + ")"));
         }
         return new Listing(listedAt, shards.stream().sorted(Comparator.comparing(Shard::name)).toList());
     }
@@ -102,7 +109,12 @@ final class DatasetFiles {
      * refused, since the stream's position means nothing in other data.
      */
     List<Shard> recorded(InputFiles recorded) throws IOException {
-        Map<String, Shard> now = listing(recorded.dataset(), recorded.datasetRevision()).shards().stream()
+        return recorded(recorded, TRAIN);
+    }
+
+    /** As {@link #recorded(InputFiles)}, for files of a hub dataset's split {@code split}. */
+    List<Shard> recorded(InputFiles recorded, String split) throws IOException {
+        Map<String, Shard> now = listing(recorded.dataset(), recorded.datasetRevision(), split).shards().stream()
                 .collect(Collectors.toMap(Shard::name, Function.identity()));
         String remedy = "; an exact resume is impossible: restore the file as it was, or give the run a new metadata.name to start afresh";
         List<Shard> out = new ArrayList<>();
@@ -211,15 +223,31 @@ final class DatasetFiles {
         return m;
     }
 
-    private List<Shard> hub(String location, HfHub.Snapshot snapshot) {
+    /**
+     * The words that name split {@code split}'s files in a hub dataset, as the hub's loader reads
+     * them (datasets' SPLIT_KEYWORDS); a split of another name is named by itself.
+     */
+    static List<String> splitWords(String split) {
+        return switch (split) {
+            case "train" -> List.of("train", "training");
+            case "validation" -> List.of("validation", "valid", "val", "dev");
+            case "test" -> List.of("test", "testing", "eval", "evaluation");
+            default -> List.of(split);
+        };
+    }
+
+    private List<Shard> hub(String location, HfHub.Snapshot snapshot, String split) {
         Matcher m = hubLocation(location);
         String repo = m.group(1);
         String path = m.group(3) == null ? "" : m.group(3).replaceAll("/+$", "");
         List<String> files;
         if (path.isEmpty()) {
             List<String> data = snapshot.sizes().keySet().stream().filter(TextFormat::isDataFile).toList();
-            List<String> train = data.stream().filter(f -> TRAIN_SPLIT.matcher(f).find()).toList();
-            files = train.isEmpty() ? data : train;
+            // The hub's rule: a word of the path names the split; with no file of the train split named, all files are.
+            String any = String.join("|", splitWords(split).stream().map(Pattern::quote).toList());
+            Pattern words = Pattern.compile("(^|[/\\-._ 0-9])(" + any + ")([/\\-._ 0-9]|$)");
+            List<String> ofSplit = data.stream().filter(f -> words.matcher(f).find()).toList();
+            files = ofSplit.isEmpty() && split.equals(TRAIN) ? data : ofSplit;
         } else if (snapshot.sizes().containsKey(path)) {
             files = List.of(path);
         } else if (firstGlobCharacter(path) >= 0) {

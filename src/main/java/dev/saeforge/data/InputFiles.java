@@ -17,9 +17,12 @@ import java.util.Objects;
  * attempt reads exactly that and not whatever its locations hold by then: the revision the model
  * location resolved to (a hub commit; null for locations without revisions), the dataset's
  * likewise, and the dataset's files in reading order with each one's size and version (an S3
- * ETag; hub files are fixed by the commit, local files have none).
+ * ETag; hub files are fixed by the commit, local files have none); and likewise the separate
+ * evaluation dataset's ({@code eval}, under "eval"; its model fields null), null when evaluation
+ * holds out training text.
  */
-public record InputFiles(String model, String modelRevision, String dataset, String datasetRevision, List<File> files) {
+public record InputFiles(String model, String modelRevision, String dataset, String datasetRevision, List<File> files,
+                         InputFiles eval) {
     public static final String FILE_NAME = "inputs.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -39,7 +42,19 @@ public record InputFiles(String model, String modelRevision, String dataset, Str
         files = List.copyOf(files);
     }
 
+    public InputFiles(String model, String modelRevision, String dataset, String datasetRevision, List<File> files) {
+        this(model, modelRevision, dataset, datasetRevision, files, null);
+    }
+
     public byte[] toJson() {
+        try {
+            return JSON.writeValueAsBytes(toTree());
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a JSON tree failed to serialise", e);
+        }
+    }
+
+    private ObjectNode toTree() {
         ObjectNode root = JSON.createObjectNode();
         root.put("model", model);
         root.put("model_revision", modelRevision);
@@ -49,11 +64,10 @@ public record InputFiles(String model, String modelRevision, String dataset, Str
         for (File file : files) {
             list.addObject().put("name", file.name()).put("bytes", file.bytes()).put("version", file.version());
         }
-        try {
-            return JSON.writeValueAsBytes(root);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a JSON tree failed to serialise", e);
+        if (eval != null) {
+            root.set("eval", eval.toTree());
         }
+        return root;
     }
 
     /** Reads what {@link #toJson()} wrote; {@code source} names it in errors. */
@@ -64,6 +78,10 @@ public record InputFiles(String model, String modelRevision, String dataset, Str
         } catch (JsonProcessingException e) {
             throw new IOException(source + " is not JSON (" + e.getOriginalMessage() + ")");
         }
+        return parse(root, source);
+    }
+
+    private static InputFiles parse(JsonNode root, String source) throws IOException {
         if (root == null || !root.path("dataset").isTextual() || !root.path("files").isArray()) {
             throw new IOException(source + " lacks \"dataset\" or \"files\"");
         }
@@ -75,7 +93,7 @@ public record InputFiles(String model, String modelRevision, String dataset, Str
             files.add(new File(file.path("name").asText(), file.path("bytes").asLong(), text(file.path("version"))));
         }
         return new InputFiles(text(root.path("model")), text(root.path("model_revision")), root.path("dataset").asText(),
-                text(root.path("dataset_revision")), files);
+                text(root.path("dataset_revision")), files, root.has("eval") ? parse(root.path("eval"), source + " (eval)") : null);
     }
 
     private static String text(JsonNode node) {

@@ -2,6 +2,7 @@ package dev.saeforge.data;
 
 import ai.djl.Device;
 import dev.saeforge.api.DatasetSpec;
+import dev.saeforge.api.EvalDatasetSpec;
 import dev.saeforge.api.ModelSpec;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.lm.HookPoint;
@@ -9,6 +10,7 @@ import dev.saeforge.lm.ModelSources;
 import dev.saeforge.lm.Qwen3Model;
 import dev.saeforge.lm.SpecialTokens;
 import dev.saeforge.lm.Tokenizer;
+import dev.saeforge.store.Failures;
 import dev.saeforge.tensor.Precision;
 
 import java.io.IOException;
@@ -22,10 +24,12 @@ import java.util.Map;
 /**
  * A run's language model, tokenizer and text, opened and checked against each other: the model
  * on its device, the packing rules SAELens would use (BOS, separator, context), the dataset's
- * files, and the windows held out for evaluation (the first documents, {@link HeldOut}). The
- * stream, the evaluation and the benchmarks all call the model through this.
+ * files, and the windows held out for evaluation (the first documents, or those of
+ * spec.dataset.eval, {@link HeldOut}). The stream, the evaluation and the benchmarks all call the
+ * model through this.
  */
 public final class LanguageModelData implements AutoCloseable {
+    private static final String EVAL_FIELD = "spec.dataset.eval";
     private final String modelName;
     private final Qwen3Model model;
     private final Tokenizer tokenizer;
@@ -38,7 +42,7 @@ public final class LanguageModelData implements AutoCloseable {
     private final HeldOut heldOut;
 
     private LanguageModelData(String modelName, Qwen3Model model, Tokenizer tokenizer, SpecialTokens special, DatasetSpec dataset,
-                              Packer.Rules rules, List<Shard> shards, InputFiles inputs, long seed, int evalWindows) {
+                              Packer.Rules rules, List<Shard> shards, InputFiles inputs, long seed, int evalWindows, List<Shard> evalShards) {
         this.modelName = modelName;
         this.model = model;
         this.tokenizer = tokenizer;
@@ -48,15 +52,24 @@ public final class LanguageModelData implements AutoCloseable {
         this.shards = shards;
         this.inputs = inputs;
         this.seed = seed;
-        try (TextStream all = textStream(TextStream.RowFilter.ALL)) {
-            this.heldOut = HeldOut.take(all, new TokenizedText(all, tokenizer), rules, evalWindows);
+        if (dataset.eval == null) {
+            try (TextStream all = textStream(TextStream.RowFilter.ALL)) {
+                this.heldOut = HeldOut.take(all, new TokenizedText(all, tokenizer), rules, evalWindows);
+            }
+        } else {
+            try (TextStream eval = new TextStream(evalShards, dataset.format, dataset.textField, dataset.malformedRows,
+                    dataset.maxRecordBytes, seed, TextStream.RowFilter.ALL, dataset.eval.uri)) {
+                this.heldOut = HeldOut.separate(eval, new TokenizedText(eval, tokenizer), rules, evalWindows, dataset.eval.rows,
+                        dataset.eval.uri, EVAL_FIELD);
+            }
         }
     }
 
     /**
      * Opens the model and dataset of {@code spec} on {@code device}, checking that every hook
      * exists in the model and that the windows fit its positions, and holds out the evaluation
-     * windows (spec.training.evalBatches batches of storeBatchSizePrompts).
+     * windows (spec.training.evalBatches batches of storeBatchSizePrompts), or packs them from
+     * spec.dataset.eval.
      */
     public static LanguageModelData open(TrainingRunSpec spec, List<HookPoint> hooks, Device device, ModelSources sources)
             throws IOException {
@@ -67,8 +80,9 @@ public final class LanguageModelData implements AutoCloseable {
      * As {@link #open(TrainingRunSpec, List, Device, ModelSources)}, reading what {@code recorded}
      * says a checkpoint of the run read (null: what the locations hold now): the model at the
      * recorded revision and exactly the recorded dataset files, so that a resumed run continues on
-     * the same input. A recorded location other than the spec's is not used (the checkpoint's spec
-     * check refuses the resume).
+     * the same input and evaluates on the same windows (an evaluation file gone or changed is
+     * refused as a training file is). A recorded location other than the spec's is not used (the
+     * checkpoint's spec check refuses the resume).
      */
     public static LanguageModelData open(TrainingRunSpec spec, List<HookPoint> hooks, Device device, ModelSources sources,
                                          InputFiles recorded) throws IOException {
@@ -100,17 +114,40 @@ public final class LanguageModelData implements AutoCloseable {
             boolean sameDataset = recorded != null && dataset.uri.equals(recorded.dataset());
             DatasetFiles.Listing listing = sameDataset ? new DatasetFiles.Listing(recorded.datasetRevision(), files.recorded(recorded))
                     : files.listing(dataset.uri, null);
+            DatasetFiles.Listing eval = dataset.eval == null ? null : evalListing(dataset.eval, files, recorded == null ? null : recorded.eval());
             InputFiles inputs = new InputFiles(modelSpec.uri, resolved.revision(), dataset.uri, listing.revision(),
-                    listing.shards().stream().map(Shard::file).toList());
+                    listing.shards().stream().map(Shard::file).toList(), eval == null ? null : new InputFiles(null, null,
+                    dataset.eval.uri, eval.revision(), eval.shards().stream().map(Shard::file).toList()));
             int evalWindows = spec.training.evalBatches * dataset.storeBatchSizePrompts;
             return new LanguageModelData(modelSpec.name, model, tokenizer, special, dataset, rules, listing.shards(), inputs,
-                    spec.training.seed, evalWindows);
+                    spec.training.seed, evalWindows, eval == null ? null : eval.shards());
         } catch (IOException | RuntimeException e) {
             if (tokenizer != null) {
                 tokenizer.close();
             }
             model.close();
             throw e;
+        }
+    }
+
+    /**
+     * The evaluation dataset's files: those {@code recorded} (a checkpoint's record of them, when it
+     * names the same location), else those listed now. A location that refuses (no such dataset,
+     * file or split, no access) is refused input; one that cannot be reached now stays a failure
+     * worth another attempt.
+     */
+    private static DatasetFiles.Listing evalListing(EvalDatasetSpec eval, DatasetFiles files, InputFiles recorded) throws IOException {
+        try {
+            return recorded != null && eval.uri.equals(recorded.dataset())
+                    ? new DatasetFiles.Listing(recorded.datasetRevision(), files.recorded(recorded, eval.splitOrDefault()))
+                    : files.listing(eval.uri, null, eval.splitOrDefault());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(EVAL_FIELD + ".uri: " + e.getMessage(), e);
+        } catch (IOException e) {
+            if (Failures.isTransient(e)) {
+                throw e;
+            }
+            throw new IllegalArgumentException(EVAL_FIELD + ".uri: cannot read " + eval.uri + ": " + e.getMessage(), e);
         }
     }
 
@@ -168,6 +205,8 @@ public final class LanguageModelData implements AutoCloseable {
         out.put("n_batches_in_buffer", dataset.nBatchesInBuffer);
         out.put("activations_mixing_fraction", dataset.mixingFraction);
         out.put("eval_windows", heldOut.windows().size());
+        out.put("eval_dataset_path", dataset.eval == null ? null : dataset.eval.uri);   // SAELens #730's names
+        out.put("eval_dataset_split", dataset.eval == null ? null : dataset.eval.splitOrDefault());
         // How TransformerLens would load the model to compute these activations: unprocessed weights
         // (transformers' forward, as here), in the precision they were computed in.
         Map<String, Object> kwargs = new LinkedHashMap<>();
@@ -180,7 +219,7 @@ public final class LanguageModelData implements AutoCloseable {
     /** "Qwen/Qwen3-8B (bfloat16) at blocks.28.hook_mlp_out over hf://...": for messages. */
     String describe(List<HookPoint> hooks, long bufferRows) {
         String at = hooks.size() == 1 ? hooks.get(0).toString() : hooks.size() + " hooks (" + String.join(", ", hooks.stream().map(HookPoint::toString).toList()) + ")";
-        return String.format("%s (%s) at %s over %s (%d file%s; windows of %d tokens%s; %,d-row mixing buffer%s; %s held out)", modelName,
+        return String.format("%s (%s) at %s over %s (%d file%s; windows of %d tokens%s; %,d-row mixing buffer%s; %s)", modelName,
                 model.precision(), at, dataset.uri, shards.size(), shards.size() == 1 ? "" : "s", rules.contextSize(),
                 rules.bos() == null ? ", no BOS" : ", BOS " + special.bosToken() + " (" + rules.bos() + ")", bufferRows,
                 hooks.size() == 1 ? "" : " per hook", heldOut.describe());
