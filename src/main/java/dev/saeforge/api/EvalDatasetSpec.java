@@ -28,7 +28,7 @@ public class EvalDatasetSpec {
             + " its format, textField, malformedRows and maxRecordBytes and packed into windows as training packs its text"
             + " (contextSize, prependBos, sequenceSeparator, disableConcatSequences). Evaluation reads spec.training.evalBatches"
             + " batches of storeBatchSizePrompts windows from its start, or the fewer its text fills; no training text is then"
-            + " held out. Unset: evaluation holds out the first documents of the training data.")
+            + " held out.")
     @Required
     @Pattern(DatasetSpec.URI_PATTERN)
     @Expect(what = "a dataset location", form = DatasetSpec.URI_FORM)
