@@ -46,11 +46,7 @@ class LanguageModelEvaluationTest {
     void anExactSaeLeavesTheLossAloneAndTheCleanAndAblatedLossesAreTheReferenceModels() throws Exception {
         Path model = dir.resolve("model");
         TinyQwen3.write(model, TinyQwen3.Options.defaults());
-        StringBuilder corpus = new StringBuilder();
-        for (int i = 0; i < 40; i++) {
-            corpus.append("{\"text\": \"Sparse autoencoder ").append(i).append(" reads the residual stream, token by token.\"}\n");
-        }
-        Files.writeString(dir.resolve("corpus.jsonl"), corpus);
+        corpus("corpus.jsonl", "Sparse autoencoder ", " reads the residual stream, token by token.");
         TrainingRunSpec spec = TrainingRuns.parse("""
                 apiVersion: saeforge.dev/v1alpha1
                 kind: TrainingRun
@@ -105,16 +101,8 @@ class LanguageModelEvaluationTest {
     void aRunWithAnEvalDatasetEvaluatesOnItsWindowsNotOnTheTrainingText() throws Exception {
         Path model = dir.resolve("model");
         TinyQwen3.write(model, TinyQwen3.Options.defaults());
-        StringBuilder training = new StringBuilder();
-        for (int i = 0; i < 40; i++) {
-            training.append("{\"text\": \"Sparse autoencoder ").append(i).append(" reads the residual stream, token by token.\"}\n");
-        }
-        Files.writeString(dir.resolve("corpus.jsonl"), training);
-        StringBuilder other = new StringBuilder();
-        for (int i = 0; i < 40; i++) {
-            other.append("{\"text\": \"Quarterly rainfall in valley ").append(i).append(" exceeded every forecast.\"}\n");
-        }
-        Files.writeString(dir.resolve("eval.jsonl"), other);
+        corpus("corpus.jsonl", "Sparse autoencoder ", " reads the residual stream, token by token.");
+        corpus("eval.jsonl", "Quarterly rainfall in valley ", " exceeded every forecast.");
         String run = """
                 apiVersion: saeforge.dev/v1alpha1
                 kind: TrainingRun
@@ -152,6 +140,15 @@ class LanguageModelEvaluationTest {
         assertThat(metadata.path("eval_dataset_path").asText()).isEqualTo(dir.resolve("eval.jsonl").toString());
         assertThat(metadata.path("eval_dataset_split").asText()).isEqualTo("train");
         assertThat(metadata.path("eval_windows").asLong()).isEqualTo(windows);
+    }
+
+    /** Forty documents, each {@code start}, its number and {@code end}, as JSON Lines in {@code file} under the test's folder. */
+    private void corpus(String file, String start, String end) throws IOException {
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            lines.append("{\"text\": \"").append(start).append(i).append(end).append("\"}\n");
+        }
+        Files.writeString(dir.resolve(file), lines);
     }
 
     private List<long[][]> heldOutBatches(String run) throws Exception {
