@@ -13,7 +13,7 @@ import io.fabric8.generator.annotation.Required;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"uri", "format", "textField", "contextSize", "prependBos", "sequenceSeparator",
         "disableConcatSequences", "malformedRows", "maxRecordBytes", "storeBatchSizePrompts", "nBatchesInBuffer", "mixingFraction",
-        "tokenized", "tokensField", "chatTemplate", "messagesField"})
+        "tokenized", "tokensField", "chatTemplate", "messagesField", "eval"})
 public class DatasetSpec {
     public static final String URI_PATTERN =
             "^(hf://datasets/[A-Za-z0-9][\\w.-]*/[\\w.-]+(@[\\w.-]+)?(/\\S*|:[\\w.-]+(/\\w+(\\.\\w+)*)?)?|s3://[a-z0-9][a-z0-9.-]+[a-z0-9](/\\S*)?|file://\\S+|tiny://corpus|[^:\\s][^:]*)$";
@@ -91,6 +91,10 @@ public class DatasetSpec {
     @JsonPropertyDescription("With tokenized, the Parquet list column or JSON array of token ids; default: tokens, else input_ids,"
             + " the columns SAELens looks for.")
     public String tokensField;
+
+    @JsonPropertyDescription("A dataset of its own to evaluate on (SAELens eval_dataset_path, eval_dataset_split); unset, evaluation"
+            + " holds out the first documents of this dataset, which training then skips.")
+    public EvalDatasetSpec eval;
 
     public enum Format {
         @JsonProperty("auto") AUTO,

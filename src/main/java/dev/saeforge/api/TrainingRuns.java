@@ -191,6 +191,9 @@ public final class TrainingRuns {
         }
         if (spec.dataset != null) {
             checkBufferSize(spec.dataset, problems);
+            if (spec.dataset.eval != null) {
+                problems.addAll(spec.dataset.eval.problems(spec.dataset));
+            }
         }
         if (training.lrDecaySteps > 0 && training.lrScheduler != TrainingSpec.LrScheduler.CONSTANT
                 && training.lrEnd != null && training.lrEnd == 0) {

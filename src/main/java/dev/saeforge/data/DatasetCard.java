@@ -25,15 +25,13 @@ import java.util.stream.Collectors;
  * marked default, or the one named "default", or the only one; the default split is train, the
  * split SAELens loads. Patterns match as fsspec's glob does: '*' within a path segment, '**' across
  * segments; hidden files and folders ('.') and '__' folders only when the pattern names them. A
- * card without {@code configs} (or no card) means one config, "default", whose train split is
- * inferred from file names ({@link #inferredTrain}).
+ * card without {@code configs} (or no card) means one config, "default", whose splits are
+ * inferred from file names ({@link #inferred}).
  */
 record DatasetCard(List<Config> configs) {
     static final String DEFAULT_CONFIG = "default";
     static final String DEFAULT_SPLIT = "train";
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
-    /** The hub's rule for files of the train split: "train" or "training" as a word of the path. */
-    private static final Pattern TRAIN_SPLIT = Pattern.compile("(^|[/\\-._ 0-9])(train|training)([/\\-._ 0-9]|$)");
 
     /** One config: its split patterns in card order (empty: inferred from file names under dataDir). */
     record Config(String name, boolean marked, String dataDir, Map<String, List<String>> splits) {
@@ -94,12 +92,13 @@ record DatasetCard(List<Config> configs) {
         String splitName = split == null ? DEFAULT_SPLIT : split;
         List<String> files;
         if (chosen.splits().isEmpty()) {
-            if (!splitName.equals(DEFAULT_SPLIT)) {
-                throw new IllegalArgumentException(source + ": config \"" + chosen.name() + "\" has no split \"" + splitName
-                        + "\"; without data_files in the dataset card (README.md) only its " + DEFAULT_SPLIT + " split is known");
-            }
             String prefix = chosen.dataDir().isEmpty() ? "" : chosen.dataDir() + "/";
-            files = inferredTrain(repoFiles.stream().filter(f -> f.startsWith(prefix) && isData.test(f)).toList());
+            files = inferred(repoFiles.stream().filter(f -> f.startsWith(prefix) && isData.test(f)).toList(), splitName);
+            if (files.isEmpty() && !splitName.equals(DEFAULT_SPLIT)) {
+                throw new IllegalArgumentException(source + ": config \"" + chosen.name() + "\" has no files of split \"" + splitName
+                        + "\"; without data_files in the dataset card (README.md) a split is the files or folders named "
+                        + String.join(", ", splitWords(splitName)));
+            }
         } else {
             List<String> patterns = chosen.splits().get(splitName);
             if (patterns == null) {
@@ -112,13 +111,29 @@ record DatasetCard(List<Config> configs) {
     }
 
     /**
-     * The train split as the hub infers it without a card: of the files not in hidden or '__'
-     * folders, those with "train" or "training" as a word of their path, or all when none has.
+     * A split as the hub infers it without a card: of the files not in hidden or '__' folders, those
+     * with one of the split's words ({@link #splitWords}) as a word of their path; for train, all of
+     * them when no file is named so.
      */
-    static List<String> inferredTrain(List<String> dataFiles) {
+    static List<String> inferred(List<String> dataFiles, String split) {
         List<String> visible = dataFiles.stream().filter(f -> !unrequested(f, "**")).toList();
-        List<String> train = visible.stream().filter(f -> TRAIN_SPLIT.matcher(f).find()).toList();
-        return train.isEmpty() ? visible : train;
+        String any = String.join("|", splitWords(split).stream().map(Pattern::quote).toList());
+        Pattern words = Pattern.compile("(^|[/\\-._ 0-9])(" + any + ")([/\\-._ 0-9]|$)");
+        List<String> named = visible.stream().filter(f -> words.matcher(f).find()).toList();
+        return named.isEmpty() && split.equals(DEFAULT_SPLIT) ? visible : named;
+    }
+
+    /**
+     * The words that name a split's files, as the hub's loader reads them (datasets'
+     * SPLIT_KEYWORDS); a split of another name is named by itself.
+     */
+    static List<String> splitWords(String split) {
+        return switch (split) {
+            case "train" -> List.of("train", "training");
+            case "validation" -> List.of("validation", "valid", "val", "dev");
+            case "test" -> List.of("test", "testing", "eval", "evaluation");
+            default -> List.of(split);
+        };
     }
 
     private Config defaultConfig(String source) {

@@ -77,11 +77,19 @@ final class DatasetFiles {
 
     /** The files of {@code location}, at hub revision {@code revision} when not null instead of the location's own. */
     Listing listing(String location, String revision) throws IOException {
-        return listing(location, revision, false);
+        return listing(location, revision, null, false);
     }
 
-    /** As {@link #listing(String, String)}; {@code everyHubFile}: all files of a hub snapshot, for finding recorded ones by name. */
-    private Listing listing(String location, String revision, boolean everyHubFile) throws IOException {
+    /**
+     * As {@link #listing(String, String)}, a hub dataset's split {@code split} (null: the split its
+     * location names, else train) of the config its location names.
+     */
+    Listing listing(String location, String revision, String split) throws IOException {
+        return listing(location, revision, split, false);
+    }
+
+    /** {@code everyHubFile}: all files of a hub snapshot, for finding recorded ones by name. */
+    private Listing listing(String location, String revision, String split, boolean everyHubFile) throws IOException {
         List<Shard> shards;
         String listedAt = null;
         DatasetCard.Choice choice = null;
@@ -91,7 +99,8 @@ final class DatasetFiles {
         } else if (location.startsWith("hf://")) {
             HfHub.Snapshot snapshot = snapshot(location, revision);
             listedAt = snapshot.commit();
-            choice = everyHubFile ? new DatasetCard.Choice(null, null, List.copyOf(snapshot.sizes().keySet())) : hubChoice(location, snapshot);
+            choice = everyHubFile ? new DatasetCard.Choice(null, null, List.copyOf(snapshot.sizes().keySet()))
+                    : hubChoice(location, snapshot, split);
             shards = hubShards(snapshot, choice.files());
         } else if (location.startsWith("s3://")) {
             shards = s3(location);
@@ -117,7 +126,7 @@ final class DatasetFiles {
      * is refused, since the stream's position means nothing in other data.
      */
     List<Shard> recorded(InputFiles recorded) throws IOException {
-        Map<String, Shard> now = listing(recorded.dataset(), recorded.datasetRevision(), true).shards().stream()
+        Map<String, Shard> now = listing(recorded.dataset(), recorded.datasetRevision(), null, true).shards().stream()
                 .collect(Collectors.toMap(Shard::name, Function.identity()));
         String remedy = "; an exact resume is impossible: restore the file as it was, or give the run a new metadata.name to start afresh";
         List<Shard> out = new ArrayList<>();
@@ -227,17 +236,20 @@ final class DatasetFiles {
         return m;
     }
 
-    /** The files {@code location} means in {@code snapshot}: its PATH, or its config and split as the dataset card names them. */
-    private DatasetCard.Choice hubChoice(String location, HfHub.Snapshot snapshot) throws IOException {
+    /**
+     * The files {@code location} means in {@code snapshot}: its PATH, or its config and split (or
+     * {@code split} when not null) as the dataset card names them.
+     */
+    private DatasetCard.Choice hubChoice(String location, HfHub.Snapshot snapshot, String split) throws IOException {
         Matcher m = hubLocation(location);
         Map<String, Long> sizes = snapshot.sizes();
         if (m.group(3) == null) {
-            return card(snapshot).choose(m.group(4), m.group(5), sizes.keySet(), TextFormat::isDataFile, location);
+            return card(snapshot).choose(m.group(4), split != null ? split : m.group(5), sizes.keySet(), TextFormat::isDataFile, location);
         }
         String path = m.group(3).replaceAll("/+$", "");
         List<String> files;
         if (path.isEmpty()) {
-            files = DatasetCard.inferredTrain(sizes.keySet().stream().filter(TextFormat::isDataFile).toList());
+            files = DatasetCard.inferred(sizes.keySet().stream().filter(TextFormat::isDataFile).toList(), DatasetCard.DEFAULT_SPLIT);
         } else if (sizes.containsKey(path)) {
             files = List.of(path);
         } else if (firstGlobCharacter(path) >= 0) {

@@ -16,11 +16,13 @@ import java.util.Objects;
  * What a run reads, as each of its checkpoints records it ({@value #FILE_NAME}), so that a resumed
  * attempt reads exactly that and not whatever its locations hold by then: the revision the model
  * location resolved to (a hub commit; null for locations without revisions), the dataset's
- * likewise, the hub dataset's config and split (null for other locations), and the dataset's files in reading order with each one's size and version (an S3
- * ETag; hub files are fixed by the commit, local files have none).
+ * likewise, the hub dataset's config and split (null for other locations), the dataset's files
+ * in reading order with each one's size and version (an S3 ETag; hub files are fixed by the commit,
+ * local files have none); and likewise the separate evaluation dataset's ({@code eval}, under
+ * "eval"; its model fields null), null when evaluation holds out training text.
  */
 public record InputFiles(String model, String modelRevision, String dataset, String datasetRevision, String datasetConfig,
-                         String datasetSplit, List<File> files) {
+                         String datasetSplit, List<File> files, InputFiles eval) {
     public static final String FILE_NAME = "inputs.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -40,12 +42,20 @@ public record InputFiles(String model, String modelRevision, String dataset, Str
         files = List.copyOf(files);
     }
 
-    /** A dataset without config and split (any but a hub dataset's config). */
+    /** A dataset without config and split (any but a hub dataset's config), and no separate evaluation dataset. */
     public InputFiles(String model, String modelRevision, String dataset, String datasetRevision, List<File> files) {
-        this(model, modelRevision, dataset, datasetRevision, null, null, files);
+        this(model, modelRevision, dataset, datasetRevision, null, null, files, null);
     }
 
     public byte[] toJson() {
+        try {
+            return JSON.writeValueAsBytes(toTree());
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a JSON tree failed to serialise", e);
+        }
+    }
+
+    private ObjectNode toTree() {
         ObjectNode root = JSON.createObjectNode();
         root.put("model", model);
         root.put("model_revision", modelRevision);
@@ -57,11 +67,10 @@ public record InputFiles(String model, String modelRevision, String dataset, Str
         for (File file : files) {
             list.addObject().put("name", file.name()).put("bytes", file.bytes()).put("version", file.version());
         }
-        try {
-            return JSON.writeValueAsBytes(root);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a JSON tree failed to serialise", e);
+        if (eval != null) {
+            root.set("eval", eval.toTree());
         }
+        return root;
     }
 
     /** Reads what {@link #toJson()} wrote; {@code source} names it in errors. */
@@ -72,6 +81,10 @@ public record InputFiles(String model, String modelRevision, String dataset, Str
         } catch (JsonProcessingException e) {
             throw new IOException(source + " is not JSON (" + e.getOriginalMessage() + ")");
         }
+        return parse(root, source);
+    }
+
+    private static InputFiles parse(JsonNode root, String source) throws IOException {
         if (root == null || !root.path("dataset").isTextual() || !root.path("files").isArray()) {
             throw new IOException(source + " lacks \"dataset\" or \"files\"");
         }
@@ -83,7 +96,8 @@ public record InputFiles(String model, String modelRevision, String dataset, Str
             files.add(new File(file.path("name").asText(), file.path("bytes").asLong(), text(file.path("version"))));
         }
         return new InputFiles(text(root.path("model")), text(root.path("model_revision")), root.path("dataset").asText(),
-                text(root.path("dataset_revision")), text(root.path("dataset_config")), text(root.path("dataset_split")), files);
+                text(root.path("dataset_revision")), text(root.path("dataset_config")), text(root.path("dataset_split")), files,
+                root.has("eval") ? parse(root.path("eval"), source + " (eval)") : null);
     }
 
     private static String text(JsonNode node) {

@@ -2,6 +2,7 @@ package dev.saeforge.data;
 
 import ai.djl.Device;
 import dev.saeforge.api.DatasetSpec;
+import dev.saeforge.api.EvalDatasetSpec;
 import dev.saeforge.api.ModelSpec;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.lm.ChatTemplate;
@@ -10,6 +11,7 @@ import dev.saeforge.lm.ModelSources;
 import dev.saeforge.lm.Qwen3Model;
 import dev.saeforge.lm.SpecialTokens;
 import dev.saeforge.lm.Tokenizer;
+import dev.saeforge.store.Failures;
 import dev.saeforge.tensor.Precision;
 
 import java.io.IOException;
@@ -23,10 +25,12 @@ import java.util.Map;
 /**
  * A run's language model, tokenizer and text, opened and checked against each other: the model
  * on its device, the packing rules SAELens would use (BOS, separator, context), the dataset's
- * files, and the windows held out for evaluation (the first documents, {@link HeldOut}). The
- * stream, the evaluation and the benchmarks all call the model through this.
+ * files, and the windows held out for evaluation (the first documents, or those of
+ * spec.dataset.eval, {@link HeldOut}). The stream, the evaluation and the benchmarks all call the
+ * model through this.
  */
 public final class LanguageModelData implements AutoCloseable {
+    private static final String EVAL_FIELD = "spec.dataset.eval";
     private final String modelName;
     private final Qwen3Model model;
     private final Tokenizer tokenizer;
@@ -40,7 +44,8 @@ public final class LanguageModelData implements AutoCloseable {
     private final HeldOut heldOut;
 
     private LanguageModelData(String modelName, Qwen3Model model, Tokenizer tokenizer, SpecialTokens special, ChatTemplate chat,
-                              DatasetSpec dataset, Packer.Rules rules, List<Shard> shards, InputFiles inputs, long seed, int evalWindows) {
+                              DatasetSpec dataset, Packer.Rules rules, List<Shard> shards, InputFiles inputs, long seed, int evalWindows,
+                              List<Shard> evalShards) {
         this.modelName = modelName;
         this.model = model;
         this.tokenizer = tokenizer;
@@ -51,15 +56,22 @@ public final class LanguageModelData implements AutoCloseable {
         this.shards = shards;
         this.inputs = inputs;
         this.seed = seed;
-        try (TextStream all = textStream(TextStream.RowFilter.ALL)) {
-            this.heldOut = HeldOut.take(all, documents(all), rules, evalWindows);
+        if (dataset.eval == null) {
+            try (TextStream all = textStream(shards, TextStream.RowFilter.ALL, dataset.uri)) {
+                this.heldOut = HeldOut.take(all, documents(all), rules, evalWindows);
+            }
+        } else {
+            try (TextStream eval = textStream(evalShards, TextStream.RowFilter.ALL, dataset.eval.uri)) {
+                this.heldOut = HeldOut.separate(eval, documents(eval), rules, evalWindows, dataset.eval.rows, dataset.eval.uri, EVAL_FIELD);
+            }
         }
     }
 
     /**
      * Opens the model and dataset of {@code spec} on {@code device}, checking that every hook
      * exists in the model and that the windows fit its positions, and holds out the evaluation
-     * windows (spec.training.evalBatches batches of storeBatchSizePrompts).
+     * windows (spec.training.evalBatches batches of storeBatchSizePrompts), or packs them from
+     * spec.dataset.eval.
      */
     public static LanguageModelData open(TrainingRunSpec spec, List<HookPoint> hooks, Device device, ModelSources sources)
             throws IOException {
@@ -70,8 +82,9 @@ public final class LanguageModelData implements AutoCloseable {
      * As {@link #open(TrainingRunSpec, List, Device, ModelSources)}, reading what {@code recorded}
      * says a checkpoint of the run read (null: what the locations hold now): the model at the
      * recorded revision and exactly the recorded dataset files, so that a resumed run continues on
-     * the same input. A recorded location other than the spec's is not used (the checkpoint's spec
-     * check refuses the resume).
+     * the same input and evaluates on the same windows (an evaluation file gone or changed is
+     * refused as a training file is). A recorded location other than the spec's is not used (the
+     * checkpoint's spec check refuses the resume).
      */
     public static LanguageModelData open(TrainingRunSpec spec, List<HookPoint> hooks, Device device, ModelSources sources,
                                          InputFiles recorded) throws IOException {
@@ -98,11 +111,13 @@ public final class LanguageModelData implements AutoCloseable {
             boolean sameDataset = recorded != null && dataset.uri.equals(recorded.dataset());
             DatasetFiles.Listing listing = sameDataset ? new DatasetFiles.Listing(recorded.datasetRevision(), recorded.datasetConfig(),
                     recorded.datasetSplit(), files.recorded(recorded)) : files.listing(dataset.uri, null);
+            DatasetFiles.Listing eval = dataset.eval == null ? null : evalListing(dataset.eval, files, recorded == null ? null : recorded.eval());
             InputFiles inputs = new InputFiles(modelSpec.uri, resolved.revision(), dataset.uri, listing.revision(), listing.config(),
-                    listing.split(), listing.shards().stream().map(Shard::file).toList());
+                    listing.split(), listing.shards().stream().map(Shard::file).toList(), eval == null ? null : new InputFiles(null, null,
+                    dataset.eval.uri, eval.revision(), eval.config(), eval.split(), eval.shards().stream().map(Shard::file).toList(), null));
             int evalWindows = spec.training.evalBatches * dataset.storeBatchSizePrompts;
             return new LanguageModelData(modelSpec.name, model, tokenizer, special, chat, dataset, rules, listing.shards(), inputs,
-                    spec.training.seed, evalWindows);
+                    spec.training.seed, evalWindows, eval == null ? null : eval.shards());
         } catch (IOException | RuntimeException e) {
             if (tokenizer != null) {
                 tokenizer.close();
@@ -120,6 +135,28 @@ public final class LanguageModelData implements AutoCloseable {
             case NONE -> null;
         };
         return new Packer.Rules(dataset.contextSize, dataset.prependBos ? special.bosId() : null, separator, dataset.disableConcatSequences);
+    }
+
+    /**
+     * The evaluation dataset's files: those {@code recorded} (a checkpoint's record of them, when it
+     * names the same location), else those listed now. A location that refuses (no such dataset,
+     * file or split, no access) is refused input; one that cannot be reached now stays a failure
+     * worth another attempt.
+     */
+    private static DatasetFiles.Listing evalListing(EvalDatasetSpec eval, DatasetFiles files, InputFiles recorded) throws IOException {
+        try {
+            return recorded != null && eval.uri.equals(recorded.dataset())
+                    ? new DatasetFiles.Listing(recorded.datasetRevision(), recorded.datasetConfig(), recorded.datasetSplit(),
+                    files.recorded(recorded))
+                    : files.listing(eval.uri, null, eval.split);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(EVAL_FIELD + ".uri: " + e.getMessage(), e);
+        } catch (IOException e) {
+            if (Failures.isTransient(e)) {
+                throw e;
+            }
+            throw new IllegalArgumentException(EVAL_FIELD + ".uri: cannot read " + eval.uri + ": " + e.getMessage(), e);
+        }
     }
 
     public Qwen3Model model() {
@@ -156,14 +193,15 @@ public final class LanguageModelData implements AutoCloseable {
 
     /** The training text packed into windows, from its start; every call opens its own reader of the files. */
     public TrainingWindows trainingWindows() {
-        TextStream text = textStream(heldOut);
+        TextStream text = textStream(shards, heldOut, dataset.uri);
         return new TrainingWindows(text, new Packer(rules, documents(text)), windowsPerForward());
     }
 
-    private TextStream textStream(TextStream.RowFilter filter) {
+    /** A stream of {@code files}' documents, read as spec.dataset says ({@code location} names them in messages). */
+    private TextStream textStream(List<Shard> files, TextStream.RowFilter filter, String location) {
         RowReader.Column column = dataset.tokenized ? RowReader.Column.tokens(dataset.tokensField)
                 : chat != null ? RowReader.Column.messages(dataset.messagesField, chat) : RowReader.Column.text(dataset.textField);
-        return new TextStream(shards, dataset.format, column, dataset.malformedRows, dataset.maxRecordBytes, seed, filter, dataset.uri);
+        return new TextStream(files, dataset.format, column, dataset.malformedRows, dataset.maxRecordBytes, seed, filter, location);
     }
 
     /** The stream's documents as token ids: its token rows as they are (spec.dataset.tokenized), else its texts tokenized. */
@@ -182,6 +220,8 @@ public final class LanguageModelData implements AutoCloseable {
         out.put("n_batches_in_buffer", dataset.nBatchesInBuffer);
         out.put("activations_mixing_fraction", dataset.mixingFraction);
         out.put("eval_windows", heldOut.windows().size());
+        out.put("eval_dataset_path", dataset.eval == null ? null : dataset.eval.uri);   // SAELens #730's names
+        out.put("eval_dataset_split", dataset.eval == null ? null : dataset.eval.splitOrDefault());
         // How TransformerLens would load the model to compute these activations: unprocessed weights
         // (transformers' forward, as here), in the precision they were computed in.
         Map<String, Object> kwargs = new LinkedHashMap<>();
@@ -194,7 +234,7 @@ public final class LanguageModelData implements AutoCloseable {
     /** "Qwen/Qwen3-8B (bfloat16) at blocks.28.hook_mlp_out over hf://...": for messages. */
     String describe(List<HookPoint> hooks, long bufferRows) {
         String at = hooks.size() == 1 ? hooks.get(0).toString() : hooks.size() + " hooks (" + String.join(", ", hooks.stream().map(HookPoint::toString).toList()) + ")";
-        return String.format("%s (%s) at %s over %s (%d file%s; windows of %d tokens%s; %,d-row mixing buffer%s; %s held out)", modelName,
+        return String.format("%s (%s) at %s over %s (%d file%s; windows of %d tokens%s; %,d-row mixing buffer%s; %s)", modelName,
                 model.precision(), at, dataset.uri, shards.size(), shards.size() == 1 ? "" : "s", rules.contextSize(),
                 dataset.tokenized ? ", one per pre-tokenized row" : rules.bos() == null ? ", no BOS" : ", BOS " + special.bosToken() + " (" + rules.bos() + ")", bufferRows,
                 hooks.size() == 1 ? "" : " per hook", heldOut.describe());

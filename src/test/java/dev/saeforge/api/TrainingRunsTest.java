@@ -89,6 +89,25 @@ class TrainingRunsTest {
     }
 
     @Test
+    void anEvalDatasetReadsTheTrainSplitAsSaeLensDoesAndASplitBelongsToAHubDatasetWithoutAPath() throws Exception {
+        TrainingRunSpec spec = TrainingRuns.parse(MINIMAL.replace("dataset: {uri: data/corpus.jsonl}",
+                "dataset: {uri: data/corpus.jsonl, eval: {uri: hf://datasets/HuggingFaceFW/fineweb-edu@main}}"), "minimal").get(0).getSpec();
+        assertThat(TrainingRuns.parse(MINIMAL, "minimal").get(0).getSpec().dataset.eval).isNull();
+        assertThat(spec.dataset.eval.splitOrDefault()).isEqualTo("train");
+        assertThat(spec.dataset.eval.rows).isNull();
+
+        assertThat(TrainingRuns.parse(MINIMAL.replace("dataset: {uri: data/corpus.jsonl}",
+                "dataset: {uri: data/corpus.jsonl, eval: {uri: hf://datasets/org/name, split: validation, rows: 500}}"), "m")
+                .get(0).getSpec().dataset.eval.rows).isEqualTo(500);
+        InvalidSpecException e = catchThrowableOfType(InvalidSpecException.class, () -> TrainingRuns.parse(MINIMAL.replace(
+                "dataset: {uri: data/corpus.jsonl}", "dataset: {uri: data/corpus.jsonl, eval: {uri: hf://datasets/org/name/data/*.parquet,"
+                        + " split: validation}}"), "path"));
+        assertThat(e.problems()).extracting(Problem::toString).containsExactly("spec.dataset.eval.split: is set, but "
+                + "hf://datasets/org/name/data/*.parquet names its files by path; a split applies to hf://datasets/ORG/NAME[@REVISION] alone:"
+                + " leave split out");
+    }
+
+    @Test
     void eachArchitectureTakesSaeLensDefaultsForItsOwnFieldsAlone() throws Exception {
         SaeSpec topk = TrainingRuns.parse(MINIMAL.replace("sae: {dSae: 4096}", "sae: {architecture: topk, dSae: 4096}"), "topk")
                 .get(0).getSpec().sae;

@@ -197,7 +197,7 @@ class HubDatasetCardTest {
             DatasetFiles files = new DatasetFiles(cache, new HfHub(hub.endpoint(), null), Map.of());
             DatasetFiles.Listing first = files.listing(LOCATION + ":sample-10BT", null);
             InputFiles recorded = InputFiles.parse(new InputFiles("m", null, LOCATION + ":sample-10BT", first.revision(), first.config(),
-                    first.split(), first.shards().stream().map(Shard::file).toList()).toJson(), "inputs.json");
+                    first.split(), first.shards().stream().map(Shard::file).toList(), null).toJson(), "inputs.json");
 
             assertThat(List.of(recorded.datasetConfig(), recorded.datasetSplit())).containsExactly("sample-10BT", "train");
             assertThat(new String(recorded.toJson(), StandardCharsets.UTF_8)).contains("\"dataset_config\" : \"sample-10BT\"",

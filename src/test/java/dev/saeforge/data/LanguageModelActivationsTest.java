@@ -15,6 +15,8 @@ import dev.saeforge.lm.Qwen3Model;
 import dev.saeforge.lm.SpecialTokens;
 import dev.saeforge.lm.TinyQwen3;
 import dev.saeforge.lm.Tokenizer;
+import dev.saeforge.store.HfHub;
+import dev.saeforge.store.HubServer;
 import dev.saeforge.tensor.Torch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -281,6 +283,80 @@ class LanguageModelActivationsTest {
              ActivationSource heldOut = source.heldOut()) {
             float[] rows = concat(List.of(heldOut.next(manager, 48).get(0).toFloatArray(), heldOut.next(manager, 16).get(0).toFloatArray()));
             assertThat(rows).containsExactly(activations(java.util.Arrays.asList(source.data().heldOutBatches().get(0)), "blocks.1.hook_mlp_out"));
+        }
+    }
+
+    @Test
+    void anEvalDatasetGivesTheEvaluationWindowsAndTrainingHoldsNothingOut() throws Exception {
+        String hook = "blocks.1.hook_mlp_out";
+        List<String> evalDocuments = DatasetFixtures.documents("kept apart for evaluation", 40);
+        Path evalCorpus = DatasetFixtures.jsonl(dir.resolve("eval.jsonl"), evalDocuments);
+        Packed evaluation = pack(evalDocuments, 2 * PROMPTS);
+        Packed training = pack(documents, 2 * 64 / CONTEXT);
+
+        try (LanguageModelActivations source = open(spec(hook, 0, ", eval: {uri: " + evalCorpus + "}"))) {
+            List<long[]> served = source.data().heldOutBatches().stream().flatMap(b -> java.util.Arrays.stream(b)).toList();
+            assertThat(served).usingElementComparator(java.util.Arrays::compare).containsExactlyElementsOf(evaluation.windows());
+            // Training starts at the first training document: nothing of it is held out.
+            assertThat(concat(take(source, manager, 2))).containsExactly(activations(training.windows(), hook));
+
+            int rowsRead = (int) evaluation.end().document().row() + (evaluation.end().offset() > 0 ? 1 : 0);
+            assertThat(source.describe()).contains("8 evaluation windows from the first " + rowsRead + " rows of " + evalCorpus);
+            assertThat(source.metadata()).containsEntry("eval_windows", 8).containsEntry("eval_dataset_path", evalCorpus.toString())
+                    .containsEntry("eval_dataset_split", "train");
+            InputFiles inputs = InputFiles.parse(source.inputs().orElseThrow().toJson(), "inputs.json");
+            assertThat(inputs.files()).extracting(InputFiles.File::name).containsExactly(corpus.toString());
+            assertThat(inputs.eval().dataset()).isEqualTo(evalCorpus.toString());
+            assertThat(inputs.eval().files()).extracting(InputFiles.File::name, InputFiles.File::bytes)
+                    .containsExactly(org.assertj.core.groups.Tuple.tuple(evalCorpus.toString(), java.nio.file.Files.size(evalCorpus)));
+        }
+    }
+
+    @Test
+    void evalRowsReadsOnlyTheFirstRowsOfTheEvalDatasetAndEvaluatesTheWindowsTheyFill() throws Exception {
+        List<String> evalDocuments = DatasetFixtures.documents("kept apart for evaluation", 40);
+        Path evalCorpus = DatasetFixtures.jsonl(dir.resolve("eval.jsonl"), evalDocuments);
+        Path firstOne = DatasetFixtures.jsonl(dir.resolve("first-one.jsonl"), evalDocuments.subList(0, 1));
+        List<long[]> bounded;
+        try (LanguageModelActivations source = open(spec("blocks.1.hook_mlp_out", 0, ", eval: {uri: " + evalCorpus + ", rows: 1}"))) {
+            bounded = source.data().heldOutBatches().stream().flatMap(b -> java.util.Arrays.stream(b)).toList();
+            assertThat(source.describe()).contains(bounded.size() + " evaluation windows from the first 1 row (spec.dataset.eval.rows) of "
+                    + evalCorpus);
+        }
+        try (LanguageModelActivations source = open(spec("blocks.1.hook_mlp_out", 0, ", eval: {uri: " + firstOne + "}"))) {
+            List<long[]> whole = source.data().heldOutBatches().stream().flatMap(b -> java.util.Arrays.stream(b)).toList();
+            assertThat(bounded).as("the windows of a dataset of that row alone, its partial last window dropped")
+                    .usingElementComparator(java.util.Arrays::compare).containsExactlyElementsOf(whole);
+            assertThat(source.describe()).contains(whole.size() + " evaluation windows from the first 1 row (all of it) of " + firstOne);
+        }
+        assertThat(bounded).hasSizeBetween(1, 2 * PROMPTS - 1)
+                .usingElementComparator(java.util.Arrays::compare).containsExactlyElementsOf(pack(evalDocuments, bounded.size()).windows());
+    }
+
+    @Test
+    void anEvalDatasetThatIsMissingRefusesOrFillsNoWindowIsRefusedNamingIt() throws Exception {
+        Path missing = dir.resolve("missing.jsonl");
+        assertThatThrownBy(() -> open(spec("blocks.1.hook_mlp_out", 0, ", eval: {uri: " + missing + "}")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("spec.dataset.eval.uri: dataset location " + missing + " does not exist");
+        Path tiny = DatasetFixtures.jsonl(dir.resolve("tiny.jsonl"), List.of("hi"));
+        assertThatThrownBy(() -> open(spec("blocks.1.hook_mlp_out", 0, ", eval: {uri: " + tiny + "}")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("spec.dataset.eval: the first 1 row (all of it) of " + tiny + " fill no window of 16 tokens; expected "
+                        + "evaluation text of at least one window");
+        Path hubFiles = java.nio.file.Files.createDirectories(dir.resolve("hub"));
+        DatasetFixtures.parquet(hubFiles.resolve("data/train-00000-of-00001.parquet"), "text", documents);
+        try (HubServer hub = new HubServer(HfHub.RepoType.DATASET, "tiny-org/stories", hubFiles, null)) {
+            ModelSources sources = new ModelSources(dir.resolve("cache"), new HfHub(hub.endpoint(), null), Map.of());
+            for (String[] refused : new String[][]{
+                    {", eval: {uri: hf://datasets/tiny-org/absent}", "spec.dataset.eval.uri: cannot read hf://datasets/tiny-org/absent: "},
+                    {", eval: {uri: hf://datasets/tiny-org/stories, split: validation}", "spec.dataset.eval.uri: dataset location "
+                            + "hf://datasets/tiny-org/stories holds no data files (.jsonl, .jsonl.gz, .jsonl.zst, .parquet or .txt) of split "
+                            + "validation (files or folders named validation, valid, val, dev)"}}) {
+                TrainingRunSpec spec = spec("blocks.1.hook_mlp_out", 0, refused[0]);
+                assertThatThrownBy(() -> LanguageModelActivations.open(spec, List.of(HookPoint.parse(spec.hook)), Device.cpu(), sources, THREADS))
+                        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(refused[1]);
+            }
         }
     }
 

@@ -46,6 +46,26 @@ class RemoteDatasetsTest {
     }
 
     @Test
+    void anotherSplitOfAHubDatasetIsTheFilesNamedAfterItAsTheHubsLoaderNamesThem() throws IOException {
+        hubDataset();
+        parquet(repo.resolve("data/valid-00000-of-00001.parquet"), "text", documents("valid", 3));
+        try (HubServer hub = new HubServer(HfHub.RepoType.DATASET, REPO, repo, null)) {
+            DatasetFiles files = new DatasetFiles(cache, new HfHub(hub.endpoint(), null), Map.of());
+            String at = "hf://datasets/" + REPO + "@" + HubServer.COMMIT + "/";
+
+            assertThat(files.listing("hf://datasets/" + REPO, null, "test").shards()).extracting(Shard::name)
+                    .containsExactly(at + "data/test-00000-of-00001.parquet");
+            assertThat(files.listing("hf://datasets/" + REPO, null, "validation").shards()).extracting(Shard::name)
+                    .as("valid names the validation split").containsExactly(at + "data/valid-00000-of-00001.parquet");
+            assertThat(files.listing("hf://datasets/" + REPO, null, "train").shards()).extracting(Shard::name)
+                    .containsExactly(at + "data/train-00000-of-00002.parquet", at + "data/train-00001-of-00002.parquet");
+            assertThatThrownBy(() -> files.listing("hf://datasets/" + REPO, null, "holdout"))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageEndingWith("of split holdout (files or folders named holdout)");
+        }
+    }
+
+    @Test
     void aHubDatasetIsItsTrainSplitDownloadedWithTheTokenShardByShard() throws IOException {
         hubDataset();
         try (HubServer hub = new HubServer(HfHub.RepoType.DATASET, REPO, repo, "hf_secret")) {

@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.saeforge.api.SaeSpec;
+import dev.saeforge.api.RunIdentity;
+import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.api.SaeDefinition;
@@ -14,6 +16,7 @@ import dev.saeforge.lm.ModelSources;
 import dev.saeforge.lm.ReferenceQwen3;
 import dev.saeforge.lm.TinyQwen3;
 import dev.saeforge.sae.JumpReluSae;
+import dev.saeforge.store.CheckpointStore;
 import dev.saeforge.tensor.Torch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,11 +46,7 @@ class LanguageModelEvaluationTest {
     void anExactSaeLeavesTheLossAloneAndTheCleanAndAblatedLossesAreTheReferenceModels() throws Exception {
         Path model = dir.resolve("model");
         TinyQwen3.write(model, TinyQwen3.Options.defaults());
-        StringBuilder corpus = new StringBuilder();
-        for (int i = 0; i < 40; i++) {
-            corpus.append("{\"text\": \"Sparse autoencoder ").append(i).append(" reads the residual stream, token by token.\"}\n");
-        }
-        Files.writeString(dir.resolve("corpus.jsonl"), corpus);
+        corpus("corpus.jsonl", "Sparse autoencoder ", " reads the residual stream, token by token.");
         TrainingRunSpec spec = TrainingRuns.parse("""
                 apiVersion: saeforge.dev/v1alpha1
                 kind: TrainingRun
@@ -95,6 +94,67 @@ class LanguageModelEvaluationTest {
             Evaluation alone = HeldOutEvaluation.spliced(data, HOOKS).evaluate(List.of(other), manager).get(0);
             assertThat(all.get(2)).isEqualTo(alone);
             assertThat(alone.downstream().ceLossWithAblation()).isNotEqualTo(d.ceLossWithAblation());
+        }
+    }
+
+    @Test
+    void aRunWithAnEvalDatasetEvaluatesOnItsWindowsNotOnTheTrainingText() throws Exception {
+        Path model = dir.resolve("model");
+        TinyQwen3.write(model, TinyQwen3.Options.defaults());
+        corpus("corpus.jsonl", "Sparse autoencoder ", " reads the residual stream, token by token.");
+        corpus("eval.jsonl", "Quarterly rainfall in valley ", " exceeded every forecast.");
+        String run = """
+                apiVersion: saeforge.dev/v1alpha1
+                kind: TrainingRun
+                metadata: {name: NAME}
+                spec:
+                  model: {name: tiny, uri: MODEL, dtype: float32}
+                  hook: HOOK
+                  dataset: {uri: CORPUS, contextSize: 12, storeBatchSizePrompts: 3, nBatchesInBuffer: 4}
+                  sae: {dSae: 128}
+                  training: {tokens: 240, batchSizeTokens: 12, evalBatches: 2}
+                """.replace("MODEL", model.toString()).replace("HOOK", HOOK);
+        TrainingRun withEval = TrainingRuns.parse(run.replace("NAME", "with-eval").replace("CORPUS",
+                dir.resolve("corpus.jsonl") + ", eval: {uri: " + dir.resolve("eval.jsonl") + ", rows: 1}"), "test").get(0);
+        // The windows evaluation reads without an eval dataset: the head of a corpus, here of each of the two.
+        List<long[][]> evalWindows = heldOutBatches(run.replace("NAME", "x").replace("CORPUS", dir.resolve("eval.jsonl").toString()));
+        List<long[][]> headWindows = heldOutBatches(run.replace("NAME", "x").replace("CORPUS", dir.resolve("corpus.jsonl").toString()));
+
+        Summary summary;
+        try (CheckpointStore store = CheckpointStore.open(dir.resolve("runs").toString())) {
+            summary = Training.run(RunIdentity.of(withEval), withEval.getSpec(), store, Training.Options.defaults(), new TrainingListener() {
+            });
+        }
+
+        Evaluation evaluation = summary.evaluation();
+        int windows = (int) (evaluation.rows() / 12);
+        assertThat(evaluation.rows()).isEqualTo(windows * 12L);
+        assertThat(windows).as("the first row of the eval text fills fewer windows than the six evalBatches asks for").isBetween(1, 5);
+        List<long[]> first = evalWindows.stream().flatMap(java.util.Arrays::stream).toList().subList(0, windows);
+        double[] onEval = referenceLosses(model, List.<long[][]>of(first.toArray(long[][]::new)));
+        double[] onHead = referenceLosses(model, headWindows.subList(0, 1));
+        assertThat(evaluation.downstream().ceLossWithoutSae()).isCloseTo(onEval[0], within(1e-3 * onEval[0]))
+                .isNotCloseTo(onHead[0], within(1e-2 * onHead[0]));
+        com.fasterxml.jackson.databind.JsonNode metadata = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(dir.resolve("runs/with-eval/final_240/cfg.json").toFile()).path("metadata");
+        assertThat(metadata.path("eval_dataset_path").asText()).isEqualTo(dir.resolve("eval.jsonl").toString());
+        assertThat(metadata.path("eval_dataset_split").asText()).isEqualTo("train");
+        assertThat(metadata.path("eval_windows").asLong()).isEqualTo(windows);
+    }
+
+    /** Forty documents, each {@code start}, its number and {@code end}, as JSON Lines in {@code file} under the test's folder. */
+    private void corpus(String file, String start, String end) throws IOException {
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            lines.append("{\"text\": \"").append(start).append(i).append(end).append("\"}\n");
+        }
+        Files.writeString(dir.resolve(file), lines);
+    }
+
+    private List<long[][]> heldOutBatches(String run) throws Exception {
+        TrainingRunSpec spec = TrainingRuns.parse(run, "test").get(0).getSpec();
+        try (LanguageModelData data = LanguageModelData.open(spec, HOOKS.subList(0, 1), Device.cpu(), new ModelSources(dir, null, Map.of()))) {
+            return data.heldOutBatches();
         }
     }
 

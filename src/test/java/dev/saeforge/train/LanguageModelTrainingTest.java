@@ -162,6 +162,27 @@ class LanguageModelTrainingTest {
         }
     }
 
+    @Test
+    void anEvalDatasetFileChangedMidRunRefusesTheResumeNamingTheFile() throws Exception {
+        Path eval = Files.writeString(dir.resolve("eval-corpus.jsonl"), "{\"text\": \"text the run evaluates on, never trains on\"}\n".repeat(40));
+        TrainingRun run = run("lm", dir.resolve("corpus.jsonl") + ", eval: {uri: " + eval + "}");
+        Path store = dir.resolve("eval-changed-store");
+        stopAfter27Steps(run, store);
+        try (CheckpointStore checkpoints = CheckpointStore.open(store.toString())) {
+            String inputs = new String(checkpoints.read("lm", checkpoints.latest("lm").orElseThrow().name(), "inputs.json").readAllBytes());
+            assertThat(new ObjectMapper().readTree(inputs).path("eval").path("files").get(0).path("name").asText()).isEqualTo(eval.toString());
+        }
+        Files.writeString(eval, "{\"text\": \"one more document\"}\n", java.nio.file.StandardOpenOption.APPEND);
+
+        try (CheckpointStore checkpoints = CheckpointStore.open(store.toString())) {
+            assertThatThrownBy(() -> Training.run(RunIdentity.of(run), run.getSpec(), checkpoints, Training.Options.defaults(),
+                    new TrainingListener() {
+                    }))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("spec.dataset.eval.uri: dataset file " + eval + " changed since the run's checkpoint recorded it");
+        }
+    }
+
     private static void stopAfter27Steps(TrainingRun run, Path store) throws IOException {
         try (CheckpointStore checkpoints = CheckpointStore.open(store.toString())) {
             Summary first = Training.run(RunIdentity.of(run), run.getSpec(), checkpoints, new Training.Options(27L, new StopRequest()),
