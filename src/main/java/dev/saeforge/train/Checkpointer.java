@@ -41,6 +41,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -65,6 +67,7 @@ final class Checkpointer {
     private static final List<String> FREE_TO_CHANGE = List.of("resources", "telemetry", "checkpoints", "resumeFrom", "maxRestarts", "suspend",
             "cancel");
     private static final Logger LOG = Logger.getLogger(Checkpointer.class);
+    private static final Pattern HUB_DATASET = Pattern.compile("hf://datasets/([^/@:]+/[^/@:]+)");
 
     private final RunIdentity run;
     private final TrainingRunSpec spec;
@@ -372,7 +375,8 @@ final class Checkpointer {
             metadata.put("hook_head_index", null);
             metadata.put("context_size", dataset.contextSize);
             metadata.put("prepend_bos", dataset.prependBos);
-            metadata.put("dataset_path", dataset.uri);
+            metadata.put("dataset_path", saeLensDatasetPath(dataset.uri));
+            metadata.put("saeforge_dataset_uri", dataset.uri);
             metadata.put("sequence_separator_token", switch (dataset.sequenceSeparator) {
                 case BOS -> "bos";
                 case EOS -> "eos";
@@ -391,6 +395,15 @@ final class Checkpointer {
         metadata.putAll(trained);
         cfg.put("metadata", metadata);
         return cfg;
+    }
+
+    /**
+     * dataset_path as SAELens' load_dataset takes it: a hub dataset's repository id (its revision
+     * is metadata.dataset_revision), any other location as written.
+     */
+    static String saeLensDatasetPath(String uri) {
+        Matcher hub = HUB_DATASET.matcher(uri);
+        return hub.lookingAt() ? hub.group(1) : uri;
     }
 
     /** A step's metrics under the names SAELens logs them by, for {@code architecture}'s loss terms. */
