@@ -327,10 +327,12 @@ final class Checkpointer {
         Map<String, Object> trained = new LinkedHashMap<>();
         trained.put("training_tokens", tokens);
         trained.put("num_dead_features", state.stats().deadCount());   // SAELens #717
-        if (isFinal) {
-            trained.put("l0", state.stats().meanL0());   // as SAELens' set_final_sae_metadata, at the end of training
-        }
         trained.putAll(extraMetadata);
+        // SAELens' set_final_sae_metadata: l0 over the last training window, at the end (not the evaluation's l0).
+        Double l0 = isFinal ? state.stats().meanL0() : null;
+        if (l0 != null) {
+            trained.put("l0", l0);
+        }
         return cfg(run, spec, state.definition(), state.sae().dIn(), state.unfoldedScale(), spec.synthetic == null ? source.metadata() : Map.of(),
                 trained, isFinal);
     }
