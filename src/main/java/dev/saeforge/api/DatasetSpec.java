@@ -65,7 +65,8 @@ public class DatasetSpec {
     public int storeBatchSizePrompts = 32;
 
     @JsonPropertyDescription("Mixing-buffer size in language-model batches: nBatchesInBuffer * storeBatchSizePrompts"
-            + " * contextSize activation rows (SAELens n_batches_in_buffer, as in SAELens 5).")
+            + " * contextSize activation rows (SAELens n_batches_in_buffer, as in SAELens 5); with seqposSlice, the positions it keeps"
+            + " instead of contextSize.")
     @Min(1)
     public int nBatchesInBuffer = 20;
 
