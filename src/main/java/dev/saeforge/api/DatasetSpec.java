@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import io.fabric8.crd.generator.annotation.PreserveUnknownFields;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
@@ -13,7 +14,7 @@ import io.fabric8.generator.annotation.Required;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"uri", "format", "textField", "contextSize", "prependBos", "sequenceSeparator",
         "disableConcatSequences", "malformedRows", "maxRecordBytes", "storeBatchSizePrompts", "nBatchesInBuffer", "mixingFraction",
-        "tokenized", "tokensField", "chatTemplate", "messagesField", "eval"})
+        "tokenized", "tokensField", "chatTemplate", "messagesField", "eval", "excludeSpecialTokens", "seqposSlice"})
 public class DatasetSpec {
     public static final String URI_PATTERN =
             "^(hf://datasets/[A-Za-z0-9][\\w.-]*/[\\w.-]+(@[\\w.-]+)?(/\\S*|:[\\w.-]+(/\\w+(\\.\\w+)*)?)?|s3://[a-z0-9][a-z0-9.-]+[a-z0-9](/\\S*)?|file://\\S+|tiny://corpus|[^:\\s][^:]*)$";
@@ -64,7 +65,8 @@ public class DatasetSpec {
     public int storeBatchSizePrompts = 32;
 
     @JsonPropertyDescription("Mixing-buffer size in language-model batches: nBatchesInBuffer * storeBatchSizePrompts"
-            + " * contextSize activation rows (SAELens n_batches_in_buffer, as in SAELens 5).")
+            + " * contextSize activation rows (SAELens n_batches_in_buffer, as in SAELens 5); with seqposSlice, the positions it keeps"
+            + " instead of contextSize.")
     @Min(1)
     public int nBatchesInBuffer = 20;
 
@@ -95,6 +97,19 @@ public class DatasetSpec {
     @JsonPropertyDescription("A dataset of its own to evaluate on (SAELens eval_dataset_path, eval_dataset_split); unset, evaluation"
             + " holds out the first documents of this dataset, which training then skips.")
     public EvalDatasetSpec eval;
+
+    @JsonPropertyDescription("Positions whose activations are dropped before the mixing buffer, in training and evaluation"
+            + " (SAELens exclude_special_tokens): false (default) keeps all; true drops every special token of the tokenizer"
+            + " (on Qwen3 <|endoftext|>, <|im_end|> and the other added special tokens; the EOS standing in for BOS"
+            + " at each window start among them); or a list of token ids and token strings, e.g. [151643, \"<|im_end|>\"].")
+    @PreserveUnknownFields
+    public ExcludedTokens excludeSpecialTokens = ExcludedTokens.NONE;
+
+    @JsonPropertyDescription("Window positions whose activations are used (SAELens seqpos_slice), as Python's"
+            + " slice(*seqposSlice) over range(contextSize): [end], [start, end] or [start, end, step], whole numbers or nulls,"
+            + " negative counting from the window's end; default [null], every position. E.g. [1, null] drops the first.")
+    @PreserveUnknownFields
+    public SeqposSlice seqposSlice = SeqposSlice.ALL;
 
     public enum Format {
         @JsonProperty("auto") AUTO,

@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
@@ -33,6 +34,10 @@ final class SchemaCheck {
     private static final ObjectMapper MAPPER = Mappers.json();
     private static final Map<JavaType, Map<String, BeanPropertyDefinition>> PROPERTIES = new ConcurrentHashMap<>();
     private static final Map<String, java.util.regex.Pattern> PATTERNS = new ConcurrentHashMap<>();
+    /** API types bound from a JSON value of more than one shape, with what is wrong with a value (null: nothing). */
+    private static final Map<Class<?>, Function<JsonNode, String>> VALUE_TYPES = Map.of(
+            ExcludedTokens.class, ExcludedTokens::problem,
+            SeqposSlice.class, SeqposSlice::problem);
 
     private SchemaCheck() {
     }
@@ -46,7 +51,7 @@ final class SchemaCheck {
      */
     static boolean checkTree(JsonNode node, JavaType type, String path, List<Problem> out) {
         if (node == null || node.isNull()) {
-            if (type.isPrimitive()) {
+            if (type.isPrimitive() || VALUE_TYPES.containsKey(type.getRawClass())) {
                 out.add(new Problem(path, "must not be null"));
                 return false;
             }
@@ -64,6 +69,8 @@ final class SchemaCheck {
             problem = number(node) != null ? null : describe(node) + " is not a number";
         } else if (raw == Quantity.class) {
             problem = node.isTextual() || node.isNumber() ? null : describe(node) + " is not a quantity; expected e.g. 8, 500m, 64Gi";
+        } else if (VALUE_TYPES.containsKey(raw)) {
+            problem = VALUE_TYPES.get(raw).apply(node);
         } else if (raw.isEnum()) {
             List<String> names = enumNames(raw);
             problem = node.isTextual() && names.contains(node.asText()) ? null
@@ -148,7 +155,7 @@ final class SchemaCheck {
     }
 
     private static boolean isApiObject(Class<?> type) {
-        return type.getPackage() == SchemaCheck.class.getPackage() && !type.isEnum();
+        return type.getPackage() == SchemaCheck.class.getPackage() && !type.isEnum() && !VALUE_TYPES.containsKey(type);
     }
 
     /**

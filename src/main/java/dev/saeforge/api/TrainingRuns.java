@@ -194,6 +194,11 @@ public final class TrainingRuns {
             if (spec.dataset.eval != null) {
                 problems.addAll(spec.dataset.eval.problems(spec.dataset));
             }
+            if (spec.dataset.seqposSlice.positions(spec.dataset.contextSize).length == 0) {
+                problems.add(new Problem("spec.dataset.seqposSlice", spec.dataset.seqposSlice + " keeps no position of windows of "
+                        + spec.dataset.contextSize + " tokens (spec.dataset.contextSize); expected a slice of range(" + spec.dataset.contextSize
+                        + ") that keeps at least one"));
+            }
         }
         if (training.lrDecaySteps > 0 && training.lrScheduler != TrainingSpec.LrScheduler.CONSTANT
                 && training.lrEnd != null && training.lrEnd == 0) {

@@ -56,8 +56,8 @@ final class ActivationProducer implements AutoCloseable {
     record Served(Refill refill, int index) {
     }
 
-    /** A forward pass started ahead: its rows per hook, and the packer's state and window count after its windows. */
-    private record Pass(Future<List<NDArray>> rows, Packer.State end, long windows) {
+    /** A forward pass started ahead: its rows per hook, how many rows that is, and the packer's state and window count after its windows. */
+    private record Pass(Future<List<NDArray>> rows, long count, Packer.State end, long windows) {
     }
 
     private static final Served FAILED = new Served(null, -1);
@@ -67,7 +67,7 @@ final class ActivationProducer implements AutoCloseable {
     private final TrainingWindows windows;
     private final List<MixingBuffer> buffers;
     private final ThreadSettings threads;
-    private final long rowsPerPass;
+    private final KeptRows kept;
     private final NDManager manager;
     private final ExecutorService forwardPool;
     private final Semaphore refillsAlive = new Semaphore(REFILLS_ALIVE);
@@ -77,10 +77,10 @@ final class ActivationProducer implements AutoCloseable {
     private volatile boolean stopping;
     private volatile Throwable failure;
 
-    ActivationProducer(Qwen3Model model, List<HookPoint> hooks, TrainingWindows windows, long rowsPerPass, List<MixingBuffer> buffers,
+    ActivationProducer(Qwen3Model model, List<HookPoint> hooks, TrainingWindows windows, KeptRows kept, List<MixingBuffer> buffers,
                        ThreadSettings threads) {
         this.model = model;
-        this.rowsPerPass = rowsPerPass;
+        this.kept = kept;
         this.hooks = List.copyOf(hooks);
         this.windows = windows;
         this.buffers = List.copyOf(buffers);
@@ -198,14 +198,17 @@ final class ActivationProducer implements AutoCloseable {
      * not depend on which pass finished first. The packing runs ahead: before waiting for this
      * refill's passes, the producer packs and starts as many more as there are forward threads,
      * so that they never wait for the packing. How many passes each refill takes is arithmetic
-     * on row counts (the same for every hook), so running ahead does not change which windows a
-     * refill gets.
+     * on row counts (the same for every hook; a pass's count follows from its tokens, see
+     * {@link KeptRows}), so running ahead does not change which windows a refill gets.
      */
     private Refill fill(long index, List<NDArray> kept, Deque<Pass> passes) {
-        int needed = buffers.get(0).chunksNeeded(kept == null ? 0 : kept.get(0).getShape().get(0), rowsPerPass);
+        long keptRows = kept == null ? 0 : kept.get(0).getShape().get(0);
+        int needed;
+        while ((needed = buffers.get(0).chunksNeeded(keptRows, passes.stream().mapToLong(Pass::count))) < 0) {
+            passes.add(nextPass());
+        }
         while (passes.size() < needed + threads.forwards()) {
-            long[][] batch = windows.next();
-            passes.add(new Pass(forwardPool.submit(() -> forward(batch, manager)), windows.state(), windows.windows()));
+            passes.add(nextPass());
         }
         List<Pass> mine = new ArrayList<>();
         for (int i = 0; i < needed; i++) {
@@ -233,6 +236,12 @@ final class ActivationProducer implements AutoCloseable {
         }
     }
 
+    /** Packs the next windows and starts their forward pass. */
+    private Pass nextPass() {
+        long[][] batch = windows.next();
+        return new Pass(forwardPool.submit(() -> forward(batch, manager)), kept.count(batch), windows.state(), windows.windows());
+    }
+
     /** Waits, even if interrupted, until none of {@code passes} runs any more, and frees their rows. */
     private static void discard(Collection<Pass> passes) {
         boolean interrupted = Thread.interrupted();
@@ -254,11 +263,11 @@ final class ActivationProducer implements AutoCloseable {
         }
     }
 
-    /** One forward pass: the windows to the deepest hook, [windows * context, width] rows per hook, in {@code target}. */
+    /** One forward pass: the windows to the deepest hook, their kept rows ({@link KeptRows}) per hook, in {@code target}. */
     private List<NDArray> forward(long[][] batch, NDManager target) {
         NDArray tokens = target.create(batch);
         try {
-            return model.activations(tokens, hooks);
+            return model.activations(tokens, hooks).stream().map(rows -> kept.select(rows, batch)).toList();
         } finally {
             tokens.close();
         }

@@ -61,14 +61,14 @@ public final class LanguageModelActivations implements ActivationSource {
         this.hookNames = hooks.stream().map(HookPoint::toString).toList();
         this.batchRows = batchRows;
         DatasetSpec dataset = data.dataset();
-        long rowsPerPass = (long) dataset.storeBatchSizePrompts * dataset.contextSize;
-        this.bufferRows = dataset.nBatchesInBuffer * rowsPerPass;
+        // As SAELens sizes it, in kept positions per window (its training_context_size).
+        this.bufferRows = (long) dataset.nBatchesInBuffer * dataset.storeBatchSizePrompts * data.keptRows().perWindow();
         List<MixingBuffer> buffers = new ArrayList<>();
         for (int h = 0; h < hooks.size(); h++) {
             buffers.add(new MixingBuffer(bufferRows, batchRows, dataset.mixingFraction, seed));
         }
         this.windows = data.trainingWindows();
-        this.producer = new ActivationProducer(data.model(), hooks, windows, rowsPerPass, buffers, threads);
+        this.producer = new ActivationProducer(data.model(), hooks, windows, data.keptRows(), buffers, threads);
     }
 
     /**

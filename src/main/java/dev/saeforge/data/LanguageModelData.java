@@ -3,6 +3,7 @@ package dev.saeforge.data;
 import ai.djl.Device;
 import dev.saeforge.api.DatasetSpec;
 import dev.saeforge.api.EvalDatasetSpec;
+import dev.saeforge.api.ExcludedTokens;
 import dev.saeforge.api.ModelSpec;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.lm.ChatTemplate;
@@ -42,10 +43,12 @@ public final class LanguageModelData implements AutoCloseable {
     private final InputFiles inputs;
     private final long seed;
     private final HeldOut heldOut;
+    private final KeptRows keptRows;
+    private final List<Long> excludedIds;
 
     private LanguageModelData(String modelName, Qwen3Model model, Tokenizer tokenizer, SpecialTokens special, ChatTemplate chat,
                               DatasetSpec dataset, Packer.Rules rules, List<Shard> shards, InputFiles inputs, long seed, int evalWindows,
-                              List<Shard> evalShards) {
+                              List<Shard> evalShards, List<Long> excludedIds) {
         this.modelName = modelName;
         this.model = model;
         this.tokenizer = tokenizer;
@@ -56,6 +59,9 @@ public final class LanguageModelData implements AutoCloseable {
         this.shards = shards;
         this.inputs = inputs;
         this.seed = seed;
+        this.excludedIds = excludedIds;
+        this.keptRows = new KeptRows(dataset.contextSize, dataset.seqposSlice.positions(dataset.contextSize),
+                excludedIds.stream().mapToLong(Long::longValue).toArray());
         if (dataset.eval == null) {
             try (TextStream all = textStream(shards, TextStream.RowFilter.ALL, dataset.uri)) {
                 this.heldOut = HeldOut.take(all, documents(all), rules, evalWindows);
@@ -117,7 +123,8 @@ public final class LanguageModelData implements AutoCloseable {
                     dataset.eval.uri, eval.revision(), eval.config(), eval.split(), eval.shards().stream().map(Shard::file).toList(), null));
             int evalWindows = spec.training.evalBatches * dataset.storeBatchSizePrompts;
             return new LanguageModelData(modelSpec.name, model, tokenizer, special, chat, dataset, rules, listing.shards(), inputs,
-                    spec.training.seed, evalWindows, eval == null ? null : eval.shards());
+                    spec.training.seed, evalWindows, eval == null ? null : eval.shards(),
+                    excludedIds(dataset.excludeSpecialTokens, dir, model.config().vocabSize(), modelSpec.uri));
         } catch (IOException | RuntimeException e) {
             if (tokenizer != null) {
                 tokenizer.close();
@@ -157,6 +164,39 @@ public final class LanguageModelData implements AutoCloseable {
             }
             throw new IllegalArgumentException(EVAL_FIELD + ".uri: cannot read " + eval.uri + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The ids of spec.dataset.excludeSpecialTokens in the model's tokenizer ({@code dir}): for
+     * true, every special token SAELens' get_special_token_ids finds ({@link SpecialTokens#all});
+     * for a list, its ids, and its strings as tokens of the vocabulary, as written.
+     */
+    static List<Long> excludedIds(ExcludedTokens excluded, Path dir, long vocabSize, String model) throws IOException {
+        if (excluded.all()) {
+            return List.copyOf(SpecialTokens.all(dir).values());
+        }
+        if (excluded.none()) {
+            return List.of();
+        }
+        Map<String, Long> vocabulary = SpecialTokens.vocabulary(dir);
+        List<Long> ids = new ArrayList<>();
+        for (int i = 0; i < excluded.listed().size(); i++) {
+            Object token = excluded.listed().get(i);
+            Long id = token instanceof String text ? vocabulary.get(text) : (Long) token;
+            if (id == null || id >= vocabSize) {
+                throw new IllegalArgumentException("spec.dataset.excludeSpecialTokens[" + i + "]: "
+                        + (token instanceof String ? "\"" + token + "\" is not a token" : token + " is not a token id")
+                        + " of " + model + "'s tokenizer" + (token instanceof String ? "" : " (ids 0 to " + (vocabSize - 1) + ")")
+                        + "; expected token ids or token strings as " + Tokenizer.FILE + " spells them, e.g. <|im_end|>");
+            }
+            ids.add(id);
+        }
+        return List.copyOf(ids);
+    }
+
+    /** Which rows of the model's activations are used (spec.dataset.seqposSlice and excludeSpecialTokens). */
+    KeptRows keptRows() {
+        return keptRows;
     }
 
     public Qwen3Model model() {
@@ -222,6 +262,9 @@ public final class LanguageModelData implements AutoCloseable {
         out.put("eval_windows", heldOut.windows().size());
         out.put("eval_dataset_path", dataset.eval == null ? null : dataset.eval.uri);   // SAELens #730's names
         out.put("eval_dataset_split", dataset.eval == null ? null : dataset.eval.splitOrDefault());
+        // SAELens' record of the ids it drops, with token strings as their ids (SAELens takes ids only).
+        out.put("exclude_special_tokens", dataset.excludeSpecialTokens.listed() == null ? dataset.excludeSpecialTokens.all() : excludedIds);
+        out.put("dataset_revision", inputs.datasetRevision());
         // How TransformerLens would load the model to compute these activations: unprocessed weights
         // (transformers' forward, as here), in the precision they were computed in.
         Map<String, Object> kwargs = new LinkedHashMap<>();

@@ -8,7 +8,9 @@ import ai.djl.ndarray.index.NDIndex;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.PrimitiveIterator;
 import java.util.SplittableRandom;
+import java.util.stream.LongStream;
 
 /**
  * SAELens' mixing buffer (reference/saelens-qwen3.md §3.3), one refill at a time: the rows kept
@@ -72,7 +74,24 @@ final class MixingBuffer {
      * does, one, and then more until the buffer holds bufferRows.
      */
     int chunksNeeded(long keptRows, long rowsPerChunk) {
-        return (int) Math.max(1, (bufferRows - keptRows + rowsPerChunk - 1) / rowsPerChunk);
+        return chunksNeeded(keptRows, LongStream.generate(() -> rowsPerChunk));
+    }
+
+    /**
+     * As above for chunks of {@code chunkRows} rows in order (fewer when positions are dropped
+     * before the buffer): how many of the first ones a refill adds; -1 if all of them are not enough.
+     */
+    int chunksNeeded(long keptRows, LongStream chunkRows) {
+        long rows = keptRows;
+        int chunks = 0;
+        for (PrimitiveIterator.OfLong it = chunkRows.iterator(); it.hasNext(); ) {
+            rows += it.nextLong();
+            chunks++;
+            if (rows >= bufferRows) {
+                return chunks;
+            }
+        }
+        return -1;
     }
 
     /**

@@ -6,7 +6,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -26,9 +29,7 @@ public record SpecialTokens(String bosToken, long bosId, String eosToken, long e
     /** Reads the special tokens of the model in {@code dir}. */
     public static SpecialTokens read(Path dir) throws IOException {
         Map<String, Long> ids = tokenIds(dir.resolve(Tokenizer.FILE));
-        Path configFile = dir.resolve(TOKENIZER_CONFIG);
-        JsonNode config = Files.isRegularFile(configFile) ? JSON.readTree(ModelText.read(configFile, ModelText.SMALL_FILE_BYTES))
-                : JSON.createObjectNode();
+        JsonNode config = config(dir);
         String eos = content(config.get("eos_token"));
         if (eos == null) {
             eos = DEFAULT_EOS;
@@ -41,11 +42,44 @@ public record SpecialTokens(String bosToken, long bosId, String eosToken, long e
         return new SpecialTokens(bos, id(ids, bos, dir), eos, id(ids, eos, dir), bosIsEos);
     }
 
+    /**
+     * Every special token of the model in {@code dir}, with its id, as SAELens' get_special_token_ids
+     * finds them on the tokenizer TransformerLens loads: the named ones of tokenizer_config.json
+     * (bos, eos, unk, sep, pad, cls and mask tokens, with the BOS and EOS TransformerLens fills in)
+     * and its additional_special_tokens. A named token the vocabulary lacks is left out.
+     */
+    public static Map<String, Long> all(Path dir) throws IOException {
+        Map<String, Long> ids = tokenIds(dir.resolve(Tokenizer.FILE));
+        SpecialTokens named = read(dir);
+        JsonNode config = config(dir);
+        Map<String, Long> out = new LinkedHashMap<>();
+        out.put(named.bosToken(), named.bosId());
+        out.put(named.eosToken(), named.eosId());
+        List<String> tokens = new ArrayList<>();
+        for (String name : List.of("unk_token", "sep_token", "pad_token", "cls_token", "mask_token")) {
+            tokens.add(content(config.get(name)));
+        }
+        config.path("additional_special_tokens").forEach(token -> tokens.add(content(token)));
+        tokens.stream().filter(token -> token != null && ids.containsKey(token)).forEach(token -> out.put(token, ids.get(token)));
+        return out;
+    }
+
+    /** The vocabulary of the model in {@code dir}: every token of its tokenizer.json, added tokens included, with its id. */
+    public static Map<String, Long> vocabulary(Path dir) throws IOException {
+        return tokenIds(dir.resolve(Tokenizer.FILE));
+    }
+
     /** How the BOS was chosen, for checkpoint metadata and messages. */
     public String describeBos() {
         return bosIsEos
                 ? "the tokenizer has no bos_token, so, as TransformerLens does, the eos_token " + bosToken + " (" + bosId + ") serves as BOS"
                 : "the tokenizer's bos_token " + bosToken + " (" + bosId + ")";
+    }
+
+    private static JsonNode config(Path dir) throws IOException {
+        Path configFile = dir.resolve(TOKENIZER_CONFIG);
+        return Files.isRegularFile(configFile) ? JSON.readTree(ModelText.read(configFile, ModelText.SMALL_FILE_BYTES))
+                : JSON.createObjectNode();
     }
 
     private static String content(JsonNode token) {

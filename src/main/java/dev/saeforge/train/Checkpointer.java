@@ -17,6 +17,7 @@ import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.data.ActivationSource;
 import dev.saeforge.data.InputFiles;
 import dev.saeforge.sae.SaeArchitecture;
+import dev.saeforge.sae.SaeArchitectures;
 import dev.saeforge.store.CheckpointManifest;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.store.CheckpointStore;
@@ -40,6 +41,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -64,6 +67,7 @@ final class Checkpointer {
     private static final List<String> FREE_TO_CHANGE = List.of("resources", "telemetry", "checkpoints", "resumeFrom", "maxRestarts", "suspend",
             "cancel");
     private static final Logger LOG = Logger.getLogger(Checkpointer.class);
+    private static final Pattern HUB_DATASET = Pattern.compile("hf://datasets/([^/@:]+/[^/@:]+)");
 
     private final RunIdentity run;
     private final TrainingRunSpec spec;
@@ -320,11 +324,32 @@ final class Checkpointer {
      * training keys, and metadata describing where the activations came from.
      */
     private Map<String, Object> cfg(SaeState state, long tokens, Map<String, Object> extraMetadata, boolean isFinal) {
-        SaeSpec sae = state.definition().sae();
-        boolean scaled = state.unfoldedScale() != 1.0;
-        SaeArchitecture architecture = state.architecture();
-        Map<String, Object> cfg = new LinkedHashMap<>(isFinal ? architecture.inferenceCfg(sae, state.sae().dIn())
-                : architecture.cfg(sae, state.sae().dIn()));
+        Map<String, Object> trained = new LinkedHashMap<>();
+        trained.put("training_tokens", tokens);
+        trained.put("num_dead_features", state.stats().deadCount());   // SAELens #717
+        trained.putAll(extraMetadata);
+        // SAELens' set_final_sae_metadata: l0 over the last training window, at the end (not the evaluation's l0).
+        Double l0 = isFinal ? state.stats().meanL0() : null;
+        if (l0 != null) {
+            trained.put("l0", l0);
+        }
+        return cfg(run, spec, state.definition(), state.sae().dIn(), state.unfoldedScale(), spec.synthetic == null ? source.metadata() : Map.of(),
+                trained, isFinal);
+    }
+
+    /**
+     * cfg.json of SAE {@code definition} (of width {@code dIn}, with activations scaled by
+     * {@code unfoldedScale} until it is folded) in run {@code run}: what its spec says, then
+     * {@code sourceMetadata} (what the activation stream found when it opened) and
+     * {@code trained} (what training gave: token count, statistics, evaluation) in its metadata.
+     */
+    static Map<String, Object> cfg(RunIdentity run, TrainingRunSpec spec, SaeDefinition definition, int dIn, double unfoldedScale,
+                                   Map<String, Object> sourceMetadata, Map<String, Object> trained, boolean isFinal) {
+        SaeSpec sae = definition.sae();
+        boolean scaled = unfoldedScale != 1.0;
+        SaeArchitecture architecture = SaeArchitectures.of(sae.architecture);
+        Map<String, Object> cfg = new LinkedHashMap<>(isFinal ? architecture.inferenceCfg(sae, dIn)
+                : architecture.cfg(sae, dIn));
         cfg.put("dtype", "float32");
         cfg.put("device", "cpu");
         // Unfolded mid-training checkpoints say so, with the factor in activation_scaler.json.
@@ -335,7 +360,8 @@ final class Checkpointer {
         metadata.put("sae_lens_version", SaeLensCheckpoint.SAE_LENS_FORMAT_VERSION);
         metadata.put("sae_lens_training_version", SaeLensCheckpoint.SAE_LENS_FORMAT_VERSION);
         metadata.put("saeforge_run", run.name());
-        metadata.put("saeforge_sae", state.name());
+        metadata.put("saeforge_run_uid", run.uid());
+        metadata.put("saeforge_sae", definition.name());
         if (spec.synthetic != null) {
             metadata.put("model_name", "saeforge/toy-superposition");
             metadata.put("hook_name", "synthetic");
@@ -347,29 +373,39 @@ final class Checkpointer {
         } else {
             DatasetSpec dataset = spec.dataset;
             metadata.put("model_name", spec.model.name);
-            metadata.put("hook_name", state.definition().hook());
+            metadata.put("hook_name", definition.hook());
             metadata.put("hook_head_index", null);
             metadata.put("context_size", dataset.contextSize);
             metadata.put("prepend_bos", dataset.prependBos);
-            metadata.put("dataset_path", dataset.uri);
+            metadata.put("dataset_path", saeLensDatasetPath(dataset.uri));
+            metadata.put("saeforge_dataset_uri", dataset.uri);
             metadata.put("sequence_separator_token", switch (dataset.sequenceSeparator) {
                 case BOS -> "bos";
                 case EOS -> "eos";
                 case NONE -> null;
             });
             metadata.put("disable_concat_sequences", dataset.disableConcatSequences);
-            metadata.putAll(source.metadata());
+            metadata.put("seqpos_slice", dataset.seqposSlice.values());
+            metadata.put("exclude_special_tokens", Mappers.json().convertValue(dataset.excludeSpecialTokens, Object.class));
+            metadata.putAll(sourceMetadata);
         }
-        metadata.put("seqpos_slice", Arrays.asList((Object) null));
+        metadata.putIfAbsent("seqpos_slice", Arrays.asList((Object) null));
         metadata.put("model_class_name", "HookedTransformer");
         metadata.putIfAbsent("model_from_pretrained_kwargs", Map.of("center_writing_weights", false));
-        metadata.put("exclude_special_tokens", false);
-        metadata.put("training_tokens", tokens);
+        metadata.putIfAbsent("exclude_special_tokens", false);
         metadata.put("training_architecture", architecture.name());
-        metadata.put("num_dead_features", state.stats().deadCount());   // SAELens #717
-        metadata.putAll(extraMetadata);
+        metadata.putAll(trained);
         cfg.put("metadata", metadata);
         return cfg;
+    }
+
+    /**
+     * dataset_path as SAELens' load_dataset takes it: a hub dataset's repository id (its revision
+     * is metadata.dataset_revision), any other location as written.
+     */
+    static String saeLensDatasetPath(String uri) {
+        Matcher hub = HUB_DATASET.matcher(uri);
+        return hub.lookingAt() ? hub.group(1) : uri;
     }
 
     /** A step's metrics under the names SAELens logs them by, for {@code architecture}'s loss terms. */

@@ -67,6 +67,20 @@ public final class FeatureStats implements AutoCloseable {
         return lastWindowComplete ? lastWindowFraction.duplicate() : windowCounts.duplicate();
     }
 
+    /**
+     * SAELens' metadata.l0: the sum of the latents' firing fractions over the window
+     * {@link #firingFraction} covers, i.e. the mean number of latents firing per row there;
+     * null before the first step.
+     */
+    public Double meanL0() {
+        if (windowTokens == 0 && !lastWindowComplete) {
+            return null;
+        }
+        try (NDArray fraction = firingFraction(); NDArray sum = fraction.sum()) {
+            return (double) sum.getFloat();
+        }
+    }
+
     /** SAELens' log feature sparsity: log10(firing fraction + 1e-10), the content of sparsity.safetensors. */
     public NDArray log10Sparsity() {
         return firingFraction().addi(1e-10).log10();

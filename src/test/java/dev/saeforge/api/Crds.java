@@ -49,7 +49,34 @@ public final class Crds {
     static final class PostProcessing implements CRDPostProcessor {
         @Override
         public HasMetadata process(HasMetadata crd, String crdSpecVersion) {
-            return new FixedOnceStarted().process(new DeclaredColumnOrder().process(crd, crdSpecVersion), crdSpecVersion);
+            return new FixedOnceStarted().process(new AnyJsonValue().process(new DeclaredColumnOrder().process(crd, crdSpecVersion),
+                    crdSpecVersion), crdSpecVersion);
+        }
+    }
+
+    /**
+     * A field of a type bound from values of more than one JSON shape (spec.dataset.excludeSpecialTokens:
+     * a boolean or a list) is marked {@code @PreserveUnknownFields}; the generator still writes the
+     * one type it guesses, which would refuse the others. Such a field takes any JSON value, as
+     * structural schemas allow with x-kubernetes-preserve-unknown-fields alone; the trainer's
+     * validation checks its shape.
+     */
+    static final class AnyJsonValue implements CRDPostProcessor {
+        @Override
+        public HasMetadata process(HasMetadata crd, String crdSpecVersion) {
+            ((CustomResourceDefinition) crd).getSpec().getVersions().forEach(version -> clear(version.getSchema().getOpenAPIV3Schema()));
+            return crd;
+        }
+
+        private static void clear(JSONSchemaProps schema) {
+            if (Boolean.TRUE.equals(schema.getXKubernetesPreserveUnknownFields()) && schema.getProperties().isEmpty()) {
+                schema.setType(null);
+                schema.setItems(null);
+            }
+            schema.getProperties().values().forEach(AnyJsonValue::clear);
+            if (schema.getItems() != null && schema.getItems().getSchema() != null) {
+                clear(schema.getItems().getSchema());
+            }
         }
     }
 

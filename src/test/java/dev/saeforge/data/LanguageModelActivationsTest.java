@@ -372,6 +372,71 @@ class LanguageModelActivationsTest {
                 .hasMessage("spec.dataset.contextSize is 40000, longer than the 32768 positions " + dir.resolve("model") + " was trained for");
     }
 
+    /** The rows of {@code windows}' activations ([windows * CONTEXT, width] as floats) at positions {@code from} on whose token is not in {@code dropped}. */
+    static float[] keptRows(float[] rows, List<long[]> windows, int from, java.util.Set<Long> dropped, int width) {
+        List<float[]> kept = new ArrayList<>();
+        for (int w = 0; w < windows.size(); w++) {
+            for (int p = from; p < CONTEXT; p++) {
+                if (!dropped.contains(windows.get(w)[p])) {
+                    int row = w * CONTEXT + p;
+                    kept.add(java.util.Arrays.copyOfRange(rows, row * width, (row + 1) * width));
+                }
+            }
+        }
+        return concat(kept);
+    }
+
+    java.util.Set<Long> specialIds() throws IOException {
+        Map<String, Long> vocabulary = SpecialTokens.vocabulary(dir.resolve("model"));
+        return java.util.Set.of(vocabulary.get("<|im_end|>"), vocabulary.get("<|endoftext|>"));
+    }
+
+    @Test
+    void excludedPositionsNeverReachTheBufferInTrainingOrEvaluation() throws Exception {
+        String hook = "blocks.1.hook_mlp_out";
+        Packed evaluation = pack(documents, 2 * PROMPTS);
+        int firstTrainingDocument = (int) evaluation.end().document().row() + (evaluation.end().offset() > 0 ? 1 : 0);
+        Packed training = pack(documents.subList(firstTrainingDocument, documents.size()), 4 * PROMPTS);
+        java.util.Set<Long> special = specialIds();   // the tiny model's eos <|im_end|> (its BOS too) and pad <|endoftext|>
+        float[] expected = keptRows(activations(training.windows(), hook), training.windows(), 2, special, 64);
+        long separators = training.windows().stream().flatMapToLong(java.util.Arrays::stream).filter(special::contains).count();
+        assertThat(separators).as("the windows hold BOS and separators to drop").isGreaterThan(4 * PROMPTS);
+        assertThat(expected.length / 64).as("enough kept rows for two batches").isGreaterThanOrEqualTo(128);
+
+        // Without mixing the buffer serves rows in the order they entered it: exactly the kept ones.
+        try (LanguageModelActivations source = open(spec(hook, 0, ", excludeSpecialTokens: true, seqposSlice: [2, null]"))) {
+            assertThat(concat(take(source, manager, 2))).containsExactly(java.util.Arrays.copyOf(expected, 128 * 64));
+            assertThat(source.describe()).contains("224-row mixing buffer");   // 4 batches of 4 windows of 14 kept positions
+            assertThat(source.metadata()).containsEntry("exclude_special_tokens", true);
+
+            float[] heldOut = keptRows(activations(evaluation.windows(), hook), evaluation.windows(), 2, special, 64);
+            try (NDScope scope = new NDScope()) {
+                assertThat(source.heldOut().next(manager, 64).get(0).toFloatArray()).containsExactly(java.util.Arrays.copyOf(heldOut, 64 * 64));
+            }
+        }
+    }
+
+    @Test
+    void excludedTokensMayBeListedByIdOrByTokenString() throws Exception {
+        String hook = "blocks.0.hook_mlp_out";
+        long endOfText = SpecialTokens.vocabulary(dir.resolve("model")).get("<|endoftext|>");
+        long imEnd = SpecialTokens.vocabulary(dir.resolve("model")).get("<|im_end|>");
+        List<float[]> all;
+        try (LanguageModelActivations source = open(spec(hook, 0, ", excludeSpecialTokens: true"))) {
+            all = take(source, manager, 2);
+        }
+        try (LanguageModelActivations source = open(spec(hook, 0, ", excludeSpecialTokens: [\"<|im_end|>\", " + endOfText + "]"))) {
+            assertThat(concat(take(source, manager, 2))).containsExactly(concat(all));
+            // SAELens takes ids only: cfg.json records the strings as their ids.
+            assertThat(source.metadata()).containsEntry("exclude_special_tokens", List.of(imEnd, endOfText));
+        }
+        assertThatThrownBy(() -> open(spec(hook, 0, ", excludeSpecialTokens: [1, \"<|nope|>\"]")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("spec.dataset.excludeSpecialTokens[1]: \"<|nope|>\" is not a token of ");
+        assertThatThrownBy(() -> open(spec(hook, 0, ", excludeSpecialTokens: [100000]")))
+                .hasMessageStartingWith("spec.dataset.excludeSpecialTokens[0]: 100000 is not a token id of ");
+    }
+
     static float[] concat(List<float[]> parts) {
         int n = parts.stream().mapToInt(p -> p.length).sum();
         float[] out = new float[n];

@@ -95,6 +95,13 @@ class LanguageModelTrainingTest {
             assertThat(metadata.path("sequence_separator_token_id").asLong()).isEqualTo(299);
             assertThat(metadata.has("ce_loss_score")).isTrue();
             assertThat(metadata.has("kl_div_with_sae")).isTrue();
+            // Which data and run: a local corpus has no revision (a hub dataset's is its commit); a file run has no uid.
+            assertThat(metadata.has("dataset_revision")).isTrue();
+            assertThat(metadata.path("dataset_revision").isNull()).isTrue();
+            assertThat(metadata.path("saeforge_run").asText()).isEqualTo("lm");
+            assertThat(metadata.has("saeforge_run_uid")).isTrue();
+            assertThat(metadata.path("exclude_special_tokens").asBoolean(true)).isFalse();
+            assertThat(metadata.path("seqpos_slice").toString()).isEqualTo("[null]");
         }
         assertThat(periodic.path("metadata").path("evaluation_step").asLong()).isEqualTo(40);
         assertThat(periodic.path("normalize_activations").asText()).isEqualTo("expected_average_only_in");

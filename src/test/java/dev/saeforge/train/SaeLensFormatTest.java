@@ -104,6 +104,16 @@ class SaeLensFormatTest {
         for (float s : sparsity) {
             assertThat(s).isBetween(-10f, 0f);
         }
+        // metadata.l0, as SAELens' final metadata has it: the firing fractions of that window summed,
+        // latents firing per row; only once training is done.
+        double firingPerRow = 0;
+        for (float s : sparsity) {
+            firingPerRow += Math.pow(10, s) - 1e-10;
+        }
+        ObjectMapper json = new ObjectMapper();
+        assertThat(json.readTree(last.resolve("cfg.json").toFile()).path("metadata").path("l0").asDouble())
+                .isGreaterThan(0).isCloseTo(firingPerRow, org.assertj.core.data.Offset.offset(1e-3 * firingPerRow));
+        assertThat(json.readTree(periodic.resolve("cfg.json").toFile()).path("metadata").has("l0")).isFalse();
     }
 
     @Test
