@@ -61,6 +61,11 @@ class CheckpointsS3IT {
         Run pull = saeforge(S3.env(), "checkpoints", "pull", "s3://checkpoints/team/runs/toy/409600", into.toString());
         assertThat(pull.exitCode()).as(pull.stderr()).isZero();
         assertThat(into.resolve("sae_weights.safetensors")).hasSameBinaryContentAs(temp.resolve("a/sae_weights.safetensors"));
+
+        Path run = temp.resolve("pulled-run");
+        Run pullRun = saeforge(S3.env(), "checkpoints", "pull", "s3://checkpoints/team/runs/toy", run.toString());
+        assertThat(pullRun.exitCode()).as(pullRun.stderr()).isZero();
+        assertThat(pullRun.stdout()).startsWith("Pulled s3://checkpoints/team/runs/toy/409600 into " + run);
     }
 
     @Test
