@@ -65,6 +65,11 @@ public class CheckpointsCommand implements Callable<Integer> {
         String location() {
             return namespace == null ? uri : RunIdentity.namespacedLocation(uri, namespace);
         }
+
+        /** What {@code argument} addresses: a bare one in this location, a URI by what is stored there. */
+        CheckpointAddress resolve(String argument) throws IOException {
+            return CheckpointAddress.resolve(argument, location(), CheckpointStore::open);
+        }
     }
 
     /** The RUN[/NAME[/SAE]]|URI argument of inspect and pull, with the --store it is resolved against. */
@@ -78,7 +83,7 @@ public class CheckpointsCommand implements Callable<Integer> {
         StoreOption location;
 
         CheckpointAddress address() throws IOException {
-            return CheckpointAddress.resolve(target, location.location(), CheckpointStore::open);
+            return location.resolve(target);
         }
     }
 
@@ -151,7 +156,7 @@ public class CheckpointsCommand implements Callable<Integer> {
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = {
             "List a run's checkpoints, oldest first: NAME TOKENS STEP SAES COMPLETE SIZE CREATED;",
-            "COMPLETE says \"yes (latest)\" for the newest complete one, which a RUN address means elsewhere.",
+            "COMPLETE says \"yes (latest)\" for the newest complete one, the one inspect and pull take for a RUN.",
             "For RUN/NAME, the SAEs in that checkpoint (RUN/NAME/SAE: that one): SAE HOOK L0 EXPL-VAR DEAD CE-SCORE."})
     static class ListCommand implements Callable<Integer> {
         @Parameters(paramLabel = "RUN[/NAME[/SAE]]|URI",
@@ -169,17 +174,18 @@ public class CheckpointsCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
-            return withStore(command, () -> CheckpointAddress.resolve(target, location.location(), CheckpointStore::open), (store, address, out) -> {
+            return withStore(command, () -> location.resolve(target), (store, address, out) -> {
                 if (address.name() != null) {
                     return listSaes(address.find(store), store, out);
                 }
                 List<CheckpointRef> refs = store.list(address.run());
-                Optional<CheckpointRef> latest = CheckpointAddress.newestComplete(refs);
+                Optional<CheckpointRef> newest = CheckpointAddress.newestComplete(refs);
+                Predicate<CheckpointRef> latest = ref -> newest.filter(ref::equals).isPresent();
                 if (output != null) {
                     Map<String, Object> document = new LinkedHashMap<>();
                     document.put("store", store.uri());
                     document.put("run", address.run());
-                    document.put("checkpoints", refs.stream().map(ref -> document(ref, latest.equals(Optional.of(ref)))).toList());
+                    document.put("checkpoints", refs.stream().map(ref -> document(ref, latest.test(ref))).toList());
                     printDocument(out, document);
                 } else if (refs.isEmpty()) {
                     command.commandLine().getErr().println("No checkpoints for run " + address.run() + " in " + store.uri() + ".");
@@ -189,7 +195,7 @@ public class CheckpointsCommand implements Callable<Integer> {
                     for (CheckpointRef ref : refs) {
                         int saes = CheckpointSae.of(ref).size();
                         rows.add(new String[]{ref.name(), orDash(ref.tokens()), orDash(ref.step()), saes == 0 ? "-" : Integer.toString(saes),
-                                latest.equals(Optional.of(ref)) ? "yes (latest)" : ref.complete() ? "yes" : "no", Printing.bytes(ref.bytes()), ref.created().truncatedTo(ChronoUnit.SECONDS).toString()});
+                                latest.test(ref) ? "yes (latest)" : ref.complete() ? "yes" : "no", Printing.bytes(ref.bytes()), ref.created().truncatedTo(ChronoUnit.SECONDS).toString()});
                     }
                     Printing.table(out, rows);
                 }
