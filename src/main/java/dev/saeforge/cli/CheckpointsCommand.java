@@ -34,7 +34,6 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import java.util.function.Predicate;
-import java.util.function.Supplier;
 
 /** Looks at a run's checkpoints, and the SAEs in each, in a file or s3 store: list, inspect, pull. */
 @Command(name = "checkpoints",
@@ -66,20 +65,31 @@ public class CheckpointsCommand implements Callable<Integer> {
         String location() {
             return namespace == null ? uri : RunIdentity.namespacedLocation(uri, namespace);
         }
+
+        /** What {@code argument} addresses: a bare one in this location, a URI by what is stored there. */
+        CheckpointAddress resolve(String argument) throws IOException {
+            return CheckpointAddress.resolve(argument, location(), CheckpointStore::open);
+        }
     }
 
-    /** The RUN/NAME[/SAE]|URI argument of inspect and pull, with the --store it is resolved against. */
+    /** The RUN[/NAME[/SAE]]|URI argument of inspect and pull, with the --store it is resolved against. */
     static class CheckpointArgument {
-        @Parameters(index = "0", paramLabel = "RUN/NAME[/SAE]|URI",
-                description = "A checkpoint in --store, or one SAE of it; or s3://BUCKET/PREFIX/RUN/NAME[/SAE], file:///PATH/RUN/NAME[/SAE].")
+        @Parameters(index = "0", paramLabel = "RUN[/NAME[/SAE]]|URI",
+                description = {"A run in --store (its newest complete checkpoint), a checkpoint of it, or one SAE of that;",
+                        "or s3://BUCKET/PREFIX/RUN[/NAME[/SAE]], file:///PATH/RUN[/NAME[/SAE]], told apart by what is stored there."})
         String target;
 
         @Mixin
         StoreOption location;
 
-        CheckpointAddress address() {
-            return CheckpointAddress.ofCheckpoint(target, location.location());
+        CheckpointAddress address() throws IOException {
+            return location.resolve(target);
         }
+    }
+
+    /** Resolves a command's address, which may look into stores. */
+    interface AddressResolver {
+        CheckpointAddress resolve() throws IOException;
     }
 
     /** What a subcommand does with the store; its failures become exit codes. */
@@ -88,14 +98,14 @@ public class CheckpointsCommand implements Callable<Integer> {
     }
 
     /**
-     * Resolves the address, opens its store and runs {@code work}: bad input exits 2, a store
-     * failure 1, each with its message on stderr.
+     * Resolves the address, opens its store and runs {@code work}: bad input (an address that
+     * names nothing stored included) exits 2, a store failure 1, each with its message on stderr.
      */
-    static int withStore(CommandSpec command, Supplier<CheckpointAddress> address, StoreWork work) {
+    static int withStore(CommandSpec command, AddressResolver address, StoreWork work) {
         PrintWriter out = command.commandLine().getOut();
         PrintWriter err = command.commandLine().getErr();
         try {
-            CheckpointAddress resolved = address.get();
+            CheckpointAddress resolved = address.resolve();
             try (CheckpointStore store = CheckpointStore.open(resolved.store())) {
                 return work.run(store, resolved, out);
             }
@@ -109,41 +119,6 @@ public class CheckpointsCommand implements Callable<Integer> {
             out.flush();
             err.flush();
         }
-    }
-
-    /** What an address names: a checkpoint, and one SAE in it or (sae null) all of them. */
-    record Target(CheckpointRef checkpoint, CheckpointSae sae) {
-        String uri() {
-            return sae == null ? checkpoint.uri() : sae.uri();
-        }
-
-        /** Whether the checkpoint file at {@code path} is part of what is named. */
-        boolean holds(String path) {
-            return sae == null || sae.holds(path);
-        }
-
-        /** The manifest's files that are part of what is named. */
-        List<CheckpointManifest.FileEntry> files(Optional<CheckpointManifest> manifest) {
-            return manifest.map(m -> m.files().stream().filter(file -> holds(file.path())).toList()).orElse(List.of());
-        }
-    }
-
-    /** The named checkpoint (and SAE), or a refusal listing the ones there are. */
-    static Target find(CheckpointStore store, CheckpointAddress address) throws IOException {
-        List<CheckpointRef> all = store.list(address.run());
-        CheckpointRef ref = all.stream().filter(r -> r.name().equals(address.name())).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("run " + address.run() + " in " + store.uri() + " has no checkpoint "
-                        + address.name() + (all.isEmpty() ? "; it has no checkpoints at all"
-                        : "; it has " + String.join(", ", all.stream().map(CheckpointRef::name).toList()))));
-        if (address.sae() == null) {
-            return new Target(ref, null);
-        }
-        List<CheckpointSae> saes = CheckpointSae.of(ref);
-        CheckpointSae sae = saes.stream().filter(s -> s.name().equals(address.sae())).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("checkpoint " + ref.uri() + " has no SAE " + address.sae()
-                        + (saes.isEmpty() ? "; it lists none (it has no manifest)"
-                        : "; it has " + String.join(", ", saes.stream().map(CheckpointSae::name).toList()))));
-        return new Target(ref, sae);
     }
 
     /** Whether a checkpoint holds several SAEs, each in its own directory, rather than being one SAE's directory. */
@@ -180,7 +155,8 @@ public class CheckpointsCommand implements Callable<Integer> {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = {
-            "List a run's checkpoints, oldest first: NAME TOKENS STEP SAES COMPLETE SIZE CREATED.",
+            "List a run's checkpoints, oldest first: NAME TOKENS STEP SAES COMPLETE SIZE CREATED;",
+            "COMPLETE says \"yes (latest)\" for the newest complete one, the one inspect and pull take for a RUN.",
             "For RUN/NAME, the SAEs in that checkpoint (RUN/NAME/SAE: that one): SAE HOOK L0 EXPL-VAR DEAD CE-SCORE."})
     static class ListCommand implements Callable<Integer> {
         @Parameters(paramLabel = "RUN[/NAME[/SAE]]|URI",
@@ -198,16 +174,18 @@ public class CheckpointsCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
-            return withStore(command, () -> CheckpointAddress.ofRun(target, location.location()), (store, address, out) -> {
+            return withStore(command, () -> location.resolve(target), (store, address, out) -> {
                 if (address.name() != null) {
-                    return listSaes(find(store, address), store, out);
+                    return listSaes(address.find(store), store, out);
                 }
                 List<CheckpointRef> refs = store.list(address.run());
+                Optional<CheckpointRef> newest = CheckpointAddress.newestComplete(refs);
+                Predicate<CheckpointRef> latest = ref -> newest.filter(ref::equals).isPresent();
                 if (output != null) {
                     Map<String, Object> document = new LinkedHashMap<>();
                     document.put("store", store.uri());
                     document.put("run", address.run());
-                    document.put("checkpoints", refs.stream().map(ListCommand::document).toList());
+                    document.put("checkpoints", refs.stream().map(ref -> document(ref, latest.test(ref))).toList());
                     printDocument(out, document);
                 } else if (refs.isEmpty()) {
                     command.commandLine().getErr().println("No checkpoints for run " + address.run() + " in " + store.uri() + ".");
@@ -217,7 +195,7 @@ public class CheckpointsCommand implements Callable<Integer> {
                     for (CheckpointRef ref : refs) {
                         int saes = CheckpointSae.of(ref).size();
                         rows.add(new String[]{ref.name(), orDash(ref.tokens()), orDash(ref.step()), saes == 0 ? "-" : Integer.toString(saes),
-                                ref.complete() ? "yes" : "no", Printing.bytes(ref.bytes()), ref.created().truncatedTo(ChronoUnit.SECONDS).toString()});
+                                latest.test(ref) ? "yes (latest)" : ref.complete() ? "yes" : "no", Printing.bytes(ref.bytes()), ref.created().truncatedTo(ChronoUnit.SECONDS).toString()});
                     }
                     Printing.table(out, rows);
                 }
@@ -226,7 +204,7 @@ public class CheckpointsCommand implements Callable<Integer> {
         }
 
         /** The SAEs of one checkpoint, or the one named. */
-        private int listSaes(Target target, CheckpointStore store, PrintWriter out) throws IOException {
+        private int listSaes(CheckpointAddress.Target target, CheckpointStore store, PrintWriter out) throws IOException {
             List<CheckpointSae> saes = target.sae() == null ? CheckpointSae.of(target.checkpoint()) : List.of(target.sae());
             if (output != null) {
                 Map<String, Object> document = new LinkedHashMap<>();
@@ -248,11 +226,12 @@ public class CheckpointsCommand implements Callable<Integer> {
             return ExitCodes.OK;
         }
 
-        private static Map<String, Object> document(CheckpointRef ref) {
+        private static Map<String, Object> document(CheckpointRef ref, boolean latest) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("name", ref.name());
             doc.put("uri", ref.uri());
             doc.put("complete", ref.complete());
+            doc.put("latest", latest);
             ref.tokens().ifPresent(tokens -> doc.put("tokens", tokens));
             ref.step().ifPresent(step -> doc.put("step", step));
             doc.put("bytes", ref.bytes());
@@ -268,7 +247,7 @@ public class CheckpointsCommand implements Callable<Integer> {
     }
 
     @Command(name = "inspect", mixinStandardHelpOptions = true,
-            description = {"Show a checkpoint, or one SAE of it: config, tensors, metrics and completeness.",
+            description = {"Show a checkpoint (for a RUN, its newest complete one), or one SAE of it: config, tensors, metrics and completeness.",
                     "Prints cfg.json highlights, every tensor's shape and dtype (from the safetensors headers), the metrics",
                     "recorded with it, and whether the checkpoint is complete: every file read and its size and sha256 checked.",
                     "A checkpoint of several SAEs lists them instead of a config; RUN/NAME/SAE shows one.",
@@ -291,7 +270,7 @@ public class CheckpointsCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             return withStore(command, checkpoint::address, (store, address, out) -> {
-                Target target = find(store, address);
+                CheckpointAddress.Target target = address.find(store);
                 CheckpointRef ref = target.checkpoint();
                 CheckpointSae sae = target.sae();
                 Optional<CheckpointManifest> manifest = store.manifest(ref.run(), ref.name());
@@ -407,7 +386,7 @@ public class CheckpointsCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "pull", mixinStandardHelpOptions = true, description = {"Download a complete checkpoint into DIR, checking every file's sha256.",
+    @Command(name = "pull", mixinStandardHelpOptions = true, description = {"Download a complete checkpoint into DIR, checking every file's sha256; for a RUN, its newest complete one.",
             "RUN/NAME/SAE downloads that SAE's SAELens directory alone (without the checkpoint's manifest)."})
     static class PullCommand implements Callable<Integer> {
         @Mixin
@@ -422,7 +401,7 @@ public class CheckpointsCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             return withStore(command, checkpoint::address, (store, address, out) -> {
-                Target target = find(store, address);
+                CheckpointAddress.Target target = address.find(store);
                 CheckpointRef ref = target.checkpoint();
                 Path dir = store.pull(ref.run(), ref.name(), target.sae() == null ? "" : target.sae().directory(), into);
                 List<CheckpointManifest.FileEntry> files = target.files(store.manifest(ref.run(), ref.name()));

@@ -43,6 +43,11 @@ public interface CheckpointStore extends AutoCloseable {
         return new FileCheckpointStore(Path.of(path));
     }
 
+    /** Whether {@code value} can name a run or a checkpoint: one plain path segment. */
+    static boolean isName(String value) {
+        return CheckpointFiles.isName(value);
+    }
+
     /** The store's location as a URI: file:///ABSOLUTE/PATH or s3://BUCKET/PREFIX. */
     String uri();
 

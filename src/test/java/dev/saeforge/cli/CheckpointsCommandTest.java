@@ -141,8 +141,26 @@ class CheckpointsCommandTest {
         assertThat(result.getOutput().lines().map(line -> line.split(" +")).toList())
                 .satisfiesExactly(
                         header -> assertThat(header).containsExactly("NAME", "TOKENS", "STEP", "SAES", "COMPLETE", "SIZE", "CREATED"),
-                        first -> assertThat(first).startsWith("409600", "409600", "100", "1", "yes"),
-                        second -> assertThat(second).startsWith("819200", "819200", "200", "1", "yes"));
+                        first -> assertThat(first).startsWith("409600", "409600", "100", "1", "yes").doesNotContain("(latest)"),
+                        second -> assertThat(second).startsWith("819200", "819200", "200", "1", "yes", "(latest)"));
+    }
+
+    @Test
+    void aRunNamedAloneMeansItsNewestCompleteCheckpoint(QuarkusMainLauncher launcher) throws IOException {
+        Path bare = root.resolve("pulled-run");
+        Path byUri = root.resolve("pulled-run-uri");
+
+        LaunchResult pull = launcher.launch("checkpoints", "pull", "--store", stored.toString(), "toy", bare.toString());
+        LaunchResult pullUri = launcher.launch("checkpoints", "pull", stored.toUri() + "toy", byUri.toString());
+        LaunchResult inspect = launcher.launch("checkpoints", "inspect", stored.toUri() + "toy/");
+
+        assertThat(pull.exitCode()).as(pull.getErrorOutput()).isZero();
+        assertThat(pull.getOutput()).startsWith("Pulled " + stored.toUri() + "toy/819200 into " + bare);
+        assertThat(bare.resolve("sae_weights.safetensors")).hasSameBinaryContentAs(stored.resolve("toy/819200/sae_weights.safetensors"));
+        assertThat(pullUri.exitCode()).as(pullUri.getErrorOutput()).isZero();
+        assertThat(pullUri.getOutput()).startsWith("Pulled " + stored.toUri() + "toy/819200 into " + byUri);
+        assertThat(inspect.exitCode()).as(inspect.getErrorOutput()).isZero();
+        assertThat(inspect.getOutput()).startsWith("Name:      819200\nRun:       toy\n");
     }
 
     @Test
@@ -187,6 +205,7 @@ class CheckpointsCommandTest {
         assertThat(doc.path("checkpoints").get(1).path("name").asText()).isEqualTo("819200");
         assertThat(doc.path("checkpoints").get(1).path("info").path("metrics").path("l0").asDouble()).isEqualTo(12.5);
         assertThat(doc.path("checkpoints").get(1).path("uri").asText()).isEqualTo(stored.toUri() + "toy/819200");
+        assertThat(doc.path("checkpoints")).extracting(checkpoint -> checkpoint.path("latest").asBoolean()).containsExactly(false, true);
 
         LaunchResult yaml = launcher.launch("checkpoints", "list", "--store", stored.toString(), "toy", "-o", "yaml");
         assertThat(yaml.exitCode()).isZero();
@@ -333,9 +352,15 @@ class CheckpointsCommandTest {
         assertThat(missing.getErrorOutput()).isEqualTo("run toy in " + stored.toUri().toString().replaceAll("/$", "")
                 + " has no checkpoint 1; it has 409600, 819200");
 
-        LaunchResult notRunName = launcher.launch("checkpoints", "pull", "toy", "out");
-        assertThat(notRunName.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
-        assertThat(notRunName.getErrorOutput()).contains("\"toy\" is not RUN/NAME or RUN/NAME/SAE; expected RUN/NAME or RUN/NAME/SAE (in the --store location)");
+        LaunchResult noRun = launcher.launch("checkpoints", "pull", "--store", stored.toString(), "nothing-here", root.resolve("out").toString());
+        assertThat(noRun.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(noRun.getErrorOutput()).isEqualTo("run nothing-here in " + stored.toUri().toString().replaceAll("/$", "")
+                + " has no complete checkpoint; it has no checkpoints at all");
+        assertThat(root.resolve("out")).doesNotExist();
+
+        LaunchResult nothingAtUri = launcher.launch("checkpoints", "inspect", stored.toUri() + "toy/409600/toy/extra");
+        assertThat(nothingAtUri.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(nothingAtUri.getErrorOutput()).startsWith("nothing is stored at " + stored.toUri() + "toy/409600/toy/extra: it is not a checkpoint");
 
         LaunchResult badScheme = launcher.launch("checkpoints", "list", "--store", "gs://bucket/runs", "toy");
         assertThat(badScheme.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);

@@ -61,6 +61,12 @@ class TinyExampleIT {
             assertThat(weights.tensors().get("W_enc").shape()).containsExactly(64, 256);
         }
         assertThat(dir.resolve("cache/models/tiny/qwen3/model.safetensors")).isRegularFile();
+
+        // The README's next step, the run named alone: its newest complete checkpoint.
+        Run pull = saeforge("checkpoints", "pull", "--store", dir.resolve("runs").toString(), "tiny-qwen3", dir.resolve("out").toString());
+        assertThat(pull.exitCode()).as(pull.stderr()).isEqualTo(ExitCodes.OK);
+        assertThat(pull.stdout()).startsWith("Pulled " + last.toUri().toString().replaceAll("/$", "") + " into ");
+        assertThat(dir.resolve("out").resolve(SaeLensCheckpoint.WEIGHTS)).hasSameBinaryContentAs(last.resolve(SaeLensCheckpoint.WEIGHTS));
     }
 
     /**
