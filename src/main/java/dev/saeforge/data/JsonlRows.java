@@ -67,23 +67,13 @@ final class JsonlRows implements RowReader {
         return Row.of(text.textValue());
     }
 
-    /** The text the chat template makes of a list of {role, content} messages. */
+    /** The text the chat template makes of a JSON list of {role, content} messages. */
     private Row conversation(JsonNode messages) {
-        if (!messages.isArray() || messages.isEmpty()) {
-            return Row.malformed("has \"" + textField + "\" as " + (messages.isArray() ? "an empty list" : "a JSON "
-                    + messages.getNodeType().name().toLowerCase()) + ", not a list of {role, content} messages");
+        if (!messages.isArray()) {
+            return Row.malformed("has \"" + textField + "\" as a JSON " + messages.getNodeType().name().toLowerCase()
+                    + ", not a list of {role, content} messages");
         }
-        for (int i = 0; i < messages.size(); i++) {
-            JsonNode message = messages.get(i);
-            if (!message.path("role").isTextual() || !message.path("content").isTextual()) {
-                return Row.malformed("has \"" + textField + "\" message " + (i + 1) + " without a string role and content");
-            }
-        }
-        try {
-            return Row.of(chat.render(JSON.convertValue(messages, List.class)));
-        } catch (IllegalArgumentException e) {
-            return Row.malformed("has \"" + textField + "\" messages the model's chat template refuses: " + e.getMessage());
-        }
+        return RowReader.conversation(textField, JSON.convertValue(messages, List.class), chat);
     }
 
     @Override

@@ -9,6 +9,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.zip.GZIPInputStream;
 
 /** The rows of one dataset file, in file order. */
@@ -35,16 +37,37 @@ interface RowReader extends Closeable {
     Row next() throws IOException;
 
     /**
+     * The text {@code chat} makes of a row's conversation under {@code field}, whichever format it
+     * came from: a non-empty list of messages, each a map with a string role and content.
+     */
+    static Row conversation(String field, List<?> messages, ChatTemplate chat) {
+        if (messages.isEmpty()) {
+            return Row.malformed("has \"" + field + "\" as an empty list, not a list of {role, content} messages");
+        }
+        for (int i = 0; i < messages.size(); i++) {
+            if (!(messages.get(i) instanceof Map<?, ?> message && message.get("role") instanceof String
+                    && message.get("content") instanceof String)) {
+                return Row.malformed("has \"" + field + "\" message " + (i + 1) + " without a string role and content");
+            }
+        }
+        try {
+            return Row.of(chat.render(messages));
+        } catch (IllegalArgumentException e) {
+            return Row.malformed("has \"" + field + "\" messages the model's chat template refuses: " + e.getMessage());
+        }
+    }
+
+    /**
      * Opens {@code file} (named {@code name} in messages) after its first {@code skip} rows. A line
      * of JSON Lines or text longer than {@code maxRecordBytes} is a malformed row. With {@code chat}
-     * (JSON Lines only), {@code textField} holds conversations that it renders to text.
+     * (JSON Lines or Parquet), {@code textField} holds conversations that it renders to text.
      *
-     * @throws MissingColumnException when a table has no {@code textField} column
+     * @throws MissingColumnException when a table has no {@code textField} column of the kind it should
      */
     static RowReader open(Path file, String name, TextFormat format, String textField, ChatTemplate chat, long skip,
                           int maxRecordBytes) throws IOException {
         RowReader reader = switch (format) {
-            case PARQUET -> new ParquetRows(file, name, textField, skip);
+            case PARQUET -> new ParquetRows(file, name, textField, chat, skip);
             case JSONL -> new JsonlRows(lines(file, maxRecordBytes), name, textField, chat);
             case TEXT -> new TextLines(lines(file, maxRecordBytes));
         };

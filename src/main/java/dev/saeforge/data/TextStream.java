@@ -59,9 +59,9 @@ final class TextStream implements AutoCloseable {
         }
         for (Shard file : shards) {
             TextFormat fileFormat = TextFormat.of(format, file.fileName());
-            if (chat != null && fileFormat != TextFormat.JSONL) {
-                throw new IllegalArgumentException("spec.dataset.chatTemplate reads conversations from JSON Lines files, but " + file.name()
-                        + " is " + fileFormat.name().toLowerCase() + "; give JSON Lines rows with a \"" + textField + "\" list of messages");
+            if (chat != null && fileFormat == TextFormat.TEXT) {
+                throw new IllegalArgumentException("spec.dataset.chatTemplate reads conversations from JSON Lines or Parquet files, but "
+                        + file.name() + " is text; give rows with a \"" + textField + "\" list of messages");
             }
         }
         this.shards = shards;
