@@ -142,10 +142,15 @@ class ChatFormattingTest {
     void aRowWithoutAMessagesListFollowsMalformedRows() throws Exception {
         List<String> rows = new ArrayList<>(Files.readAllLines(corpus));
         rows.set(1, "{\"id\": 1, \"messages\": \"not a conversation\"}");
-        Path broken = DatasetFixtures.lines(dir.resolve("broken.jsonl"), rows);
+        assertRow2FollowsMalformedRows(DatasetFixtures.lines(dir.resolve("broken.jsonl"), rows),
+                "has \"messages\" as a JSON string, not a list of {role, content} messages");
+    }
+
+    /** Row 2 of {@code broken} stops the run, named with its problem, unless malformedRows is skip. */
+    void assertRow2FollowsMalformedRows(Path broken, String problem) throws Exception {
         assertThatThrownBy(() -> open(spec(model.toString(), broken.toString(), "")).close())
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining(broken + " row 2 has \"messages\" as a JSON string, not a list of {role, content} messages");
+                .hasMessageContaining(broken + " row 2 " + problem);
         try (LanguageModelData data = open(spec(model.toString(), broken.toString(), ", malformedRows: skip"))) {
             assertThat(data.heldOutBatches()).hasSize(2);
         }
@@ -168,13 +173,7 @@ class ChatFormattingTest {
 
     @Test
     void aParquetRowWithNullMessagesFollowsMalformedRows() throws Exception {
-        Path broken = parquetCorpus(1);
-        assertThatThrownBy(() -> open(spec(model.toString(), broken.toString(), "")).close())
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining(broken + " row 2 has a null \"messages\"");
-        try (LanguageModelData data = open(spec(model.toString(), broken.toString(), ", malformedRows: skip"))) {
-            assertThat(data.heldOutBatches()).hasSize(2);
-        }
+        assertRow2FollowsMalformedRows(parquetCorpus(1), "has a null \"messages\"");
     }
 
     @Test
