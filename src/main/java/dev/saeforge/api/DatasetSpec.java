@@ -77,10 +77,10 @@ public class DatasetSpec {
 
     @JsonPropertyDescription("Apply the model's chat_template (from its tokenizer_config.json) to each row's messages before"
             + " tokenizing, as SAELens' use_chat_formatting does with apply_chat_template (no generation prompt); the model"
-            + " must have a chat_template. Rows are JSON Lines. Default false.")
+            + " must have a chat_template. Rows are JSON Lines or Parquet. Default false.")
     public boolean chatTemplate = false;
 
-    @JsonPropertyDescription("With chatTemplate: the JSON key holding a row's conversation, a list of {role, content}"
+    @JsonPropertyDescription("With chatTemplate: the JSON key or Parquet column holding a row's conversation, a list of {role, content}"
             + " messages (SAELens reads the column messages, conversation or conversations). Default messages.")
     public String messagesField = "messages";
 

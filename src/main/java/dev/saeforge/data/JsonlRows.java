@@ -69,23 +69,13 @@ final class JsonlRows implements RowReader {
         return Row.of(text.textValue());
     }
 
-    /** The text the chat template makes of a list of {role, content} messages. */
+    /** The text the chat template makes of a JSON list of {role, content} messages. */
     private Row conversation(String field, JsonNode messages) {
-        if (!messages.isArray() || messages.isEmpty()) {
-            return Row.malformed("has \"" + field + "\" as " + (messages.isArray() ? "an empty list" : "a JSON "
-                    + messages.getNodeType().name().toLowerCase()) + ", not a list of {role, content} messages");
+        if (!messages.isArray()) {
+            return Row.malformed("has \"" + field + "\" as a JSON " + messages.getNodeType().name().toLowerCase()
+                    + ", not a list of {role, content} messages");
         }
-        for (int i = 0; i < messages.size(); i++) {
-            JsonNode message = messages.get(i);
-            if (!message.path("role").isTextual() || !message.path("content").isTextual()) {
-                return Row.malformed("has \"" + field + "\" message " + (i + 1) + " without a string role and content");
-            }
-        }
-        try {
-            return Row.of(column.chat().render(JSON.convertValue(messages, List.class)));
-        } catch (IllegalArgumentException e) {
-            return Row.malformed("has \"" + field + "\" messages the model's chat template refuses: " + e.getMessage());
-        }
+        return RowReader.conversation(field, JSON.convertValue(messages, List.class), column.chat());
     }
 
     private static Row tokens(String field, JsonNode ids) {

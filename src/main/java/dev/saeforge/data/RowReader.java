@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.zip.GZIPInputStream;
 
 /** The rows of one dataset file, in file order. */
@@ -79,11 +80,32 @@ interface RowReader extends Closeable {
     Row next() throws IOException;
 
     /**
+     * The text {@code chat} makes of a row's conversation under {@code field}, whichever format it
+     * came from: a non-empty list of messages, each a map with a string role and content.
+     */
+    static Row conversation(String field, List<?> messages, ChatTemplate chat) {
+        if (messages.isEmpty()) {
+            return Row.malformed("has \"" + field + "\" as an empty list, not a list of {role, content} messages");
+        }
+        for (int i = 0; i < messages.size(); i++) {
+            if (!(messages.get(i) instanceof Map<?, ?> message && message.get("role") instanceof String
+                    && message.get("content") instanceof String)) {
+                return Row.malformed("has \"" + field + "\" message " + (i + 1) + " without a string role and content");
+            }
+        }
+        try {
+            return Row.of(chat.render(messages));
+        } catch (IllegalArgumentException e) {
+            return Row.malformed("has \"" + field + "\" messages the model's chat template refuses: " + e.getMessage());
+        }
+    }
+
+    /**
      * Opens {@code file} (named {@code name} in messages) after its first {@code skip} rows. A line
-     * of JSON Lines or text longer than {@code maxRecordBytes} is a malformed row.
-     * A column with a chat template (JSON Lines only) holds conversations it renders to text.
+     * of JSON Lines or text longer than {@code maxRecordBytes} is a malformed row. A column with a
+     * chat template (JSON Lines or Parquet) holds conversations it renders to text.
      *
-     * @throws MissingColumnException when a table has no {@code column}
+     * @throws MissingColumnException when a table has no {@code column} of the kind it should
      */
     static RowReader open(Path file, String name, TextFormat format, Column column, long skip, int maxRecordBytes)
             throws IOException {

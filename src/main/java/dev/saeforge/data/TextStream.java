@@ -63,9 +63,9 @@ final class TextStream implements AutoCloseable {
         }
         for (Shard file : shards) {
             TextFormat fileFormat = TextFormat.of(format, file.fileName());
-            if (column.chat() != null && fileFormat != TextFormat.JSONL) {
-                throw new IllegalArgumentException("spec.dataset.chatTemplate reads conversations from JSON Lines files, but " + file.name()
-                        + " is " + fileFormat.name().toLowerCase() + "; give JSON Lines rows with a \"" + column.names().get(0) + "\" list of messages");
+            if (column.chat() != null && fileFormat == TextFormat.TEXT) {
+                throw new IllegalArgumentException("spec.dataset.chatTemplate reads conversations from JSON Lines or Parquet files, but "
+                        + file.name() + " is text; give rows with a \"" + column.names().get(0) + "\" list of messages");
             }
         }
         this.shards = shards;

@@ -6,9 +6,15 @@ import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
-import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.Context;
+import com.hubspot.jinjava.interpret.InterpretException;
+import com.hubspot.jinjava.interpret.InvalidArgumentException;
+import com.hubspot.jinjava.interpret.InvalidInputException;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.interpret.TemplateSyntaxException;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import com.hubspot.jinjava.tree.Node;
 import jinjava.javax.el.CompositeELResolver;
 import jinjava.javax.el.ELContext;
 import jinjava.javax.el.ELResolver;
@@ -45,12 +51,14 @@ public final class ChatTemplate {
     private static final Pattern NAMESPACE = Pattern.compile("namespace\\(([^()]*)\\)");
     private static final Pattern KEYWORD = Pattern.compile("^\\s*(\\w+)\\s*=(.*)$", Pattern.DOTALL);
 
-    private final String source;
     private final Map<String, Object> specialTokens;
     private final Jinjava jinjava;
+    /** The template parsed once: each conversation is rendered from this tree, not from the source again. */
+    private final Node tree;
+    /** What parsing reported (a syntax error is fatal), reported again with each rendering as Jinjava would. */
+    private final List<TemplateError> parseErrors;
 
     ChatTemplate(String source, Map<String, Object> specialTokens) {
-        this.source = normalise(source);
         this.specialTokens = specialTokens;
         CompositeELResolver resolver = new CompositeELResolver();
         resolver.add(new PythonStrings());
@@ -68,6 +76,9 @@ public final class ChatTemplate {
                 .build());
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class,
                 "raiseException", String.class));
+        JinjavaInterpreter parser = jinjava.newInterpreter();
+        this.tree = parser.parse(normalise(source));
+        this.parseErrors = parser.getErrorsCopy();
     }
 
     /**
@@ -105,17 +116,52 @@ public final class ChatTemplate {
      */
     public String render(List<?> messages) {
         Map<String, Object> variables = new HashMap<>(specialTokens);
+        StringBuilder output = new StringBuilder();
         variables.put("messages", messages);
         variables.put("add_generation_prompt", false);
-        RenderResult result = jinjava.renderForResult(source, variables);
-        List<String> fatal = result.getErrors().stream()
+        List<String> fatal = renderTree(variables, output).stream()
                 .filter(e -> e.getSeverity() == TemplateError.ErrorType.FATAL)
                 .map(e -> raised(e).orElse(e.getMessage()) + (e.getLineno() > 0 ? " (template line " + e.getLineno() + ")" : ""))
                 .toList();
         if (!fatal.isEmpty()) {
             throw new IllegalArgumentException("the chat template failed: " + String.join("; ", fatal));
         }
-        return result.getOutput();
+        return output.toString();
+    }
+
+    /**
+     * Renders the parsed tree into {@code output} as Jinjava's renderForResult renders a source,
+     * and returns the errors it would report: parsing's, rendering's, and an exception that ended
+     * rendering, as the error Jinjava makes of it.
+     */
+    private List<TemplateError> renderTree(Map<String, Object> variables, StringBuilder output) {
+        JinjavaConfig config = jinjava.getGlobalConfig();
+        JinjavaInterpreter interpreter = config.getInterpreterFactory().newInstance(jinjava,
+                new Context(jinjava.getGlobalContextCopy(), variables, config.getDisabled()), config);
+        TemplateError ended = null;
+        try {
+            String rendered = interpreter.render(tree);
+            output.append(!config.isKeepTrailingNewline() && rendered.endsWith("\n") ? rendered.substring(0, rendered.length() - 1) : rendered);
+        } catch (TemplateSyntaxException e) {
+            ended = TemplateError.fromException(e);
+        } catch (InterpretException e) {
+            ended = TemplateError.fromSyntaxError(e);
+        } catch (InvalidArgumentException e) {
+            ended = TemplateError.fromInvalidArgumentException(e);
+        } catch (InvalidInputException e) {
+            ended = TemplateError.fromInvalidInputException(e);
+        } catch (Exception e) {
+            ended = TemplateError.fromException(e);
+        } finally {
+            jinjava.getGlobalContext().reset();
+        }
+        List<TemplateError> errors = new ArrayList<>();
+        if (ended != null) {
+            errors.add(ended);
+        }
+        errors.addAll(parseErrors);
+        errors.addAll(interpreter.getErrorsCopy());
+        return errors;
     }
 
     /** Jinja's raise_exception, as transformers defines it for chat templates. */

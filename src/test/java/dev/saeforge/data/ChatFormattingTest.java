@@ -52,11 +52,24 @@ class ChatFormattingTest {
         Files.writeString(model.resolve(SpecialTokens.TOKENIZER_CONFIG), JSON.writeValueAsString(config));
         List<String> rows = new ArrayList<>();
         for (int i = 0; i < 40; i++) {
-            rows.add(JSON.writeValueAsString(Map.of("id", i, "messages", List.of(
-                    Map.of("role", "user", "content", "what does feature " + i + " read?"),
-                    Map.of("role", "assistant", "content", "<think>\nlook at the text\n</think>\n\nthe word " + i)))));
+            rows.add(JSON.writeValueAsString(Map.of("id", i, "messages", conversation(i))));
         }
         corpus = DatasetFixtures.lines(dir.resolve("chats.jsonl"), rows);
+    }
+
+    static List<Map<String, String>> conversation(int i) {
+        return List.of(
+                Map.of("role", "user", "content", "what does feature " + i + " read?"),
+                Map.of("role", "assistant", "content", "<think>\nlook at the text\n</think>\n\nthe word " + i));
+    }
+
+    /** The same conversations as the JSON Lines corpus, as a Hub chat dataset stores them; row {@code missing} null. */
+    Path parquetCorpus(int missing) throws IOException {
+        List<List<Map<String, String>>> conversations = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            conversations.add(i == missing ? null : conversation(i));
+        }
+        return DatasetFixtures.conversationsParquet(dir.resolve("chats-" + missing + ".parquet"), "messages", conversations);
     }
 
     /** What Qwen3's template makes of row i (ChatTemplateTest checks the template against jinja2). */
@@ -129,20 +142,52 @@ class ChatFormattingTest {
     void aRowWithoutAMessagesListFollowsMalformedRows() throws Exception {
         List<String> rows = new ArrayList<>(Files.readAllLines(corpus));
         rows.set(1, "{\"id\": 1, \"messages\": \"not a conversation\"}");
-        Path broken = DatasetFixtures.lines(dir.resolve("broken.jsonl"), rows);
+        assertRow2FollowsMalformedRows(DatasetFixtures.lines(dir.resolve("broken.jsonl"), rows),
+                "has \"messages\" as a JSON string, not a list of {role, content} messages");
+    }
+
+    /** Row 2 of {@code broken} stops the run, named with its problem, unless malformedRows is skip. */
+    void assertRow2FollowsMalformedRows(Path broken, String problem) throws Exception {
         assertThatThrownBy(() -> open(spec(model.toString(), broken.toString(), "")).close())
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining(broken + " row 2 has \"messages\" as a JSON string, not a list of {role, content} messages");
+                .hasMessageContaining(broken + " row 2 " + problem);
         try (LanguageModelData data = open(spec(model.toString(), broken.toString(), ", malformedRows: skip"))) {
             assertThat(data.heldOutBatches()).hasSize(2);
         }
     }
 
     @Test
-    void conversationsAreReadFromJsonLinesOnly() throws Exception {
-        Path parquet = DatasetFixtures.parquet(dir.resolve("chats.parquet"), "messages", List.of("a", "b"));
+    void parquetConversationsGiveTheWindowsOfTheSameConversationsInJsonLines() throws Exception {
+        Path parquet = parquetCorpus(-1);
+        try (LanguageModelData fromJsonl = open(spec(model.toString(), corpus.toString(), ""));
+             LanguageModelData fromParquet = open(spec(model.toString(), parquet.toString(), ""));
+             TrainingWindows jsonlTraining = fromJsonl.trainingWindows();
+             TrainingWindows parquetTraining = fromParquet.trainingWindows()) {
+            assertThat(fromParquet.heldOutBatches().stream().flatMap(Arrays::stream).toList()).usingElementComparator(Arrays::compare)
+                    .containsExactlyElementsOf(fromJsonl.heldOutBatches().stream().flatMap(Arrays::stream).toList());
+            for (int batch = 0; batch < 3; batch++) {
+                assertThat(parquetTraining.next()).isDeepEqualTo(jsonlTraining.next());
+            }
+        }
+    }
+
+    @Test
+    void aParquetRowWithNullMessagesFollowsMalformedRows() throws Exception {
+        assertRow2FollowsMalformedRows(parquetCorpus(1), "has a null \"messages\"");
+    }
+
+    @Test
+    void aParquetColumnThatIsNotAListOfMessagesIsRefusedByName() throws Exception {
+        Path parquet = DatasetFixtures.parquet(dir.resolve("texts.parquet"), "messages", List.of("a", "b"));
         assertThatThrownBy(() -> open(spec(model.toString(), parquet.toString(), "")))
+                .hasMessageContaining(parquet + ": column \"messages\" is not a list of {role, content} messages");
+    }
+
+    @Test
+    void conversationsAreNotReadFromPlainText() throws Exception {
+        Path text = DatasetFixtures.lines(dir.resolve("chats.txt"), List.of("a", "b"));
+        assertThatThrownBy(() -> open(spec(model.toString(), text.toString(), "")))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("spec.dataset.chatTemplate reads conversations from JSON Lines files, but " + parquet + " is parquet");
+                .hasMessageContaining("spec.dataset.chatTemplate reads conversations from JSON Lines or Parquet files, but " + text + " is text");
     }
 }

@@ -81,6 +81,44 @@ public final class DatasetFixtures {
         return file;
     }
 
+    /**
+     * A Parquet file written by DuckDB with columns id and {@code column}: each conversation as a
+     * list of {content, role} structs, as Hub chat datasets store messages (null where null).
+     */
+    static Path conversationsParquet(Path file, String column, List<List<Map<String, String>>> conversations) throws IOException {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        try (Connection db = DriverManager.getConnection("jdbc:duckdb:")) {
+            try (Statement s = db.createStatement()) {
+                s.execute("CREATE TABLE rows (id INTEGER, missing BOOLEAN)");
+                s.execute("CREATE TABLE turns (id INTEGER, turn INTEGER, role VARCHAR, content VARCHAR)");
+            }
+            try (PreparedStatement row = db.prepareStatement("INSERT INTO rows VALUES (?, ?)");
+                 PreparedStatement turn = db.prepareStatement("INSERT INTO turns VALUES (?, ?, ?, ?)")) {
+                for (int i = 0; i < conversations.size(); i++) {
+                    List<Map<String, String>> messages = conversations.get(i);
+                    row.setInt(1, i);
+                    row.setBoolean(2, messages == null);
+                    row.executeUpdate();
+                    for (int t = 0; messages != null && t < messages.size(); t++) {
+                        turn.setInt(1, i);
+                        turn.setInt(2, t);
+                        turn.setString(3, messages.get(t).get("role"));
+                        turn.setString(4, messages.get(t).get("content"));
+                        turn.executeUpdate();
+                    }
+                }
+            }
+            try (Statement s = db.createStatement()) {
+                s.execute("COPY (SELECT id, CASE WHEN missing THEN NULL ELSE (SELECT list({'content': t.content, 'role': t.role} ORDER BY t.turn)"
+                        + " FROM turns t WHERE t.id = r.id) END AS \"" + column + "\" FROM rows r ORDER BY id) TO '" + file.toAbsolutePath()
+                        + "' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 7)");
+            }
+        } catch (SQLException e) {
+            throw new IOException("DuckDB could not write " + file + ": " + e.getMessage(), e);
+        }
+        return file;
+    }
+
     static TextStream stream(List<Shard> shards, DatasetSpec.MalformedRows malformed, long seed) {
         return stream(shards, malformed, new DatasetSpec().maxRecordBytes, seed);
     }

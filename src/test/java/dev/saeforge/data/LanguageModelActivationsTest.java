@@ -350,9 +350,9 @@ class LanguageModelActivationsTest {
             ModelSources sources = new ModelSources(dir.resolve("cache"), new HfHub(hub.endpoint(), null), Map.of());
             for (String[] refused : new String[][]{
                     {", eval: {uri: hf://datasets/tiny-org/absent}", "spec.dataset.eval.uri: cannot read hf://datasets/tiny-org/absent: "},
-                    {", eval: {uri: hf://datasets/tiny-org/stories, split: validation}", "spec.dataset.eval.uri: dataset location "
-                            + "hf://datasets/tiny-org/stories holds no data files (.jsonl, .jsonl.gz, .jsonl.zst, .parquet or .txt) of split "
-                            + "validation (files or folders named validation, valid, val, dev)"}}) {
+                    {", eval: {uri: hf://datasets/tiny-org/stories, split: validation}", "spec.dataset.eval.uri: "
+                            + "hf://datasets/tiny-org/stories: config \"default\" has no files of split \"validation\"; without data_files in"
+                            + " the dataset card (README.md) a split is the files or folders named validation, valid, val, dev"}}) {
                 TrainingRunSpec spec = spec("blocks.1.hook_mlp_out", 0, refused[0]);
                 assertThatThrownBy(() -> LanguageModelActivations.open(spec, List.of(HookPoint.parse(spec.hook)), Device.cpu(), sources, THREADS))
                         .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(refused[1]);

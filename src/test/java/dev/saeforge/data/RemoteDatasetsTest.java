@@ -61,7 +61,8 @@ class RemoteDatasetsTest {
                     .containsExactly(at + "data/train-00000-of-00002.parquet", at + "data/train-00001-of-00002.parquet");
             assertThatThrownBy(() -> files.listing("hf://datasets/" + REPO, null, "holdout"))
                     .isInstanceOf(IllegalArgumentException.class)
-                    .hasMessageEndingWith("of split holdout (files or folders named holdout)");
+                    .hasMessageEndingWith("has no files of split \"holdout\"; without data_files in the dataset card (README.md) a split is"
+                            + " the files or folders named holdout");
         }
     }
 

@@ -96,6 +96,20 @@ public class ChatTemplateTest {
     }
 
     @Test
+    void oneTemplateRendersEachConversationAfreshAndReportsItsSyntaxErrorEachTime() throws IOException {
+        ChatTemplate template = qwen3();
+        String first = template.render(twoExchanges("a", "b", "c", "d"));
+        assertThat(template.render(List.of(turn("user", "hi")))).isEqualTo("<|im_start|>user\nhi<|im_end|>\n");
+        assertThat(template.render(twoExchanges("a", "b", "c", "d"))).isEqualTo(first);
+        ChatTemplate broken = new ChatTemplate("{% for m in messages %}{{ m.content }}", Map.of());
+        for (int i = 0; i < 2; i++) {
+            assertThatThrownBy(() -> broken.render(List.of(turn("user", "x"))))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("the chat template failed: ");
+        }
+    }
+
+    @Test
     void aModelWithoutAChatTemplateIsRefusedByName() throws IOException {
         Path model = Files.createDirectories(dir.resolve("base"));
         Files.writeString(model.resolve(SpecialTokens.TOKENIZER_CONFIG), "{\"eos_token\": \"<|endoftext|>\"}");
