@@ -3,6 +3,7 @@ package dev.saeforge.data;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.saeforge.api.EvalDatasetSpec;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -30,7 +31,7 @@ import java.util.stream.Collectors;
  */
 record DatasetCard(List<Config> configs) {
     static final String DEFAULT_CONFIG = "default";
-    static final String DEFAULT_SPLIT = "train";
+    static final String DEFAULT_SPLIT = EvalDatasetSpec.DEFAULT_SPLIT;
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
     /** One config: its split patterns in card order (empty: inferred from file names under dataDir). */

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * A run's language model, tokenizer and text, opened and checked against each other: the model
@@ -261,7 +262,9 @@ public final class LanguageModelData implements AutoCloseable {
         out.put("activations_mixing_fraction", dataset.mixingFraction);
         out.put("eval_windows", heldOut.windows().size());
         out.put("eval_dataset_path", dataset.eval == null ? null : dataset.eval.uri);   // SAELens #730's names
-        out.put("eval_dataset_split", dataset.eval == null ? null : dataset.eval.splitOrDefault());
+        // The split the card resolved (a uri's :CONFIG/SPLIT counts); other locations have none of their own.
+        out.put("eval_dataset_split", dataset.eval == null ? null
+                : Objects.requireNonNullElse(inputs.eval().datasetSplit(), dataset.eval.splitOrDefault()));
         // SAELens' record of the ids it drops, with token strings as their ids (SAELens takes ids only).
         out.put("exclude_special_tokens", dataset.excludeSpecialTokens.listed() == null ? dataset.excludeSpecialTokens.all() : excludedIds);
         out.put("dataset_revision", inputs.datasetRevision());

@@ -361,6 +361,24 @@ class LanguageModelActivationsTest {
     }
 
     @Test
+    void theEvalSplitRecordedIsTheOneTheUriNames() throws Exception {
+        Path hubFiles = java.nio.file.Files.createDirectories(dir.resolve("hub-with-validation"));
+        DatasetFixtures.parquet(hubFiles.resolve("data/train-00000-of-00001.parquet"), "text", documents);
+        DatasetFixtures.parquet(hubFiles.resolve("data/validation-00000-of-00001.parquet"), "text",
+                DatasetFixtures.documents("kept apart for evaluation", 40));
+        try (HubServer hub = new HubServer(HfHub.RepoType.DATASET, "tiny-org/split-stories", hubFiles, null)) {
+            ModelSources sources = new ModelSources(dir.resolve("cache-splits"), new HfHub(hub.endpoint(), null), Map.of());
+            TrainingRunSpec spec = spec("blocks.1.hook_mlp_out", 0, ", eval: {uri: \"hf://datasets/tiny-org/split-stories:default/validation\"}");
+            try (LanguageModelActivations source = LanguageModelActivations.open(spec, List.of(HookPoint.parse(spec.hook)), Device.cpu(),
+                    sources, THREADS)) {
+                assertThat(source.metadata()).containsEntry("eval_dataset_split", "validation");
+                assertThat(source.inputs().orElseThrow().eval().files()).extracting(InputFiles.File::name)
+                        .allMatch(name -> name.endsWith("data/validation-00000-of-00001.parquet"));
+            }
+        }
+    }
+
+    @Test
     void aHookBufferOrWindowThatCannotWorkIsRefused() throws Exception {
         assertThatThrownBy(() -> open(spec("blocks.2.hook_mlp_out", 0.5, "")))
                 .hasMessageContaining("hook blocks.2.hook_mlp_out needs layer 2, but ").hasMessageContaining("has 2 layers");
