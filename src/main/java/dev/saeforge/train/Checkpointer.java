@@ -52,6 +52,7 @@ import java.util.stream.Stream;
  * &lt;run&gt;/&lt;tokens&gt;/trainingrun.yaml              the run, to refuse resuming a different one
  *                   activation_stream.json(+.safetensors)  the stream's position (and its buffers' unserved rows)
  *                   inputs.json                    the model revision and dataset files the stream reads, for a resume to read the same
+ *                   metrics.jsonl                  every metric logged since the run started ({@link MetricsHistory})
  *                   &lt;sae&gt;/cfg.json, sae_weights...  a SAELens directory per SAE, with its trainer state
  *                   manifest.json                  written last by the store: the checkpoint is complete
  * </pre>
@@ -59,7 +60,7 @@ import java.util.stream.Stream;
  * is staged locally and published to the run's {@link CheckpointStore}, which makes it visible only
  * once complete.
  */
-final class Checkpointer {
+final class Checkpointer implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     static final String STREAM_POSITION = "activation_stream.json";
     static final String STREAM_ARRAYS = "activation_stream.safetensors";
@@ -75,15 +76,49 @@ final class Checkpointer {
     private final ActivationSource source;
     private final TrainingListener listener;
     private final boolean single;
+    /** What the run logged so far, which each checkpoint keeps as metrics.jsonl. */
+    private final MetricsHistory.Recorder history;
 
     Checkpointer(RunIdentity run, TrainingRunSpec spec, CheckpointStore store, ActivationSource source, TrainingListener listener,
-                 boolean single) {
+                 boolean single) throws IOException {
         this.run = run;
         this.spec = spec;
         this.store = store;
         this.source = source;
         this.listener = listener;
         this.single = single;
+        this.history = new MetricsHistory.Recorder(run.name());
+    }
+
+    /** Records each SAE's logged training metrics ({@code metrics}, one per SAE of {@code saes}) for the checkpoints' history. */
+    void logged(List<SaeState> saes, List<Metrics> metrics) throws IOException {
+        for (Metrics m : metrics) {
+            SaeState sae = saes.stream().filter(s -> s.name().equals(m.sae())).findFirst().orElseThrow();
+            history.append(new MetricsHistory.Entry(m.sae(), MetricsHistory.TRAIN, m.step(), m.tokens(),
+                    numbers(metricsJson(m, sae.architecture()))));
+        }
+    }
+
+    /** Records SAE {@code sae}'s held-out evaluation after {@code step} steps and {@code tokens} tokens for the checkpoints' history. */
+    void evaluated(String sae, long step, long tokens, Evaluation evaluation) throws IOException {
+        Map<String, Object> figures = new LinkedHashMap<>(evaluation.toJson());
+        figures.remove("evaluation_rows");   // how much was evaluated, not a figure of the SAE
+        history.append(new MetricsHistory.Entry(sae, MetricsHistory.EVAL, step, tokens, numbers(figures)));
+    }
+
+    private static Map<String, Double> numbers(Map<String, Object> json) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        json.forEach((key, value) -> {
+            if (value instanceof Number number) {
+                out.put(key, number.doubleValue());
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public void close() throws IOException {
+        history.close();
     }
 
     /** Where SAE {@code name}'s files are inside a checkpoint: "" for a single-SAE run, else its name. */
@@ -108,6 +143,7 @@ final class Checkpointer {
                 saeInfo.add(writeSae(saeDir, sae, metrics.get(sae.name()), tokens, isFinal));
             }
             writeStream(dir);
+            history.copyInto(dir);
             Files.writeString(dir.resolve(SaeLensCheckpoint.TRAINING_RUN), TrainingRuns.toYaml(TrainingRuns.document(run, spec)));
             Map<String, Object> info = new LinkedHashMap<>();
             info.put("step", steps);
@@ -295,6 +331,8 @@ final class Checkpointer {
         try {
             from.store().pull(checkpoint.run(), checkpoint.name(), dir);
             checkSameTraining(dir.resolve(SaeLensCheckpoint.TRAINING_RUN), where);
+            // What the interrupted attempt logged after this checkpoint is lost with it: the history goes on from here.
+            history.continueFrom(dir.resolve(MetricsHistory.FILE));
             for (int i = 0; i < definitions.size(); i++) {
                 SaeDefinition definition = definitions.get(i);
                 String hook = source.hooks().get(hookIndices.get(i));

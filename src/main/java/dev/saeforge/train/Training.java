@@ -138,8 +138,9 @@ public final class Training {
                                Optional<Checkpointer.ResumePoint> resumePoint, Options options, TrainingListener listener) throws IOException {
         List<SaeDefinition> definitions = SaeDefinition.all(spec, run.name());
         List<Integer> hookIndices = hookIndices(definitions, stream.source());
-        Checkpointer checkpointer = new Checkpointer(run, spec, store, stream.source(), listener, definitions.size() == 1);
-        return run(run, spec, stream, checkpointer, resumePoint, definitions, hookIndices, options, listener);
+        try (Checkpointer checkpointer = new Checkpointer(run, spec, store, stream.source(), listener, definitions.size() == 1)) {
+            return run(run, spec, stream, checkpointer, resumePoint, definitions, hookIndices, options, listener);
+        }
     }
 
     private static Summary run(RunIdentity run, TrainingRunSpec spec, Stream stream, Checkpointer checkpointer,
@@ -205,11 +206,12 @@ public final class Training {
                 stepsThisProcess++;
                 if (log) {
                     metrics.forEach(m -> last.put(m.sae(), m));
+                    checkpointer.logged(saes, metrics);
                     listener.progress(clock.progress(pace.stepsDone(), pace.tokensDone(), training.totalSteps(), training.tokens, metrics));
                 }
             }
             if (training.evalEverySteps > 0 && pace.stepsDone() % training.evalEverySteps == 0 && pace.tokensDone() < training.tokens) {
-                evaluate(saes, stream.evaluation(), manager, listener);
+                evaluate(saes, stream.evaluation(), manager, checkpointer, listener);
             }
             if (!thresholds.isEmpty() && pace.tokensDone() > thresholds.peekFirst()) {
                 thresholds.removeFirst();
@@ -222,13 +224,14 @@ public final class Training {
             }
         }
         saes.forEach(SaeState::foldActivationScale);
-        evaluate(saes, stream.evaluation(), manager, listener);
+        evaluate(saes, stream.evaluation(), manager, checkpointer, listener);
         CheckpointRef finalCheckpoint = checkpointer.write(CheckpointRef.FINAL_PREFIX + pace.tokensDone(), saes, last, true);
         return summary(run, Summary.Outcome.COMPLETED, saes, clock, finalCheckpoint, checkpointer);
     }
 
-    /** Evaluates every SAE on held-out data and tells the listener, SAE by SAE. */
-    private static void evaluate(List<SaeState> saes, HeldOutEvaluation evaluation, NDManager manager, TrainingListener listener) {
+    /** Evaluates every SAE on held-out data and tells the checkpoints' history and the listener, SAE by SAE. */
+    private static void evaluate(List<SaeState> saes, HeldOutEvaluation evaluation, NDManager manager, Checkpointer checkpointer,
+                                 TrainingListener listener) throws IOException {
         SaeTrainer pace = saes.get(0).trainer();
         Instant start = Instant.now();
         List<Evaluation> results = evaluation.evaluate(saes, manager);
@@ -237,6 +240,7 @@ public final class Training {
         listener.timed(new Operation("evaluation", start, Instant.now(), attributes));
         for (int i = 0; i < saes.size(); i++) {
             saes.get(i).evaluated(pace.stepsDone(), results.get(i));
+            checkpointer.evaluated(saes.get(i).name(), pace.stepsDone(), pace.tokensDone(), results.get(i));
             listener.evaluated(pace.stepsDone(), pace.tokensDone(), saes.get(i).name(), results.get(i));
         }
     }

@@ -47,6 +47,8 @@ class LanguageModelTrainingTest {
     static Path dir;
     static Summary straight;
     static List<Long> evaluatedAt = new ArrayList<>();
+    static List<Metrics> logged = new ArrayList<>();
+    static List<Evaluation> evaluations = new ArrayList<>();
 
     @BeforeAll
     static void trainStraight() throws Exception {
@@ -58,6 +60,12 @@ class LanguageModelTrainingTest {
                 @Override
                 public void evaluated(long step, long tokens, String sae, Evaluation evaluation) {
                     evaluatedAt.add(step);
+                    evaluations.add(evaluation);
+                }
+
+                @Override
+                public void progress(Progress progress) {
+                    logged.addAll(progress.saes());
                 }
             });
         }
@@ -128,6 +136,67 @@ class LanguageModelTrainingTest {
         }
         // The batches are restored bit for bit (LanguageModelActivationsTest); the trainer's own resume is exact to rounding.
         SaeCheckpointDirs.assertSameWeights(dir.resolve("straight/lm/final_3840"), store.resolve("lm/final_3840"));
+    }
+
+    @Test
+    void everyCheckpointKeepsEveryLoggedStepAndEvaluationSinceTheStart() throws Exception {
+        List<MetricsHistory.Entry> periodic = MetricsHistory.read(dir.resolve("straight/lm/2624").resolve(MetricsHistory.FILE));
+        List<MetricsHistory.Entry> last = MetricsHistory.read(dir.resolve("straight/lm/final_3840").resolve(MetricsHistory.FILE));
+
+        // 64 tokens a step, logged every 5 steps and at the last (60), evaluated every 20 and at the end.
+        assertThat(last).filteredOn(e -> e.kind().equals(MetricsHistory.TRAIN)).extracting(MetricsHistory.Entry::step)
+                .containsExactly(5L, 10L, 15L, 20L, 25L, 30L, 35L, 40L, 45L, 50L, 55L, 60L);
+        assertThat(last).filteredOn(e -> e.kind().equals(MetricsHistory.EVAL)).extracting(MetricsHistory.Entry::step)
+                .containsExactly(20L, 40L, 60L);
+        assertThat(last).allSatisfy(e -> {
+            assertThat(e.sae()).isEqualTo("lm");
+            assertThat(e.tokens()).isEqualTo(e.step() * 64);
+        });
+        List<MetricsHistory.Entry> train = last.stream().filter(e -> e.kind().equals(MetricsHistory.TRAIN)).toList();
+        for (int i = 0; i < logged.size(); i++) {
+            Metrics m = logged.get(i);
+            assertThat(train.get(i).metrics()).containsEntry("overall_loss", m.overallLoss()).containsEntry("mse_loss", m.mseLoss())
+                    .containsEntry("l0", m.l0()).containsEntry("explained_variance", m.explainedVariance())
+                    .containsEntry("dead_features", (double) m.deadFeatures()).containsEntry("learning_rate", m.learningRate())
+                    .containsKeys("l0_loss", "l0_coefficient");   // JumpReLU's own loss and coefficient, by cfg.json's names
+        }
+        List<MetricsHistory.Entry> evals = last.stream().filter(e -> e.kind().equals(MetricsHistory.EVAL)).toList();
+        for (int i = 0; i < evaluations.size(); i++) {
+            Evaluation e = evaluations.get(i);
+            assertThat(evals.get(i).metrics()).containsEntry("explained_variance", e.explainedVariance()).containsEntry("l0", e.l0())
+                    .containsEntry("mse", e.mse()).containsEntry("ce_loss_score", e.downstream().ceLossScore())
+                    .containsEntry("kl_div_score", e.downstream().klDivScore()).containsEntry("ce_loss_with_sae", e.downstream().ceLossWithSae())
+                    .containsEntry("ce_loss_without_sae", e.downstream().ceLossWithoutSae())
+                    .containsEntry("ce_loss_with_ablation", e.downstream().ceLossWithAblation())
+                    .containsEntry("kl_div_with_sae", e.downstream().klDivWithSae())
+                    .containsEntry("kl_div_with_ablation", e.downstream().klDivWithAblation())
+                    .doesNotContainKey("evaluation_rows");
+        }
+        // The periodic checkpoint after step 41 holds the history up to it: the same lines, no later ones.
+        assertThat(periodic).isEqualTo(last.stream().filter(e -> e.step() <= 41).toList());
+        try (CheckpointStore store = CheckpointStore.open(dir.resolve("straight").toString())) {
+            assertThat(store.verify("lm", "final_3840")).isEmpty();
+            assertThat(store.manifest("lm", "final_3840").orElseThrow().files()).extracting(f -> f.path()).contains(MetricsHistory.FILE);
+        }
+    }
+
+    @Test
+    void aResumedRunsHistoryIsTheStraightRunsWithNothingTheLostAttemptLoggedAfterItsCheckpoint() throws Exception {
+        TrainingRun run = run("lm");
+        Path store = dir.resolve("lost-attempt");
+        stopAfter27Steps(run, store);
+        try (CheckpointStore checkpoints = CheckpointStore.open(store.toString())) {
+            // As if the attempt died after logging step 25 and before its stop checkpoint: the resume starts from step 21.
+            checkpoints.delete("lm", "1728");
+            assertThat(checkpoints.latest("lm")).get().extracting(c -> c.name()).isEqualTo("1344");
+            Summary second = Training.run(RunIdentity.of(run), run.getSpec(), checkpoints, Training.Options.defaults(),
+                    new TrainingListener() {
+                    });
+            assertThat(second.outcome()).isEqualTo(Summary.Outcome.COMPLETED);
+        }
+
+        assertThat(MetricsHistory.read(store.resolve("lm/final_3840").resolve(MetricsHistory.FILE)))
+                .isEqualTo(MetricsHistory.read(dir.resolve("straight/lm/final_3840").resolve(MetricsHistory.FILE)));
     }
 
     @Test

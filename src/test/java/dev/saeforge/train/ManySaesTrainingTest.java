@@ -149,6 +149,19 @@ class ManySaesTrainingTest {
     }
 
     @Test
+    void theCheckpointsMetricHistoryHasEverySaesLoggedStepsAndEvaluations() throws Exception {
+        List<MetricsHistory.Entry> history = MetricsHistory.read(dir.resolve("together/sweep/final_1440").resolve(MetricsHistory.FILE));
+
+        for (String sae : List.of("mlp1-sparse", "mlp1-dense", "resid0")) {
+            assertThat(history).filteredOn(e -> e.sae().equals(sae) && e.kind().equals(MetricsHistory.TRAIN))
+                    .extracting(MetricsHistory.Entry::step).containsExactly(5L, 10L, 15L, 20L, 25L, 30L, 35L, 40L, 45L, 50L, 55L, 60L);
+            assertThat(history).filteredOn(e -> e.sae().equals(sae) && e.kind().equals(MetricsHistory.EVAL))
+                    .extracting(MetricsHistory.Entry::step).containsExactly(25L, 50L, 60L);
+        }
+        assertThat(history).allSatisfy(e -> assertThat(e.tokens()).isEqualTo(e.step() * 24));
+    }
+
+    @Test
     void oneCheckpointPerTokenCountHoldsEverySaeAsASaeLensDirectoryUnderOneManifest() throws Exception {
         try (CheckpointStore store = CheckpointStore.open(dir.resolve("together").toString())) {
             assertThat(store.list("sweep")).extracting(CheckpointRef::name).containsExactly("504", "984", "final_1440");
