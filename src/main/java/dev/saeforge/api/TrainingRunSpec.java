@@ -17,7 +17,7 @@ import java.util.Map;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"model", "hook", "dataset", "synthetic", "sae", "saes", "sweep", "training", "checkpoints", "resumeFrom", "resources",
-        "telemetry", "maxRestarts", "maxPreemptions", "suspend", "cancel"})
+        "telemetry", "report", "maxRestarts", "maxPreemptions", "suspend", "cancel"})
 public class TrainingRunSpec {
     public static final String HOOK_PATTERN =
             "^blocks\\.(0|[1-9][0-9]{0,8})\\.(hook_resid_pre|hook_attn_out|hook_resid_mid|hook_mlp_out|hook_resid_post|mlp\\.hook_post)$";
@@ -71,6 +71,11 @@ public class TrainingRunSpec {
 
     @JsonPropertyDescription("OpenTelemetry export of the trainer's traces and metrics.")
     public TelemetrySpec telemetry = new TelemetrySpec();
+
+    @JsonPropertyDescription("The feature report of the final checkpoint: training curves, feature density and cards of"
+            + " latents with their top-activating contexts and logits; saeforge train writes it by default, a Job only when"
+            + " enabled.")
+    public ReportSpec report = new ReportSpec();
 
     @JsonPropertyDescription("New Jobs started after attempts that ended without progress (no checkpoint newer than the one "
             + "they started from), each resuming from the last checkpoint; 0 never restarts. Ignored by saeforge train.")

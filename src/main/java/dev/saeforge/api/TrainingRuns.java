@@ -173,6 +173,7 @@ public final class TrainingRuns {
                     + "\" is not a Hugging Face id (ORG/NAME) to default it from"));
         }
         checkSaes(spec, runName, problems);
+        problems.addAll(spec.report.problems());
         if (spec.resources.gpuMemory != null && isZero(spec.resources.gpuMemory)) {
             problems.add(new Problem("spec.resources.gpuMemory", "is 0; expected the memory of one GPU, e.g. 80Gi"));
         }
@@ -276,6 +277,10 @@ public final class TrainingRuns {
                 problems.add(new Problem(at + ".expansionFactor", "must be left out when " + at + ".dSae is set; set exactly one of them"));
             }
             checkArchitecture(sae, problems);
+            Integer dSae = knownDSae(sae.sae());
+            if (dSae != null) {
+                problems.addAll(spec.report.problems(sae.name(), dSae));
+            }
             String pretrained = sae.sae().fromPretrained;
             if (pretrained != null && (pretrained.isBlank() || pretrained.contains("://") && !pretrained.matches("(file|hf|s3)://.+"))) {
                 problems.add(new Problem(at + ".fromPretrained", "\"" + pretrained + "\" is not an SAE checkpoint directory; expected"
@@ -309,8 +314,7 @@ public final class TrainingRuns {
     private static void checkArchitecture(SaeDefinition definition, List<Problem> problems) {
         SaeSpec sae = definition.sae();
         String at = definition.saePath();
-        Integer dSae = sae.dSae != null ? sae.dSae
-                : sae.expansionFactor != null && sae.dIn != null ? sae.expansionFactor * sae.dIn : null;
+        Integer dSae = knownDSae(sae);
         switch (sae.architecture) {
             case TOPK, BATCHTOPK, MATRYOSHKA_BATCHTOPK -> {
                 if (sae.architecture == SaeSpec.Architecture.TOPK && sae.k != Math.rint(sae.k)) {
@@ -326,6 +330,11 @@ public final class TrainingRuns {
             case JUMPRELU, STANDARD -> {
             }
         }
+    }
+
+    /** The SAE's width where the spec says it: dSae, or expansionFactor times a given dIn; null when the model decides it. */
+    private static Integer knownDSae(SaeSpec sae) {
+        return sae.dSae != null ? sae.dSae : sae.expansionFactor != null && sae.dIn != null ? sae.expansionFactor * sae.dIn : null;
     }
 
     /** SAELens' rules: given, strictly increasing, positive, and within dSae (which ends the list when it does not). */

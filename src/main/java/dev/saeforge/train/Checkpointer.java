@@ -66,7 +66,7 @@ final class Checkpointer implements AutoCloseable {
     static final String STREAM_ARRAYS = "activation_stream.safetensors";
     /** Spec sections that may change between attempts without changing what is trained. */
     private static final List<String> FREE_TO_CHANGE = List.of("resources", "telemetry", "checkpoints", "resumeFrom", "maxRestarts", "suspend",
-            "cancel");
+            "cancel", "report");
     private static final Logger LOG = Logger.getLogger(Checkpointer.class);
     private static final Pattern HUB_DATASET = Pattern.compile("hf://datasets/([^/@:]+/[^/@:]+)");
 

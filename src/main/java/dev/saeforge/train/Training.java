@@ -160,6 +160,7 @@ public final class Training {
                     ? checkpointer.resume(resumePoint.get(), definitions, hookIndices, manager)
                     : start(definitions, hookIndices, source, manager, training.batchSizeTokens);
             try (SaeSteps steps = new SaeSteps(saes, threads)) {
+                checkReportedLatents(spec, saes);
                 List<Plan.SaePlan> plans = saes.stream().map(s -> new Plan.SaePlan(s.name(), s.definition().hook(),
                         s.sae().dIn(), s.sae().dSae())).toList();
                 listener.started(new Plan(name, source.describe(), describe(device, training), training.totalSteps(), training.tokens,
@@ -287,6 +288,15 @@ public final class Training {
         NonFiniteError error = new NonFiniteError(message + kept, saved);
         error.initCause(cause);
         return error;
+    }
+
+    /** spec.report.latentIndices must be latents of every SAE, now that each SAE's width is known; before the first step. */
+    private static void checkReportedLatents(TrainingRunSpec spec, List<SaeState> saes) {
+        List<String> problems = saes.stream().flatMap(s -> spec.report.problems(s.name(), s.sae().dSae()).stream())
+                .map(Object::toString).toList();
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(String.join("; ", problems));
+        }
     }
 
     /** Each SAE's hook among the stream's (a synthetic stream's one hook for SAEs without one), checking its dIn against the hook's width. */

@@ -89,6 +89,22 @@ class TrainingRunsTest {
     }
 
     @Test
+    void aReportIsWrittenByDefaultBySaeforgeTrainAndByAJobOnlyWhenEnabled() throws Exception {
+        ReportSpec report = TrainingRuns.parse(MINIMAL, "minimal").get(0).getSpec().report;
+        assertThat(report.tokens).isEqualTo(262_144);
+        assertThat(report.latents).isEqualTo(20);
+        assertThat(report.sample).isEqualTo(20);
+        assertThat(report.latentIndicesOrNone()).isEmpty();
+        assertThat(report.writesReport(false)).as("saeforge train").isTrue();
+        assertThat(report.writesReport(true)).as("an operator's Job").isFalse();
+
+        report.enabled = true;
+        assertThat(report.writesReport(true)).isTrue();
+        report.enabled = false;
+        assertThat(report.writesReport(false)).isFalse();
+    }
+
+    @Test
     void anEvalDatasetReadsTheTrainSplitAsSaeLensDoesAndASplitBelongsToAHubDatasetWithoutAPath() throws Exception {
         TrainingRunSpec spec = TrainingRuns.parse(MINIMAL.replace("dataset: {uri: data/corpus.jsonl}",
                 "dataset: {uri: data/corpus.jsonl, eval: {uri: hf://datasets/HuggingFaceFW/fineweb-edu@main}}"), "minimal").get(0).getSpec();

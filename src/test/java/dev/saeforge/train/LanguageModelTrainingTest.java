@@ -185,11 +185,13 @@ class LanguageModelTrainingTest {
         TrainingRun run = run("lm");
         Path store = dir.resolve("lost-attempt");
         stopAfter27Steps(run, store);
+        // Report settings do not change what is trained: the resume takes a run that changed them.
+        TrainingRun reportChanged = withReport("lm", "{latents: 5, sample: 0}");
         try (CheckpointStore checkpoints = CheckpointStore.open(store.toString())) {
             // As if the attempt died after logging step 25 and before its stop checkpoint: the resume starts from step 21.
             checkpoints.delete("lm", "1728");
             assertThat(checkpoints.latest("lm")).get().extracting(c -> c.name()).isEqualTo("1344");
-            Summary second = Training.run(RunIdentity.of(run), run.getSpec(), checkpoints, Training.Options.defaults(),
+            Summary second = Training.run(RunIdentity.of(reportChanged), reportChanged.getSpec(), checkpoints, Training.Options.defaults(),
                     new TrainingListener() {
                     });
             assertThat(second.outcome()).isEqualTo(Summary.Outcome.COMPLETED);
@@ -197,6 +199,24 @@ class LanguageModelTrainingTest {
 
         assertThat(MetricsHistory.read(store.resolve("lm/final_3840").resolve(MetricsHistory.FILE)))
                 .isEqualTo(MetricsHistory.read(dir.resolve("straight/lm/final_3840").resolve(MetricsHistory.FILE)));
+    }
+
+    @Test
+    void reportedLatentsPastTheWidthTheModelGivesTheSaeAreRefusedBeforeTheFirstStep() throws Exception {
+        TrainingRun run = withReport("past-width", "{latentIndices: [3, 4096]}");   // expansionFactor 2 of a narrow hook
+        try (CheckpointStore checkpoints = CheckpointStore.open(dir.resolve("past-width").toString())) {
+            assertThatThrownBy(() -> Training.run(RunIdentity.of(run), run.getSpec(), checkpoints, Training.Options.defaults(),
+                    new TrainingListener() {
+                    }))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("spec.report.latentIndices[1]: 4096 is not a latent of SAE past-width, which has dSae ");
+            assertThat(checkpoints.list("past-width")).isEmpty();
+        }
+    }
+
+    static TrainingRun withReport(String name, String report) throws Exception {
+        return TrainingRuns.parse(RUN.replace("NAME", name).replace("MODEL", dir.resolve("model").toString())
+                .replace("CORPUS", dir.resolve("corpus.jsonl").toString()) + "  report: " + report + "\n", name).get(0);
     }
 
     @Test
