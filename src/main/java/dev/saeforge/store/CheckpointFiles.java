@@ -85,6 +85,30 @@ final class CheckpointFiles {
         return into;
     }
 
+    /**
+     * The files of a report directory to put beside checkpoint {@code uri} ({@link CheckpointStore#putReport}),
+     * its page last; refuses a checkpoint that is not complete or whose own files are under the report's
+     * directory (an SAE named after it).
+     */
+    static List<String> reportFiles(Optional<CheckpointManifest> manifest, boolean complete, String uri, Path reportDir)
+            throws IOException {
+        if (manifest.isEmpty() || !complete) {
+            throw new IOException("checkpoint " + uri + " is not complete (no " + CheckpointManifest.FILE_NAME
+                    + ", or files missing); a report is put beside a complete checkpoint only");
+        }
+        String prefix = CheckpointStore.REPORT_DIRECTORY + "/";
+        if (manifest.get().files().stream().anyMatch(file -> file.path().startsWith(prefix))) {
+            throw new IllegalArgumentException("checkpoint " + uri + " holds files of its own under " + prefix
+                    + " (an SAE named " + CheckpointStore.REPORT_DIRECTORY + "), where its report would go");
+        }
+        List<String> files = new ArrayList<>(listLocal(reportDir));
+        if (!files.remove(CheckpointStore.REPORT_PAGE)) {
+            throw new IOException(reportDir + " holds no " + CheckpointStore.REPORT_PAGE + "; expected a report directory");
+        }
+        files.add(CheckpointStore.REPORT_PAGE);
+        return files;
+    }
+
     /** Whether {@code value} can name a run or checkpoint: one plain path segment. */
     static boolean isName(String value) {
         return value != null && NAME.matcher(value).matches();

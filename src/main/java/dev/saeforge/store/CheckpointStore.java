@@ -18,6 +18,10 @@ import java.util.function.Predicate;
  * {@code final_<tokens>}.
  */
 public interface CheckpointStore extends AutoCloseable {
+    /** The directory inside a checkpoint that holds its feature report ({@link #putReport}). */
+    String REPORT_DIRECTORY = "report";
+    /** The report's page, which a reader opens and which goes up last. */
+    String REPORT_PAGE = "index.html";
 
     /**
      * Opens the store for a location from TrainingRun spec.checkpoints.uri: a plain path,
@@ -106,6 +110,16 @@ public interface CheckpointStore extends AutoCloseable {
 
     /** One file of a checkpoint, unverified (e.g. cfg.json or a safetensors header for inspection). */
     InputStream read(String run, String name, String file) throws IOException;
+
+    /**
+     * Puts the files of the local directory {@code reportDir} (a feature report: {@value #REPORT_PAGE},
+     * report.json, ...) under {@code <run>/<name>/}{@value #REPORT_DIRECTORY}{@code /} of the complete
+     * checkpoint {@code name}, replacing the report there; {@value #REPORT_PAGE} appears last, so a
+     * reader who finds it finds the whole report. Returns the page's URI. The report is an annex, not
+     * part of the checkpoint: the manifest does not list it, so verify, latest, resume and pull pass
+     * it by; delete (and so retention) removes it with its checkpoint.
+     */
+    String putReport(String run, String name, Path reportDir) throws IOException;
 
     /** Removes a checkpoint; its manifest goes first, so it is never seen complete but partial. */
     void delete(String run, String name) throws IOException;

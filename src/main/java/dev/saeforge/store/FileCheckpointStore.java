@@ -308,6 +308,40 @@ final class FileCheckpointStore implements CheckpointStore {
         return Files.newInputStream(dir(run, name).resolve(file));
     }
 
+    /**
+     * The report is copied into a hidden staging directory inside the checkpoint and renamed into
+     * place in one step, after the report it replaces is renamed out of view.
+     */
+    @Override
+    public String putReport(String run, String name, Path reportDir) throws IOException {
+        Path dir = dir(run, name);
+        Optional<CheckpointManifest> manifest = readManifest(dir);
+        boolean complete = manifest.isPresent() && ref(run, name, dir, manifest.get()).complete();
+        List<String> files = CheckpointFiles.reportFiles(manifest, complete, uri(dir), reportDir);
+        String staged = STAGING + CheckpointStore.REPORT_DIRECTORY + "-";
+        removeLeftovers(dir, staged);
+        Path staging = dir.resolve(staged + UUID.randomUUID());
+        try {
+            for (String file : files) {
+                Path to = staging.resolve(file);
+                Files.createDirectories(to.getParent());
+                Files.copy(reportDir.resolve(file), to);
+                sync(to);
+            }
+            syncTree(staging);
+            Path target = dir.resolve(CheckpointStore.REPORT_DIRECTORY);
+            if (Files.exists(target)) {
+                discard(target);
+            }
+            Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+            sync(dir);
+            return uri(target.resolve(CheckpointStore.REPORT_PAGE));
+        } catch (IOException | RuntimeException e) {
+            deleteTree(staging);
+            throw e;
+        }
+    }
+
     @Override
     public void delete(String run, String name) throws IOException {
         Path dir = dir(run, name);

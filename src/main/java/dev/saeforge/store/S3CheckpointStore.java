@@ -431,6 +431,37 @@ final class S3CheckpointStore implements CheckpointStore {
         return in;
     }
 
+    // ---- reports ----
+
+    /**
+     * The page goes first out of view and last into it; the other files are replaced in between and
+     * those of the old report that the new one lacks are deleted.
+     */
+    @Override
+    public String putReport(String run, String name, Path reportDir) throws IOException {
+        String prefix = checkpointPrefix(run, name);
+        Map<String, Item> objects = listObjects(prefix);
+        Optional<CheckpointManifest> manifest = objects.containsKey(prefix + CheckpointManifest.FILE_NAME)
+                ? readManifest(prefix) : Optional.empty();
+        boolean complete = manifest.isPresent() && isComplete(manifest.get(), prefix, objects);
+        List<String> files = CheckpointFiles.reportFiles(manifest, complete, uri(prefix), reportDir);
+        String reportPrefix = prefix + CheckpointStore.REPORT_DIRECTORY + "/";
+        String page = reportPrefix + CheckpointStore.REPORT_PAGE;
+        if (objects.containsKey(page)) {
+            deleteObject(page);
+        }
+        for (String key : objects.keySet()) {
+            if (key.startsWith(reportPrefix) && !files.contains(key.substring(reportPrefix.length()))) {
+                deleteObject(key);   // a file of the report this one replaces
+            }
+        }
+        for (String file : files) {
+            Path local = reportDir.resolve(file);
+            upload(local, reportPrefix + file, Files.size(local));
+        }
+        return uri(page);
+    }
+
     // ---- deleting ----
 
     @Override

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
@@ -345,6 +346,91 @@ abstract class CheckpointStoreContract {
         assertThatThrownBy(() -> store.pull(run, "409600", temp.resolve("pulled")))
                 .isInstanceOf(IOException.class).hasMessageContaining("is not complete: it has no manifest.json");
         assertThat(store.list(run)).isEmpty();
+    }
+
+    /** A local report directory: its page, its data and a file in a sub-directory, each saying {@code version}. */
+    Path reportDir(String version, boolean withData) throws IOException {
+        Path dir = Files.createDirectories(temp.resolve("report-" + UUID.randomUUID()));
+        Files.writeString(dir.resolve("index.html"), "<html>" + version + "</html>");
+        if (withData) {
+            Files.writeString(dir.resolve("report.json"), "{\"version\": \"" + version + "\"}");
+        }
+        Files.createDirectories(dir.resolve("cards"));
+        Files.writeString(dir.resolve("cards/mlp28.svg"), "<svg>" + version + "</svg>");
+        return dir;
+    }
+
+    @Test
+    void aReportGoesBesideACompleteCheckpointWhichStaysAsItWasForVerifyListLatestAndPull() throws Exception {
+        CheckpointRef published = publish("final_409600", 409600);
+        CheckpointManifest before = store.manifest(run, "final_409600").orElseThrow();
+
+        String uri = store.putReport(run, "final_409600", reportDir("first", true));
+
+        assertThat(uri).isEqualTo(published.uri() + "/report/index.html");
+        assertThat(new String(read("final_409600", "report/index.html"))).isEqualTo("<html>first</html>");
+        assertThat(new String(read("final_409600", "report/report.json"))).isEqualTo("{\"version\": \"first\"}");
+        assertThat(new String(read("final_409600", "report/cards/mlp28.svg"))).isEqualTo("<svg>first</svg>");
+        assertThat(store.manifest(run, "final_409600")).contains(before);
+        assertThat(store.verify(run, "final_409600")).isEmpty();
+        assertThat(store.list(run)).singleElement().satisfies(listed -> {
+            assertThat(listed.complete()).isTrue();
+            assertThat(listed.bytes()).isEqualTo(published.bytes());
+        });
+        assertThat(store.latest(run)).get().extracting(CheckpointRef::name).isEqualTo("final_409600");
+        Path pulled = store.pull(run, "final_409600", temp.resolve("pulled"));
+        assertThat(pulled.resolve("cfg.json")).exists();
+        assertThat(pulled.resolve("report")).as("the report is not part of the checkpoint").doesNotExist();
+        assertThat(store.publish(run, "final_409600", checkpointDir(409600), Map.of("tokens", 409600L, "step", 100L)).created())
+                .as("publishing the same files again").isEqualTo(published.created());
+        assertThat(new String(read("final_409600", "report/index.html"))).isEqualTo("<html>first</html>");
+    }
+
+    @Test
+    void aNewReportReplacesTheOldOneLeavingNoneOfItsFiles() throws Exception {
+        publish("final_409600", 409600);
+        store.putReport(run, "final_409600", reportDir("first", true));
+
+        store.putReport(run, "final_409600", reportDir("second", false));
+
+        assertThat(new String(read("final_409600", "report/index.html"))).isEqualTo("<html>second</html>");
+        assertThat(new String(read("final_409600", "report/cards/mlp28.svg"))).isEqualTo("<svg>second</svg>");
+        assertThatThrownBy(() -> read("final_409600", "report/report.json")).isInstanceOf(NoSuchFileException.class);
+        assertThat(store.verify(run, "final_409600")).isEmpty();
+    }
+
+    @Test
+    void retentionDeletesAReportWithItsCheckpoint() throws Exception {
+        publish("409600", 409600);
+        store.putReport(run, "409600", reportDir("old", true));
+        publish("819200", 819200);
+
+        store.retain(run, 1);
+
+        assertThat(store.list(run)).extracting(CheckpointRef::name).containsExactly("819200");
+        assertThatThrownBy(() -> read("409600", "report/index.html")).isInstanceOf(NoSuchFileException.class);
+        publish("409600", 409600);
+        assertThat(store.verify(run, "409600")).isEmpty();
+        assertThatThrownBy(() -> read("409600", "report/index.html")).as("a checkpoint of that name again has no report")
+                .isInstanceOf(NoSuchFileException.class);
+    }
+
+    @Test
+    void aReportIsRefusedBesideAnIncompleteCheckpointWithoutAPageOrWhereAnSaeIsNamedReport() throws Exception {
+        placeWithoutManifest(run, "409600", checkpointDir(409600));
+        assertThatThrownBy(() -> store.putReport(run, "409600", reportDir("x", true)))
+                .isInstanceOf(IOException.class).hasMessageContaining(run + "/409600 is not complete");
+        publish("819200", 819200);
+        Path withoutPage = reportDir("x", true);
+        Files.delete(withoutPage.resolve("index.html"));
+        assertThatThrownBy(() -> store.putReport(run, "819200", withoutPage))
+                .isInstanceOf(IOException.class).hasMessageEndingWith("holds no index.html; expected a report directory");
+        store.publish(run, "1228800", SaeCheckpointDirs.writeSeveral(temp.resolve("several"), D_IN, D_SAE, 1228800,
+                Map.of("report", "blocks.0.hook_resid_post", "mlp1", "blocks.1.hook_mlp_out")), Map.of("tokens", 1228800L));
+        assertThatThrownBy(() -> store.putReport(run, "1228800", reportDir("x", true)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("an SAE named report");
+        assertThat(store.verify(run, "1228800")).isEmpty();
+        assertThatThrownBy(() -> read("819200", "report/index.html")).isInstanceOf(NoSuchFileException.class);
     }
 
     byte[] read(String name, String file) throws IOException {
