@@ -57,6 +57,9 @@ final class S3CheckpointStore implements CheckpointStore {
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration TRANSFER_TIMEOUT = Duration.ofMinutes(2);
     private static final int MAX_PARTS = 10_000;
+    /** Content types by file extension, so that a browser shows a report (and JSON) read through an S3 endpoint; others are the SDK's default. */
+    private static final Map<String, String> WEB_TYPES = Map.of("html", "text/html; charset=utf-8", "json", "application/json",
+            "svg", "image/svg+xml", "png", "image/png", "css", "text/css", "js", "text/javascript");
 
     private final S3Settings settings;
     private final MinioAsyncClient client;
@@ -183,8 +186,10 @@ final class S3CheckpointStore implements CheckpointStore {
 
     private Object putSmall(String key, byte[] data) throws Exception {
         // A part size at least the object's size makes the SDK send one PUT.
-        return client.putObject(PutObjectArgs.builder().bucket(settings.bucket()).object(key)
-                .stream(new ByteArrayInputStream(data), data.length, Math.max(data.length, S3Settings.MIN_PART_SIZE)).build()).get();
+        PutObjectArgs.Builder put = PutObjectArgs.builder().bucket(settings.bucket()).object(key)
+                .stream(new ByteArrayInputStream(data), data.length, Math.max(data.length, S3Settings.MIN_PART_SIZE));
+        String type = WEB_TYPES.get(key.substring(key.lastIndexOf('.') + 1));
+        return client.putObject((type == null ? put : put.contentType(type)).build()).get();
     }
 
     private void uploadMultipart(Path file, String key, long size) throws IOException {

@@ -202,4 +202,17 @@ class S3CheckpointStoreTest extends CheckpointStoreContract {
             }
         });
     }
+
+    @Test
+    void aReportsPageIsStoredAsHtmlForABrowserReadingItThroughTheEndpoint() throws Exception {
+        publish("final_409600", 409600);
+
+        store.putReport(run, "final_409600", reportDir("first", true));
+
+        MinioClient direct = directClient();
+        assertThat(direct.statObject(StatObjectArgs.builder().bucket(S3.bucket()).object(key(run, "final_409600", "report/index.html")).build())
+                .contentType()).startsWith("text/html");
+        assertThat(direct.statObject(StatObjectArgs.builder().bucket(S3.bucket()).object(key(run, "final_409600", "report/report.json")).build())
+                .contentType()).isEqualTo("application/json");
+    }
 }
