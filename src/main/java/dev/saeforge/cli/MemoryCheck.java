@@ -43,7 +43,8 @@ record MemoryCheck(TrainingRun run, MemoryEstimate estimate, GpuMemory gpu, List
         List<SaeDefinition> saes = SaeDefinition.all(run);
         ModelShapes.Shape shape = ModelShapes.of(spec.model.uri);
         if (shape.known()) {
-            List<Problem> problems = HookWidths.problems(saes, shape.config(), spec.model.name);
+            List<Problem> problems = new ArrayList<>(HookWidths.problems(saes, shape.config(), spec.model.name));
+            problems.addAll(HookWidths.reportProblems(saes, shape.config(), spec.report));
             if (!problems.isEmpty()) {
                 return new MemoryCheck(run, null, null, problems);
             }

@@ -1,6 +1,7 @@
 package dev.saeforge.train;
 
 import dev.saeforge.api.Problem;
+import dev.saeforge.api.ReportSpec;
 import dev.saeforge.api.SaeDefinition;
 import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.Qwen3Config;
@@ -32,5 +33,19 @@ public final class HookWidths {
             }
         }
         return problems.stream().distinct().toList();
+    }
+
+    /**
+     * What is wrong with the latents {@code report} names, for the SAEs whose width only the model's
+     * shape gives (sae.expansionFactor times the hook's width); the spec's check covers the others.
+     */
+    public static List<Problem> reportProblems(List<SaeDefinition> saes, Qwen3Config config, ReportSpec report) {
+        List<Problem> problems = new ArrayList<>();
+        for (SaeDefinition sae : saes) {
+            if (sae.sae().dSae == null && sae.sae().dIn == null && sae.sae().expansionFactor != null) {
+                problems.addAll(report.problems(sae.name(), sae.sae().expansionFactor * HookPoint.parse(sae.hook()).width(config)));
+            }
+        }
+        return problems;
     }
 }

@@ -29,6 +29,27 @@ class HookWidthsTest {
     }
 
     @Test
+    void reportedLatentsPastTheWidthTheModelGivesAnSaeAreRefusedNamingIt() throws Exception {
+        String yaml = """
+                apiVersion: saeforge.dev/v1alpha1
+                kind: TrainingRun
+                metadata: {name: widths}
+                spec:
+                  model: {name: Qwen/Qwen3-8B}
+                  dataset: {uri: data/corpus.jsonl}
+                  saes:
+                    - {name: wide, hook: blocks.28.mlp.hook_post, sae: {expansionFactor: 2}}
+                    - {name: narrow, hook: blocks.28.hook_mlp_out, sae: {expansionFactor: 2}}
+                  report: {latentIndices: [8191, 8192, 24575]}
+                """;
+        var run = TrainingRuns.parse(yaml, "run.yaml").get(0);
+
+        assertThat(HookWidths.reportProblems(SaeDefinition.all(run), QWEN3_8B, run.getSpec().report)).extracting(Problem::toString)
+                .containsExactly("spec.report.latentIndices[1]: 8192 is not a latent of SAE narrow, which has dSae 8192; expected 0 to 8191",
+                        "spec.report.latentIndices[2]: 24575 is not a latent of SAE narrow, which has dSae 8192; expected 0 to 8191");
+    }
+
+    @Test
     void eachHookIsAsWideAsItsSite() throws Exception {
         assertThat(problems("""
                   saes:
