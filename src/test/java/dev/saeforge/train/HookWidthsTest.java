@@ -2,6 +2,7 @@ package dev.saeforge.train;
 
 import dev.saeforge.api.Problem;
 import dev.saeforge.api.SaeDefinition;
+import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.lm.ModelShapes;
 import dev.saeforge.lm.Qwen3Config;
@@ -15,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class HookWidthsTest {
     static final Qwen3Config QWEN3_8B = ModelShapes.of("hf://Qwen/Qwen3-8B").config();
 
-    static List<String> problems(String saes) throws Exception {
+    static TrainingRun run(String saes) throws Exception {
         String yaml = """
                 apiVersion: saeforge.dev/v1alpha1
                 kind: TrainingRun
@@ -24,25 +25,21 @@ class HookWidthsTest {
                   model: {name: Qwen/Qwen3-8B}
                   dataset: {uri: data/corpus.jsonl}
                 """ + saes;
-        return HookWidths.problems(SaeDefinition.all(TrainingRuns.parse(yaml, "run.yaml").get(0)), QWEN3_8B, "Qwen/Qwen3-8B")
-                .stream().map(Problem::toString).toList();
+        return TrainingRuns.parse(yaml, "run.yaml").get(0);
+    }
+
+    static List<String> problems(String saes) throws Exception {
+        return HookWidths.problems(SaeDefinition.all(run(saes)), QWEN3_8B, "Qwen/Qwen3-8B").stream().map(Problem::toString).toList();
     }
 
     @Test
     void reportedLatentsPastTheWidthTheModelGivesAnSaeAreRefusedNamingIt() throws Exception {
-        String yaml = """
-                apiVersion: saeforge.dev/v1alpha1
-                kind: TrainingRun
-                metadata: {name: widths}
-                spec:
-                  model: {name: Qwen/Qwen3-8B}
-                  dataset: {uri: data/corpus.jsonl}
+        TrainingRun run = run("""
                   saes:
                     - {name: wide, hook: blocks.28.mlp.hook_post, sae: {expansionFactor: 2}}
                     - {name: narrow, hook: blocks.28.hook_mlp_out, sae: {expansionFactor: 2}}
                   report: {latentIndices: [8191, 8192, 24575]}
-                """;
-        var run = TrainingRuns.parse(yaml, "run.yaml").get(0);
+                """);
 
         assertThat(HookWidths.reportProblems(SaeDefinition.all(run), QWEN3_8B, run.getSpec().report)).extracting(Problem::toString)
                 .containsExactly("spec.report.latentIndices[1]: 8192 is not a latent of SAE narrow, which has dSae 8192; expected 0 to 8191",
