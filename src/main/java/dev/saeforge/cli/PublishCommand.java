@@ -29,12 +29,12 @@ import java.util.stream.Stream;
 
 /** saeforge publish: a checkpoint's SAEs to a Hugging Face model repository, as SAELens loads them from the hub. */
 @Command(name = "publish", mixinStandardHelpOptions = true,
-        description = {"Upload a complete checkpoint's SAEs to a Hugging Face model repository, laid out as SAELens loads them:",
-                "a folder per SAE id (cfg.json, sae_weights.safetensors, sparsity.safetensors) and a README.md model card",
-                "(the TrainingRun, the metrics, the report's link; report/ too when the checkpoint has one), in one commit.",
-                "HF_TOKEN (a token with write access) and HF_ENDPOINT come from the environment. Files are checked against the",
-                "checkpoint's sha256 before the upload; a failed upload commits nothing, and running the command again uploads",
-                "only what the hub does not hold yet."})
+        description = {"Upload a complete checkpoint's SAEs to a Hugging Face model repository in one commit, laid out as SAELens"
+                + " loads them: a folder per SAE id (cfg.json, sae_weights.safetensors, sparsity.safetensors) and a README.md model card"
+                + " (the TrainingRun, the metrics, the report's link; report/ too when the checkpoint has one).",
+                "HF_TOKEN (a token with write access) and HF_ENDPOINT come from the environment.",
+                "Every file is checked against the checkpoint's sha256 first; a failed upload commits nothing, and running the"
+                        + " command again uploads only what the hub does not hold yet."})
 public class PublishCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "RUN[/NAME[/SAE]]|URI",
             description = {"A run in --store (its newest complete checkpoint), a checkpoint of it, or one SAE of that;",
