@@ -87,6 +87,10 @@ public class PublishCommand implements Callable<Integer> {
                 CheckpointAddress.Target found = address.find(store);
                 CheckpointRef ref = found.checkpoint();
                 List<CheckpointSae> saes = found.sae() == null ? CheckpointSae.of(ref) : List.of(found.sae());
+                if (Boolean.FALSE.equals(ref.info().get("final"))) {
+                    err.println("warning: " + ref.uri() + " is a periodic checkpoint, not a final_* one: its SAEs are in SAELens' training format"
+                            + " (TrainingSAE.load_from_disk); SAE.from_pretrained expects a final checkpoint's");
+                }
                 Path work = Files.createTempDirectory("saeforge-publish-");
                 try {
                     Path pulled = store.pull(ref.run(), ref.name(), work.resolve("checkpoint"));
