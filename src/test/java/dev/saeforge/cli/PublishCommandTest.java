@@ -4,6 +4,7 @@ import dev.saeforge.api.ExitCodes;
 import dev.saeforge.api.RunIdentity;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
+import dev.saeforge.lm.ModelSources;
 import dev.saeforge.store.CheckpointStore;
 import dev.saeforge.store.HfHub;
 import dev.saeforge.store.HubServer;
@@ -38,6 +39,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class PublishCommandTest {
     static final String REPO = "sae-org/tiny-saes";
     static final String TOKEN = "hf_writer";
+    static final List<String> SAE_FILES = List.of(SaeLensCheckpoint.CONFIG, SaeLensCheckpoint.WEIGHTS, SaeLensCheckpoint.SPARSITY);
     static final String SINGLE = """
             apiVersion: saeforge.dev/v1alpha1
             kind: TrainingRun
@@ -138,7 +140,7 @@ class PublishCommandTest {
             Map<String, Path> files = download(hub, "main");
             assertThat(files.keySet()).containsExactlyInAnyOrder("README.md", "single/cfg.json", "single/sae_weights.safetensors",
                     "single/sparsity.safetensors");
-            for (String file : List.of(SaeLensCheckpoint.CONFIG, SaeLensCheckpoint.WEIGHTS, SaeLensCheckpoint.SPARSITY)) {
+            for (String file : SAE_FILES) {
                 assertThat(files.get("single/" + file)).as(file).hasSameBinaryContentAs(checkpoint("single").resolve(file));
             }
             assertThat(SaeLensCheckpoint.problems(files.get("single/cfg.json").getParent())).isEmpty();
@@ -157,12 +159,14 @@ class PublishCommandTest {
             assertThat(files.keySet()).containsExactlyInAnyOrder("release-1/README.md",
                     "release-1/narrow/cfg.json", "release-1/narrow/sae_weights.safetensors", "release-1/narrow/sparsity.safetensors",
                     "release-1/wide/cfg.json", "release-1/wide/sae_weights.safetensors", "release-1/wide/sparsity.safetensors");
+            ModelSources sources = new ModelSources(downloads.resolve("cache"), new HfHub(hub.endpoint(), TOKEN), Map.of());
             for (String sae : List.of("narrow", "wide")) {
-                for (String file : List.of(SaeLensCheckpoint.CONFIG, SaeLensCheckpoint.WEIGHTS, SaeLensCheckpoint.SPARSITY)) {
-                    assertThat(files.get("release-1/" + sae + "/" + file)).as(sae + "/" + file)
-                            .hasSameBinaryContentAs(checkpoint("several").resolve(sae).resolve(file));
+                // As spec.sae.fromPretrained reads an SAE from the hub: the repository and the SAE id.
+                Path fetched = sources.resolveFiles("hf://" + REPO + "/release-1/" + sae, "saes", "SAE checkpoint", SAE_FILES);
+                for (String file : SAE_FILES) {
+                    assertThat(fetched.resolve(file)).as(sae + "/" + file).hasSameBinaryContentAs(checkpoint("several").resolve(sae).resolve(file));
                 }
-                assertThat(SaeLensCheckpoint.problems(files.get("release-1/" + sae + "/cfg.json").getParent())).isEmpty();
+                assertThat(SaeLensCheckpoint.problems(fetched)).isEmpty();
             }
             String card = Files.readString(files.get("release-1/README.md"));
             assertThat(card).startsWith("---\nlibrary_name: saelens\ntags:\n")
