@@ -188,7 +188,7 @@ public final class HubUpload {
         if (upload.path("header").has("chunk_size")) {
             throw new IOException(file.pathInRepo() + ": the hub asks for a multipart LFS upload, which saeforge does not make");
         }
-        URI href = URI.create(upload.path("href").asText());
+        URI href = href(upload.path("href").asText());
         String what = "upload of " + file.pathInRepo() + " (" + megabytes(file.size()) + ")";
         HttpResponse<byte[]> response = retry.run(what, () -> {
             HttpRequest.Builder request = HttpRequest.newBuilder(href).header("User-Agent", "saeforge")
@@ -200,7 +200,7 @@ public final class HubUpload {
     }
 
     private void verify(String repo, LocalFile file, JsonNode verify) throws IOException {
-        URI href = URI.create(verify.path("href").asText());
+        URI href = href(verify.path("href").asText());
         ObjectNode body = JSON.createObjectNode().put("oid", file.sha256()).put("size", file.size());
         call("verification of " + file.pathInRepo(), repo, null, () -> {
             HttpRequest.Builder request = HttpRequest.newBuilder(href).header("Content-Type", LFS_JSON).header("Accept", LFS_JSON)
@@ -256,6 +256,11 @@ public final class HubUpload {
     private HttpRequest post(URI uri, String contentType, JsonNode body) throws IOException {
         return HttpRequest.newBuilder(uri).header("Content-Type", contentType).header("Authorization", "Bearer " + hub.token())
                 .header("User-Agent", "saeforge").POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body))).build();
+    }
+
+    /** An action's href; one on huggingface.co points at HF_ENDPOINT instead, as huggingface_hub does for mirrors. */
+    private URI href(String href) {
+        return URI.create(href.startsWith(HfHub.DEFAULT_ENDPOINT + "/") ? hub.endpoint() + href.substring(HfHub.DEFAULT_ENDPOINT.length()) : href);
     }
 
     /** Adds the token for the hub's own origin only. */
