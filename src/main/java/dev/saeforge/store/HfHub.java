@@ -85,6 +85,11 @@ public final class HfHub {
         return endpoint;
     }
 
+    /** HF_TOKEN, stripped; null when none was given. */
+    String token() {
+        return token;
+    }
+
     /** Resolves {@code revision} (a branch, tag or commit) of {@code repo} (ORG/NAME). */
     public Snapshot snapshot(RepoType type, String repo, String revision) throws IOException {
         String name = "hf://" + type.filePrefix + repo + "@" + revision;
@@ -219,7 +224,7 @@ public final class HfHub {
     }
 
     /** A 4xx answer: retrying will not help. */
-    private static final class HubRefusal extends IOException {
+    static final class HubRefusal extends IOException {
         HubRefusal(String message) {
             super(message);
         }
@@ -245,7 +250,7 @@ public final class HfHub {
         }
     }
 
-    private static boolean sameOrigin(URI a, URI b) {
+    static boolean sameOrigin(URI a, URI b) {
         return a.getScheme().equalsIgnoreCase(b.getScheme()) && a.getHost().equalsIgnoreCase(b.getHost()) && a.getPort() == b.getPort();
     }
 
