@@ -122,7 +122,7 @@ public final class ReportPage {
         }
         for (String metric : evaluated) {
             if (!drawn.contains(metric)) {
-                curve(html, metric + " (evaluations)", List.of(), List.of(), markers(metric, evaluations), rules);
+                curve(html, metric + " (evaluations)", logged ? curves.tokens() : List.of(), List.of(), markers(metric, evaluations), rules);
             }
         }
         html.append("</div>\n");
@@ -215,7 +215,7 @@ public final class ReportPage {
         html.append("</article>\n");
     }
 
-    /** Each context's tokens shaded by activation relative to the latent's maximum; the value and raw token in the tooltip. */
+    /** Each context's tokens shaded by activation relative to the latent's maximum; the tooltip is the activation, a line break, the raw token. */
     private static void contexts(StringBuilder html, Latent latent) {
         List<Context> contexts = orEmpty(latent.topContexts());
         if (contexts.isEmpty()) {
@@ -235,7 +235,7 @@ public final class ReportPage {
                 if (alpha > 0) {
                     html.append(" style=\"--a:").append(String.format(Locale.ROOT, "%.2f", alpha)).append('"');
                 }
-                html.append(" title=\"").append(escape("activation " + Svg.format(activation) + "\n" + tokens.get(i))).append("\">")
+                html.append(" title=\"").append(escape(Svg.format(activation) + "\n" + tokens.get(i))).append("\">")
                         .append(visible(tokens.get(i))).append("</span>");
             }
             html.append("</p>\n");

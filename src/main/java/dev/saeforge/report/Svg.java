@@ -26,15 +26,14 @@ final class Svg {
     private Svg() {
     }
 
-    /** A line chart of ys over xs (non-finite values break the line), with markers and vertical rules. */
+    /** A line chart of ys over xs (non-finite values break the line; ys may be shorter), with markers and vertical rules. */
     static String lineChart(String label, List<Long> xs, List<Double> ys, List<Marker> markers, List<Rule> rules) {
         List<double[]> points = thin(xs, ys);
         Extent x = new Extent();
         Extent y = new Extent();
-        points.forEach(p -> {
-            x.add(p[0]);
-            y.add(p[1]);
-        });
+        // All of xs spans the x axis, even where ys is missing, so an evaluation-only chart lines up with the curves beside it.
+        xs.forEach(v -> x.add(v == null ? Double.NaN : v));
+        points.forEach(p -> y.add(p[1]));
         markers.forEach(m -> {
             x.add(m.x());
             y.add(m.y());
@@ -292,11 +291,14 @@ final class Svg {
 
     /** A tick value with as many decimals as its step needs (0.25 steps show 0.25, not 0.3). */
     private static String tickLabel(double v, double step) {
-        if (Math.abs(v) >= 1e4 || (step < 1e-3 && v != 0)) {
+        if (Math.abs(v) < step / 2) {
+            return "0";
+        }
+        if (Math.abs(v) >= 1e4 || step < 1e-3) {
             return format(v);
         }
         int decimals = Math.max(0, (int) -Math.floor(Math.log10(step) + 1e-9));
-        return String.format(Locale.ROOT, "%." + decimals + "f", Math.abs(v) < step / 2 ? 0.0 : v);
+        return String.format(Locale.ROOT, "%." + decimals + "f", v);
     }
 
     /** A number for people: three significant digits, SI suffixes for large ones (1.2M tokens), exponents for tiny ones. */
