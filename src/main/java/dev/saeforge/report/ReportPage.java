@@ -381,7 +381,7 @@ public final class ReportPage {
             svg.chart{display:block;overflow:visible}
             .chart text{font-size:10px;fill:var(--muted)}
             .axis line{stroke:#8c959f;stroke-width:1}.axis line.grid{stroke:#eaeef2}
-            .line{fill:none;stroke:var(--accent);stroke-width:1.5}
+            .line{fill:none;stroke:var(--accent);stroke-width:1.5}.dot{fill:var(--accent)}
             .marker{fill:#cf222e;stroke:#fff;stroke-width:1}
             .rule{stroke:#cf222e;stroke-width:1;stroke-dasharray:3 3;opacity:.6}
             .bars rect{fill:var(--accent)}

@@ -43,6 +43,7 @@ final class Svg {
         plot.axes(svg, "tokens", true);
         plot.rules(svg, rules);
         svg.append("<path class=\"line\" d=\"").append(plot.path(points)).append("\"/>");
+        plot.dots(svg, points);
         markers.forEach(m -> svg.append("<circle class=\"marker\" cx=\"").append(num(plot.px(m.x()))).append("\" cy=\"").append(num(plot.py(m.y())))
                 .append("\" r=\"3.5\"><title>").append(ReportPage.escape(m.label())).append("</title></circle>"));
         return svg.append("</svg>").toString();
@@ -268,7 +269,7 @@ final class Svg {
             StringBuilder d = new StringBuilder(points.size() * 14);
             boolean pen = false;
             for (double[] p : points) {
-                if (!Double.isFinite(p[0]) || !Double.isFinite(p[1])) {
+                if (!finite(p)) {
                     pen = false;
                     continue;
                 }
@@ -278,10 +279,24 @@ final class Svg {
             return d.toString();
         }
 
+        /** A dot for each point with no finite neighbour: a line through one point draws nothing (a run that logged once). */
+        void dots(StringBuilder svg, List<double[]> points) {
+            for (int i = 0; i < points.size(); i++) {
+                if (finite(points.get(i)) && (i == 0 || !finite(points.get(i - 1))) && (i == points.size() - 1 || !finite(points.get(i + 1)))) {
+                    svg.append("<circle class=\"dot\" cx=\"").append(num(px(points.get(i)[0]))).append("\" cy=\"").append(num(py(points.get(i)[1])))
+                            .append("\" r=\"2\"/>");
+                }
+            }
+        }
+
         void text(StringBuilder svg, double tx, double ty, String anchor, String text) {
             svg.append("<text x=\"").append(num(tx)).append("\" y=\"").append(num(ty)).append("\" text-anchor=\"").append(anchor).append("\">")
                     .append(ReportPage.escape(text)).append("</text>");
         }
+    }
+
+    private static boolean finite(double[] point) {
+        return Double.isFinite(point[0]) && Double.isFinite(point[1]);
     }
 
     /** A coordinate in pixels: one decimal is finer than a screen shows. */

@@ -38,7 +38,7 @@ public final class ReportPageChecks {
                     sections: all('section.sae').length,
                     curves: curves.length,
                     curvesShown: curves.filter(shown).length,
-                    linesDrawn: all('.curve path.line').filter(p => shown(p) && /L/.test(p.getAttribute('d'))).length,
+                    linesDrawn: all('.curve path.line').filter(p => shown(p) && /L/.test(p.getAttribute('d'))).length + all('.curve .dot').filter(shown).length,
                     histograms: histograms.length,
                     histogramsShown: histograms.filter(shown).length,
                     barsShown: all('.density rect').filter(shown).length,
@@ -50,7 +50,7 @@ public final class ReportPageChecks {
         assertThat(seen.get("sections").asInt()).as("SAE sections").isPositive();
         assertThat(seen.get("curves").asInt()).as("curve charts").isPositive();
         assertThat(seen.get("curvesShown").asInt()).as("curve charts shown").isEqualTo(seen.get("curves").asInt());
-        assertThat(seen.get("linesDrawn").asInt()).as("curves drawn as lines").isPositive();
+        assertThat(seen.get("linesDrawn").asInt()).as("curves drawn (as lines, or dots where a series has lone points)").isPositive();
         assertThat(seen.get("histograms").asInt()).as("density histograms").isPositive();
         assertThat(seen.get("histogramsShown").asInt()).as("density histograms shown").isEqualTo(seen.get("histograms").asInt());
         assertThat(seen.get("barsShown").asInt()).as("density bars shown").isPositive();
