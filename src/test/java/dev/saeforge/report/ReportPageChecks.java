@@ -124,7 +124,8 @@ public final class ReportPageChecks {
         assertThat(chromium.requests()).as("requests").containsOnly(Chromium.url(page));
     }
 
-    private static List<String> texts(JsonNode array) {
+    /** The strings of a JSON array the page returned. */
+    static List<String> texts(JsonNode array) {
         List<String> texts = new ArrayList<>();
         array.forEach(node -> texts.add(node.asText()));
         return texts;
