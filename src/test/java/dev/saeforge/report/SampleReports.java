@@ -70,8 +70,11 @@ final class SampleReports {
     private static List<EvaluationPoint> evaluations() {
         List<EvaluationPoint> points = new ArrayList<>();
         for (int i = 1; i <= 3; i++) {
-            points.add(new EvaluationPoint(i * 4_096_000L, Map.of("explained_variance", 0.6 + 0.1 * i, "ce_loss_score", 0.8 + 0.05 * i,
-                    "kl_div_score", 0.75 + 0.06 * i)));
+            Map<String, Double> metrics = new LinkedHashMap<>();   // in a fixed order, as read from JSON
+            metrics.put("explained_variance", 0.6 + 0.1 * i);
+            metrics.put("ce_loss_score", 0.8 + 0.05 * i);
+            metrics.put("kl_div_score", 0.75 + 0.06 * i);
+            points.add(new EvaluationPoint(i * 4_096_000L, metrics));
         }
         return points;
     }
