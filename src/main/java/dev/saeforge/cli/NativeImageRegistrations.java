@@ -29,7 +29,8 @@ final class NativeImageRegistrations {
      * fields a sweep may vary by reflection.
      */
     @RegisterForReflection(targets = {TrainingRun.class, TrainingRunSpec.class, TrainingRunStatus.class, OperatorConfig.class,
-            SaeEntrySpec.class, SaeTrainingSpec.class, SaeSpec.class, TrainingSpec.class},
+            SaeEntrySpec.class, SaeTrainingSpec.class, SaeSpec.class, TrainingSpec.class,
+            dev.saeforge.report.Report.class},   // report.json, which Jackson writes record by record
             registerFullHierarchy = true)
     static final class Documents {
     }
