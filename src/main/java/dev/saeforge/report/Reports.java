@@ -138,7 +138,7 @@ public final class Reports {
     }
 
     /** One SAE of the checkpoint, loaded. */
-    private record LoadedSae(SaeDefinition definition, HookPoint hook, TrainingSae sae, double scale, String architecture) {
+    record LoadedSae(SaeDefinition definition, HookPoint hook, TrainingSae sae, double scale, String architecture) {
     }
 
     /** The report of the checkpoint in {@code checkpointDir}, without writing it. */
