@@ -11,7 +11,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,20 +53,18 @@ public class ReportCommand implements Callable<Integer> {
         PrintWriter err = command.commandLine().getErr();
         ReportOptions options;
         try {
-            options = new ReportOptions(tokens, frequent, sample, latents, seed, ReportOptions.DEFAULT_CONTEXTS);
-            if (Files.exists(output) && !Files.isDirectory(output)) {
-                throw new IllegalArgumentException("-o " + output + " is a file; expected a directory to write "
-                        + Reports.PAGE_FILE + " and " + Reports.JSON_FILE + " into");
-            }
+            options = new ReportOptions(tokens, frequent, sample, latents, seed, ReportOptions.DEFAULT_CONTEXTS, null);
+            Reports.checkOutput(output);
         } catch (IllegalArgumentException e) {
             err.println(e.getMessage());
             err.flush();
             return ExitCodes.INVALID_INPUT;
         }
         return CheckpointsCommand.withStore(command, checkpoint::address, (store, address, out) -> {
-            CheckpointRef ref = address.find(store).checkpoint();
-            err.println("report: " + ref.uri() + ", " + String.format("%,d", options.tokens()) + " held-out tokens");
-            Reports.write(store, ref, options, output, progress(err));
+            CheckpointAddress.Target target = address.find(store);
+            CheckpointRef ref = target.checkpoint();
+            err.println("report: " + target.uri() + ", " + String.format("%,d", options.tokens()) + " held-out tokens");
+            Reports.write(store, ref, target.sae() == null ? options : options.only(target.sae().name()), output, progress(err));
             out.println(output.resolve(Reports.PAGE_FILE));
             return ExitCodes.OK;
         });

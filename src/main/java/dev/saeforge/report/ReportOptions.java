@@ -5,9 +5,10 @@ import java.util.List;
 /**
  * What a report collects: {@code tokens} held-out tokens; cards for the {@code frequent} most
  * frequent latents, a sample of {@code sample} others that fired (drawn with {@code seed}) and
- * every latent in {@code requested}; {@code contexts} top contexts per latent.
+ * every latent in {@code requested}; {@code contexts} top contexts per latent; of the SAE named
+ * {@code sae} alone, or (null) of every SAE of the checkpoint.
  */
-public record ReportOptions(long tokens, int frequent, int sample, List<Integer> requested, long seed, int contexts) {
+public record ReportOptions(long tokens, int frequent, int sample, List<Integer> requested, long seed, int contexts, String sae) {
     public static final long DEFAULT_TOKENS = 100_000;
     public static final int DEFAULT_FREQUENT = 20;
     public static final int DEFAULT_SAMPLE = 20;
@@ -34,6 +35,11 @@ public record ReportOptions(long tokens, int frequent, int sample, List<Integer>
 
     /** The defaults: what a training run's own report collects. */
     public static ReportOptions defaults() {
-        return new ReportOptions(DEFAULT_TOKENS, DEFAULT_FREQUENT, DEFAULT_SAMPLE, List.of(), 0, DEFAULT_CONTEXTS);
+        return new ReportOptions(DEFAULT_TOKENS, DEFAULT_FREQUENT, DEFAULT_SAMPLE, List.of(), 0, DEFAULT_CONTEXTS, null);
+    }
+
+    /** These options for the SAE named {@code name} alone. */
+    public ReportOptions only(String name) {
+        return new ReportOptions(tokens, frequent, sample, requested, seed, contexts, name);
     }
 }

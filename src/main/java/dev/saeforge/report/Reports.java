@@ -65,14 +65,16 @@ import java.util.stream.Stream;
  * ones between), so that a run that logged 29k times still makes a small page.
  *
  * <p>Memory and time at Qwen3-8B scale (d_in 4096, d_sae 65536, a batch of 16 windows of 1024
- * tokens): memory does not grow with the tokens. Per SAE the engine holds the batch's features,
- * 16384 × 65536 float32 = 4 GiB, plus as much again for the histogram's comparisons one at a
- * time; Java holds per latent its count, maximum, 32 histogram bins (17 MiB for all) and 10
- * contexts of at most 17 tokens with their activations (about 90 MiB for all, once full), and
- * reads back per batch the top 10 rows of every latent (5 MiB) and the new contexts' spans. The
- * time is that of the forward pass plus the encoder, 2·tokens·d_in·d_sae flops (0.5 PFLOP for
- * 1M tokens, minutes on one GPU); the histogram's 31 comparisons per element cost about 1% of
- * the encoder. The logit lens reads lm_head (vocabulary × d_in) once, for the carded latents only.
+ * tokens): nothing grows with the tokens. Per SAE and batch the engine holds the features,
+ * 16384 × 65536 float32 = 4 GiB, a masked copy of them, and one boolean comparison (1 GiB) at a
+ * time for the histogram. Java holds per latent its count, maximum and 32 histogram bins (17 MiB
+ * for all) and 10 contexts of at most 17 tokens with their activations (about 170 MiB for all,
+ * once full); per batch it reads back [d_sae]-sized counts and maxima, the top 10 rows of every
+ * latent (5 MiB) and the spans of the contexts that entered a top 10. The time is the forward
+ * pass to the deepest hook (about 2·parameters flops a token, 16 PFLOP for 1M tokens through all
+ * of Qwen3-8B) plus the encoder, 2·d_in·d_sae flops a token (0.5 PFLOP for 1M tokens); the
+ * histogram's 31 comparisons an element cost about 1% of the encoder. The logit lens reads the
+ * final norm and lm_head (vocabulary × d_in, 2.5 GiB in float32) once, for the carded latents only.
  */
 public final class Reports {
     public static final String JSON_FILE = "report.json";
@@ -111,14 +113,20 @@ public final class Reports {
      */
     public static Report write(Path checkpointDir, String checkpointUri, ReportOptions options, Path outDir, Progress progress)
             throws IOException {
-        if (Files.exists(outDir) && !Files.isDirectory(outDir)) {
-            throw new IllegalArgumentException("-o " + outDir + " is a file; expected a directory for " + JSON_FILE + " and " + PAGE_FILE);
-        }
+        checkOutput(outDir);
         Report report = collect(checkpointDir, checkpointUri, options, progress);
         Files.createDirectories(outDir);
         JSON.writeValue(outDir.resolve(JSON_FILE).toFile(), report);
         Files.writeString(outDir.resolve(PAGE_FILE), ReportPage.render(report), StandardCharsets.UTF_8);
         return report;
+    }
+
+    /** Refuses an output directory that is a file. */
+    public static void checkOutput(Path outDir) {
+        if (Files.exists(outDir) && !Files.isDirectory(outDir)) {
+            throw new IllegalArgumentException("-o " + outDir + " is a file; expected a directory to write " + PAGE_FILE + " and "
+                    + JSON_FILE + " into");
+        }
     }
 
     /** As {@link #write(Path, String, ReportOptions, Path, Progress)} for a checkpoint in a store, pulled to a temporary directory. */
@@ -147,8 +155,13 @@ public final class Reports {
         if (run.getSpec().synthetic != null) {
             throw new IllegalArgumentException(checkpointUri + " is of a synthetic run; a report shows a language model's tokens");
         }
-        List<SaeDefinition> definitions = SaeDefinition.all(run);
-        boolean single = definitions.size() == 1;
+        List<SaeDefinition> all = SaeDefinition.all(run);
+        boolean single = all.size() == 1;
+        List<SaeDefinition> definitions = options.sae() == null ? all : all.stream().filter(d -> d.name().equals(options.sae())).toList();
+        if (definitions.isEmpty()) {
+            throw new IllegalArgumentException(checkpointUri + " has no SAE " + options.sae() + "; it has "
+                    + String.join(", ", all.stream().map(SaeDefinition::name).toList()));
+        }
         List<HookPoint> hooks = definitions.stream().map(d -> HookPoint.parse(d.hook())).distinct().toList();
         Device device = Torch.device(run.getSpec().training.device != TrainingSpec.Device.CPU);
         try (NDManager manager = Torch.engine().newBaseManager(device)) {

@@ -97,7 +97,7 @@ class ReportsTest {
             token = plant(planted.resolve("resid0"), tokenizer.encode(" residual"));
         }
 
-        Report report = Reports.collect(planted, uri, new ReportOptions(600, 2, 0, List.of(PLANTED), 0, 5), Reports.Progress.NONE);
+        Report report = Reports.collect(planted, uri, new ReportOptions(600, 2, 0, List.of(PLANTED), 0, 5, null), Reports.Progress.NONE);
 
         Report.Latent card = section(report, "resid0").latents().stream().filter(l -> l.index() == PLANTED).findFirst().orElseThrow();
         String text;
@@ -121,7 +121,7 @@ class ReportsTest {
 
     @Test
     void theLogitListsAreTheDecoderRowsThroughTheFinalNormAndLmHead() throws Exception {
-        Report report = Reports.collect(checkpoint, uri, new ReportOptions(200, 3, 2, List.of(0), 1, 3), Reports.Progress.NONE);
+        Report report = Reports.collect(checkpoint, uri, new ReportOptions(200, 3, 2, List.of(0), 1, 3, null), Reports.Progress.NONE);
 
         float[] decoder;
         try (Safetensors.Reader sae = Safetensors.read(checkpoint.resolve("resid0").resolve(SaeLensCheckpoint.WEIGHTS))) {
@@ -178,7 +178,7 @@ class ReportsTest {
         List<String> warnings = new ArrayList<>();
         long[] lastProgress = new long[2];
 
-        Report report = Reports.write(withMetrics, uri, new ReportOptions(5000, 4, 3, List.of(31), 5, 4), out, new Reports.Progress() {
+        Report report = Reports.write(withMetrics, uri, new ReportOptions(5000, 4, 3, List.of(31), 5, 4, null), out, new Reports.Progress() {
             @Override
             public void collected(long tokens, long total) {
                 lastProgress[0] = tokens;
@@ -248,7 +248,7 @@ class ReportsTest {
         String spec = Files.readString(yaml);
         Files.writeString(yaml, spec.replaceFirst("(?m)^(\\s+)uri: (.*corpus\\.jsonl.*)$", "$1uri: $2\n$1eval:\n$1  uri: " + eval));
 
-        Report report = Reports.collect(withEval, uri, new ReportOptions(100, 2, 1, List.of(), 0, 3), Reports.Progress.NONE);
+        Report report = Reports.collect(withEval, uri, new ReportOptions(100, 2, 1, List.of(), 0, 3, null), Reports.Progress.NONE);
 
         assertThat(report.heldOut().source()).isEqualTo("spec.dataset.eval " + eval);
         assertThat(report.heldOut().wrapped()).isFalse();
@@ -257,9 +257,21 @@ class ReportsTest {
 
     @Test
     void aLatentPastAnSaesWidthIsRefusedNamingTheSae() {
-        assertThatThrownBy(() -> Reports.collect(checkpoint, uri, new ReportOptions(10, 1, 0, List.of(40), 0, 1), Reports.Progress.NONE))
+        assertThatThrownBy(() -> Reports.collect(checkpoint, uri, new ReportOptions(10, 1, 0, List.of(40), 0, 1, null), Reports.Progress.NONE))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("--latent 40 is past the latents of SAE resid0 (d_sae 32: latents 0 to 31)");
+    }
+
+    @Test
+    void anSaeNamedAloneIsReportedAlone() throws Exception {
+        ReportOptions options = new ReportOptions(48, 1, 0, List.of(40), 0, 1, null);
+
+        Report report = Reports.collect(checkpoint, uri, options.only("mlp1"), Reports.Progress.NONE);
+
+        assertThat(report.saes()).extracting(Report.SaeSection::name).containsExactly("mlp1");
+        assertThat(report.saes().get(0).latents().get(0).index()).isEqualTo(40);
+        assertThatThrownBy(() -> Reports.collect(checkpoint, uri, options.only("mlp2"), Reports.Progress.NONE))
+                .hasMessage(uri + " has no SAE mlp2; it has resid0, mlp1");
     }
 
     static Report.SaeSection section(Report report, String name) {
