@@ -33,10 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -133,31 +131,11 @@ class ReportsTest {
             norm = lm.floats(Qwen3Weights.FINAL_NORM);
             head = lm.floats(Qwen3Weights.LM_HEAD);
         }
-        int d = norm.length;
-        int vocabulary = head.length / d;
         List<Report.Latent> latents = section(report, "resid0").latents();
         assertThat(latents).hasSizeGreaterThanOrEqualTo(4);
         try (Tokenizer tokenizer = Tokenizer.load(model)) {
             for (Report.Latent latent : latents) {
-                double[] values = new double[vocabulary];
-                for (int v = 0; v < vocabulary; v++) {
-                    for (int k = 0; k < d; k++) {
-                        values[v] += (double) decoder[latent.index() * d + k] * norm[k] * head[v * d + k];
-                    }
-                }
-                List<Integer> order = IntStream.range(0, vocabulary).boxed().sorted(Comparator.comparingDouble(v -> -values[v])).toList();
-                List<List<Object>> positive = latent.topLogits().positive();
-                List<List<Object>> negative = latent.topLogits().negative();
-                assertThat(positive).hasSize(10);
-                assertThat(negative).hasSize(10);
-                for (int t = 0; t < 10; t++) {
-                    int top = order.get(t);
-                    int bottom = order.get(vocabulary - 1 - t);
-                    assertThat(positive.get(t).get(0)).isEqualTo(tokenizer.decode(new long[]{top}));
-                    assertThat((Double) positive.get(t).get(1)).isCloseTo(values[top], within(1e-4));
-                    assertThat(negative.get(t).get(0)).isEqualTo(tokenizer.decode(new long[]{bottom}));
-                    assertThat((Double) negative.get(t).get(1)).isCloseTo(values[bottom], within(1e-4));
-                }
+                LogitLensTest.assertDirectLogits(latent.topLogits(), decoder, latent.index(), norm, head, tokenizer);
             }
         }
         assertThat(section(report, "mlp1").latents()).as("mlp.hook_post is not the residual stream's width")
