@@ -83,6 +83,11 @@ public final class Reports {
     static final int TOP_LOGITS = 10;
     /** Density histogram bins per decade of log10 frequency. */
     static final int DENSITY_BINS_PER_DECADE = 4;
+    /** Where the activation stream stopped, as the trainer's Checkpointer writes it. */
+    private static final String STREAM_POSITION = "activation_stream.json";
+    /** Checkpoint files a report does not read. */
+    private static final List<String> UNREAD = List.of("activation_stream.safetensors", SaeLensCheckpoint.TRAINER_STATE,
+            SaeLensCheckpoint.SPARSITY);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private Reports() {
@@ -129,12 +134,16 @@ public final class Reports {
         }
     }
 
-    /** As {@link #write(Path, String, ReportOptions, Path, Progress)} for a checkpoint in a store, pulled to a temporary directory. */
+    /**
+     * As {@link #write(Path, String, ReportOptions, Path, Progress)} for a checkpoint in a store,
+     * pulled to a temporary directory without what a report does not read (the optimiser's state,
+     * the stream's buffered rows, sparsity), which can be many times the weights.
+     */
     public static Report write(CheckpointStore store, CheckpointRef checkpoint, ReportOptions options, Path outDir, Progress progress)
             throws IOException {
         Path dir = Files.createTempDirectory("saeforge-report-");
         try {
-            store.pull(checkpoint.run(), checkpoint.name(), "", dir);
+            store.pullFiles(checkpoint.run(), checkpoint.name(), path -> UNREAD.stream().noneMatch(path::endsWith), dir);
             return write(dir, checkpoint.uri(), options, outDir, progress);
         } finally {
             try (Stream<Path> paths = Files.walk(dir)) {
@@ -179,7 +188,7 @@ public final class Reports {
             }
             Path inputsFile = checkpointDir.resolve(InputFiles.FILE_NAME);
             InputFiles recorded = Files.exists(inputsFile) ? InputFiles.parse(Files.readAllBytes(inputsFile), checkpointUri + "/" + InputFiles.FILE_NAME) : null;
-            Map<String, Object> position = streamPosition(checkpointDir.resolve("activation_stream.json"));
+            Map<String, Object> position = streamPosition(checkpointDir.resolve(STREAM_POSITION));
             List<LatentCollector> collectors = saes.stream().map(s -> new LatentCollector(s.sae().dSae(), options.contexts())).toList();
             try (ReportTokens tokens = ReportTokens.open(run.getSpec(), hooks, device, ModelSources.fromEnvironment(), recorded, position,
                     options.tokens())) {
