@@ -95,6 +95,10 @@ public final class ReportTokens implements AutoCloseable {
         }
         long[][] windows = nextWindows();
         long[] rows = data.keptRows().rows(windows);
+        if (wrapped && counted == 0 && rows.length == 0) {
+            throw new IllegalArgumentException("no position of the held-out data (" + source + ") is kept by spec.dataset.seqposSlice and "
+                    + "excludeSpecialTokens; expected tokens to collect the latents over");
+        }
         if (rows.length > tokens - counted) {
             rows = Arrays.copyOf(rows, (int) (tokens - counted));
         }

@@ -178,63 +178,27 @@ public final class Reports {
             for (SaeDefinition definition : definitions) {
                 saes.add(load(definition, single ? checkpointDir : checkpointDir.resolve(definition.name()), checkpointUri, manager));
             }
-            for (int latent : options.requested()) {
-                for (LoadedSae sae : saes) {
-                    if (latent >= sae.sae().dSae()) {
-                        throw new IllegalArgumentException("--latent " + latent + " is past the latents of SAE " + sae.definition().name()
-                                + " (d_sae " + sae.sae().dSae() + ": latents 0 to " + (sae.sae().dSae() - 1) + ")");
-                    }
-                }
-            }
+            checkLatents(options.requested(), saes);
             Path inputsFile = checkpointDir.resolve(InputFiles.FILE_NAME);
-            InputFiles recorded = Files.exists(inputsFile) ? InputFiles.parse(Files.readAllBytes(inputsFile), checkpointUri + "/" + InputFiles.FILE_NAME) : null;
+            InputFiles recorded = Files.exists(inputsFile)
+                    ? InputFiles.parse(Files.readAllBytes(inputsFile), checkpointUri + "/" + InputFiles.FILE_NAME) : null;
             Map<String, Object> position = streamPosition(checkpointDir.resolve(STREAM_POSITION));
             List<LatentCollector> collectors = saes.stream().map(s -> new LatentCollector(s.sae().dSae(), options.contexts())).toList();
             try (ReportTokens tokens = ReportTokens.open(run.getSpec(), hooks, device, ModelSources.fromEnvironment(), recorded, position,
                     options.tokens())) {
-                int contextSize = tokens.data().contextSize();
-                while (true) {
-                    try (NDScope scope = new NDScope()) {
-                        ReportTokens.Batch batch = tokens.next(manager);
-                        if (batch == null) {
-                            break;
-                        }
-                        float[] counted = new float[batch.windows().length * contextSize];
-                        for (long row : batch.counted()) {
-                            counted[(int) row] = 1f;
-                        }
-                        NDArray mask = manager.create(counted).expandDims(1);
-                        for (int i = 0; i < saes.size(); i++) {
-                            LoadedSae sae = saes.get(i);
-                            NDArray x = batch.activations().get(hooks.indexOf(sae.hook()));
-                            collectors.get(i).add(features(sae, x).mul(mask), batch.windows(), contextSize);
-                        }
-                        batch.activations().forEach(NDArray::close);
-                    }
-                    progress.collected(tokens.counted(), options.tokens());
-                }
-                if (tokens.wrapped()) {
-                    progress.warning("the held-out data (" + tokens.source() + ") ran out before " + options.tokens()
-                            + " tokens and was read again from its start");
-                }
+                collect(tokens, hooks, saes, collectors, manager, options.tokens(), progress);
                 long n = tokens.counted();
                 List<MetricsHistory.Entry> history = readHistory(checkpointDir.resolve(MetricsHistory.FILE));
                 Map<Long, String> decoded = new HashMap<>();
-                Unembedding unembedding = null;
+                Qwen3Config config = tokens.data().model().config();
                 List<Report.SaeSection> sections = new ArrayList<>();
-                try {
+                // The unembedding is read once, if some SAE is on a hook as wide as the residual stream.
+                try (Unembedding unembedding = saes.stream().anyMatch(sae -> sae.hook().width(config) == config.hiddenSize())
+                        ? Unembedding.load(tokens.data().model().weights(), config, manager) : null) {
                     for (int i = 0; i < saes.size(); i++) {
                         LoadedSae sae = saes.get(i);
-                        Qwen3Config config = tokens.data().model().config();
-                        if (unembedding == null && sae.hook().width(config) == config.hiddenSize()) {
-                            unembedding = Unembedding.load(tokens.data().model().weights(), config, manager);
-                        }
                         Unembedding lens = sae.hook().width(config) == config.hiddenSize() ? unembedding : null;
                         sections.add(section(sae, collectors.get(i), n, history, options, lens, tokens.tokenizer(), decoded));
-                    }
-                } finally {
-                    if (unembedding != null) {
-                        unembedding.close();
                     }
                 }
                 saes.forEach(s -> s.sae().close());
@@ -242,6 +206,52 @@ public final class Reports {
                         checkpointUri, tokensTrained(checkpointDir, definitions, single), new Report.HeldOut(n, tokens.source(), tokens.wrapped()),
                         sections);
             }
+        }
+    }
+
+    /** Refuses a requested latent that some SAE does not have. */
+    private static void checkLatents(List<Integer> requested, List<LoadedSae> saes) {
+        for (int latent : requested) {
+            for (LoadedSae sae : saes) {
+                if (latent >= sae.sae().dSae()) {
+                    throw new IllegalArgumentException("--latent " + latent + " is past the latents of SAE " + sae.definition().name()
+                            + " (d_sae " + sae.sae().dSae() + ": latents 0 to " + (sae.sae().dSae() - 1) + ")");
+                }
+            }
+        }
+    }
+
+    /**
+     * Runs {@code total} tokens through the model, each batch once, and every SAE over its hook's
+     * rows into its collector; rows that do not count are zeroed. Warns once when the data wraps.
+     */
+    private static void collect(ReportTokens tokens, List<HookPoint> hooks, List<LoadedSae> saes, List<LatentCollector> collectors,
+                                NDManager manager, long total, Progress progress) {
+        int contextSize = tokens.data().contextSize();
+        boolean warned = false;
+        while (true) {
+            try (NDScope scope = new NDScope()) {
+                ReportTokens.Batch batch = tokens.next(manager);
+                if (batch == null) {
+                    return;
+                }
+                float[] counted = new float[batch.windows().length * contextSize];
+                for (long row : batch.counted()) {
+                    counted[(int) row] = 1f;
+                }
+                NDArray mask = manager.create(counted).expandDims(1);
+                for (int i = 0; i < saes.size(); i++) {
+                    LoadedSae sae = saes.get(i);
+                    NDArray x = batch.activations().get(hooks.indexOf(sae.hook()));
+                    collectors.get(i).add(features(sae, x).mul(mask), batch.windows(), contextSize);
+                }
+            }
+            if (tokens.wrapped() && !warned) {
+                progress.warning("the held-out data (" + tokens.source() + ") ran out after " + tokens.counted() + " of " + total
+                        + " tokens and is read again from its start");
+                warned = true;
+            }
+            progress.collected(tokens.counted(), total);
         }
     }
 
