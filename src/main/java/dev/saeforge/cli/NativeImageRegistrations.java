@@ -9,6 +9,7 @@ import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.SaeTrainingSpec;
 import dev.saeforge.api.TrainingSpec;
 import dev.saeforge.lm.ChatTemplate;
+import dev.saeforge.report.Report;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
 /**
@@ -30,7 +31,8 @@ final class NativeImageRegistrations {
      */
     @RegisterForReflection(targets = {TrainingRun.class, TrainingRunSpec.class, TrainingRunStatus.class, OperatorConfig.class,
             SaeEntrySpec.class, SaeTrainingSpec.class, SaeSpec.class, TrainingSpec.class,
-            dev.saeforge.report.Report.class},   // report.json, which Jackson writes record by record
+            // report.json, its list elements named
+            Report.class, Report.SaeSection.class, Report.EvaluationPoint.class, Report.Latent.class, Report.Context.class},
             registerFullHierarchy = true)
     static final class Documents {
     }
