@@ -79,7 +79,7 @@ final class LatentCollector {
     void add(NDArray features, long[][] windows, int contextSize) {
         NDManager manager = features.getManager();
         int rows = (int) features.getShape().get(0);
-        long[] firedNow = features.gt(0).sum(new int[]{0}).toType(DataType.INT64, false).toLongArray();
+        long[] firedNow = countTrue(features.gt(0)).toType(DataType.INT64, false).toLongArray();
         float[] maxNow = features.max(new int[]{0}).toFloatArray();
         for (int j = 0; j < dSae; j++) {
             fired[j] += firedNow[j];
@@ -122,7 +122,9 @@ final class LatentCollector {
         NDArray r = manager.create(ranges);
         NDList atLeast = new NDList();
         for (int b = 1; b < BINS; b++) {
-            atLeast.add(features.gte(r.mul((float) b / BINS)).sum(new int[]{0}));
+            try (NDArray edge = r.mul((float) b / BINS)) {
+                atLeast.add(countTrue(features.gte(edge)));
+            }
         }
         long[] counts = NDArrays.stack(atLeast).toType(DataType.INT64, false).toLongArray();   // [BINS - 1, d_sae]
         for (int j = 0; j < dSae; j++) {
@@ -132,6 +134,16 @@ final class LatentCollector {
                 histogram[j * BINS + b] += above - next;
                 above = next;
             }
+        }
+    }
+
+    /**
+     * How many rows each latent's {@code comparison} [rows, d_sae] holds true on; frees the
+     * comparison at once, so that one batch-sized boolean array at a time is alive.
+     */
+    private static NDArray countTrue(NDArray comparison) {
+        try (comparison) {
+            return comparison.sum(new int[]{0});
         }
     }
 

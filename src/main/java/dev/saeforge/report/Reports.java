@@ -65,9 +65,9 @@ import java.util.stream.Stream;
  * ones between), so that a run that logged 29k times still makes a small page.
  *
  * <p>Memory and time at Qwen3-8B scale (d_in 4096, d_sae 65536, a batch of 16 windows of 1024
- * tokens): nothing grows with the tokens. Per SAE and batch the engine holds the features,
- * 16384 × 65536 float32 = 4 GiB, a masked copy of them, and one boolean comparison (1 GiB) at a
- * time for the histogram. Java holds per latent its count, maximum and 32 histogram bins (17 MiB
+ * tokens): nothing grows with the tokens. While one SAE reads a batch the engine holds its
+ * features, 16384 × 65536 float32 = 4 GiB (masked in place), the encoder's intermediates, and one
+ * boolean comparison (1 GiB) at a time for the histogram; they are freed before the next SAE's. Java holds per latent its count, maximum and 32 histogram bins (17 MiB
  * for all) and 10 contexts of at most 17 tokens with their activations (about 170 MiB for all,
  * once full); per batch it reads back [d_sae]-sized counts and maxima, the top 10 rows of every
  * latent (5 MiB) and the spans of the contexts that entered a top 10. The time is the forward
@@ -241,9 +241,12 @@ public final class Reports {
                 }
                 NDArray mask = manager.create(counted).expandDims(1);
                 for (int i = 0; i < saes.size(); i++) {
-                    LoadedSae sae = saes.get(i);
-                    NDArray x = batch.activations().get(hooks.indexOf(sae.hook()));
-                    collectors.get(i).add(features(sae, x).mul(mask), batch.windows(), contextSize);
+                    // Each SAE's batch-sized arrays go before the next SAE's come.
+                    try (NDScope perSae = new NDScope()) {
+                        LoadedSae sae = saes.get(i);
+                        NDArray x = batch.activations().get(hooks.indexOf(sae.hook()));
+                        collectors.get(i).add(features(sae, x).muli(mask), batch.windows(), contextSize);
+                    }
                 }
             }
             if (tokens.wrapped() && !warned) {
