@@ -9,6 +9,7 @@ import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.SaeTrainingSpec;
 import dev.saeforge.api.TrainingSpec;
 import dev.saeforge.lm.ChatTemplate;
+import dev.saeforge.report.Report;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
 /**
@@ -29,7 +30,9 @@ final class NativeImageRegistrations {
      * fields a sweep may vary by reflection.
      */
     @RegisterForReflection(targets = {TrainingRun.class, TrainingRunSpec.class, TrainingRunStatus.class, OperatorConfig.class,
-            SaeEntrySpec.class, SaeTrainingSpec.class, SaeSpec.class, TrainingSpec.class},
+            SaeEntrySpec.class, SaeTrainingSpec.class, SaeSpec.class, TrainingSpec.class,
+            // report.json, its list elements named
+            Report.class, Report.SaeSection.class, Report.EvaluationPoint.class, Report.Latent.class, Report.Context.class},
             registerFullHierarchy = true)
     static final class Documents {
     }

@@ -18,7 +18,8 @@ import picocli.CommandLine.ScopeType;
         description = "Train sparse autoencoders on Qwen3 activations, locally or as Kubernetes Jobs.",
         subcommands = {ValidateCommand.class, ExampleCommand.class, TrainCommand.class, CheckpointsCommand.class,
                 ModelCommand.class, ActivationsCommand.class, PretokenizeCommand.class, BenchCommand.class, SubmitCommand.class, GetCommand.class,
-                DescribeCommand.class, LogsCommand.class, CancelCommand.class, DeleteCommand.class, OperatorCommand.class, PublishCommand.class},
+                DescribeCommand.class, LogsCommand.class, CancelCommand.class, DeleteCommand.class, OperatorCommand.class,
+                ReportCommand.class, PublishCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:done as asked",

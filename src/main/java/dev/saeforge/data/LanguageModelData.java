@@ -204,6 +204,10 @@ public final class LanguageModelData implements AutoCloseable {
         return model;
     }
 
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
     public int contextSize() {
         return rules.contextSize();
     }

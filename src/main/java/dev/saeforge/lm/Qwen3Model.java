@@ -103,6 +103,11 @@ public final class Qwen3Model implements AutoCloseable {
         return (int) layers.stream().filter(l -> l != null).count();
     }
 
+    /** The checkpoint's tensors, for readers of single weights (the report's logit lens). */
+    public Qwen3Weights weights() {
+        return weights;
+    }
+
     /** Whether lm_head and the final norm are in memory. */
     public synchronized boolean headLoaded() {
         return finalNorm != null;

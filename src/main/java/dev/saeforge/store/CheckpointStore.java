@@ -108,6 +108,24 @@ public interface CheckpointStore extends AutoCloseable {
      */
     Path pull(String run, String name, String directory, Path into) throws IOException;
 
+    /**
+     * Downloads the files of a complete checkpoint whose paths {@code wanted} accepts into
+     * {@code into}, each verified against the manifest (a reader that needs the weights but not
+     * the optimiser state or the stream's buffers); returns {@code into}.
+     */
+    default Path pullFiles(String run, String name, Predicate<String> wanted, Path into) throws IOException {
+        CheckpointManifest manifest = manifest(run, name).orElseThrow(() -> new IllegalArgumentException("checkpoint " + uri() + "/"
+                + run + "/" + name + " is not complete: it has no " + CheckpointManifest.FILE_NAME));
+        for (CheckpointManifest.FileEntry entry : manifest.files()) {
+            if (wanted.test(entry.path())) {
+                try (InputStream in = read(run, name, entry.path())) {
+                    CheckpointFiles.copyVerified(in, entry, into.resolve(entry.path()), uri() + "/" + run + "/" + name + "/" + entry.path());
+                }
+            }
+        }
+        return into;
+    }
+
     /** One file of a checkpoint, unverified (e.g. cfg.json or a safetensors header for inspection). */
     InputStream read(String run, String name, String file) throws IOException;
 

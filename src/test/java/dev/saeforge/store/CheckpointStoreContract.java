@@ -165,6 +165,20 @@ abstract class CheckpointStoreContract {
     }
 
     @Test
+    void theFilesAskedForArePulledVerifiedAndNoOthers() throws Exception {
+        store.publish(run, "409600", checkpointDir(409600), Map.of("tokens", 409600L));
+        overwrite(run, "409600", "sparsity.safetensors", SaeCheckpointDirs.flipOneByte(read("409600", "sparsity.safetensors")));
+
+        Path pulled = store.pullFiles(run, "409600", path -> !path.equals("sparsity.safetensors"), temp.resolve("some"));
+
+        assertThat(pulled.resolve("sae_weights.safetensors")).hasBinaryContent(read("409600", "sae_weights.safetensors"));
+        assertThat(pulled.resolve("cfg.json")).exists();
+        assertThat(pulled.resolve("sparsity.safetensors")).doesNotExist();
+        assertThatThrownBy(() -> store.pullFiles(run, "409600", path -> true, temp.resolve("all")))
+                .isInstanceOf(CorruptCheckpointException.class).hasMessageContaining("sparsity.safetensors has sha256");
+    }
+
+    @Test
     void checkpointsAreListedByTokensNotByName() throws IOException {
         publish("819200", 819200);
         publish("1228800", 1228800);
