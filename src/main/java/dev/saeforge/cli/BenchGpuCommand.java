@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.store.Directories;
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saeforge.api.ExitCodes;
@@ -131,7 +132,7 @@ public class BenchGpuCommand implements Callable<Integer> {
             lm.put("tflops", f.matmulGflops() * f.ratio() / 1e3);
             return lm;
         } finally {
-            BenchLmCommand.deleteQuietly(workDir);
+            Directories.deleteQuietly(workDir);
         }
     }
 }

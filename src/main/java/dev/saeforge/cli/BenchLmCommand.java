@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.store.Directories;
 import dev.saeforge.api.ExitCodes;
 import dev.saeforge.lm.ForwardBenchmark;
 import dev.saeforge.lm.HookPoint;
@@ -13,11 +14,9 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 /** The LM forward pass to a hook against 2 * parameters * tokens at the bare matrix-product rate. */
 @Command(name = "lm",
@@ -70,7 +69,7 @@ public class BenchLmCommand implements Callable<Integer> {
                     Printing.printDocument(out, figures(result), output);
                 }
             } finally {
-                deleteQuietly(workDir);
+                Directories.deleteQuietly(workDir);
             }
             return ExitCodes.OK;
         });
@@ -140,16 +139,6 @@ public class BenchLmCommand implements Callable<Integer> {
             if (f.peakAboveWeightsBytes() != null) {
                 out.printf("  %-20s %.1f MiB above the weights%n", "PEAK RESIDENT", f.peakAboveWeightsBytes() / (double) (1 << 20));
             }
-        }
-    }
-
-    static void deleteQuietly(Path dir) {
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException ignored) {
-            // a temporary directory left behind is harmless
         }
     }
 }

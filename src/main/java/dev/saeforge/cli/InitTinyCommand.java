@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.store.Directories;
 import dev.saeforge.api.ExitCodes;
 import dev.saeforge.lm.Qwen3Config;
 import dev.saeforge.lm.TinyQwen3;
@@ -80,7 +81,7 @@ public class InitTinyCommand implements Callable<Integer> {
             Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
             return config;
         } catch (Throwable e) {
-            BenchLmCommand.deleteQuietly(madeParents ? created : staging);
+            Directories.deleteQuietly(madeParents ? created : staging);
             throw e;
         }
     }

@@ -4,6 +4,7 @@ import dev.saeforge.api.ExitCodes;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.store.CheckpointSae;
 import dev.saeforge.store.CheckpointStore;
+import dev.saeforge.store.Directories;
 import dev.saeforge.store.HfHub;
 import dev.saeforge.store.HubUpload;
 import dev.saeforge.store.TransientIOException;
@@ -21,11 +22,9 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 /** saeforge publish: a checkpoint's SAEs to a Hugging Face model repository, as SAELens loads them from the hub. */
 @Command(name = "publish", mixinStandardHelpOptions = true,
@@ -107,7 +106,7 @@ public class PublishCommand implements Callable<Integer> {
                     }
                     return ExitCodes.OK;
                 } finally {
-                    deleteTree(work);
+                    Directories.deleteTree(work);
                 }
             }
         } catch (IllegalArgumentException e) {
@@ -147,13 +146,5 @@ public class PublishCommand implements Callable<Integer> {
             }
         }
         return into;
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path path : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(path);
-            }
-        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.saeforge.cli;
 
 import dev.saeforge.api.ExitCodes;
+import dev.saeforge.api.ReportSpec;
 import dev.saeforge.report.ReportOptions;
 import dev.saeforge.report.Reports;
 import dev.saeforge.store.CheckpointRef;
@@ -31,13 +32,13 @@ public class ReportCommand implements Callable<Integer> {
     Path output;
 
     @Option(names = "--tokens", paramLabel = "N", description = "Held-out tokens to collect over (default ${DEFAULT-VALUE}).")
-    long tokens = ReportOptions.DEFAULT_TOKENS;
+    long tokens = ReportSpec.DEFAULT_TOKENS;
 
     @Option(names = "--latents", paramLabel = "K", description = "Cards for the K most frequent latents of each SAE (default ${DEFAULT-VALUE}).")
-    int frequent = ReportOptions.DEFAULT_FREQUENT;
+    int frequent = ReportSpec.DEFAULT_LATENTS;
 
     @Option(names = "--sample", paramLabel = "M", description = "Cards for a random sample of M other latents that fired (default ${DEFAULT-VALUE}).")
-    int sample = ReportOptions.DEFAULT_SAMPLE;
+    int sample = ReportSpec.DEFAULT_SAMPLE;
 
     @Option(names = "--latent", paramLabel = "I", description = "A card for latent I of each SAE, even if dead; repeatable.")
     List<Integer> latents = new ArrayList<>();

@@ -1,5 +1,11 @@
 package dev.saeforge.cli;
 
+import java.nio.file.Files;
+import java.net.URI;
+import dev.saeforge.report.Reports;
+import dev.saeforge.report.ReportOptions;
+import dev.saeforge.store.CheckpointRef;
+import dev.saeforge.store.Directories;
 import dev.saeforge.api.ExitCodes;
 import dev.saeforge.train.Summary;
 import dev.saeforge.train.TrainingListener;
@@ -141,6 +147,9 @@ public class TrainCommand implements Callable<Integer> {
             telemetry.finished(summary);
             listeners.stream().filter(l -> l instanceof StatusReports).forEach(l -> ((StatusReports) l).flush(summary));
             SummaryTable.print(out, summary);
+            if (summary.outcome() == Summary.Outcome.COMPLETED && run.getSpec().report.writesReport(RunIdentity.of(run).inCluster())) {
+                writeReport(store, run, out, err);
+            }
             if (summaryFile != null) {
                 new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(summaryFile.toFile(), summary.toJson());
             }
@@ -162,6 +171,30 @@ public class TrainCommand implements Callable<Integer> {
         } finally {
             out.flush();
             err.flush();
+        }
+    }
+
+    /**
+     * The final checkpoint's feature report (spec.report), beside it in the store, and its path or
+     * address on stdout. A report that cannot be made is a warning, not a failed run: the SAEs are
+     * trained and saved, and {@code saeforge report} makes it later.
+     */
+    private static void writeReport(CheckpointStore store, TrainingRun run, PrintWriter out, PrintWriter err) {
+        String name = run.getMetadata().getName();
+        Path dir = null;
+        try {
+            CheckpointRef checkpoint = store.latest(name).orElseThrow(() -> new IOException(store.uri() + " holds no complete checkpoint of " + name));
+            dir = Files.createTempDirectory("saeforge-report-");
+            Reports.write(store, checkpoint, ReportOptions.of(run.getSpec().report), dir, ReportCommand.progress(err));
+            String uri = store.putReport(name, checkpoint.name(), dir);
+            out.println("report: " + (uri.startsWith("file:") ? Path.of(URI.create(uri)) : uri));
+        } catch (IOException | RuntimeException e) {
+            err.println("saeforge: WARNING: the report of " + name + " was not written: " + FailureMessages.describe(e)
+                    + "; write it with: saeforge report " + name + " --store " + store.uri() + " -o DIR");
+        } finally {
+            if (dir != null) {
+                Directories.deleteQuietly(dir);
+            }
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.saeforge.report;
 
+import dev.saeforge.api.ReportSpec;
+
 import java.util.List;
 
 /**
@@ -9,9 +11,6 @@ import java.util.List;
  * {@code sae} alone, or (null) of every SAE of the checkpoint.
  */
 public record ReportOptions(long tokens, int frequent, int sample, List<Integer> requested, long seed, int contexts, String sae) {
-    public static final long DEFAULT_TOKENS = 100_000;
-    public static final int DEFAULT_FREQUENT = 20;
-    public static final int DEFAULT_SAMPLE = 20;
     public static final int DEFAULT_CONTEXTS = 10;
 
     public ReportOptions {
@@ -33,9 +32,14 @@ public record ReportOptions(long tokens, int frequent, int sample, List<Integer>
         }
     }
 
-    /** The defaults: what a training run's own report collects. */
+    /** What a training run's own report collects, as its spec.report says (the defaults, when the spec leaves it). */
+    public static ReportOptions of(ReportSpec spec) {
+        return new ReportOptions(spec.tokens, spec.latents, spec.sample, spec.latentIndicesOrNone(), 0, DEFAULT_CONTEXTS, null);
+    }
+
+    /** The defaults, spec.report's. */
     public static ReportOptions defaults() {
-        return new ReportOptions(DEFAULT_TOKENS, DEFAULT_FREQUENT, DEFAULT_SAMPLE, List.of(), 0, DEFAULT_CONTEXTS, null);
+        return of(new ReportSpec());
     }
 
     /** These options for the SAE named {@code name} alone. */

@@ -27,6 +27,7 @@ import dev.saeforge.sae.SaeArchitectures;
 import dev.saeforge.sae.TrainingSae;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.store.CheckpointStore;
+import dev.saeforge.store.Directories;
 import dev.saeforge.store.SaeLensCheckpoint;
 import dev.saeforge.tensor.Precision;
 import dev.saeforge.tensor.SafetensorsArrays;
@@ -49,7 +50,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.stream.IntStream;
-import java.util.stream.Stream;
 
 /**
  * Writes the report of a checkpoint (report.json and index.html), from the checkpoint alone: its
@@ -146,11 +146,7 @@ public final class Reports {
             store.pullFiles(checkpoint.run(), checkpoint.name(), path -> UNREAD.stream().noneMatch(path::endsWith), dir);
             return write(dir, checkpoint.uri(), options, outDir, progress);
         } finally {
-            try (Stream<Path> paths = Files.walk(dir)) {
-                for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.delete(path);
-                }
-            }
+            Directories.deleteQuietly(dir);
         }
     }
 

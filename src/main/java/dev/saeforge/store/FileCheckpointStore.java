@@ -11,14 +11,11 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -99,7 +96,7 @@ final class FileCheckpointStore implements CheckpointStore {
             if (moved) {
                 Files.move(staging, localDir, StandardCopyOption.ATOMIC_MOVE); // give the caller its files back
             } else {
-                deleteTree(staging);
+                Directories.deleteTree(staging);
             }
             throw e;
         }
@@ -178,7 +175,7 @@ final class FileCheckpointStore implements CheckpointStore {
             }
             return false;
         } catch (IOException e) {
-            deleteTree(staging);
+            Directories.deleteTree(staging);
             throw e;
         }
     }
@@ -337,7 +334,7 @@ final class FileCheckpointStore implements CheckpointStore {
             sync(dir);
             return uri(target.resolve(CheckpointStore.REPORT_PAGE));
         } catch (IOException | RuntimeException e) {
-            deleteTree(staging);
+            Directories.deleteTree(staging);
             throw e;
         }
     }
@@ -354,7 +351,7 @@ final class FileCheckpointStore implements CheckpointStore {
     private static void discard(Path dir) throws IOException {
         Path doomed = dir.resolveSibling(DELETING + dir.getFileName() + "-" + UUID.randomUUID());
         Files.move(dir, doomed, StandardCopyOption.ATOMIC_MOVE);
-        deleteTree(doomed);
+        Directories.deleteTree(doomed);
     }
 
     /** Staging and deleting directories that a crashed process left for this name. */
@@ -363,31 +360,9 @@ final class FileCheckpointStore implements CheckpointStore {
                 p -> p.getFileName().toString().startsWith(stagingPrefix) || p.getFileName().toString().startsWith(DELETING))) {
             for (Path leftover : children) {
                 LOG.infof("Removing %s, left by an interrupted publish or delete", leftover);
-                deleteTree(leftover);
+                Directories.deleteTree(leftover);
             }
         }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                if (e != null) {
-                    throw e;
-                }
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 
     @Override

@@ -21,6 +21,7 @@ import dev.saeforge.sae.SaeArchitectures;
 import dev.saeforge.store.CheckpointManifest;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.store.CheckpointStore;
+import dev.saeforge.store.Directories;
 import dev.saeforge.store.SaeLensCheckpoint;
 import dev.saeforge.store.Safetensors;
 import dev.saeforge.tensor.SafetensorsArrays;
@@ -33,7 +34,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,7 +43,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * Writes and reads a run's checkpoints. One checkpoint per token count holds every SAE of the run
@@ -168,7 +167,7 @@ final class Checkpointer implements AutoCloseable {
             listener.checkpointed(ref);
             return ref;
         } finally {
-            deleteRecursively(dir);
+            Directories.deleteTree(dir);
         }
     }
 
@@ -353,7 +352,7 @@ final class Checkpointer implements AutoCloseable {
             out.forEach(SaeState::close);
             throw e;
         } finally {
-            deleteRecursively(dir);
+            Directories.deleteTree(dir);
         }
     }
 
@@ -516,14 +515,4 @@ final class Checkpointer implements AutoCloseable {
         writer.add(name, Safetensors.Dtype.F32, value.getShape().getShape(), SafetensorsArrays.float32(value));
     }
 
-    static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 }

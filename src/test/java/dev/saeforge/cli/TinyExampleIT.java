@@ -3,6 +3,9 @@ package dev.saeforge.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saeforge.api.ExitCodes;
+import dev.saeforge.api.ReportSpec;
+import dev.saeforge.report.Chromium;
+import dev.saeforge.report.ReportPageChecks;
 import dev.saeforge.store.SaeLensCheckpoint;
 import dev.saeforge.store.Safetensors;
 import org.junit.jupiter.api.Test;
@@ -21,7 +24,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The README's first command as a fresh clone runs it: ./saeforge train examples/tiny-qwen3.yaml
  * with an empty cache (the tiny model and corpus are created on first use), progress on stderr,
- * SAELens-format checkpoints with the evaluation, and a --summary with the evaluation figures.
+ * SAELens-format checkpoints with the evaluation, a --summary with the evaluation figures, and the
+ * final checkpoint's feature report, opened in headless Chromium.
  * Only the checkpoint location differs, so that the test writes into its own folder.
  */
 class TinyExampleIT {
@@ -62,6 +66,18 @@ class TinyExampleIT {
         }
         assertThat(dir.resolve("cache/models/tiny/qwen3/model.safetensors")).isRegularFile();
 
+        // It ends by printing where the final checkpoint's report is, beside it in the store, and a browser shows it.
+        Path page = last.resolve("report/index.html");
+        assertThat(run.stdout().strip().lines().reduce((a, b) -> b).orElse("")).isEqualTo("report: " + page);
+        JsonNode report = new ObjectMapper().readTree(last.resolve("report/report.json").toFile());
+        JsonNode section = report.path("saes").path(0);
+        assertThat(section.path("curves").path("tokens").size()).as("logged points drawn").isPositive();
+        assertThat(section.path("latents").size()).as("cards: the 20 most frequent and 20 others").isGreaterThanOrEqualTo(ReportSpec.DEFAULT_LATENTS);
+        try (Chromium chromium = Chromium.launch()) {
+            ReportPageChecks.assertShows(chromium, page, ReportSpec.DEFAULT_LATENTS, section.path("latents").path(0).path("index").asInt(),
+                    "tiny-qwen3");
+        }
+
         // The README's next step, the run named alone: its newest complete checkpoint.
         Run pull = saeforge("checkpoints", "pull", "--store", dir.resolve("runs").toString(), "tiny-qwen3", dir.resolve("out").toString());
         assertThat(pull.exitCode()).as(pull.stderr()).isEqualTo(ExitCodes.OK);
@@ -95,6 +111,10 @@ class TinyExampleIT {
         for (String name : names) {
             assertThat(run.stdout()).as("the summary's row per SAE").contains(name);
         }
+        JsonNode report = new ObjectMapper().readTree(dir.resolve("runs/tiny-qwen3-sweep/final_1024000/report/report.json").toFile());
+        List<String> sections = new ArrayList<>();
+        report.path("saes").forEach(section -> sections.add(section.path("name").asText()));
+        assertThat(sections).as("one report section per SAE").isEqualTo(names);
     }
 
     @Test
