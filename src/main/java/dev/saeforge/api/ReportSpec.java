@@ -22,7 +22,7 @@ public class ReportSpec {
 
     @JsonPropertyDescription("Whether the run writes a report of its final checkpoint: saeforge train writes it to a local"
             + " directory and prints its path; an operator's Job writes it beside the checkpoint in the store. Unset: saeforge"
-            + " train writes one, a Job does not.")
+            + " train writes one, a Job does not. A run on synthetic data has no tokens to show and writes none.")
     public Boolean enabled;
 
     @JsonPropertyDescription("Held-out tokens the report collects top-activating contexts and activation histograms over (from"

@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingRunStatus;
@@ -31,8 +32,9 @@ final class NativeImageRegistrations {
      */
     @RegisterForReflection(targets = {TrainingRun.class, TrainingRunSpec.class, TrainingRunStatus.class, OperatorConfig.class,
             SaeEntrySpec.class, SaeTrainingSpec.class, SaeSpec.class, TrainingSpec.class,
-            // report.json, its list elements named
-            Report.class, Report.SaeSection.class, Report.EvaluationPoint.class, Report.Latent.class, Report.Context.class},
+            // report.json, its list elements named, and the naming strategy Jackson makes by reflection for its snake_case keys
+            Report.class, Report.SaeSection.class, Report.EvaluationPoint.class, Report.Latent.class, Report.Context.class,
+            PropertyNamingStrategies.SnakeCaseStrategy.class},
             registerFullHierarchy = true)
     static final class Documents {
     }

@@ -147,7 +147,9 @@ public class TrainCommand implements Callable<Integer> {
             telemetry.finished(summary);
             listeners.stream().filter(l -> l instanceof StatusReports).forEach(l -> ((StatusReports) l).flush(summary));
             SummaryTable.print(out, summary);
-            if (summary.outcome() == Summary.Outcome.COMPLETED && run.getSpec().report.writesReport(RunIdentity.of(run).inCluster())) {
+            // A synthetic run has no tokens to show.
+            if (summary.outcome() == Summary.Outcome.COMPLETED && run.getSpec().synthetic == null
+                    && run.getSpec().report.writesReport(RunIdentity.of(run).inCluster())) {
                 writeReport(store, run, out, err);
             }
             if (summaryFile != null) {

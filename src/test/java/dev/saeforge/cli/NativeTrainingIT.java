@@ -98,6 +98,17 @@ class NativeTrainingIT {
             }
         }
         assertThat(dir.resolve("cache/models/tiny/qwen3/model.safetensors")).isRegularFile();
+        // The report, collected and written by the native executable (Jackson's snake_case records included).
+        Path report = dir.resolve("runs/tiny-qwen3-sweep/final_204800/report");
+        assertThat(train.stdout().strip().lines().reduce((a, b) -> b).orElse("")).isEqualTo("report: " + report.resolve("index.html"));
+        JsonNode sections = new ObjectMapper().readTree(report.resolve("report.json").toFile()).path("saes");
+        assertThat(sections).hasSize(6);
+        for (JsonNode section : sections) {
+            assertThat(section.path("density_histogram").path("counts").size()).as(section.path("name").asText()).isPositive();
+            JsonNode latent = section.path("latents").path(0);
+            assertThat(latent.path("top_contexts").path(0).path("tokens").size()).isPositive();
+            assertThat(latent.path("top_logits").path("positive").size()).isEqualTo(10);
+        }
     }
 
     /**
