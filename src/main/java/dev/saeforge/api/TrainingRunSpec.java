@@ -16,7 +16,7 @@ import java.util.Map;
  * each description names the SAELens field where one exists.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-@JsonPropertyOrder({"model", "hook", "dataset", "synthetic", "sae", "saes", "sweep", "training", "checkpoints", "resumeFrom", "resources",
+@JsonPropertyOrder({"model", "hook", "dataset", "synthetic", "sae", "saes", "sweep", "activations", "training", "checkpoints", "resumeFrom", "resources",
         "telemetry", "report", "maxRestarts", "maxPreemptions", "suspend", "cancel"})
 public class TrainingRunSpec {
     public static final String HOOK_PATTERN =
@@ -51,6 +51,9 @@ public class TrainingRunSpec {
     @JsonPropertyDescription("A grid over numeric sae or training fields (e.g. l0Coefficient: [0.3, 1, 3]): every SAE is trained "
             + "at every point, named <name>-<field>-<value>.")
     public Map<String, List<Double>> sweep;
+
+    @JsonPropertyDescription("An activation cache the run writes or trains from, and how many pods generate it on a cluster.")
+    public ActivationsSpec activations;
 
     @JsonPropertyDescription("Optimisation: token budget, batch size, learning-rate schedule, seed, precision.")
     public TrainingSpec training = new TrainingSpec();
