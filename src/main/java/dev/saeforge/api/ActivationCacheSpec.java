@@ -43,6 +43,17 @@ public class ActivationCacheSpec {
     @Max(MAX_ROWS_PER_SHARD)
     public int rowsPerShard = DEFAULT_ROWS_PER_SHARD;
 
+    /**
+     * Where a process opens the cache: {@code uri} inside the checkpoint volume's mount when the
+     * Job mounted one and uri is a relative path (the Job sets {@link CheckpointSpec#MOUNT_VARIABLE}),
+     * otherwise {@code uri} itself.
+     */
+    public String location(CheckpointSpec checkpoints, java.util.Map<String, String> env) {
+        String mount = env.get(CheckpointSpec.MOUNT_VARIABLE);
+        boolean relative = !uri.contains("://") && !uri.startsWith("/");
+        return checkpoints.volume != null && mount != null && relative ? mount + "/" + uri : uri;
+    }
+
     public enum Mode {
         @JsonProperty("write") WRITE,
         @JsonProperty("read") READ,
