@@ -54,6 +54,19 @@ public class ActivationCacheSpec {
         return checkpoints.volume != null && mount != null && relative ? mount + "/" + uri : uri;
     }
 
+    /**
+     * Whether every pod of a Job reaches the cache: in an object store, or a relative path inside
+     * the checkpoint volume (a path that climbs out of it with .. does not count).
+     */
+    public boolean reachableFromEveryPod(CheckpointSpec checkpoints) {
+        return uri.startsWith("s3://") || checkpoints.volume != null && insideVolume();
+    }
+
+    /** A relative path that stays inside the directory it is resolved against. */
+    boolean insideVolume() {
+        return !uri.contains("://") && !uri.startsWith("/") && !java.util.List.of(uri.split("/")).contains("..");
+    }
+
     public enum Mode {
         @JsonProperty("write") WRITE,
         @JsonProperty("read") READ,

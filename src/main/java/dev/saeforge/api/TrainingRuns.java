@@ -210,22 +210,54 @@ public final class TrainingRuns {
             problems.add(new Problem("spec.checkpoints.uri", "\"" + spec.checkpoints.uri + "\" is not a directory inside "
                     + "spec.checkpoints.volume; expected a relative path such as runs, or leave out the volume"));
         }
+        if (spec.activations != null) {
+            checkActivations(spec, problems);
+        }
+    }
+
+    /** A cache only a run with hooks can fill, and pods that generate it only when there is a cache to write. */
+    private static void checkActivations(TrainingRunSpec spec, List<Problem> problems) {
+        ActivationCacheSpec cache = spec.activations.cache;
+        if (cache != null && spec.synthetic != null) {
+            problems.add(new Problem("spec.activations.cache", "must be left out when spec.synthetic is set (a synthetic run "
+                    + "has no hook activations to cache)"));
+        }
+        if (spec.activations.parallelism == null) {
+            return;
+        }
+        if (cache == null) {
+            problems.add(new Problem("spec.activations.parallelism", "needs spec.activations.cache, which its pods write; "
+                    + "expected a cache {uri: s3://BUCKET/PREFIX, mode: write or auto}, or leave out parallelism"));
+        } else if (cache.mode == ActivationCacheSpec.Mode.READ) {
+            problems.add(new Problem("spec.activations.parallelism", "asks pods to write the cache, but spec.activations.cache.mode "
+                    + "is read; expected mode write or auto, or leave out parallelism"));
+        }
     }
 
     /**
      * What refuses a run in a cluster although saeforge train would take it: checkpoints a Job
      * would keep only in its pod, so that every restart begins at step 0 and the final SAE is lost
-     * with the pod. submit and the operator check it; pod-local says that is what is wanted.
+     * with the pod (pod-local says that is what is wanted), and an activation cache that other pods
+     * (the cache Job's, a later attempt's) cannot reach. submit and the operator check it.
      */
     public static List<Problem> clusterProblems(TrainingRunSpec spec) {
+        List<Problem> problems = new ArrayList<>();
         CheckpointSpec checkpoints = spec.checkpoints;
-        if (checkpoints.outlivesPod() || CheckpointSpec.POD_LOCAL.equals(checkpoints.uri)) {
-            return List.of();
+        if (!checkpoints.outlivesPod() && !CheckpointSpec.POD_LOCAL.equals(checkpoints.uri)) {
+            problems.add(new Problem("spec.checkpoints.uri", "\"" + checkpoints.uri + "\" is a directory inside the trainer's pod, "
+                    + "which is lost with the pod: every restart would begin at step 0 and the final SAE would vanish; expected "
+                    + "s3://BUCKET/PREFIX, or a PersistentVolumeClaim in spec.checkpoints.volume.claimName, or uri: "
+                    + CheckpointSpec.POD_LOCAL + " to accept losing them"));
         }
-        return List.of(new Problem("spec.checkpoints.uri", "\"" + checkpoints.uri + "\" is a directory inside the trainer's pod, "
-                + "which is lost with the pod: every restart would begin at step 0 and the final SAE would vanish; expected "
-                + "s3://BUCKET/PREFIX, or a PersistentVolumeClaim in spec.checkpoints.volume.claimName, or uri: "
-                + CheckpointSpec.POD_LOCAL + " to accept losing them"));
+        // A cache in one pod is lost with it, and the pods of a parallel build would each write their own.
+        ActivationCacheSpec cache = spec.activations == null ? null : spec.activations.cache;
+        if (cache != null && !cache.reachableFromEveryPod(checkpoints)) {
+            problems.add(new Problem("spec.activations.cache.uri", "\"" + cache.uri + "\" is not reachable from every pod of the run"
+                    + (checkpoints.volume == null ? "" : " (a path inside spec.checkpoints.volume must be relative and stay inside it)")
+                    + "; expected s3://BUCKET/PREFIX, or a relative path such as cache with spec.checkpoints.volume set, where the "
+                    + "cache lives inside that volume"));
+        }
+        return problems;
     }
 
     /**

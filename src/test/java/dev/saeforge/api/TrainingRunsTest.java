@@ -218,6 +218,47 @@ class TrainingRunsTest {
         assertThat(spec.resources.gpuProduct).contains("A100");
     }
 
+    /** MINIMAL with checkpoints that outlive the pod and the given activations section. */
+    static TrainingRunSpec inCluster(String checkpoints, String activations) throws InvalidSpecException {
+        return TrainingRuns.parse(MINIMAL + "  checkpoints: " + checkpoints + "\n  activations: " + activations + "\n", "run").get(0).getSpec();
+    }
+
+    @Test
+    void aClusterRunsCacheIsInAnObjectStoreOrInsideTheCheckpointVolume() throws Exception {
+        String s3 = "{uri: s3://saeforge/runs}";
+        String volume = "{uri: runs, volume: {claimName: sae-checkpoints}}";
+
+        assertThat(TrainingRuns.clusterProblems(inCluster(s3, "{cache: {uri: s3://saeforge/cache}, parallelism: 4}"))).isEmpty();
+        assertThat(TrainingRuns.clusterProblems(inCluster(volume, "{cache: {uri: cache/qwen3}, parallelism: 4}"))).isEmpty();
+        assertThat(TrainingRuns.clusterProblems(inCluster(s3, "{cache: {uri: /data/cache}, parallelism: 4}")))
+                .extracting(Problem::toString).containsExactly("spec.activations.cache.uri: \"/data/cache\" is not reachable from "
+                        + "every pod of the run; expected s3://BUCKET/PREFIX, or a relative path such as cache with "
+                        + "spec.checkpoints.volume set, where the cache lives inside that volume");
+        assertThat(TrainingRuns.clusterProblems(inCluster(volume, "{cache: {uri: ../cache}}")))
+                .extracting(Problem::toString).singleElement().asString()
+                .startsWith("spec.activations.cache.uri: \"../cache\" is not reachable from every pod of the run (a path inside "
+                        + "spec.checkpoints.volume must be relative and stay inside it)");
+        assertThat(TrainingRuns.clusterProblems(inCluster(volume, "{cache: {uri: file:///cache}}"))).extracting(Problem::path)
+                .containsExactly("spec.activations.cache.uri");
+    }
+
+    @Test
+    void aLocalCacheIsFineOutsideACluster() throws Exception {
+        TrainingRunSpec spec = inCluster("{uri: runs}", "{cache: {uri: cache/qwen3, mode: write}}");
+
+        assertThat(spec.activations.cache.location(spec.checkpoints, java.util.Map.of())).isEqualTo("cache/qwen3");
+        assertThat(TrainingRuns.clusterProblems(spec)).extracting(Problem::path)
+                .containsExactly("spec.checkpoints.uri", "spec.activations.cache.uri");
+    }
+
+    @Test
+    void aParallelBuildWritesTheCacheInModeWriteOrAuto() throws Exception {
+        assertThat(inCluster("{uri: s3://saeforge/runs}", "{cache: {uri: s3://saeforge/cache, mode: write}, parallelism: 2}")
+                .activations.parallelism).isEqualTo(2);
+        assertThat(inCluster("{uri: s3://saeforge/runs}", "{cache: {uri: s3://saeforge/cache}, parallelism: 2}")
+                .activations.cache.mode).isEqualTo(ActivationCacheSpec.Mode.AUTO);
+    }
+
     @Test
     void aMissingFileIsNamed() {
         assertThatThrownBy(() -> TrainingRuns.read(Path.of("no/such/run.yaml")))
