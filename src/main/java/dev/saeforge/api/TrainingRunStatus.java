@@ -16,7 +16,7 @@ public class TrainingRunStatus {
      */
     public static final List<String> OPERATOR_FIELDS = List.of("phase", "conditions", "observedGeneration", "jobName",
             "attempts", "restarts", "preemptions", "attemptStartCheckpoint", "startTime", "completionTime", "traceId", "message",
-            "specHash");
+            "specHash", "cache");
     /** The fields the trainer writes while it runs. */
     public static final List<String> TRAINER_FIELDS = List.of("tokensTrained", "progress", "tokensPerSecond", "eta", "l0",
             "explainedVariance", "deadFeatures", "saes", "lastCheckpoint", "checkpoints", "lastProgressTime");
@@ -97,6 +97,10 @@ public class TrainingRunStatus {
             + "cancel, maxRestarts, maxPreemptions, telemetry); set when the first Job is created. From then on the rest of the "
             + "spec is fixed.")
     public String specHash;
+
+    @JsonPropertyDescription("The Indexed Job that generates the activation cache before training (spec.activations.parallelism):"
+            + " its indexes that succeeded, failed and run.")
+    public CacheStatus cache;
 
     public enum Phase {
         Pending, Running, Succeeded, Failed, Cancelled, Suspended;

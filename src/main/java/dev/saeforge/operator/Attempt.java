@@ -192,7 +192,7 @@ public record Attempt(State state, String job, String reason, String message) {
         return conditionOf(job, type).isPresent();
     }
 
-    private static Optional<JobCondition> conditionOf(Job job, String type) {
+    static Optional<JobCondition> conditionOf(Job job, String type) {
         return job.getStatus() == null ? Optional.empty() : nonNull(job.getStatus().getConditions()).stream()
                 .filter(c -> type.equals(c.getType()) && "True".equals(c.getStatus()))
                 .findFirst();

@@ -10,6 +10,8 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 
 import java.net.HttpURLConnection;
 import java.time.Clock;
@@ -75,9 +77,12 @@ public final class Reconciler {
             pods = status.attempts == null ? List.of() : job != null || finished ? cache.pods(namespace, name, status.attempts)
                     : podsOf(namespace, name, status.attempts);
         }
+        // The cache Job matters only before the first attempt: afterwards the cache is complete.
+        Job cacheJob = status.jobName == null && TrainingJobs.buildsCacheFirst(run)
+                ? ownedBy(run, job(namespace, TrainingJobs.cacheName(run))) : null;
         // The trainer's identity is needed only by a run that may still start an attempt.
         boolean trainerAccess = Reconciliation.isFinal(status, run) || TrainerAccess.ensure(client, run);
-        Reconciliation.Observed observed = new Reconciliation.Observed(run, job, pods, trainerAccess, clock.instant());
+        Reconciliation.Observed observed = new Reconciliation.Observed(run, job, pods, trainerAccess, clock.instant(), cacheJob);
         Reconciliation.Plan plan = Reconciliation.plan(observed, config);
         apply(observed, plan);
     }
@@ -86,6 +91,18 @@ public final class Reconciler {
         TrainingRun run = observed.run();
         String namespace = run.getMetadata().getNamespace();
         fence();
+        Reconciliation.CacheAction cache = plan.cache();
+        if (cache.delete() != null) {
+            client.batch().v1().jobs().inNamespace(namespace).withName(cache.delete())
+                    .withPropagationPolicy(DeletionPropagation.FOREGROUND).delete();
+        }
+        if (cache.suspend() != null) {
+            client.batch().v1().jobs().inNamespace(namespace).withName(TrainingJobs.cacheName(run))
+                    .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":" + cache.suspend() + "}}");
+        }
+        if (cache.create() != null) {
+            createOrSayWhyNot(observed, cache.create());
+        }
         for (String pod : plan.deletePods()) {
             // Graceful: the trainer checkpoints on SIGTERM before it goes.
             client.pods().inNamespace(namespace).withName(pod).delete();
@@ -96,20 +113,26 @@ public final class Reconciler {
                     .withPropagationPolicy(DeletionPropagation.FOREGROUND).delete();
         }
         if (plan.create() != null) {
-            try {
-                create(run, plan.create());
-            } catch (KubernetesClientException e) {
-                Reconciliation.Plan failed = Reconciliation.creationFailed(observed, plan.create().getMetadata().getName(), explain(e));
-                writeStatus(run, failed.status());
-                failed.events().forEach(event -> events.record(run, event));
-                throw e;
-            }
+            createOrSayWhyNot(observed, plan.create());
         }
         writeStatus(run, plan.status());
         fence();
         plan.events().forEach(event -> events.record(run, event));
         if (plan.retryLater()) {
             throw new RetryLater(plan.status().message);
+        }
+    }
+
+    /** Creates the Job; when the API server refuses it, the status says so before the error goes on to the work queue. */
+    private void createOrSayWhyNot(Reconciliation.Observed observed, Job job) {
+        TrainingRun run = observed.run();
+        try {
+            create(run, job);
+        } catch (KubernetesClientException e) {
+            Reconciliation.Plan failed = Reconciliation.creationFailed(observed, job.getMetadata().getName(), explain(e));
+            writeStatus(run, failed.status());
+            failed.events().forEach(event -> events.record(run, event));
+            throw e;
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.saeforge.operator;
 
+import dev.saeforge.api.CacheStatus;
 import dev.saeforge.api.InvalidSpecException;
 import dev.saeforge.api.Mappers;
 import dev.saeforge.api.Problem;
@@ -36,12 +37,21 @@ public final class Reconciliation {
     public static final String SUCCEEDED = "Succeeded";
     public static final String FAILED = "Failed";
     public static final String CANCELLED = "Cancelled";
+    /** True once every index of the cache Job succeeded (spec.activations.parallelism). */
+    public static final String CACHE_READY = "CacheReady";
 
     private Reconciliation() {
     }
 
-    /** What one reconcile looks at. {@code job} and {@code pods} belong to the attempt named in the status. */
-    public record Observed(TrainingRun run, Job job, List<Pod> pods, boolean trainerServiceAccountExists, Instant now) {
+    /**
+     * What one reconcile looks at. {@code job} and {@code pods} belong to the attempt named in the
+     * status; {@code cacheJob} is the run's cache Job, looked at only before its first attempt.
+     */
+    public record Observed(TrainingRun run, Job job, List<Pod> pods, boolean trainerServiceAccountExists, Instant now, Job cacheJob) {
+        /** A run without a cache Job. */
+        public Observed(TrainingRun run, Job job, List<Pod> pods, boolean trainerServiceAccountExists, Instant now) {
+            this(run, job, pods, trainerServiceAccountExists, now, null);
+        }
     }
 
     /** An Event to record on the run. */
@@ -62,9 +72,18 @@ public final class Reconciliation {
      * @param delete     the name of the Job to delete, or null
      * @param deletePods pods to delete first: left running by a Job that is gone
      * @param retryLater whether to look again after a back-off although nothing will change by itself
+     * @param cache      what to do with the cache Job
      */
     public record Plan(TrainingRunStatus status, Job create, String delete, List<String> deletePods, List<RunEvent> events,
-                       boolean retryLater) {
+                       boolean retryLater, CacheAction cache) {
+    }
+
+    /**
+     * What to do with the run's cache Job, before anything else: create it, delete it, or set its
+     * spec.suspend (null: leave it as it is).
+     */
+    public record CacheAction(Job create, String delete, Boolean suspend) {
+        static final CacheAction NONE = new CacheAction(null, null, null);
     }
 
     /** Which budget a new attempt is counted against. */
@@ -87,6 +106,9 @@ public final class Reconciliation {
             // A finished run keeps its status; a Job still going (a cancel that raced a creation) is stopped.
             if (old.phase != Phase.Succeeded && attempt.active()) {
                 draft.delete = attempt.job();
+            }
+            if (old.phase != Phase.Succeeded && CacheJobs.running(observed.cacheJob())) {
+                draft.cache = new CacheAction(null, observed.cacheJob().getMetadata().getName(), null);
             }
             return draft.plan();
         }
@@ -140,8 +162,8 @@ public final class Reconciliation {
             draft.condition(SUSPENDED, false, "Resumed", "spec.suspend was set to false");
         }
         return switch (state) {
-            case NOT_STARTED -> start(draft, config, 1, Counted.NOTHING, wasSuspended
-                    ? "Resumed" : "JobCreated", "Created Job %s for attempt %d");
+            case NOT_STARTED -> TrainingJobs.buildsCacheFirst(run) ? generateCache(draft, config, wasSuspended)
+                    : start(draft, config, 1, Counted.NOTHING, wasSuspended ? "Resumed" : "JobCreated", "Created Job %s for attempt %d");
             case STOPPING -> {
                 if (!wasSuspended) {
                     draft.phase(Phase.Pending);
@@ -224,6 +246,11 @@ public final class Reconciliation {
 
     private static Plan cancel(Draft draft, Attempt attempt) {
         String message = "Cancelled on request (spec.cancel)";
+        Job cacheJob = draft.observed.cacheJob();
+        if (CacheJobs.running(cacheJob)) {
+            draft.cache = new CacheAction(null, cacheJob.getMetadata().getName(), null);
+            message += "; deleted cache Job " + cacheJob.getMetadata().getName();
+        }
         if (attempt.active()) {
             draft.delete = attempt.job();
             message += "; deleted Job " + attempt.job();
@@ -235,9 +262,18 @@ public final class Reconciliation {
 
     private static Plan suspend(Draft draft, Attempt attempt) {
         String message;
+        Job cacheJob = draft.observed.cacheJob();
         if (attempt.active()) {
             draft.delete = attempt.job();
             message = "Suspended (spec.suspend): deleted Job " + attempt.job() + "; the trainer checkpoints on SIGTERM";
+        } else if (attempt.state() == Attempt.State.NOT_STARTED && CacheJobs.running(cacheJob)) {
+            // A suspended Job stops its pods and keeps its completed indexes; unsuspended, it runs the others again.
+            if (!CacheJobs.suspended(cacheJob)) {
+                draft.cache = new CacheAction(null, null, true);
+            }
+            message = "Suspended (spec.suspend): suspended cache Job " + cacheJob.getMetadata().getName() + "; its indexes that "
+                    + "succeeded stay done, the others run again on resume";
+            draft.status.cache = CacheJobs.status(cacheJob, CacheStatus.Phase.Suspended);
         } else if (attempt.state() == Attempt.State.NOT_STARTED) {
             message = "Suspended (spec.suspend) before the first attempt";
         } else {
@@ -299,14 +335,105 @@ public final class Reconciliation {
     }
 
     /**
-     * Starts attempt {@code number}: its Job is created before the status names it, so a crash in
-     * between leaves a Job the next reconcile finds by its name, not a second one.
-     *
-     * @param messageFormat formatted with the Job name and the attempt number
+     * Before the first attempt of a run with spec.activations.parallelism: its cache Job is
+     * created, watched while its indexes run (Kubernetes retries a failed index alone), and once
+     * every index succeeded the first attempt starts; a Job that failed fails the run.
      */
-    private static Plan start(Draft draft, OperatorConfig config, int number, Counted counted, String reason, String messageFormat) {
+    private static Plan generateCache(Draft draft, OperatorConfig config, boolean resumed) {
         TrainingRun run = draft.run;
-        draft.phase(Phase.Pending);
+        Job job = draft.observed.cacheJob();
+        CacheStatus before = draft.old.cache;
+        if (job == null && before != null && before.phase == CacheStatus.Phase.Succeeded) {
+            // The cache was complete and its Job has been removed since (ttlSecondsAfterFinished).
+            return start(draft, config, 1, Counted.NOTHING, "JobCreated", "Created Job %s for attempt %d");
+        }
+        if (job == null) {
+            Plan blocked = blocked(draft);
+            if (blocked != null) {
+                return blocked;
+            }
+            Job created = TrainingJobs.desiredCache(run, config);
+            String name = created.getMetadata().getName();
+            int indexes = created.getSpec().getCompletions();
+            String message = (before == null ? "Created" : "Cache Job " + name + " was deleted before it finished; created it again:")
+                    + " cache Job " + name + ": " + indexes + " pods generate the activation cache "
+                    + run.getSpec().activations.cache.uri + " before training starts";
+            draft.cache = new CacheAction(created, null, null);
+            draft.status.specHash = SpecLock.hash(run.getSpec());
+            draft.status.cache = CacheJobs.status(created, CacheStatus.Phase.Pending);
+            draft.phase(Phase.Pending);
+            draft.condition(CACHE_READY, false, "CacheJobCreated", message);
+            draft.condition(RUNNING, false, "GeneratingCache", message);
+            draft.events.add(RunEvent.normal(resumed ? "Resumed" : "CacheJobCreated", message));
+            return draft.plan();
+        }
+        String name = job.getMetadata().getName();
+        if (job.getMetadata().getDeletionTimestamp() != null) {
+            draft.phase(Phase.Pending);
+            draft.condition(RUNNING, false, "CacheJobStopping", "Cache Job " + name + " is being deleted; it is created again when it is gone");
+            return draft.plan();
+        }
+        if (CacheJobs.condition(job, "Complete") != null) {
+            CacheStatus done = CacheJobs.status(job, CacheStatus.Phase.Succeeded);
+            draft.status.cache = done;
+            String message = "All " + done.indexes + " indexes of cache Job " + name + " succeeded: the activation cache "
+                    + run.getSpec().activations.cache.uri + " is complete";
+            draft.condition(CACHE_READY, true, "CacheComplete", message);
+            draft.events.add(RunEvent.normal("CacheReady", message));
+            return start(draft, config, 1, Counted.NOTHING, "JobCreated", "Created Job %s for attempt %d, which trains from the cache");
+        }
+        io.fabric8.kubernetes.api.model.batch.v1.JobCondition failed = CacheJobs.condition(job, "Failed");
+        if (failed != null) {
+            CacheStatus lost = CacheJobs.status(job, CacheStatus.Phase.Failed);
+            draft.status.cache = lost;
+            String message = "Cache Job " + name + " failed (" + failed.getReason()
+                    + (failed.getMessage() == null ? "" : ": " + failed.getMessage()) + "): "
+                    + (lost.failed == null ? "" : "indexes " + lost.failed + " failed after " + TrainingJobs.CACHE_RETRIES_PER_INDEX
+                    + " retries each (backoffLimitPerIndex); ")
+                    + (lost.succeeded == null ? "no index succeeded" : "indexes " + lost.succeeded + " succeeded and stay in the cache")
+                    + "; no training Job was started";
+            draft.condition(CACHE_READY, false, "CacheJobFailed", message);
+            return draft.fail("CacheJobFailed", message);
+        }
+        CacheStatus now = CacheJobs.status(job, CacheStatus.Phase.Pending);
+        if (CacheJobs.suspended(job)) {
+            // The run is not suspended (that was decided before): the Job resumes.
+            draft.cache = new CacheAction(null, null, false);
+            draft.events.add(RunEvent.normal("Resumed", "Resumed cache Job " + name));
+        }
+        now.phase = now.active != null && now.active > 0 || CacheStatus.count(now.succeeded) > 0
+                ? CacheStatus.Phase.Running : CacheStatus.Phase.Pending;
+        draft.status.cache = now;
+        int pods = now.podFailures == null ? 0 : now.podFailures;
+        int podsBefore = before == null || before.podFailures == null ? 0 : before.podFailures;
+        if (pods > podsBefore) {
+            draft.events.add(RunEvent.warning("CachePodFailed", (pods - podsBefore) + " pod(s) of cache Job " + name + " failed ("
+                    + pods + " so far); Kubernetes runs their indexes again, alone (at most " + TrainingJobs.CACHE_RETRIES_PER_INDEX
+                    + " retries an index)"));
+        }
+        if (now.failed != null && (before == null || !now.failed.equals(before.failed))) {
+            draft.events.add(RunEvent.warning("CacheIndexFailed", "Indexes " + now.failed + " of cache Job " + name + " failed after "
+                    + TrainingJobs.CACHE_RETRIES_PER_INDEX + " retries each; the other indexes go on, and the run fails when they are done"));
+        }
+        String message = "Generating the activation cache: cache Job " + name + ", " + now.progress() + " indexes succeeded"
+                + (now.failed == null ? "" : ", indexes " + now.failed + " failed")
+                + ", " + (now.active == null ? 0 : now.active) + " pods running";
+        boolean running = now.phase == CacheStatus.Phase.Running;
+        draft.condition(CACHE_READY, false, "Generating", message);
+        draft.condition(RUNNING, running, "GeneratingCache", message);
+        if (running && draft.old.phase != Phase.Running) {
+            draft.events.add(RunEvent.normal("GeneratingCache", message));
+        }
+        draft.phase(running ? Phase.Running : Phase.Pending);
+        return draft.plan();
+    }
+
+    /**
+     * Why no Job can be created now, as a plan that says so and looks again later; null when one can:
+     * its pods need the trainer's service account, and a spec changed after the run started starts nothing.
+     */
+    private static Plan blocked(Draft draft) {
+        TrainingRun run = draft.run;
         if (!draft.observed.trainerServiceAccountExists()) {
             String message = "The trainer's service account, Role and RoleBinding " + run.getMetadata().getNamespace() + "/"
                     + TrainerAccess.name(run) + " could not be created, or one of that name belongs to something else; the trainer "
@@ -322,6 +449,22 @@ public final class Reconciliation {
             draft.condition(RUNNING, false, SpecLock.CONDITION, "No new attempt starts from a spec changed after the run started; "
                     + "change it back, or submit a new run");
             return draft.plan();
+        }
+        return null;
+    }
+
+    /**
+     * Starts attempt {@code number}: its Job is created before the status names it, so a crash in
+     * between leaves a Job the next reconcile finds by its name, not a second one.
+     *
+     * @param messageFormat formatted with the Job name and the attempt number
+     */
+    private static Plan start(Draft draft, OperatorConfig config, int number, Counted counted, String reason, String messageFormat) {
+        TrainingRun run = draft.run;
+        draft.phase(Phase.Pending);
+        Plan blocked = blocked(draft);
+        if (blocked != null) {
+            return blocked;
         }
         Job job = TrainingJobs.desired(run, number, config);
         String message = String.format(messageFormat, job.getMetadata().getName(), number);
@@ -353,6 +496,7 @@ public final class Reconciliation {
         String delete;
         List<String> deletePods = List.of();
         boolean retryLater;
+        CacheAction cache = CacheAction.NONE;
 
         Draft(Observed observed) {
             this.observed = observed;
@@ -385,11 +529,11 @@ public final class Reconciliation {
             status.phase = phase;
             status.completionTime = old.phase == phase && old.completionTime != null ? old.completionTime : now;
             status.message = event.message();
-            return new Plan(status, create, delete, deletePods, List.copyOf(events), retryLater);
+            return new Plan(status, create, delete, deletePods, List.copyOf(events), retryLater, cache);
         }
 
         Plan plan() {
-            return new Plan(status, create, delete, deletePods, List.copyOf(events), retryLater);
+            return new Plan(status, create, delete, deletePods, List.copyOf(events), retryLater, cache);
         }
 
         /** Attempts started so far, as the stored status says. */

@@ -57,6 +57,10 @@ public final class TrainingJobs {
      */
     public static final int FINISHED_JOB_TTL_SECONDS = 7 * 24 * 3600;
     private static final String CHECKPOINTS_VOLUME = "checkpoints";
+    /** Retries of one index of the cache Job: a crash or an unreachable store now and then, not a writer that always fails. */
+    public static final int CACHE_RETRIES_PER_INDEX = 3;
+    /** The variable Kubernetes sets in each pod of an Indexed Job to the pod's index. */
+    public static final String COMPLETION_INDEX_VARIABLE = "JOB_COMPLETION_INDEX";
 
     private static final Pattern TRACEPARENT = Pattern.compile("^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$");
 
@@ -91,14 +95,38 @@ public final class TrainingJobs {
 
     /** Labels of the Job and its pod: the run and attempt they belong to, and who manages them. */
     public static Map<String, String> labels(TrainingRun run, int attempt) {
+        Map<String, String> labels = labels(run, "trainer");
+        labels.put(ATTEMPT_LABEL, Integer.toString(attempt));
+        return labels;
+    }
+
+    /**
+     * Labels of the cache Job and its pods: the run they belong to, without an attempt, so that no
+     * query for an attempt's pods finds them.
+     */
+    public static Map<String, String> cacheLabels(TrainingRun run) {
+        return labels(run, "cache");
+    }
+
+    private static Map<String, String> labels(TrainingRun run, String component) {
         Map<String, String> labels = new LinkedHashMap<>();
         labels.put("app.kubernetes.io/name", "saeforge");
-        labels.put("app.kubernetes.io/component", "trainer");
+        labels.put("app.kubernetes.io/component", component);
         labels.put("app.kubernetes.io/instance", run.getMetadata().getName());
         labels.put(MANAGED_BY_LABEL, MANAGED_BY);
         labels.put(RUN_LABEL, run.getMetadata().getName());
-        labels.put(ATTEMPT_LABEL, Integer.toString(attempt));
         return labels;
+    }
+
+    /** The cache Job's name: one per run, as the cache is generated once before the first attempt. */
+    public static String cacheName(TrainingRun run) {
+        return run.getMetadata().getName() + "-cache";
+    }
+
+    /** Whether the run generates its activation cache in an Indexed Job before it trains. */
+    public static boolean buildsCacheFirst(TrainingRun run) {
+        return run.getSpec().activations != null && run.getSpec().activations.parallelism != null
+                && run.getSpec().activations.cache != null;
     }
 
     /** The controller reference that ties the Job to its run: deleting the run deletes its Jobs. */
@@ -116,6 +144,13 @@ public final class TrainingJobs {
     /** The Job for attempt {@code attempt} (1 is the first; later ones resume from the last checkpoint). */
     public static Job desired(TrainingRun run, int attempt, OperatorConfig config) {
         Map<String, String> labels = labels(run, attempt);
+        List<String> args = new ArrayList<>(List.of("train", "--run", runReference(run)));
+        if (attempt > 1) {
+            args.add("--resume");
+        }
+        // The trainer checkpoints on SIGTERM within its own grace period; leave it the pod's, less
+        // time to flush telemetry and exit before the kubelet's SIGKILL.
+        args.addAll(List.of("--grace-period", trainerGraceSeconds(config.terminationGracePeriodSeconds) + "s"));
         return new JobBuilder()
                 .withNewMetadata()
                 .withName(name(run, attempt))
@@ -130,9 +165,64 @@ public final class TrainingJobs {
                 .withTtlSecondsAfterFinished(FINISHED_JOB_TTL_SECONDS)
                 .withNewTemplate()
                 .withNewMetadata().withLabels(labels).endMetadata()
-                .withSpec(podSpec(run, attempt, config))
+                .withSpec(podSpec(run, attempt, args, config))
                 .endTemplate()
                 .endSpec()
+                .build();
+    }
+
+    /**
+     * The Indexed Job that generates the run's activation cache: spec.activations.parallelism pods
+     * at once, pod i writing index i of N ({@code saeforge cache build --index i --of N}). The pods
+     * are the trainer's (image, resources, volumes, credentials, service account), so whatever
+     * reaches the model, the dataset and the cache in training reaches them here. Kubernetes retries
+     * a failed index alone, up to {@link #CACHE_RETRIES_PER_INDEX} times; indexes that succeeded stay
+     * done. maxFailedIndexes is unset: the other indexes finish even when one is lost, so that their
+     * shards are in the cache for the run that is submitted again.
+     */
+    public static Job desiredCache(TrainingRun run, OperatorConfig config) {
+        int indexes = run.getSpec().activations.parallelism;
+        Map<String, String> labels = cacheLabels(run);
+        List<String> args = List.of("cache", "build", "--run", runReference(run), "--index", "$(" + COMPLETION_INDEX_VARIABLE + ")",
+                "--of", Integer.toString(indexes));
+        return new JobBuilder()
+                .withNewMetadata()
+                .withName(cacheName(run))
+                .withNamespace(run.getMetadata().getNamespace())
+                .withLabels(labels)
+                .withOwnerReferences(ownerReference(run))
+                .endMetadata()
+                .withNewSpec()
+                .withCompletionMode("Indexed")
+                .withCompletions(indexes)
+                .withParallelism(indexes)
+                .withBackoffLimitPerIndex(CACHE_RETRIES_PER_INDEX)
+                .withPodFailurePolicy(cachePodFailurePolicy())
+                .withTtlSecondsAfterFinished(FINISHED_JOB_TTL_SECONDS)
+                .withNewTemplate()
+                .withNewMetadata().withLabels(labels).endMetadata()
+                .withSpec(podSpec(run, null, args, config))
+                .endTemplate()
+                .endSpec()
+                .build();
+    }
+
+    /**
+     * Which failures of a cache pod use up its index's retries: a pod stopped by preemption,
+     * eviction or a drain does not (Ignore: the index simply runs again); exit 2, a spec or input
+     * the writer refuses, fails the index at once, as a retry would refuse it again; any other
+     * failure (a crash, an OOM kill, an unreachable store) counts against backoffLimitPerIndex.
+     */
+    static PodFailurePolicy cachePodFailurePolicy() {
+        return new PodFailurePolicyBuilder()
+                .addNewRule()
+                .withAction("Ignore")
+                .addNewOnPodCondition().withType(DISRUPTION_CONDITION).withStatus("True").endOnPodCondition()
+                .endRule()
+                .addNewRule()
+                .withAction("FailIndex")
+                .withNewOnExitCodes().withContainerName(CONTAINER).withOperator("In").withValues(ExitCodes.INVALID_INPUT).endOnExitCodes()
+                .endRule()
                 .build();
     }
 
@@ -162,7 +252,8 @@ public final class TrainingJobs {
                 .build();
     }
 
-    private static PodSpec podSpec(TrainingRun run, int attempt, OperatorConfig config) {
+    /** @param attempt the training attempt the pod is, or null for a cache pod */
+    private static PodSpec podSpec(TrainingRun run, Integer attempt, List<String> args, OperatorConfig config) {
         ResourceSpec resources = run.getSpec().resources;
         boolean gpus = resources.gpus > 0;
         PodSpecBuilder pod = new PodSpecBuilder()
@@ -177,7 +268,7 @@ public final class TrainingJobs {
                 .withFsGroup(config.runAsUser)
                 .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
                 .endSecurityContext()
-                .withContainers(container(run, attempt, config))
+                .withContainers(container(run, attempt, args, config))
                 .addToVolumes(new VolumeBuilder().withName("cache")
                         .withNewEmptyDir().withSizeLimit(config.cacheSize).endEmptyDir().build())
                 .addToVolumes(new VolumeBuilder().withName("dshm")
@@ -201,7 +292,7 @@ public final class TrainingJobs {
         return pod.build();
     }
 
-    private static Container container(TrainingRun run, int attempt, OperatorConfig config) {
+    private static Container container(TrainingRun run, Integer attempt, List<String> args, OperatorConfig config) {
         ResourceSpec resources = run.getSpec().resources;
         Map<String, Quantity> requests = new LinkedHashMap<>();
         Map<String, Quantity> limits = new LinkedHashMap<>();
@@ -214,13 +305,6 @@ public final class TrainingJobs {
             requests.put(GPU_RESOURCE, new Quantity(Integer.toString(resources.gpus)));
             limits.put(GPU_RESOURCE, new Quantity(Integer.toString(resources.gpus)));
         }
-        List<String> args = new ArrayList<>(List.of("train", "--run", runReference(run)));
-        if (attempt > 1) {
-            args.add("--resume");
-        }
-        // The trainer checkpoints on SIGTERM within its own grace period; leave it the pod's, less
-        // time to flush telemetry and exit before the kubelet's SIGKILL.
-        args.addAll(List.of("--grace-period", trainerGraceSeconds(config.terminationGracePeriodSeconds) + "s"));
         ContainerBuilder container = new ContainerBuilder()
                 .withName(CONTAINER)
                 .withImage(config.image)
@@ -252,12 +336,14 @@ public final class TrainingJobs {
     }
 
     /** Plain values for what is public; Secret references, never values, for credentials. */
-    private static List<EnvVar> env(TrainingRun run, int attempt, OperatorConfig config) {
+    private static List<EnvVar> env(TrainingRun run, Integer attempt, OperatorConfig config) {
         List<EnvVar> env = new ArrayList<>();
         env.add(fieldRef("POD_NAME", "metadata.name"));
         env.add(fieldRef("POD_NAMESPACE", "metadata.namespace"));
-        // Which attempt the trainer is: its checkpoints record it (RunIdentity.ATTEMPT_VARIABLE).
-        env.add(value(RunIdentity.ATTEMPT_VARIABLE, String.valueOf(attempt)));
+        if (attempt != null) {
+            // Which attempt the trainer is: its checkpoints record it (RunIdentity.ATTEMPT_VARIABLE).
+            env.add(value(RunIdentity.ATTEMPT_VARIABLE, String.valueOf(attempt)));
+        }
         // The root filesystem is read-only: every cache goes to the emptyDir.
         env.add(value("HOME", CACHE_DIR + "/home"));
         env.add(value("XDG_CACHE_HOME", CACHE_DIR));
@@ -275,7 +361,7 @@ public final class TrainingJobs {
                     ? "http/protobuf" : "grpc";
             env.add(value("QUARKUS_OTEL_EXPORTER_OTLP_PROTOCOL", protocol));
             env.add(value("QUARKUS_OTEL_RESOURCE_ATTRIBUTES", "saeforge.run=" + runReference(run)
-                    + ",saeforge.attempt=" + attempt + ",k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE)"));
+                    + (attempt == null ? ",saeforge.component=cache" : ",saeforge.attempt=" + attempt) + ",k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE)"));
         }
         String traceparent = traceparent(run);
         if (traceparent != null) {
