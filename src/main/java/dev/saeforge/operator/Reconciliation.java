@@ -396,7 +396,8 @@ public final class Reconciliation {
             return draft.fail("CacheJobFailed", message);
         }
         CacheStatus now = CacheJobs.status(job, CacheStatus.Phase.Pending);
-        if (CacheJobs.suspended(job)) {
+        boolean resuming = CacheJobs.suspended(job);
+        if (resuming) {
             // The run is not suspended (that was decided before): the Job resumes.
             draft.cache = new CacheAction(null, null, false);
             draft.events.add(RunEvent.normal("Resumed", "Resumed cache Job " + name));
@@ -421,7 +422,7 @@ public final class Reconciliation {
         boolean running = now.phase == CacheStatus.Phase.Running;
         draft.condition(CACHE_READY, false, "Generating", message);
         draft.condition(RUNNING, running, "GeneratingCache", message);
-        if (running && draft.old.phase != Phase.Running) {
+        if (running && draft.old.phase != Phase.Running && !resuming) {
             draft.events.add(RunEvent.normal("GeneratingCache", message));
         }
         draft.phase(running ? Phase.Running : Phase.Pending);

@@ -40,6 +40,39 @@ final class Fixtures {
         return run;
     }
 
+    /** The seed run generating its activation cache first, in an Indexed Job of {@code indexes} pods. */
+    static TrainingRun storedCachedSeedRun(int indexes) throws Exception {
+        TrainingRun run = storedSeedRun();
+        run.getSpec().activations = new dev.saeforge.api.ActivationsSpec();
+        run.getSpec().activations.cache = new dev.saeforge.api.ActivationCacheSpec();
+        run.getSpec().activations.cache.uri = "s3://saeforge/cache/qwen3-8b-layer28";
+        run.getSpec().activations.parallelism = indexes;
+        return run;
+    }
+
+    /**
+     * An Indexed Job's status as the Job controller writes it: indexes done and failed for good
+     * (ranges such as 0-3,5), pods running, and pods that failed so far (retried or not).
+     */
+    static JobStatus indexes(int active, String completed, String failedForGood, int failedPods) {
+        return new JobStatusBuilder().withActive(active).withReady(active).withCompletedIndexes(completed)
+                .withFailedIndexes(failedForGood).withFailed(failedPods).withSucceeded(completed == null ? 0 : dev.saeforge.api.CacheStatus.count(completed))
+                .build();
+    }
+
+    /** An Indexed Job every index of which succeeded. */
+    static JobStatus allIndexesComplete(int indexes) {
+        return new JobStatusBuilder(complete()).withSucceeded(indexes).withCompletedIndexes(indexes == 1 ? "0" : "0-" + (indexes - 1)).build();
+    }
+
+    /** An Indexed Job that failed because {@code failedForGood} used up their retries (reason FailedIndexes). */
+    static JobStatus failedIndexes(String completed, String failedForGood, int failedPods) {
+        return new JobStatusBuilder().withCompletedIndexes(completed).withFailedIndexes(failedForGood).withFailed(failedPods)
+                .withConditions(new JobConditionBuilder().withType("FailureTarget").withStatus("True").withReason("FailedIndexes").build(),
+                        new JobConditionBuilder().withType("Failed").withStatus("True").withReason("FailedIndexes")
+                                .withMessage("Job has failed indexes").build()).build();
+    }
+
     static JobStatus active(int active, int ready) {
         return new JobStatusBuilder().withActive(active).withReady(ready).build();
     }

@@ -222,6 +222,75 @@ class TrainingJobsTest {
     }
 
     @Test
+    void theCacheJobIsIndexedWithAPodPerIndexAndRetriesPerIndex() throws Exception {
+        Job job = TrainingJobs.desiredCache(Fixtures.storedCachedSeedRun(8), config());
+
+        assertThat(job.getMetadata().getName()).isEqualTo(SEED + "-cache");
+        assertThat(job.getSpec().getCompletionMode()).isEqualTo("Indexed");
+        assertThat(job.getSpec().getCompletions()).isEqualTo(8);
+        assertThat(job.getSpec().getParallelism()).isEqualTo(8);
+        assertThat(job.getSpec().getBackoffLimitPerIndex()).isEqualTo(TrainingJobs.CACHE_RETRIES_PER_INDEX).isEqualTo(3);
+        assertThat(job.getSpec().getBackoffLimit()).as("per-index backoff replaces the Job-wide limit").isNull();
+        assertThat(job.getSpec().getMaxFailedIndexes()).as("the other indexes finish when one is lost").isNull();
+        assertThat(trainer(job).getArgs()).containsExactly("cache", "build", "--run", "research/" + SEED, "--index",
+                "$(JOB_COMPLETION_INDEX)", "--of", "8");
+        assertThat(job.getSpec().getTtlSecondsAfterFinished()).isEqualTo(7 * 24 * 3600);
+        assertThat(ManifestChecks.unknownFields(job)).isEmpty();
+    }
+
+    @Test
+    void aDisruptedCachePodUsesNoRetryAndARefusedSpecFailsItsIndexAtOnce() throws Exception {
+        var rules = TrainingJobs.desiredCache(Fixtures.storedCachedSeedRun(4), config()).getSpec().getPodFailurePolicy().getRules();
+
+        assertThat(rules).extracting(PodFailurePolicyRule::getAction).containsExactly("Ignore", "FailIndex");
+        assertThat(rules.get(0).getOnPodConditions()).extracting("type", "status").containsExactly(tuple("DisruptionTarget", "True"));
+        assertThat(rules.get(1).getOnExitCodes().getValues()).containsExactly(ExitCodes.INVALID_INPUT);
+        assertThat(rules.get(1).getOnExitCodes().getContainerName()).isEqualTo("trainer");
+    }
+
+    @Test
+    void cachePodsAreTheTrainersPodsButForTheirCommandAndAttempt() throws Exception {
+        TrainingRun run = Fixtures.storedCachedSeedRun(4);
+        run.getSpec().checkpoints.uri = "runs";
+        run.getSpec().checkpoints.volume = new CheckpointSpec.Volume();
+        run.getSpec().checkpoints.volume.claimName = "sae-checkpoints";
+        Job cache = TrainingJobs.desiredCache(run, config());
+        Job training = TrainingJobs.desired(run, 1, config());
+        PodSpec cachePod = cache.getSpec().getTemplate().getSpec();
+        PodSpec trainingPod = training.getSpec().getTemplate().getSpec();
+
+        assertThat(cachePod.getServiceAccountName()).isEqualTo(trainingPod.getServiceAccountName());
+        assertThat(cachePod.getVolumes()).isEqualTo(trainingPod.getVolumes());
+        assertThat(cachePod.getNodeSelector()).isEqualTo(trainingPod.getNodeSelector());
+        assertThat(cachePod.getSecurityContext()).isEqualTo(trainingPod.getSecurityContext());
+        assertThat(trainer(cache).getImage()).isEqualTo(trainer(training).getImage());
+        assertThat(trainer(cache).getResources()).isEqualTo(trainer(training).getResources());
+        assertThat(trainer(cache).getVolumeMounts()).isEqualTo(trainer(training).getVolumeMounts());
+        Map<String, EnvVar> cacheEnv = env(cache);
+        Map<String, EnvVar> trainingEnv = env(training);
+        assertThat(cacheEnv).doesNotContainKey("SAEFORGE_ATTEMPT");
+        for (String name : new String[]{"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "HF_TOKEN", "HF_HOME",
+                CheckpointSpec.MOUNT_VARIABLE, "TRACEPARENT"}) {
+            assertThat(cacheEnv.get(name)).as(name).isEqualTo(trainingEnv.get(name));
+        }
+        assertThat(ManifestChecks.insecure("Job", cachePod)).isEmpty();
+    }
+
+    @Test
+    void theCacheJobBelongsToItsRunAndNoAttemptsPodQueryFindsItsPods() throws Exception {
+        TrainingRun run = Fixtures.storedCachedSeedRun(4);
+        Job job = TrainingJobs.desiredCache(run, config());
+
+        assertThat(job.getMetadata().getOwnerReferences()).singleElement().satisfies(owner -> {
+            assertThat(owner.getUid()).isEqualTo(run.getMetadata().getUid());
+            assertThat(owner.getController()).isTrue();
+        });
+        assertThat(job.getMetadata().getLabels()).containsEntry("saeforge.dev/run", SEED).containsEntry("app.kubernetes.io/component", "cache")
+                .containsEntry("app.kubernetes.io/managed-by", "saeforge-operator").doesNotContainKey("saeforge.dev/attempt");
+        assertThat(job.getSpec().getTemplate().getMetadata().getLabels()).isEqualTo(job.getMetadata().getLabels());
+    }
+
+    @Test
     void theTrainersGracePeriodLeavesTenSecondsOfThePodsForTheExit() {
         assertThat(TrainingJobs.trainerGraceSeconds(300)).isEqualTo(290);
         assertThat(TrainingJobs.trainerGraceSeconds(30)).isEqualTo(20);
