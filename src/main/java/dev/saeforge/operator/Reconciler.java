@@ -77,8 +77,8 @@ public final class Reconciler {
             pods = status.attempts == null ? List.of() : job != null || finished ? cache.pods(namespace, name, status.attempts)
                     : podsOf(namespace, name, status.attempts);
         }
-        // The cache Job matters only before the first attempt: afterwards the cache is complete.
-        Job cacheJob = status.jobName == null && TrainingJobs.buildsCacheFirst(run)
+        // The cache Job matters before the first attempt (afterwards the cache is complete), and to a cancel, which deletes it.
+        Job cacheJob = (status.jobName == null || run.getSpec().cancel) && TrainingJobs.buildsCacheFirst(run)
                 ? ownedBy(run, job(namespace, TrainingJobs.cacheName(run))) : null;
         // The trainer's identity is needed only by a run that may still start an attempt.
         boolean trainerAccess = Reconciliation.isFinal(status, run) || TrainerAccess.ensure(client, run);

@@ -45,7 +45,7 @@ public final class Reconciliation {
 
     /**
      * What one reconcile looks at. {@code job} and {@code pods} belong to the attempt named in the
-     * status; {@code cacheJob} is the run's cache Job, looked at only before its first attempt.
+     * status; {@code cacheJob} is the run's cache Job, looked at only before its first attempt and on cancel.
      */
     public record Observed(TrainingRun run, Job job, List<Pod> pods, boolean trainerServiceAccountExists, Instant now, Job cacheJob) {
         /** A run without a cache Job. */
@@ -247,7 +247,8 @@ public final class Reconciliation {
     private static Plan cancel(Draft draft, Attempt attempt) {
         String message = "Cancelled on request (spec.cancel)";
         Job cacheJob = draft.observed.cacheJob();
-        if (CacheJobs.running(cacheJob)) {
+        // A finished cache Job goes too: what it generated stays in the cache's storage.
+        if (cacheJob != null && cacheJob.getMetadata().getDeletionTimestamp() == null) {
             draft.cache = new CacheAction(null, cacheJob.getMetadata().getName(), null);
             message += "; deleted cache Job " + cacheJob.getMetadata().getName();
         }
@@ -405,6 +406,15 @@ public final class Reconciliation {
         now.phase = now.active != null && now.active > 0 || CacheStatus.count(now.succeeded) > 0
                 ? CacheStatus.Phase.Running : CacheStatus.Phase.Pending;
         draft.status.cache = now;
+        String message = "Generating the activation cache: cache Job " + name + ", " + now.progress() + " indexes succeeded"
+                + (now.failed == null ? "" : ", indexes " + now.failed + " failed")
+                + ", " + (now.active == null ? 0 : now.active) + " pods running";
+        boolean running = now.phase == CacheStatus.Phase.Running;
+        draft.condition(CACHE_READY, false, "Generating", message);
+        draft.condition(RUNNING, running, "GeneratingCache", message);
+        if (running && draft.old.phase != Phase.Running && !resuming) {
+            draft.events.add(RunEvent.normal("GeneratingCache", message));
+        }
         int pods = now.podFailures == null ? 0 : now.podFailures;
         int podsBefore = before == null || before.podFailures == null ? 0 : before.podFailures;
         if (pods > podsBefore) {
@@ -415,15 +425,6 @@ public final class Reconciliation {
         if (now.failed != null && (before == null || !now.failed.equals(before.failed))) {
             draft.events.add(RunEvent.warning("CacheIndexFailed", "Indexes " + now.failed + " of cache Job " + name + " failed after "
                     + TrainingJobs.CACHE_RETRIES_PER_INDEX + " retries each; the other indexes go on, and the run fails when they are done"));
-        }
-        String message = "Generating the activation cache: cache Job " + name + ", " + now.progress() + " indexes succeeded"
-                + (now.failed == null ? "" : ", indexes " + now.failed + " failed")
-                + ", " + (now.active == null ? 0 : now.active) + " pods running";
-        boolean running = now.phase == CacheStatus.Phase.Running;
-        draft.condition(CACHE_READY, false, "Generating", message);
-        draft.condition(RUNNING, running, "GeneratingCache", message);
-        if (running && draft.old.phase != Phase.Running && !resuming) {
-            draft.events.add(RunEvent.normal("GeneratingCache", message));
         }
         draft.phase(running ? Phase.Running : Phase.Pending);
         return draft.plan();
