@@ -54,9 +54,10 @@ It never reads pod logs or Secrets: the Jobs reference Secrets by name.
 - apiGroups: ["saeforge.dev"]
   resources: ["trainingruns/finalizers"]
   verbs: ["update"]
+# patch: spec.suspend of a run's cache Job (spec.activations.parallelism) when the run is suspended.
 - apiGroups: ["batch"]
   resources: ["jobs"]
-  verbs: ["get", "list", "watch", "create", "delete"]
+  verbs: ["get", "list", "watch", "create", "delete", "patch"]
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["get", "list", "watch"]

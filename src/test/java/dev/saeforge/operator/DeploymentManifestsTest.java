@@ -96,7 +96,7 @@ class DeploymentManifestsTest {
         assertThat(grants(role.getRules())).containsExactlyInAnyOrder(
                 "saeforge.dev trainingruns get", "saeforge.dev trainingruns list", "saeforge.dev trainingruns watch",
                 "saeforge.dev trainingruns/status patch", "saeforge.dev trainingruns/finalizers update",
-                "batch jobs get", "batch jobs list", "batch jobs watch", "batch jobs create", "batch jobs delete",
+                "batch jobs get", "batch jobs list", "batch jobs watch", "batch jobs create", "batch jobs delete", "batch jobs patch",
                 "core pods get", "core pods list", "core pods watch",
                 "core events create", "core serviceaccounts get", "core serviceaccounts create",
                 "rbac.authorization.k8s.io roles get", "rbac.authorization.k8s.io roles create",
