@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.api.CacheStatus;
 import dev.saeforge.api.ExitCodes;
 import dev.saeforge.api.SaeDefinition;
 import dev.saeforge.api.SaeSpec;
@@ -73,6 +74,10 @@ public class DescribeCommand extends ClusterCommand {
         field(out, "Resources", (spec.resources.gpus > 0 ? spec.resources.gpus + " x nvidia.com/gpu (" + spec.resources.gpuProduct + "), " : "no GPU, ")
                 + "cpu " + spec.resources.cpu + ", memory " + spec.resources.memory + ", /dev/shm " + spec.resources.sharedMemory);
         field(out, "Checkpoints", spec.checkpoints.count + " during training and the final one, under " + spec.checkpoints.uri);
+        if (spec.activations != null && spec.activations.cache != null) {
+            field(out, "Cache", spec.activations.cache.uri + " (mode " + spec.activations.cache.mode.value()
+                    + (spec.activations.parallelism == null ? "" : ", generated first by " + spec.activations.parallelism + " pods") + ")");
+        }
         List<String> lifecycle = new ArrayList<>();
         if (spec.suspend) {
             lifecycle.add("suspend requested");
@@ -90,6 +95,15 @@ public class DescribeCommand extends ClusterCommand {
         field(out, "Attempts", (status.attempts == null ? 0 : status.attempts) + " (restarts " + (status.restarts == null ? 0 : status.restarts)
                 + " of at most " + spec.maxRestarts + ", preemptions " + (status.preemptions == null ? 0 : status.preemptions)
                 + (spec.maxPreemptions == null ? "" : " of at most " + spec.maxPreemptions) + ")");
+        if (status.cache != null) {
+            CacheStatus cache = status.cache;
+            field(out, "Cache job", cache.job + ": " + orDash(cache.phase) + ", " + cache.progress() + " indexes succeeded, "
+                    + (cache.active == null ? 0 : cache.active) + " pods running, " + (cache.podFailures == null ? 0 : cache.podFailures)
+                    + " pod failures");
+            field(out, "  succeeded", orDash(cache.succeeded));
+            field(out, "  failed", orDash(cache.failed));
+            field(out, "  unfinished", orDash(cache.unfinished()));
+        }
         field(out, "Job", orDash(status.jobName));
         field(out, "Started", when(status.startTime, now));
         field(out, "Completed", when(status.completionTime, now));
@@ -140,9 +154,9 @@ public class DescribeCommand extends ClusterCommand {
         return ExitCodes.OK;
     }
 
-    /** Events on the run (this one: matched by uid) and on its Jobs, oldest first. */
+    /** Events on the run (this one: matched by uid) and on its Jobs (attempts and the cache Job), oldest first. */
     private List<Event> events(TrainingRun run, String ns) {
-        Pattern jobs = Pattern.compile("^" + Pattern.quote(name) + "-a[0-9]+$");
+        Pattern jobs = Pattern.compile("^" + Pattern.quote(name) + "-(a[0-9]+|cache)$");
         return client.v1().events().inNamespace(ns).list().getItems().stream()
                 .filter(e -> e.getInvolvedObject() != null)
                 .filter(e -> TrainingRun.KIND.equals(e.getInvolvedObject().getKind())

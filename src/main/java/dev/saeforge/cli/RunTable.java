@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.api.CacheStatus;
 import dev.saeforge.api.SaeDefinition;
 import dev.saeforge.api.SaeStatus;
 import dev.saeforge.api.TrainingRun;
@@ -61,7 +62,7 @@ final class RunTable {
         row.add(status.phase == null ? NONE : status.phase.name());
         List<SaeDefinition> saes = saes(run);
         row.add(saes.isEmpty() ? NONE : Integer.toString(saes.size()));
-        row.add(status.progress == null ? NONE : status.progress);
+        row.add(progress(status));
         row.add(status.tokensPerSecond == null ? NONE : Units.count(Math.round(status.tokensPerSecond)));
         row.add(l0(status.l0));
         row.add(explainedVariance(status.explainedVariance));
@@ -109,6 +110,14 @@ final class RunTable {
 
     private static String hook(TrainingRun run, SaeDefinition sae) {
         return run.getSpec().synthetic != null ? "synthetic" : sae.hook() == null ? NONE : sae.hook();
+    }
+
+    /** The cache's indexes while they are generated ("cache 3/8"), then the share of the tokens trained. */
+    static String progress(TrainingRunStatus status) {
+        if (status.cache != null && status.cache.phase != CacheStatus.Phase.Succeeded && status.progress == null) {
+            return "cache " + status.cache.progress();
+        }
+        return status.progress == null ? NONE : status.progress;
     }
 
     private static String l0(Double value) {

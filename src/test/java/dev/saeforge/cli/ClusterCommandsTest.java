@@ -373,6 +373,49 @@ class ClusterCommandsTest {
                 + "  Warning +Restarting +\\d+s +saeforge-operator +Attempt 1: .*exited with code 75\n");
     }
 
+    static final String CACHED = "qwen3-8b-cached";
+
+    /** A run whose cache Job runs: 3 of 8 indexes done, index 4 lost for good, 4 pods at work. */
+    TrainingRun generatingCache() throws Exception {
+        TrainingRun run = TrainingRuns.read(Path.of("examples/qwen3-8b-layer28.yaml")).get(0);
+        run.getMetadata().setName(CACHED);
+        run.getMetadata().setNamespace(NS);
+        run.getSpec().activations = new dev.saeforge.api.ActivationsSpec();
+        run.getSpec().activations.cache = new dev.saeforge.api.ActivationCacheSpec();
+        run.getSpec().activations.cache.uri = "s3://saeforge/cache/qwen3-8b";
+        run.getSpec().activations.parallelism = 8;
+        client.resources(TrainingRun.class).inNamespace(NS).resource(run).create();
+        client.resources(TrainingRun.class).inNamespace(NS).withName(CACHED).subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),
+                "{\"status\": {\"phase\": \"Running\", \"cache\": {\"job\": \"" + CACHED + "-cache\", \"phase\": \"Running\","
+                        + " \"indexes\": 8, \"succeeded\": \"0-2\", \"failed\": \"4\", \"active\": 4, \"podFailures\": 5}}}");
+        return stored(NS, CACHED);
+    }
+
+    @Test
+    void getShowsTheCachesIndexesAsProgressWhileItIsGenerated() throws Exception {
+        generatingCache();
+
+        Result result = saeforge("get", CACHED, "-n", NS);
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.lines().get(1)).matches(CACHED + " {3}Running {3}1 {6}cache 3/8 {3}- {10}- {4}- {10}\\d+s");
+    }
+
+    @Test
+    void describeShowsTheCacheAndTheStateOfEachIndex() throws Exception {
+        generatingCache();
+
+        Result result = saeforge("describe", CACHED, "-n", NS);
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.out()).contains(
+                "Cache:        s3://saeforge/cache/qwen3-8b (mode auto, generated first by 8 pods)",
+                "Cache job:    " + CACHED + "-cache: Running, 3/8 indexes succeeded, 4 pods running, 5 pod failures",
+                "  succeeded:  0-2",
+                "  failed:     4",
+                "  unfinished: 3,5-7");
+    }
+
     @Test
     void describeShowsARowPerSaeWithWhereEachStands() throws Exception {
         runningThreeSaes();
