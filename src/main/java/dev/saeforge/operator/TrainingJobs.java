@@ -23,6 +23,8 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicy;
 import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicyBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicyRule;
+import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicyRuleBuilder;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -215,14 +217,7 @@ public final class TrainingJobs {
      */
     static PodFailurePolicy cachePodFailurePolicy() {
         return new PodFailurePolicyBuilder()
-                .addNewRule()
-                .withAction("Ignore")
-                .addNewOnPodCondition().withType(DISRUPTION_CONDITION).withStatus("True").endOnPodCondition()
-                .endRule()
-                .addNewRule()
-                .withAction("FailIndex")
-                .withNewOnExitCodes().withContainerName(CONTAINER).withOperator("In").withValues(ExitCodes.INVALID_INPUT).endOnExitCodes()
-                .endRule()
+                .addToRules(disruptionRule("Ignore"), exitRule("FailIndex", ExitCodes.INVALID_INPUT))
                 .build();
     }
 
@@ -236,19 +231,22 @@ public final class TrainingJobs {
      */
     static PodFailurePolicy podFailurePolicy() {
         return new PodFailurePolicyBuilder()
-                .addNewRule()
-                .withAction("Count")
+                .addToRules(disruptionRule("Count"), exitRule("Count", ExitCodes.RESUME),
+                        exitRule("FailJob", ExitCodes.FAILURE, ExitCodes.INVALID_INPUT))
+                .build();
+    }
+
+    /** A rule for pods the cluster stopped (preemption, eviction, a drain): they carry the DisruptionTarget condition. */
+    private static PodFailurePolicyRule disruptionRule(String action) {
+        return new PodFailurePolicyRuleBuilder().withAction(action)
                 .addNewOnPodCondition().withType(DISRUPTION_CONDITION).withStatus("True").endOnPodCondition()
-                .endRule()
-                .addNewRule()
-                .withAction("Count")
-                .withNewOnExitCodes().withContainerName(CONTAINER).withOperator("In").withValues(ExitCodes.RESUME).endOnExitCodes()
-                .endRule()
-                .addNewRule()
-                .withAction("FailJob")
-                .withNewOnExitCodes().withContainerName(CONTAINER).withOperator("In")
-                .withValues(ExitCodes.FAILURE, ExitCodes.INVALID_INPUT).endOnExitCodes()
-                .endRule()
+                .build();
+    }
+
+    /** A rule for the container's exit with one of {@code codes}. */
+    private static PodFailurePolicyRule exitRule(String action, Integer... codes) {
+        return new PodFailurePolicyRuleBuilder().withAction(action)
+                .withNewOnExitCodes().withContainerName(CONTAINER).withOperator("In").withValues(codes).endOnExitCodes()
                 .build();
     }
 
