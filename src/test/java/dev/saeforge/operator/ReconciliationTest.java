@@ -718,6 +718,19 @@ class ReconciliationTest {
         }
 
         @Test
+        void aCacheThePodsCannotReachFailsTheRunBeforeAnyJob() {
+            run.getSpec().activations.cache.uri = "/data/cache";
+
+            Reconciliation.Plan plan = cachePlan(null);
+
+            assertThat(plan.cache().create()).isNull();
+            assertThat(plan.create()).isNull();
+            assertThat(plan.status().phase).isEqualTo(Phase.Failed);
+            assertThat(condition(plan.status(), "Valid").getMessage()).startsWith("spec.activations.cache.uri: \"/data/cache\" is not "
+                    + "reachable from every pod of the run; expected s3://BUCKET/PREFIX");
+        }
+
+        @Test
         void aRunWithoutParallelismStartsTrainingAtOnce() throws Exception {
             run = Fixtures.storedSeedRun();
 
