@@ -221,6 +221,20 @@ class ClusterCommandsTest {
     }
 
     @Test
+    void submitRefusesACacheThePodsCannotReachAndCreatesNothing(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("cached.yaml");
+        Files.writeString(file, Files.readString(Path.of("examples/qwen3-8b-layer28.yaml"))
+                + "  activations:\n    cache: {uri: /data/cache}\n    parallelism: 4\n");
+
+        Result result = saeforge("submit", "-n", NS, file.toString());
+
+        assertThat(result.exitCode()).as(result.out()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(result.err()).contains("spec.activations.cache.uri: \"/data/cache\" is not reachable from every pod of the run",
+                "s3://BUCKET/PREFIX", "spec.checkpoints.volume").doesNotContain("Exception");
+        assertThat(stored(NS, "qwen3-8b-layer28-mlp")).isNull();
+    }
+
+    @Test
     void submitUsesTheCurrentContextsNamespaceLikeKubectl() {
         Result result = saeforge("submit", toyForCluster());
 
