@@ -153,24 +153,31 @@ public final class TrainingJobs {
         // The trainer checkpoints on SIGTERM within its own grace period; leave it the pod's, less
         // time to flush telemetry and exit before the kubelet's SIGKILL.
         args.addAll(List.of("--grace-period", trainerGraceSeconds(config.terminationGracePeriodSeconds) + "s"));
+        return job(run, name(run, attempt), labels, podSpec(run, attempt, args, config))
+                .editSpec()
+                // No retries inside the Job: a failed pod fails the Job and the operator decides.
+                .withBackoffLimit(0)
+                .withPodFailurePolicy(podFailurePolicy())
+                .endSpec()
+                .build();
+    }
+
+    /** A Job of the run, owned by it, its pods labelled as the Job, kept a while after it finished. */
+    private static JobBuilder job(TrainingRun run, String name, Map<String, String> labels, PodSpec pod) {
         return new JobBuilder()
                 .withNewMetadata()
-                .withName(name(run, attempt))
+                .withName(name)
                 .withNamespace(run.getMetadata().getNamespace())
                 .withLabels(labels)
                 .withOwnerReferences(ownerReference(run))
                 .endMetadata()
                 .withNewSpec()
-                // No retries inside the Job: a failed pod fails the Job and the operator decides.
-                .withBackoffLimit(0)
-                .withPodFailurePolicy(podFailurePolicy())
                 .withTtlSecondsAfterFinished(FINISHED_JOB_TTL_SECONDS)
                 .withNewTemplate()
                 .withNewMetadata().withLabels(labels).endMetadata()
-                .withSpec(podSpec(run, attempt, args, config))
+                .withSpec(pod)
                 .endTemplate()
-                .endSpec()
-                .build();
+                .endSpec();
     }
 
     /**
@@ -184,27 +191,15 @@ public final class TrainingJobs {
      */
     public static Job desiredCache(TrainingRun run, OperatorConfig config) {
         int indexes = run.getSpec().activations.parallelism;
-        Map<String, String> labels = cacheLabels(run);
         List<String> args = List.of("cache", "build", "--run", runReference(run), "--index", "$(" + COMPLETION_INDEX_VARIABLE + ")",
                 "--of", Integer.toString(indexes));
-        return new JobBuilder()
-                .withNewMetadata()
-                .withName(cacheName(run))
-                .withNamespace(run.getMetadata().getNamespace())
-                .withLabels(labels)
-                .withOwnerReferences(ownerReference(run))
-                .endMetadata()
-                .withNewSpec()
+        return job(run, cacheName(run), cacheLabels(run), podSpec(run, null, args, config))
+                .editSpec()
                 .withCompletionMode("Indexed")
                 .withCompletions(indexes)
                 .withParallelism(indexes)
                 .withBackoffLimitPerIndex(CACHE_RETRIES_PER_INDEX)
                 .withPodFailurePolicy(cachePodFailurePolicy())
-                .withTtlSecondsAfterFinished(FINISHED_JOB_TTL_SECONDS)
-                .withNewTemplate()
-                .withNewMetadata().withLabels(labels).endMetadata()
-                .withSpec(podSpec(run, null, args, config))
-                .endTemplate()
                 .endSpec()
                 .build();
     }
