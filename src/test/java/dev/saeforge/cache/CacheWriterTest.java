@@ -37,7 +37,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * buffer, in pass order, cut into shards; an index is a fixed range of passes, written the same
  * way by any process at any time, and a writer stopped mid-shard is completed by a rerun.
  */
-class CacheWriterTest {
+public class CacheWriterTest {
     static final int CONTEXT = 16;
     static final int PROMPTS = 4;
     static final String HOOK = "blocks.1.hook_mlp_out";
@@ -67,20 +67,29 @@ class CacheWriterTest {
     }
 
     String specYaml(String cache, String more) {
+        return specYaml("cached", dir.resolve("model"), corpus, "uri: " + cache + ", rowsPerShard: " + ROWS_PER_SHARD + " " + more);
+    }
+
+    /**
+     * The tiny run these tests build caches of, named {@code name}, of the model at {@code model}
+     * over {@code corpus}: windows of 16 tokens, 4 a pass, 10 steps of 64 rows and a buffer of 2
+     * passes (13 passes of 64 rows), one held-out batch; spec.activations.cache has {@code cache}'s
+     * fields ("uri: DIR, rowsPerShard: 100"), none when null.
+     */
+    public static String specYaml(String name, Path model, Path corpus, String cache) {
         return """
                 apiVersion: saeforge.dev/v1alpha1
                 kind: TrainingRun
-                metadata: {name: cached}
+                metadata: {name: NAME}
                 spec:
                   model: {name: tiny, uri: MODEL, dtype: float32}
                   hook: HOOK
                   dataset: {uri: CORPUS, contextSize: CONTEXT, storeBatchSizePrompts: PROMPTS, nBatchesInBuffer: 2}
-                  activations: {cache: {uri: CACHE, rowsPerShard: ROWS MORE}}
                   sae: {expansionFactor: 2}
-                  training: {tokens: 640, batchSizeTokens: 64, evalBatches: 1, seed: 5}
-                """.replace("MODEL", dir.resolve("model").toString()).replace("HOOK", HOOK).replace("CORPUS", corpus.toString())
-                .replace("CONTEXT", String.valueOf(CONTEXT)).replace("PROMPTS", String.valueOf(PROMPTS)).replace("CACHE", cache)
-                .replace("ROWS", String.valueOf(ROWS_PER_SHARD)).replace("MORE", more);
+                  training: {tokens: 640, batchSizeTokens: 64, evalBatches: 1, seed: 5, device: cpu}
+                """.replace("NAME", name).replace("MODEL", model.toString()).replace("HOOK", HOOK).replace("CORPUS", corpus.toString())
+                .replace("CONTEXT", String.valueOf(CONTEXT)).replace("PROMPTS", String.valueOf(PROMPTS))
+                + (cache == null ? "" : "  activations: {cache: {" + cache + "}}\n");
     }
 
     LanguageModelData open(TrainingRunSpec spec) throws IOException {
