@@ -3,9 +3,14 @@ package dev.saeforge.store;
 import io.minio.GetObjectArgs;
 import io.minio.ListObjectsArgs;
 import io.minio.MinioClient;
+import io.minio.PutObjectArgs;
+import io.minio.RemoveObjectArgs;
 import io.minio.Result;
+import io.minio.UploadObjectArgs;
+import io.minio.errors.ErrorResponseException;
 import io.minio.messages.Item;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -15,7 +20,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Reading objects of one bucket into a local cache: list a prefix, download an object unless the
+ * Objects of one bucket: list a prefix, get, put (an S3 PUT is atomic: readers see the whole
+ * object or none) and delete them, and download an object into a local cache unless the
  * local copy is current. A copy is current when the ETag recorded beside it (NAME.etag) matches
  * the object's; a download goes to NAME.part first, so an interrupted one never looks complete.
  * Transient failures are retried as the checkpoint store retries them (SAEFORGE_S3_RETRY_FOR).
@@ -70,5 +76,62 @@ public final class S3Objects {
         });
         Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         Files.writeString(etagFile, etag);
+    }
+
+    /** The S3 settings' key prefix (s3://BUCKET/PREFIX's "PREFIX/", or ""). */
+    public String prefix() {
+        return settings.prefix();
+    }
+
+    /** Object {@code key}'s bytes, or null when it does not exist. */
+    public byte[] get(String key) throws IOException {
+        return retry.run("GET s3://" + settings.bucket() + "/" + key, () -> {
+            try (InputStream in = client.getObject(GetObjectArgs.builder().bucket(settings.bucket()).object(key).build())) {
+                return in.readAllBytes();
+            } catch (ErrorResponseException e) {
+                if (isMissing(e)) {
+                    return null;
+                }
+                throw e;
+            }
+        });
+    }
+
+    /** Object {@code key} as a stream (the caller closes it), or null when it does not exist. */
+    public InputStream open(String key) throws IOException {
+        return retry.run("GET s3://" + settings.bucket() + "/" + key, () -> {
+            try {
+                return client.getObject(GetObjectArgs.builder().bucket(settings.bucket()).object(key).build());
+            } catch (ErrorResponseException e) {
+                if (isMissing(e)) {
+                    return null;
+                }
+                throw e;
+            }
+        });
+    }
+
+    /** Puts {@code bytes} as object {@code key}. */
+    public void put(String key, byte[] bytes) throws IOException {
+        retry.run("PUT s3://" + settings.bucket() + "/" + key, () -> client.putObject(PutObjectArgs.builder()
+                .bucket(settings.bucket()).object(key).stream(new ByteArrayInputStream(bytes), bytes.length, -1).build()));
+    }
+
+    /** Uploads {@code file} as object {@code key}, in parts of SAEFORGE_S3_PART_SIZE when it is larger. */
+    public void upload(String key, Path file) throws IOException {
+        retry.run("PUT s3://" + settings.bucket() + "/" + key, () -> client.uploadObject(UploadObjectArgs.builder()
+                .bucket(settings.bucket()).object(key).filename(file.toString(), settings.partSize()).build()));
+    }
+
+    /** Deletes object {@code key} (nothing when it does not exist). */
+    public void delete(String key) throws IOException {
+        retry.run("DELETE s3://" + settings.bucket() + "/" + key, () -> {
+            client.removeObject(RemoveObjectArgs.builder().bucket(settings.bucket()).object(key).build());
+            return null;
+        });
+    }
+
+    private static boolean isMissing(ErrorResponseException e) {
+        return e.errorResponse() != null && java.util.Set.of("NoSuchKey", "NoSuchObject").contains(e.errorResponse().code());
     }
 }
