@@ -54,8 +54,7 @@ final class HeldOutActivations implements ActivationSource {
             nextBatch = (nextBatch + 1) % batches.size();
             List<NDArray> more;
             try (NDScope scope = new NDScope()) {
-                more = data.model().activations(manager.create(windows), hooks).stream()
-                        .map(hookRows -> data.keptRows().select(hookRows, windows)).toList();
+                more = data.keptActivations(windows, hooks, manager);
                 more.forEach(NDScope::unregister);
             }
             List<NDArray> joined = new ArrayList<>();

@@ -249,9 +249,30 @@ public final class LanguageModelData implements AutoCloseable {
         return dataset;
     }
 
-    /** What this model and dataset are, for a checkpoint to record. */
-    InputFiles inputs() {
+    /** What this model and dataset are, for a checkpoint (or an activation cache's key) to record. */
+    public InputFiles inputs() {
         return inputs;
+    }
+
+    /**
+     * One forward pass of {@code windows} to the deepest of {@code hooks}: the kept rows of each
+     * hook (spec.dataset.seqposSlice less excluded tokens, window after window), float32, in
+     * {@code manager}. The stream's producer computes the same rows.
+     */
+    public List<ai.djl.ndarray.NDArray> keptActivations(long[][] windows, List<HookPoint> hooks, ai.djl.ndarray.NDManager manager) {
+        try (ai.djl.ndarray.NDArray tokens = manager.create(windows)) {
+            return model.activations(tokens, hooks).stream().map(rows -> keptRows.select(rows, windows)).toList();
+        }
+    }
+
+    /** The kept rows of {@code windows} as window · contextSize + position, in the order {@link #keptActivations} returns them. */
+    public long[] keptRowIndices(long[][] windows) {
+        return keptRows.rows(windows);
+    }
+
+    /** How many rows of {@code windows} are kept, from their tokens alone (no forward pass). */
+    public long keptCount(long[][] windows) {
+        return keptRows.count(windows);
     }
 
     /** The held-out evaluation windows, in batches of storeBatchSizePrompts. */

@@ -26,6 +26,13 @@ public final class TrainingWindows implements AutoCloseable {
         return batch;
     }
 
+    /** Packs and drops the next {@code passes} forward passes' windows (packing is cheap; no model runs). */
+    public void skip(long passes) {
+        for (long p = 0; p < passes; p++) {
+            next();
+        }
+    }
+
     /** Where the packer is between windows. */
     Packer.State state() {
         return packer.state();

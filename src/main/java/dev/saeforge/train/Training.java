@@ -436,7 +436,7 @@ public final class Training {
                 : asksForTf32(training) ? ", float32 products in IEEE float32 (libtorch had loaded before TF32 was asked for)" : "");
     }
 
-    static Device device(TrainingSpec.Device wanted) {
+    public static Device device(TrainingSpec.Device wanted) {
         Device device = Torch.device(wanted != TrainingSpec.Device.CPU);
         if (wanted == TrainingSpec.Device.CUDA && !device.isGpu()) {
             throw new IllegalArgumentException("spec.training.device is cuda, but no GPU is visible to libtorch here");
