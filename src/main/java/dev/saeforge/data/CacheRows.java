@@ -109,7 +109,8 @@ final class CacheRows implements AutoCloseable {
         List<List<NDArray>> parts = new ArrayList<>();
         hooks.forEach(h -> parts.add(new ArrayList<>()));
         long taken = 0;
-        try {
+        // The slices outlive their shard when a take crosses into the next one (a slice keeps its storage alive).
+        try (NDManager slices = manager.newSubManager()) {
             while (taken < max) {
                 if (loaded == null || row >= loaded.rows()) {
                     if (shard + 1 >= shards.size()) {
@@ -124,7 +125,9 @@ final class CacheRows implements AutoCloseable {
                 }
                 if (end > row) {
                     for (int h = 0; h < hooks.size(); h++) {
-                        parts.get(h).add(loaded.hooks().get(h).get(new NDIndex(row + ":" + end)));
+                        NDArray slice = loaded.hooks().get(h).get(new NDIndex(row + ":" + end));
+                        slice.attach(slices);
+                        parts.get(h).add(slice);
                     }
                     taken += end - row;
                     row = end;
@@ -138,8 +141,6 @@ final class CacheRows implements AutoCloseable {
                 out.add(joined(parts.get(h), widths.get(h), target));
             }
             return out;
-        } finally {
-            parts.forEach(list -> list.forEach(NDArray::close));
         }
     }
 

@@ -41,6 +41,7 @@ public final class CachedActivations implements ActivationSource {
     private final Device device;
     private final CachePasses passes;
     private final ServedBatches batches;
+    private long wrapsServed;
 
     private CachedActivations(CacheFiles files, CacheLayout.Manifest manifest, List<String> hooks, TrainingRunSpec spec, Device device) {
         this.files = files;
@@ -116,7 +117,15 @@ public final class CachedActivations implements ActivationSource {
 
     @Override
     public NDList next(NDManager manager, int rows) {
-        return batches.next(manager, rows);
+        NDList batch = batches.next(manager, rows);
+        // The producer reads ahead past the cache's end near the end of every run; only a batch served from a refill that started over counts.
+        long wraps = passes.wrapsOf(batches.position().windows() - 1);
+        if (wraps > wrapsServed) {
+            wrapsServed = wraps;
+            LOG.warnf("the run needs more rows than the activation cache %s holds (%,d passes); starting over from its first pass"
+                    + " (reading it for the %d%s time)", files.uri(), manifest.info().passes(), wraps + 1, wraps == 1 ? "nd" : wraps == 2 ? "rd" : "th");
+        }
+        return batch;
     }
 
     /** The live stream's position, and where in the cache its input stands: the next pass, and how often the cache was read through. */
@@ -161,7 +170,7 @@ public final class CachedActivations implements ActivationSource {
 
     @Override
     public String describe() {
-        long wraps = passes.wraps();
+        long wraps = wrapsServed;
         return "activation cache " + files.uri() + " (" + String.format("%,d", manifest.trainingRows()) + " rows, "
                 + manifest.info().dtype() + ", at " + String.join(", ", hooks) + ")"
                 + (wraps == 0 ? "" : ", read through " + (wraps + 1) + " times: the run needs more rows than it holds");
@@ -185,7 +194,6 @@ public final class CachedActivations implements ActivationSource {
         private final List<CacheLayout.IndexManifest> indexes;
         private final int rowsPerPass;
         private long read;      // passes read since the start of the stream, over every wrap
-        private volatile long wrapsSeen;
 
         CachePasses(CacheRows rows, CacheLayout.Manifest manifest, int windowsPerPass, Device device) {
             this.rows = rows;
@@ -214,17 +222,10 @@ public final class CachedActivations implements ActivationSource {
             return (windows / windowsPerPass) / cachePasses;
         }
 
-        long wraps() {
-            return wrapsSeen;
-        }
-
         @Override
         public ActivationProducer.Pass next(NDManager manager) {
             long pass = read % cachePasses;
             if (pass == 0 && read > 0) {
-                wrapsSeen = read / cachePasses;
-                LOG.warnf("the activation cache's %,d passes are used up; starting over from its first pass (read %d times so far)",
-                        cachePasses, wrapsSeen + 1);
                 rows.seek(0, 0);
             }
             long first = pass * windowsPerPass;
@@ -240,7 +241,6 @@ public final class CachedActivations implements ActivationSource {
         /** Continues after {@code windows} windows of the stream: at the pass they end. */
         void restore(long windows) {
             read = windows / windowsPerPass;
-            wrapsSeen = read / cachePasses;
             seekPass(read % cachePasses);
         }
 
