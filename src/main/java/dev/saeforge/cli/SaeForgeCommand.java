@@ -19,7 +19,7 @@ import picocli.CommandLine.ScopeType;
         subcommands = {ValidateCommand.class, ExampleCommand.class, TrainCommand.class, CheckpointsCommand.class,
                 ModelCommand.class, ActivationsCommand.class, PretokenizeCommand.class, BenchCommand.class, SubmitCommand.class, GetCommand.class,
                 DescribeCommand.class, LogsCommand.class, CancelCommand.class, DeleteCommand.class, OperatorCommand.class,
-                ReportCommand.class, PublishCommand.class},
+                ReportCommand.class, PublishCommand.class, CacheCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:done as asked",

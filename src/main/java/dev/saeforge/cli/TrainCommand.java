@@ -107,7 +107,7 @@ public class TrainCommand implements Callable<Integer> {
         }
         TrainingRun run;
         try {
-            run = target.file != null ? fromFile(target.file, err) : fromCluster(RunReference.parse(target.run), err);
+            run = target.file != null ? fromFile(target.file, err) : fromCluster(client, RunReference.parse(target.run), err);
         } catch (IllegalArgumentException e) {
             err.println(e.getMessage());
             return ExitCodes.INVALID_INPUT;
@@ -207,11 +207,12 @@ public class TrainCommand implements Callable<Integer> {
         return env;
     }
 
-    private static TrainingRun fromFile(Path file, PrintWriter err) {
+    /** The one TrainingRun of {@code file}, or null after saying why not on {@code err}. */
+    static TrainingRun fromFile(Path file, PrintWriter err) {
         try {
             List<TrainingRun> runs = TrainingRuns.read(file);
             if (runs.size() != 1) {
-                err.println(file + ": holds " + runs.size() + " TrainingRuns; train takes one");
+                err.println(file + ": holds " + runs.size() + " TrainingRuns; expected one");
                 return null;
             }
             return runs.get(0);
@@ -225,7 +226,7 @@ public class TrainCommand implements Callable<Integer> {
     }
 
     /** The stored run, checked as a file would be; the API server's own fields are not part of the spec. */
-    private TrainingRun fromCluster(RunReference reference, PrintWriter err) {
+    static TrainingRun fromCluster(KubernetesClient client, RunReference reference, PrintWriter err) {
         TrainingRun stored = client.resources(TrainingRun.class).inNamespace(reference.namespace()).withName(reference.name()).get();
         if (stored == null) {
             err.println("saeforge: TrainingRun " + reference + " does not exist");
