@@ -108,11 +108,7 @@ public final class CachedActivations implements ActivationSource {
 
     @Override
     public int dIn(String hook) {
-        int index = hooks.indexOf(hook);
-        if (index < 0) {
-            throw new IllegalArgumentException("this stream serves " + hooks + ", not " + hook);
-        }
-        return widths.get(index);
+        return batches.width(hook);
     }
 
     @Override
@@ -278,9 +274,8 @@ public final class CachedActivations implements ActivationSource {
     }
 
     /** The cache's held-out rows, batch after batch, starting over after the last. */
-    private final class HeldOut implements ActivationSource {
+    private final class HeldOut extends HeldOutStream {
         private final CacheRows rows = new CacheRows(files, heldOutShards(manifest), hooks, widths, device);
-        private long taken;
 
         HeldOut() {
             rows.seek(0, 0);
@@ -324,23 +319,8 @@ public final class CachedActivations implements ActivationSource {
                 NDScope.register(batch);
                 out.add(batch);
             }
-            taken++;
+            served();
             return out;
-        }
-
-        @Override
-        public Map<String, Object> position() {
-            return Map.of("batches", taken);
-        }
-
-        @Override
-        public void seek(Map<String, Object> position) {
-            throw new UnsupportedOperationException("the held-out activations are read from their start only");
-        }
-
-        @Override
-        public ActivationSource heldOut() {
-            return this;
         }
 
         @Override

@@ -57,7 +57,7 @@ public final class LanguageModelActivations implements ActivationSource {
             buffers.add(new MixingBuffer(bufferRows, batchRows, dataset.mixingFraction, seed));
         }
         this.windows = data.trainingWindows();
-        ActivationProducer producer = new ActivationProducer(new ForwardPasses(data.model(), hooks, windows, data.keptRows(), threads), buffers);
+        ActivationProducer producer = new ActivationProducer(new ForwardPasses(data, hooks, windows, threads), buffers);
         this.batches = new ServedBatches(producer, hookNames, hooks.stream().map(h -> h.width(data.model().config())).toList(), batchRows,
                 start -> windows.restore(start.text(), start.windows()));
     }
@@ -98,15 +98,7 @@ public final class LanguageModelActivations implements ActivationSource {
 
     @Override
     public int dIn(String hook) {
-        return hooks.get(indexOf(hook)).width(data.model().config());
-    }
-
-    private int indexOf(String hook) {
-        int index = hookNames.indexOf(hook);
-        if (index < 0) {
-            throw new IllegalArgumentException("this stream serves " + hookNames + ", not " + hook);
-        }
-        return index;
+        return batches.width(hook);
     }
 
     @Override

@@ -51,6 +51,15 @@ final class ServedBatches implements AutoCloseable {
         this.rewind = rewind;
     }
 
+    /** The width of the rows served at {@code hook}. */
+    int width(String hook) {
+        int index = hooks.indexOf(hook);
+        if (index < 0) {
+            throw new IllegalArgumentException("this stream serves " + hooks + ", not " + hook);
+        }
+        return widths.get(index);
+    }
+
     NDList next(NDManager manager, int rows) {
         if (rows != batchRows) {
             throw new IllegalArgumentException("this source serves batches of " + batchRows + " rows (spec.training.batchSizeTokens), not " + rows);
