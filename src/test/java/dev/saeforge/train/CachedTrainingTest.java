@@ -206,6 +206,24 @@ class CachedTrainingTest {
                 .containsExactlyInAnyOrder("blocks.1.hook_mlp_out", "blocks.0.hook_resid_post");
     }
 
+    /** A run that needs more rows than the cache holds (5,120 of its 3,072) reads it again from the start, and says so. */
+    @Test
+    void aCacheReadPastItsEndStartsOverAndSaysSo() throws Exception {
+        TrainingRun longer = run("run", withCache(RUN.replace("tokens: 2560", "tokens: 5120"), dir.resolve("cache").toString(), "read"));
+        CacheFiles files = CacheFiles.open(dir.resolve("cache").toString(), Map.of());
+        try (CachedActivations source = CachedActivations.open(files, longer.getSpec(), List.of("blocks.1.hook_mlp_out"), Device.cpu());
+             ai.djl.ndarray.NDManager manager = ai.djl.ndarray.NDManager.newBaseManager(Device.cpu())) {
+            assertThat(source.describe()).doesNotContain("read through");
+            for (int step = 0; step < 5120 / 64; step++) {
+                try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
+                    source.next(manager, 64);
+                }
+            }
+            assertThat(source.describe()).contains("read through 2 times: the run needs more rows than it holds");
+            assertThat(source.position()).containsEntry("cache_wraps", 1L);
+        }
+    }
+
     /** The same cache in the in-test S3 server: read from there, it trains the same weights as read from the directory. */
     @Test
     void aCacheInS3TrainsTheSameWeights() throws Exception {
