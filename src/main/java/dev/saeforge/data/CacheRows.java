@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -235,6 +236,8 @@ final class CacheRows implements AutoCloseable {
             List<NDArray> rows = new ArrayList<>();
             for (int h = 0; h < hooks.size(); h++) {
                 NDArray hookRows = SafetensorsArrays.readFloat32(reader, hooks.get(h), shardManager);
+                // A shard outlives the caller's scope (a seek or the held-out rows load one on the trainer's thread).
+                NDScope.unregister(hookRows);
                 if (hookRows.getShape().dimension() != 2 || hookRows.getShape().get(0) != ref.rows()
                         || hookRows.getShape().get(1) != widths.get(h)) {
                     throw new IOException(files.uri() + "/" + ref.path() + ": " + hooks.get(h) + " has shape " + hookRows.getShape()

@@ -188,6 +188,7 @@ class CachedTrainingTest {
         assertThat(summary.explainedVariance()).isGreaterThanOrEqualTo(0.85);
     }
 
+    /** One shard holds the whole cache here: it stays loaded from the first batch drawn (inside the trainer's scope) to the last. */
     @Test
     void aRunOfSeveralSaesReadsOneCacheForAllTheirHooks() throws Exception {
         String yaml = withCache(RUN.replace("""
@@ -196,7 +197,7 @@ class CachedTrainingTest {
                   saes:
                     - {name: mlp, hook: blocks.1.hook_mlp_out, sae: {expansionFactor: 2}}
                     - {name: resid, hook: blocks.0.hook_resid_post, sae: {expansionFactor: 2}}
-                """), dir.resolve("sweep-cache").toString(), "auto");
+                """), dir.resolve("sweep-cache").toString(), "auto").replace("rowsPerShard: 100", "rowsPerShard: 65536");
         TrainingRun run = run("sweep", yaml);
         Summary summary = train(run, dir.resolve("sweep"), null);
         assertThat(summary.saes()).extracting(Summary.SaeSummary::hook).containsExactly("blocks.1.hook_mlp_out", "blocks.0.hook_resid_post");
