@@ -86,6 +86,9 @@ final class CacheRows implements AutoCloseable {
     /** Moves to row {@code row} of shard {@code shard} (row 0 of shard 0: the start). */
     void seek(int shard, int row) {
         if (shard != this.shard) {
+            if (aheadShard != shard) {
+                discardAhead();
+            }
             unload();
             this.shard = shard - 1;
             if (shard < shards.size()) {
@@ -275,9 +278,8 @@ final class CacheRows implements AutoCloseable {
         }
     }
 
-    @Override
-    public void close() {
-        fetcher.shutdownNow();
+    /** Drops the shard fetched ahead, deleting its temporary copy. */
+    private void discardAhead() {
         if (ahead != null) {
             try {
                 Fetched fetched = ahead.get();
@@ -287,7 +289,15 @@ final class CacheRows implements AutoCloseable {
             } catch (Exception ignored) {
                 // nothing was fetched, or the fetch failed: nothing to delete
             }
+            ahead = null;
+            aheadShard = -1;
         }
+    }
+
+    @Override
+    public void close() {
+        discardAhead();   // before the shutdown: a fetch still queued would never finish
+        fetcher.shutdownNow();
         unload();
         manager.close();
     }
