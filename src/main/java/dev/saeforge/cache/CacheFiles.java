@@ -60,6 +60,12 @@ public abstract sealed class CacheFiles {
     /** The file's content as a stream (the caller closes it), if it exists. */
     public abstract Optional<InputStream> open(String path) throws IOException;
 
+    /**
+     * The file {@code path} as a local file a reader can open: a local cache's own file, or an
+     * object downloaded to the same relative path under {@code scratch}; empty when it does not exist.
+     */
+    public abstract Optional<Path> fetch(String path, Path scratch) throws IOException;
+
     /** Writes {@code bytes} as {@code path}, atomically. */
     public abstract void put(String path, byte[] bytes) throws IOException;
 
@@ -164,6 +170,12 @@ public abstract sealed class CacheFiles {
         }
 
         @Override
+        public Optional<Path> fetch(String path, Path scratch) {
+            Path file = resolve(path);
+            return Files.isRegularFile(file) ? Optional.of(file) : Optional.empty();
+        }
+
+        @Override
         public void put(String path, byte[] bytes) throws IOException {
             Path target = resolve(path);
             Path part = temporary(target);
@@ -259,6 +271,22 @@ public abstract sealed class CacheFiles {
         @Override
         public Optional<InputStream> open(String path) throws IOException {
             return Optional.ofNullable(objects.open(key(path)));
+        }
+
+        @Override
+        public Optional<Path> fetch(String path, Path scratch) throws IOException {
+            Optional<InputStream> in = open(path);
+            if (in.isEmpty()) {
+                return Optional.empty();
+            }
+            Path target = scratch.resolve(path);
+            Files.createDirectories(target.getParent());
+            Path part = target.resolveSibling(target.getFileName() + TEMPORARY + UUID.randomUUID());
+            try (InputStream stream = in.get()) {
+                Files.copy(stream, part, StandardCopyOption.REPLACE_EXISTING);
+            }
+            Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            return Optional.of(target);
         }
 
         @Override

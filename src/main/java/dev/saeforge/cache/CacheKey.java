@@ -41,8 +41,7 @@ public record CacheKey(String model, String revision, String modelDtype, String 
      */
     public static CacheKey of(TrainingRunSpec spec, List<String> hooks, InputFiles inputs, String modelDtype) {
         DatasetSpec dataset = spec.dataset;
-        String dtype = spec.activations != null && spec.activations.cache != null && spec.activations.cache.dtype != null
-                ? spec.activations.cache.dtype.value() : modelDtype;
+        String dtype = storedDtype(spec, modelDtype);
         Map<String, Object> packing = new LinkedHashMap<>();
         packing.put("contextSize", dataset.contextSize);
         packing.put("prependBos", dataset.prependBos);
@@ -72,6 +71,18 @@ public record CacheKey(String model, String revision, String modelDtype, String 
             }
         }
         return new CacheKey(spec.model.uri, inputs.modelRevision(), modelDtype, dtype, List.copyOf(hooks), dataset.uri, files, packing);
+    }
+
+    /**
+     * The dtype rows are stored in: spec.activations.cache.dtype, else the forward's precision
+     * {@code modelDtype} (a float16 forward is stored as float32, which holds it exactly: a cache
+     * is bfloat16 or float32).
+     */
+    public static String storedDtype(TrainingRunSpec spec, String modelDtype) {
+        if (spec.activations != null && spec.activations.cache != null && spec.activations.cache.dtype != null) {
+            return spec.activations.cache.dtype.value();
+        }
+        return "bfloat16".equals(modelDtype) ? "bfloat16" : "float32";
     }
 
     /**

@@ -7,7 +7,6 @@ import dev.saeforge.data.LanguageModelData;
 import dev.saeforge.data.TrainingWindows;
 import dev.saeforge.lm.HookPoint;
 import dev.saeforge.store.Safetensors;
-import dev.saeforge.tensor.Precision;
 import dev.saeforge.tensor.Torch;
 
 import java.io.IOException;
@@ -107,20 +106,9 @@ public final class CacheWriter {
         this.files = files;
         this.listener = listener;
         this.plan = CachePlan.of(spec);
-        this.dtype = storedDtype(spec, data.model().precision());
+        this.dtype = CacheKey.storedDtype(spec, data.model().precision().toString());
         this.stored = dtype.equals("bfloat16") ? Safetensors.Dtype.BF16 : Safetensors.Dtype.F32;
         this.rowsPerShard = spec.activations.cache.rowsPerShard;
-    }
-
-    /**
-     * The stored dtype: spec.activations.cache.dtype, else the model's forward precision
-     * (float16 forwards are stored as float32, which holds them exactly; the cache has no float16).
-     */
-    static String storedDtype(TrainingRunSpec spec, Precision forward) {
-        if (spec.activations.cache.dtype != null) {
-            return spec.activations.cache.dtype.value();
-        }
-        return forward == Precision.BFLOAT16 ? "bfloat16" : "float32";
     }
 
     /** The cache's description for {@code of} indexes: what every writer writes as cache.json. */

@@ -12,11 +12,8 @@ import dev.saeforge.cache.CacheWriter;
 import dev.saeforge.data.LanguageModelData;
 import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.ModelSources;
-import dev.saeforge.operator.RunReference;
-import dev.saeforge.store.Failures;
 import dev.saeforge.train.Training;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import jakarta.inject.Inject;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -63,6 +60,20 @@ public class CacheCommand extends ParentCommand {
 
     interface CacheWork {
         int run(CacheFiles files, PrintWriter out, PrintWriter err) throws IOException;
+    }
+
+    /** A command on the cache at URI. */
+    abstract static class OnCache implements Callable<Integer>, CacheWork {
+        @Parameters(paramLabel = "URI", description = "The cache's location: s3://BUCKET/PREFIX, file://PATH or a directory.")
+        String uri;
+
+        @Spec
+        CommandSpec command;
+
+        @Override
+        public Integer call() {
+            return withCache(command, uri, this);
+        }
     }
 
     /** The cache's description, or a refusal naming the location. */
@@ -118,21 +129,12 @@ public class CacheCommand extends ParentCommand {
                         + dev.saeforge.api.ActivationsSpec.MAX_PARALLELISM + " and 0 <= I < N");
                 return ExitCodes.INVALID_INPUT;
             }
-            TrainingRun run;
-            try {
-                run = target.file != null ? TrainCommand.fromFile(target.file, err)
-                        : TrainCommand.fromCluster(client, RunReference.parse(target.run), err);
-            } catch (IllegalArgumentException e) {
-                err.println("saeforge: " + e.getMessage());
-                return ExitCodes.INVALID_INPUT;
-            } catch (KubernetesClientException e) {
-                err.println("saeforge: cannot read TrainingRun " + target.run + ": " + e.getMessage());
-                return ExitCodes.FAILURE;
+            TrainCommand.Read read = TrainCommand.read(target.file, target.run, client, err);
+            if (read.run() == null) {
+                return read.exitCode();
             }
-            if (run == null) {
-                return ExitCodes.INVALID_INPUT;
-            }
-            String source = target.file != null ? target.file.toString() : "trainingrun " + target.run;
+            TrainingRun run = read.run();
+            String source = read.source();
             TrainingRunSpec spec = run.getSpec();
             if (spec.activations == null || spec.activations.cache == null) {
                 err.println("saeforge: " + source + ": spec.activations.cache is not set; expected {uri: s3://BUCKET/PREFIX or a directory}"
@@ -167,70 +169,56 @@ public class CacheCommand extends ParentCommand {
                 err.println("saeforge: " + source + ": " + e.getMessage());
                 return ExitCodes.INVALID_INPUT;
             } catch (Exception e) {
-                if (Failures.isTransient(e)) {
-                    err.println("saeforge: the cache build stopped by a transient failure; exiting with " + ExitCodes.RESUME
-                            + " so that a new attempt resumes from the last complete shard: " + FailureMessages.describe(e));
-                    return ExitCodes.RESUME;
-                }
-                err.println("saeforge: the cache build failed: " + FailureMessages.describe(e));
-                return ExitCodes.FAILURE;
+                return FailureMessages.failed(err, "the cache build", "the last complete shard", e);
             }
         }
     }
 
     @Command(name = "ls", mixinStandardHelpOptions = true,
             description = "List a cache: what it holds (its key) and each index's shards, rows, bytes and whether it is complete.")
-    static class ListCommand implements Callable<Integer> {
-        @Parameters(paramLabel = "URI", description = "The cache's location: s3://BUCKET/PREFIX, file://PATH or a directory.")
-        String uri;
-
+    static class ListCommand extends OnCache {
         @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "Print yaml or json instead of a table.")
         OutputFormat output;
-
-        @Spec
-        CommandSpec command;
 
         /** One index (or held_out) as listed. */
         record IndexState(String index, long shards, long rows, long bytes, boolean complete) {
         }
 
         @Override
-        public Integer call() {
-            return withCache(command, uri, (files, out, err) -> {
-                CacheLayout.Info info = info(files);
-                CacheManifests.Completeness state = CacheManifests.complete(files);
-                List<IndexState> indexes = new ArrayList<>();
-                for (int i = 0; i < info.of(); i++) {
-                    indexes.add(state(files, Integer.toString(i), i, info.of()));
-                }
-                indexes.add(state(files, CacheLayout.HELD_OUT, -1, info.of()));
-                if (output != null) {
-                    Map<String, Object> document = new LinkedHashMap<>();
-                    document.put("uri", files.uri());
-                    document.put("complete", state.complete());
-                    document.put("missing", state.missing());
-                    document.put("info", info);
-                    document.put("indexes", indexes);
-                    Printing.printDocument(out, document, output);
-                    return ExitCodes.OK;
-                }
-                out.printf("Cache:     %s (%s)%n", files.uri(), state.complete() ? "complete" : "not complete");
-                out.printf("Model:     %s at %s, forward in %s, stored as %s%n", info.key().model(), info.key().revision(), info.key().modelDtype(),
-                        info.dtype());
-                out.printf("Hooks:     %s%n", String.join(", ", info.hooks().stream().map(h -> h.hook() + " (" + h.width() + ")").toList()));
-                out.printf("Dataset:   %s (%d file%s), windows of %s tokens%n", info.key().dataset(), info.key().datasetFiles().size(),
-                        info.key().datasetFiles().size() == 1 ? "" : "s", info.key().packing().get("contextSize"));
-                out.printf("Passes:    %,d of %,d rows at most, over %d index%s; %,d rows per shard; %,d held-out rows%n", info.passes(),
-                        info.rowsPerPass(), info.of(), info.of() == 1 ? "" : "es", info.rowsPerShard(), info.heldOutRows());
-                List<String[]> rows = new ArrayList<>();
-                rows.add(new String[]{"INDEX", "SHARDS", "ROWS", "BYTES", "COMPLETE"});
-                for (IndexState index : indexes) {
-                    rows.add(new String[]{index.index(), Long.toString(index.shards()), String.format("%,d", index.rows()),
-                            Printing.bytes(index.bytes()), index.complete() ? "yes" : "no"});
-                }
-                Printing.table(out, rows);
+        public int run(CacheFiles files, PrintWriter out, PrintWriter err) throws IOException {
+            CacheLayout.Info info = info(files);
+            CacheManifests.Completeness state = CacheManifests.complete(files);
+            List<IndexState> indexes = new ArrayList<>();
+            for (int i = 0; i < info.of(); i++) {
+                indexes.add(state(files, Integer.toString(i), i, info.of()));
+            }
+            indexes.add(state(files, CacheLayout.HELD_OUT, -1, info.of()));
+            if (output != null) {
+                Map<String, Object> document = new LinkedHashMap<>();
+                document.put("uri", files.uri());
+                document.put("complete", state.complete());
+                document.put("missing", state.missing());
+                document.put("info", info);
+                document.put("indexes", indexes);
+                Printing.printDocument(out, document, output);
                 return ExitCodes.OK;
-            });
+            }
+            out.printf("Cache:     %s (%s)%n", files.uri(), state.complete() ? "complete" : "not complete");
+            out.printf("Model:     %s at %s, forward in %s, stored as %s%n", info.key().model(), info.key().revision(), info.key().modelDtype(),
+                    info.dtype());
+            out.printf("Hooks:     %s%n", String.join(", ", info.hooks().stream().map(h -> h.hook() + " (" + h.width() + ")").toList()));
+            out.printf("Dataset:   %s (%d file%s), windows of %s tokens%n", info.key().dataset(), info.key().datasetFiles().size(),
+                    info.key().datasetFiles().size() == 1 ? "" : "s", info.key().packing().get("contextSize"));
+            out.printf("Passes:    %,d of %,d rows at most, over %d index%s; %,d rows per shard; %,d held-out rows%n", info.passes(),
+                    info.rowsPerPass(), info.of(), info.of() == 1 ? "" : "es", info.rowsPerShard(), info.heldOutRows());
+            List<String[]> rows = new ArrayList<>();
+            rows.add(new String[]{"INDEX", "SHARDS", "ROWS", "BYTES", "COMPLETE"});
+            for (IndexState index : indexes) {
+                rows.add(new String[]{index.index(), Long.toString(index.shards()), String.format("%,d", index.rows()),
+                        Printing.bytes(index.bytes()), index.complete() ? "yes" : "no"});
+            }
+            Printing.table(out, rows);
+            return ExitCodes.OK;
         }
 
         /** An index's shards so far: from its manifest when complete, else from the shard records written. */
@@ -254,70 +242,54 @@ public class CacheCommand extends ParentCommand {
 
     @Command(name = "verify", mixinStandardHelpOptions = true,
             description = "Check that a cache is complete and that every shard has the size and sha256 its record names; exit 1 if not.")
-    static class VerifyCommand implements Callable<Integer> {
-        @Parameters(paramLabel = "URI", description = "The cache's location: s3://BUCKET/PREFIX, file://PATH or a directory.")
-        String uri;
-
-        @Spec
-        CommandSpec command;
-
+    static class VerifyCommand extends OnCache {
         @Override
-        public Integer call() {
-            return withCache(command, uri, (files, out, err) -> {
-                info(files);
-                CacheManifests.Completeness state = CacheManifests.complete(files);
-                if (!state.complete()) {
-                    state.missing().forEach(m -> err.println("saeforge: " + files.uri() + ": " + m));
-                    return ExitCodes.FAILURE;
-                }
-                CacheLayout.Manifest manifest = state.manifest().orElseThrow();
-                List<String> bad = new ArrayList<>();
-                long shards = 0;
-                long bytes = 0;
-                List<CacheLayout.IndexManifest> parts = new ArrayList<>(manifest.indexes());
-                parts.add(manifest.heldOut());
-                for (CacheLayout.IndexManifest part : parts) {
-                    String directory = CacheManifests.directory(part.index(), manifest.info().of());
-                    for (CacheLayout.ShardRecord shard : part.shards()) {
-                        shards++;
-                        bytes += shard.bytes();
-                        if (!CacheWriter.verifies(files, directory, shard)) {
-                            bad.add(directory + "/" + shard.file());
-                        }
+        public int run(CacheFiles files, PrintWriter out, PrintWriter err) throws IOException {
+            info(files);
+            CacheManifests.Completeness state = CacheManifests.complete(files);
+            if (!state.complete()) {
+                state.missing().forEach(m -> err.println("saeforge: " + files.uri() + ": " + m));
+                return ExitCodes.FAILURE;
+            }
+            CacheLayout.Manifest manifest = state.manifest().orElseThrow();
+            List<String> bad = new ArrayList<>();
+            long shards = 0;
+            long bytes = 0;
+            List<CacheLayout.IndexManifest> parts = new ArrayList<>(manifest.indexes());
+            parts.add(manifest.heldOut());
+            for (CacheLayout.IndexManifest part : parts) {
+                String directory = CacheManifests.directory(part.index(), manifest.info().of());
+                for (CacheLayout.ShardRecord shard : part.shards()) {
+                    shards++;
+                    bytes += shard.bytes();
+                    if (!CacheWriter.verifies(files, directory, shard)) {
+                        bad.add(directory + "/" + shard.file());
                     }
                 }
-                if (!bad.isEmpty()) {
-                    bad.forEach(file -> err.println("saeforge: " + files.uri() + "/" + file + ": missing, or its size or sha256 differs from its record"));
-                    err.printf("saeforge: %d of %d shards do not verify; rebuild their indexes (saeforge cache build --index I --of %d)%n",
-                            bad.size(), shards, manifest.info().of());
-                    return ExitCodes.FAILURE;
-                }
-                out.printf("cache %s: complete; %d shards, %s, verified%n", files.uri(), shards, Printing.bytes(bytes));
-                return ExitCodes.OK;
-            });
+            }
+            if (!bad.isEmpty()) {
+                bad.forEach(file -> err.println("saeforge: " + files.uri() + "/" + file + ": missing, or its size or sha256 differs from its record"));
+                err.printf("saeforge: %d of %d shards do not verify; rebuild their indexes (saeforge cache build --index I --of %d)%n",
+                        bad.size(), shards, manifest.info().of());
+                return ExitCodes.FAILURE;
+            }
+            out.printf("cache %s: complete; %d shards, %s, verified%n", files.uri(), shards, Printing.bytes(bytes));
+            return ExitCodes.OK;
         }
     }
 
     @Command(name = "rm", mixinStandardHelpOptions = true,
             description = "Delete a cache: the files its layout names (cache.json, manifests, index and held-out shards), nothing else.")
-    static class RemoveCommand implements Callable<Integer> {
-        @Parameters(paramLabel = "URI", description = "The cache's location: s3://BUCKET/PREFIX, file://PATH or a directory.")
-        String uri;
-
-        @Spec
-        CommandSpec command;
-
+    static class RemoveCommand extends OnCache {
         @Override
-        public Integer call() {
-            return withCache(command, uri, (files, out, err) -> {
-                if (CacheManifests.info(files).isEmpty()) {
-                    err.println("saeforge: " + files.uri() + " holds no activation cache (no " + CacheLayout.INFO + "); nothing deleted");
-                    return ExitCodes.INVALID_INPUT;
-                }
-                int deleted = files.deleteCache();
-                out.printf("deleted the cache at %s (%d files)%n", files.uri(), deleted);
-                return ExitCodes.OK;
-            });
+        public int run(CacheFiles files, PrintWriter out, PrintWriter err) throws IOException {
+            if (CacheManifests.info(files).isEmpty()) {
+                err.println("saeforge: " + files.uri() + " holds no activation cache (no " + CacheLayout.INFO + "); nothing deleted");
+                return ExitCodes.INVALID_INPUT;
+            }
+            int deleted = files.deleteCache();
+            out.printf("deleted the cache at %s (%d files)%n", files.uri(), deleted);
+            return ExitCodes.OK;
         }
     }
 }

@@ -27,6 +27,21 @@ final class FailureMessages {
         return refused ? ExitCodes.INVALID_INPUT : ExitCodes.FAILURE;
     }
 
+    /**
+     * The exit code of a long command ({@code what}: "training") that failed: {@link ExitCodes#RESUME}
+     * for a transient failure, after saying that a new attempt resumes from {@code resumesFrom};
+     * {@link ExitCodes#FAILURE} otherwise.
+     */
+    static int failed(PrintWriter err, String what, String resumesFrom, Exception e) {
+        if (dev.saeforge.store.Failures.isTransient(e)) {
+            err.println("saeforge: " + what + " stopped by a transient failure; exiting with " + ExitCodes.RESUME
+                    + " so that a new attempt resumes from " + resumesFrom + ": " + describe(e));
+            return ExitCodes.RESUME;
+        }
+        err.println("saeforge: " + what + " failed: " + describe(e));
+        return ExitCodes.FAILURE;
+    }
+
     static String describe(Throwable e) {
         if (e instanceof UncheckedIOException && e.getCause() != null) {
             e = e.getCause();

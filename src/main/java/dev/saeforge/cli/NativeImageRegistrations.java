@@ -40,6 +40,18 @@ final class NativeImageRegistrations {
     }
 
     /**
+     * The activation cache's JSON records (cache.json, shard records, manifests), which Jackson
+     * reads and writes through their record accessors and canonical constructors, and what
+     * {@code saeforge cache ls -o} prints.
+     */
+    @RegisterForReflection(targets = {dev.saeforge.cache.CacheKey.class, dev.saeforge.cache.CacheLayout.Info.class,
+            dev.saeforge.cache.CacheLayout.HookWidth.class, dev.saeforge.cache.CacheLayout.ShardRecord.class,
+            dev.saeforge.cache.CacheLayout.IndexManifest.class, dev.saeforge.cache.CacheLayout.Manifest.class,
+            CacheCommand.ListCommand.IndexState.class})
+    static final class CacheRecords {
+    }
+
+    /**
      * The MinIO SDK parses S3's XML answers with simple-xml, which fills the io.minio.messages
      * classes field by field and builds its own label and extractor objects through
      * Class.getConstructor. The message roots are the answers and requests of the calls
@@ -66,7 +78,7 @@ final class NativeImageRegistrations {
     @RegisterForReflection(classNames = {
             "io.minio.GetObjectArgs", "io.minio.GetObjectArgs$Builder", "io.minio.ListObjectsArgs", "io.minio.ListObjectsArgs$Builder",
             "io.minio.PutObjectArgs", "io.minio.PutObjectArgs$Builder", "io.minio.RemoveObjectArgs", "io.minio.RemoveObjectArgs$Builder",
-            "io.minio.StatObjectArgs", "io.minio.StatObjectArgs$Builder"})
+            "io.minio.StatObjectArgs", "io.minio.StatObjectArgs$Builder", "io.minio.UploadObjectArgs", "io.minio.UploadObjectArgs$Builder"})
     static final class S3Calls {
     }
 

@@ -20,7 +20,6 @@ import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.operator.RunReference;
 import dev.saeforge.operator.RunStatusReporter;
 import dev.saeforge.store.CheckpointStore;
-import dev.saeforge.store.Failures;
 import dev.saeforge.store.S3Settings;
 import dev.saeforge.telemetry.TrainingTelemetry;
 import dev.saeforge.train.StopRequest;
@@ -105,20 +104,12 @@ public class TrainCommand implements Callable<Integer> {
             err.println("--stop-after-steps must be at least 1, got " + stopAfterSteps);
             return ExitCodes.INVALID_INPUT;
         }
-        TrainingRun run;
-        try {
-            run = target.file != null ? fromFile(target.file, err) : fromCluster(client, RunReference.parse(target.run), err);
-        } catch (IllegalArgumentException e) {
-            err.println(e.getMessage());
-            return ExitCodes.INVALID_INPUT;
-        } catch (KubernetesClientException e) {
-            err.println("saeforge: cannot read TrainingRun " + target.run + ": " + e.getMessage());
-            return ExitCodes.FAILURE;
+        Read read = read(target.file, target.run, client, err);
+        if (read.run() == null) {
+            return read.exitCode();
         }
-        if (run == null) {
-            return ExitCodes.INVALID_INPUT;
-        }
-        String source = target.file != null ? target.file.toString() : "trainingrun " + target.run;
+        TrainingRun run = read.run();
+        String source = read.source();
         StopRequest stop = new StopRequest();
         TrainingTelemetry telemetry = new TrainingTelemetry(openTelemetry, TrainingTelemetry.runAttributes(
                 run.getMetadata().getName(), run.getMetadata().getNamespace(),
@@ -163,13 +154,7 @@ public class TrainCommand implements Callable<Integer> {
             err.println("saeforge: " + source + ": " + e.getMessage());
             return ExitCodes.INVALID_INPUT;
         } catch (Exception e) {
-            if (Failures.isTransient(e)) {
-                err.println("saeforge: training stopped by a transient failure; exiting with " + ExitCodes.RESUME
-                        + " so that a new attempt resumes from the last complete checkpoint: " + FailureMessages.describe(e));
-                return ExitCodes.RESUME;
-            }
-            err.println("saeforge: training failed: " + FailureMessages.describe(e));
-            return ExitCodes.FAILURE;
+            return FailureMessages.failed(err, "training", "the last complete checkpoint", e);
         } finally {
             out.flush();
             err.flush();
@@ -207,8 +192,30 @@ public class TrainCommand implements Callable<Integer> {
         return env;
     }
 
+    /**
+     * A TrainingRun read from a file or the cluster, and what names it in messages ("trainingrun
+     * NS/NAME"); with no run, the exit code of why not, said on err.
+     */
+    record Read(TrainingRun run, int exitCode, String source) {
+    }
+
+    /** The run of {@code file}, else the cluster's TrainingRun {@code reference} (NAMESPACE/NAME). */
+    static Read read(Path file, String reference, KubernetesClient client, PrintWriter err) {
+        String source = file != null ? file.toString() : "trainingrun " + reference;
+        try {
+            TrainingRun run = file != null ? fromFile(file, err) : fromCluster(client, RunReference.parse(reference), err);
+            return new Read(run, ExitCodes.INVALID_INPUT, source);
+        } catch (IllegalArgumentException e) {
+            err.println(e.getMessage());
+            return new Read(null, ExitCodes.INVALID_INPUT, source);
+        } catch (KubernetesClientException e) {
+            err.println("saeforge: cannot read TrainingRun " + reference + ": " + e.getMessage());
+            return new Read(null, ExitCodes.FAILURE, source);
+        }
+    }
+
     /** The one TrainingRun of {@code file}, or null after saying why not on {@code err}. */
-    static TrainingRun fromFile(Path file, PrintWriter err) {
+    private static TrainingRun fromFile(Path file, PrintWriter err) {
         try {
             List<TrainingRun> runs = TrainingRuns.read(file);
             if (runs.size() != 1) {
@@ -226,7 +233,7 @@ public class TrainCommand implements Callable<Integer> {
     }
 
     /** The stored run, checked as a file would be; the API server's own fields are not part of the spec. */
-    static TrainingRun fromCluster(KubernetesClient client, RunReference reference, PrintWriter err) {
+    private static TrainingRun fromCluster(KubernetesClient client, RunReference reference, PrintWriter err) {
         TrainingRun stored = client.resources(TrainingRun.class).inNamespace(reference.namespace()).withName(reference.name()).get();
         if (stored == null) {
             err.println("saeforge: TrainingRun " + reference + " does not exist");

@@ -51,6 +51,13 @@ class CacheKeyTest {
     }
 
     @Test
+    void rowsAreStoredInTheSpecsDtypeElseTheForwardsWithFloat16HeldExactlyAsFloat32() throws Exception {
+        assertThat(CacheKey.of(spec("", ""), List.of("blocks.1.hook_mlp_out"), INPUTS, "bfloat16").dtype()).isEqualTo("bfloat16");
+        assertThat(CacheKey.of(spec("", ""), List.of("blocks.1.hook_mlp_out"), INPUTS, "float16").dtype()).isEqualTo("float32");
+        assertThat(CacheKey.of(spec("", ", dtype: float32"), List.of("blocks.1.hook_mlp_out"), INPUTS, "bfloat16").dtype()).isEqualTo("float32");
+    }
+
+    @Test
     void aKeyReadBackFromJsonHasNoDifferencesThoughItsNumbersChangedType() throws Exception {
         CacheKey key = key(spec("", ""), List.of("blocks.1.hook_mlp_out"));
         CacheKey read = Mappers.json().readValue(CacheFiles.json(key), CacheKey.class);

@@ -28,9 +28,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -40,7 +37,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * buffer, in pass order, cut into shards; an index is a fixed range of passes, written the same
  * way by any process at any time, and a writer stopped mid-shard is completed by a rerun.
  */
-class CacheWriterTest {
+public class CacheWriterTest {
     static final int CONTEXT = 16;
     static final int PROMPTS = 4;
     static final String HOOK = "blocks.1.hook_mlp_out";
@@ -66,21 +63,33 @@ class CacheWriterTest {
     }
 
     TrainingRunSpec spec(String cache, String more) throws Exception {
-        String yaml = """
+        return TrainingRuns.parse(specYaml(cache, more), "test").get(0).getSpec();
+    }
+
+    String specYaml(String cache, String more) {
+        return specYaml("cached", dir.resolve("model"), corpus, "uri: " + cache + ", rowsPerShard: " + ROWS_PER_SHARD + " " + more);
+    }
+
+    /**
+     * The tiny run these tests build caches of, named {@code name}, of the model at {@code model}
+     * over {@code corpus}: windows of 16 tokens, 4 a pass, 10 steps of 64 rows and a buffer of 2
+     * passes (13 passes of 64 rows), one held-out batch; spec.activations.cache has {@code cache}'s
+     * fields ("uri: DIR, rowsPerShard: 100"), none when null.
+     */
+    public static String specYaml(String name, Path model, Path corpus, String cache) {
+        return """
                 apiVersion: saeforge.dev/v1alpha1
                 kind: TrainingRun
-                metadata: {name: cached}
+                metadata: {name: NAME}
                 spec:
                   model: {name: tiny, uri: MODEL, dtype: float32}
                   hook: HOOK
                   dataset: {uri: CORPUS, contextSize: CONTEXT, storeBatchSizePrompts: PROMPTS, nBatchesInBuffer: 2}
-                  activations: {cache: {uri: CACHE, rowsPerShard: ROWS MORE}}
                   sae: {expansionFactor: 2}
-                  training: {tokens: 640, batchSizeTokens: 64, evalBatches: 1, seed: 5}
-                """.replace("MODEL", dir.resolve("model").toString()).replace("HOOK", HOOK).replace("CORPUS", corpus.toString())
-                .replace("CONTEXT", String.valueOf(CONTEXT)).replace("PROMPTS", String.valueOf(PROMPTS)).replace("CACHE", cache)
-                .replace("ROWS", String.valueOf(ROWS_PER_SHARD)).replace("MORE", more);
-        return TrainingRuns.parse(yaml, "test").get(0).getSpec();
+                  training: {tokens: 640, batchSizeTokens: 64, evalBatches: 1, seed: 5, device: cpu}
+                """.replace("NAME", name).replace("MODEL", model.toString()).replace("HOOK", HOOK).replace("CORPUS", corpus.toString())
+                .replace("CONTEXT", String.valueOf(CONTEXT)).replace("PROMPTS", String.valueOf(PROMPTS))
+                + (cache == null ? "" : "  activations: {cache: {" + cache + "}}\n");
     }
 
     LanguageModelData open(TrainingRunSpec spec) throws IOException {
@@ -196,7 +205,7 @@ class CacheWriterTest {
     }
 
     @Test
-    void anIndexBuiltTwiceIsTheSameBytesAndFourConcurrentIndexesEqualOneBuildInTurn() throws Exception {
+    void anIndexBuiltTwiceIsTheSameBytesAndFourProcessesBuildingTheFourIndexesAtOnceEqualOneBuildInTurn() throws Exception {
         TrainingRunSpec spec = spec("unused");
         CacheFiles once = local("once");
         CacheFiles again = local("again");
@@ -205,23 +214,18 @@ class CacheWriterTest {
         assertSameFiles(contents(again), contents(once));
         assertThat(contents(once)).containsKeys("cache.json", "index-00002-of-00004/manifest.json").doesNotContainKey("manifest.json");
 
-        CacheFiles parallel = local("parallel");
-        ExecutorService pool = Executors.newFixedThreadPool(4);
-        try {
-            List<Future<?>> builds = new ArrayList<>();
-            for (int i = 0; i < 4; i++) {
-                int index = i;
-                builds.add(pool.submit(() -> {
-                    build(spec, parallel, index, 4, CacheWriter.Listener.NONE);
-                    return null;
-                }));
-            }
-            for (Future<?> b : builds) {
-                b.get();
-            }
-        } finally {
-            pool.shutdown();
+        // Four processes, one per index, at once, as the pods of an Indexed Job.
+        Path parallelSpec = Files.writeString(dir.resolve("parallel.yaml"), specYaml(dir.resolve("parallel").toString(), ""));
+        List<Process> processes = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            processes.add(new ProcessBuilder(IndexBuildProcess.command(parallelSpec.toString(), Integer.toString(i), "4",
+                    dir.resolve("hub").toString())).redirectErrorStream(true).redirectOutput(dir.resolve("process-" + i + ".log").toFile())
+                    .start());
         }
+        for (int i = 0; i < 4; i++) {
+            assertThat(processes.get(i).waitFor()).as(Files.readString(dir.resolve("process-" + i + ".log"))).isZero();
+        }
+        CacheFiles parallel = local("parallel");
         CacheFiles inTurn = local("in-turn");
         build(spec, inTurn, -1, 4, CacheWriter.Listener.NONE);
         assertSameFiles(contents(parallel), contents(inTurn));

@@ -3,6 +3,7 @@ package dev.saeforge.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.saeforge.api.ExitCodes;
 import dev.saeforge.api.Mappers;
+import dev.saeforge.cache.CacheWriterTest;
 import dev.saeforge.data.DatasetFixtures;
 import dev.saeforge.lm.TinyQwen3;
 import dev.saeforge.store.Directories;
@@ -41,19 +42,8 @@ class CacheCommandTest {
 
     /** A run of the tiny model (13 passes of 64 rows, one held-out batch) whose cache is at {@code cache}; {@code more} adds fields. */
     static Path spec(String name, String cache, String more) throws IOException {
-        String yaml = """
-                apiVersion: saeforge.dev/v1alpha1
-                kind: TrainingRun
-                metadata: {name: NAME}
-                spec:
-                  model: {name: tiny, uri: MODEL, dtype: float32}
-                  hook: blocks.1.hook_mlp_out
-                  dataset: {uri: CORPUS, contextSize: 16, storeBatchSizePrompts: 4, nBatchesInBuffer: 2}
-                  sae: {expansionFactor: 2}
-                  training: {tokens: 640, batchSizeTokens: 64, evalBatches: 1, seed: 5, device: cpu}
-                """.replace("NAME", name).replace("MODEL", model.toString()).replace("CORPUS", corpus.toString())
-                + (cache == null ? "" : "  activations: {cache: {uri: " + cache + ", rowsPerShard: 100 " + more + "}}\n");
-        return Files.writeString(root.resolve(name + ".yaml"), yaml);
+        return Files.writeString(root.resolve(name + ".yaml"), CacheWriterTest.specYaml(name, model, corpus,
+                cache == null ? null : "uri: " + cache + ", rowsPerShard: 100 " + more));
     }
 
     @Test
