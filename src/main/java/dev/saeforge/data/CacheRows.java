@@ -11,16 +11,15 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.saeforge.cache.CacheFiles;
 import dev.saeforge.cache.CacheLayout;
+import dev.saeforge.store.Directories;
 import dev.saeforge.store.Safetensors;
 import dev.saeforge.tensor.SafetensorsArrays;
 import dev.saeforge.tensor.Torch;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -33,7 +32,7 @@ import java.util.function.LongPredicate;
  * The rows of a sequence of cache shards, read in order: one shard in memory at a time (its hooks'
  * rows widened to float32 on the device, and its rows' positions), the next shard's file fetched
  * ahead on a background thread. A local cache is read in place; an S3 shard is downloaded to a
- * temporary file first, deleted once it is read.
+ * scratch directory first ({@link CacheFiles#fetch}), deleted once it is read.
  */
 final class CacheRows implements AutoCloseable {
     /** A shard of the sequence: its path in the cache and its rows. */
@@ -63,6 +62,7 @@ final class CacheRows implements AutoCloseable {
     private int shard = -1;
     private int row;
     private Future<Fetched> ahead;
+    private Path scratch;
     private int aheadShard = -1;
 
     CacheRows(CacheFiles files, List<ShardRef> shards, List<String> hooks, List<Integer> widths, Device device) {
@@ -202,21 +202,19 @@ final class CacheRows implements AutoCloseable {
         loaded = load(shards.get(shard), await(file));
     }
 
+    /** Shard {@code index} as a local file: a local cache's own, or an object downloaded under the scratch directory. */
     private Fetched fetch(int index) throws IOException {
         String path = shards.get(index).path();
-        if (!files.uri().startsWith("s3://")) {
-            // A local cache (CacheFiles.Local's root is its uri): read in place.
-            return new Fetched(Path.of(files.uri()).resolve(path), false);
+        Path file = files.fetch(path, scratch()).orElseThrow(() -> new IOException(files.uri() + "/" + path
+                + " is missing, though the cache's manifest lists it; was the cache deleted while it was read?"));
+        return new Fetched(file, file.startsWith(scratch()));
+    }
+
+    private synchronized Path scratch() throws IOException {
+        if (scratch == null) {
+            scratch = Files.createTempDirectory("saeforge-cache-");
         }
-        Path temporary = Files.createTempFile("saeforge-cache-", ".safetensors");
-        try (InputStream in = files.open(path).orElseThrow(() -> new IOException(files.uri() + "/" + path
-                + " is missing, though the cache's manifest lists it; was the cache deleted while it was read?"))) {
-            Files.copy(in, temporary, StandardCopyOption.REPLACE_EXISTING);
-            return new Fetched(temporary, true);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(temporary);
-            throw e;
-        }
+        return scratch;
     }
 
     private static Fetched await(Future<Fetched> file) {
@@ -300,5 +298,8 @@ final class CacheRows implements AutoCloseable {
         fetcher.shutdownNow();
         unload();
         manager.close();
+        if (scratch != null) {
+            Directories.deleteQuietly(scratch);
+        }
     }
 }
