@@ -31,7 +31,7 @@ import java.util.concurrent.CompletableFuture;
  * more passes than the cache holds starts over from its first pass, with a warning, and says so
  * in {@link #describe()}.
  */
-public final class CachedActivations implements ActivationSource {
+public final class CachedActivations extends BufferedActivations {
     private static final Logger LOG = Logger.getLogger(CachedActivations.class);
 
     private final CacheFiles files;
@@ -102,18 +102,13 @@ public final class CachedActivations implements ActivationSource {
     }
 
     @Override
-    public List<String> hooks() {
-        return hooks;
-    }
-
-    @Override
-    public int dIn(String hook) {
-        return batches.width(hook);
+    ServedBatches batches() {
+        return batches;
     }
 
     @Override
     public NDList next(NDManager manager, int rows) {
-        NDList batch = batches.next(manager, rows);
+        NDList batch = super.next(manager, rows);
         // The producer reads ahead past the cache's end near the end of every run; only a batch served from a refill that started over counts.
         long wraps = passes.wrapsOf(batches.position().windows() - 1);
         if (wraps > wrapsServed) {
@@ -132,21 +127,6 @@ public final class CachedActivations implements ActivationSource {
         out.put("cache_pass", passes.passOf(position.windows()));
         out.put("cache_wraps", passes.wrapsOf(position.windows()));
         return out;
-    }
-
-    @Override
-    public Map<String, NDArray> positionArrays() {
-        return batches.positionArrays();
-    }
-
-    @Override
-    public void seek(Map<String, Object> position) {
-        seek(position, Map.of());
-    }
-
-    @Override
-    public void seek(Map<String, Object> position, Map<String, NDArray> arrays) {
-        batches.seek(StreamPosition.fromJson(position), arrays);
     }
 
     @Override

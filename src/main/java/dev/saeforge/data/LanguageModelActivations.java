@@ -2,8 +2,6 @@ package dev.saeforge.data;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
 import dev.saeforge.api.DatasetSpec;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.lm.HookPoint;
@@ -30,7 +28,7 @@ import java.util.Optional;
  * yet served are saved beside it, per hook. Restoring serves those rows first, then refills from
  * the saved text position: the same batches, bit for bit on the same hardware.
  */
-public final class LanguageModelActivations implements ActivationSource {
+public final class LanguageModelActivations extends BufferedActivations {
     /** Refills of each hook's mixing buffer alive at once: the one being served and two made ahead. */
     public static final int REFILLS_ALIVE = ActivationProducer.REFILLS_ALIVE;
     /** Values per saved part of a hook's buffer: 2^28 float32s, 1 GiB. Checkpoints keep this layout, which resume reads part by part. */
@@ -38,8 +36,6 @@ public final class LanguageModelActivations implements ActivationSource {
 
     private final LanguageModelData data;
     private final List<HookPoint> hooks;
-    private final List<String> hookNames;
-    private final int batchRows;
     private final long bufferRows;
     private final TrainingWindows windows;
     private final ServedBatches batches;
@@ -47,8 +43,6 @@ public final class LanguageModelActivations implements ActivationSource {
     private LanguageModelActivations(LanguageModelData data, List<HookPoint> hooks, int batchRows, long seed, ThreadSettings threads) {
         this.data = data;
         this.hooks = List.copyOf(hooks);
-        this.hookNames = hooks.stream().map(HookPoint::toString).toList();
-        this.batchRows = batchRows;
         DatasetSpec dataset = data.dataset();
         // As SAELens sizes it, in kept positions per window (its training_context_size).
         this.bufferRows = (long) dataset.nBatchesInBuffer * dataset.storeBatchSizePrompts * data.keptRows().perWindow();
@@ -58,7 +52,7 @@ public final class LanguageModelActivations implements ActivationSource {
         }
         this.windows = data.trainingWindows();
         ActivationProducer producer = new ActivationProducer(new ForwardPasses(data, hooks, windows, threads), buffers);
-        this.batches = new ServedBatches(producer, hookNames, hooks.stream().map(h -> h.width(data.model().config())).toList(), batchRows,
+        this.batches = new ServedBatches(producer, hooks.stream().map(HookPoint::toString).toList(), hooks.stream().map(h -> h.width(data.model().config())).toList(), batchRows,
                 start -> windows.restore(start.text(), start.windows()));
     }
 
@@ -92,57 +86,13 @@ public final class LanguageModelActivations implements ActivationSource {
     }
 
     @Override
-    public List<String> hooks() {
-        return hookNames;
-    }
-
-    @Override
-    public int dIn(String hook) {
-        return batches.width(hook);
-    }
-
-    @Override
-    public NDList next(NDManager manager, int rows) {
-        return batches.next(manager, rows);
-    }
-
-    @Override
-    public Map<String, Object> position() {
-        return batches.position().toJson();
-    }
-
-    /**
-     * The rows of the current refill not yet served, per hook, as "HOOK.buffer.0",
-     * "HOOK.buffer.1"...: parts of at most {@link #MAX_PART_ELEMENTS} values.
-     */
-    @Override
-    public Map<String, NDArray> positionArrays() {
-        return batches.positionArrays();
+    ServedBatches batches() {
+        return batches;
     }
 
     /** {@code rows} [n, d] as "PREFIX0", "PREFIX1"..., views of at most {@code maxElements} values each (at least one row). */
     static Map<String, NDArray> parts(String prefix, NDArray rows, long maxElements) {
         return ServedBatches.parts(prefix, rows, maxElements);
-    }
-
-    @Override
-    public void seek(Map<String, Object> position) {
-        seek(position, Map.of());
-    }
-
-    @Override
-    public void seek(Map<String, Object> position, Map<String, NDArray> arrays) {
-        batches.seek(StreamPosition.fromJson(position), arrays);
-    }
-
-    /** Refills whose rows are alive (for tests of the memory bound). */
-    int refillsHeld() {
-        return batches.refillsHeld();
-    }
-
-    /** Batches built by the producer and not yet taken. */
-    int queued() {
-        return batches.queued();
     }
 
     @Override

@@ -51,6 +51,10 @@ final class ServedBatches implements AutoCloseable {
         this.rewind = rewind;
     }
 
+    List<String> hooks() {
+        return hooks;
+    }
+
     /** The width of the rows served at {@code hook}. */
     int width(String hook) {
         int index = hooks.indexOf(hook);
