@@ -119,13 +119,17 @@ public final class CachedActivations extends BufferedActivations {
         return batch;
     }
 
-    /** The live stream's position, and where in the cache its input stands: the next pass, and how often the cache was read through. */
+    /**
+     * The live stream's position, and where in the cache its input stands: the next pass, how often
+     * the cache was read through, and (when the counts tell) the shard and row the pass starts at.
+     */
     @Override
     public Map<String, Object> position() {
         StreamPosition position = batches.position();
         Map<String, Object> out = new LinkedHashMap<>(position.toJson());
         out.put("cache_pass", passes.passOf(position.windows()));
         out.put("cache_wraps", passes.wrapsOf(position.windows()));
+        passes.describeInput(position.windows(), out);
         return out;
     }
 
@@ -155,6 +159,10 @@ public final class CachedActivations extends BufferedActivations {
     @Override
     public void close() {
         batches.close();
+    }
+
+    /** A row of the cache's shards in reading order. */
+    private record CacheRowAt(int shard, long row) {
     }
 
     /**
@@ -221,10 +229,11 @@ public final class CachedActivations extends BufferedActivations {
         }
 
         /**
-         * Moves to pass {@code pass}'s first row: in an index whose passes all kept every row the
-         * shard and row follow from the counts; otherwise the index's shards are read up to it.
+         * Where pass {@code pass} starts: its shard (in reading order) and row there. In an index
+         * whose passes all kept every row they follow from the counts; otherwise the row is -1 and
+         * the shard is the index's first, from which the rows' windows tell where the pass starts.
          */
-        private void seekPass(long pass) {
+        private CacheRowAt locate(long pass) {
             int shardsBefore = 0;
             for (CacheLayout.IndexManifest index : indexes) {
                 if (pass >= index.firstPass() && pass < index.firstPass() + index.passes()) {
@@ -233,18 +242,33 @@ public final class CachedActivations extends BufferedActivations {
                         for (int s = 0; s < index.shards().size(); s++) {
                             CacheLayout.ShardRecord shard = index.shards().get(s);
                             if (offset < shard.firstRow() + shard.rows()) {
-                                rows.seek(shardsBefore + s, Math.toIntExact(offset - shard.firstRow()));
-                                return;
+                                return new CacheRowAt(shardsBefore + s, offset - shard.firstRow());
                             }
                         }
                     }
-                    rows.seek(shardsBefore, 0);
-                    rows.skipWindowsBelow(pass * windowsPerPass);
-                    return;
+                    return new CacheRowAt(shardsBefore, -1);
                 }
                 shardsBefore += index.shards().size();
             }
-            rows.seek(shardsBefore, 0);
+            return new CacheRowAt(shardsBefore, 0);
+        }
+
+        /** Moves to pass {@code pass}'s first row. */
+        private void seekPass(long pass) {
+            CacheRowAt at = locate(pass);
+            rows.seek(at.shard(), Math.toIntExact(Math.max(0, at.row())));
+            if (at.row() < 0) {
+                rows.skipWindowsBelow(pass * windowsPerPass);
+            }
+        }
+
+        /** The shard file (its path in the cache) and row where the input stands after {@code windows} windows, when the counts tell. */
+        void describeInput(long windows, Map<String, Object> out) {
+            CacheRowAt at = locate(passOf(windows));
+            if (at.row() >= 0 && at.shard() < rows.shards().size()) {
+                out.put("cache_shard", rows.shards().get(at.shard()).path());
+                out.put("cache_row", at.row());
+            }
         }
 
         @Override
