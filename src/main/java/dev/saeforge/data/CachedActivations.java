@@ -12,6 +12,7 @@ import dev.saeforge.cache.CacheManifests;
 import dev.saeforge.cache.CachePlan;
 import org.jboss.logging.Logger;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,7 +66,7 @@ public final class CachedActivations extends BufferedActivations {
      * (among the cache's), its rows on {@code device}. Whether the cache's key matches the spec is
      * the caller's to check (see CacheKey.differences).
      */
-    public static CachedActivations open(CacheFiles files, TrainingRunSpec spec, List<String> hooks, Device device) throws java.io.IOException {
+    public static CachedActivations open(CacheFiles files, TrainingRunSpec spec, List<String> hooks, Device device) throws IOException {
         CacheManifests.Completeness cache = CacheManifests.complete(files);
         if (!cache.complete()) {
             throw new IllegalArgumentException("the activation cache " + files.uri() + " is not complete: " + cache.describe());
