@@ -6,13 +6,11 @@ import dev.saeforge.api.ExitCodes;
 import dev.saeforge.cache.CacheWriterTest;
 import dev.saeforge.data.DatasetFixtures;
 import dev.saeforge.lm.TinyQwen3;
-import dev.saeforge.store.Directories;
 import io.quarkus.test.junit.main.LaunchResult;
 import io.quarkus.test.junit.main.QuarkusMainLauncher;
 import io.quarkus.test.junit.main.QuarkusMainTest;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,31 +25,25 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @QuarkusMainTest
 class TrainFromCacheCommandTest {
-    static Path root;
-    static Path model;
-    static Path corpus;
+    @TempDir
+    Path root;
 
-    @BeforeAll
-    static void writeModelAndCorpus() throws IOException {
-        root = Files.createTempDirectory("train-from-cache");
-        model = root.resolve("model");
-        TinyQwen3.write(model, TinyQwen3.Options.defaults());
-        corpus = DatasetFixtures.jsonl(root.resolve("corpus.jsonl"), DatasetFixtures.documents("the cache holds", 120));
-    }
-
-    @AfterAll
-    static void removeIt() throws IOException {
-        Directories.deleteTree(root);
-    }
-
-    static Path spec(String name, String yaml) throws IOException {
-        return Files.writeString(root.resolve(name + ".yaml"), yaml + "  checkpoints: {uri: " + root.resolve("runs") + "}\n");
+    /** The tiny cached run of the cache tests ({@link CacheWriterTest#specYaml}) named {@code name}, its cache's fields {@code cache}. */
+    Path spec(String name, String cache) throws IOException {
+        Path model = root.resolve("model");
+        Path corpus = root.resolve("corpus.jsonl");
+        if (!Files.exists(model)) {
+            TinyQwen3.write(model, TinyQwen3.Options.defaults());
+            DatasetFixtures.jsonl(corpus, DatasetFixtures.documents("the cache holds", 120));
+        }
+        return Files.writeString(root.resolve(name + ".yaml"), CacheWriterTest.specYaml(name, model, corpus, cache)
+                + "  checkpoints: {uri: " + root.resolve("runs") + "}\n");
     }
 
     @Test
     void aRunTrainedFromTheCacheSaysItSkippedCeAndKlAndAnotherRunsCacheIsRefused(QuarkusMainLauncher launcher) throws IOException {
         String cache = root.resolve("cache").toString();
-        Path file = spec("cached", CacheWriterTest.specYaml("cached", model, corpus, "uri: " + cache + ", mode: auto, rowsPerShard: 100"));
+        Path file = spec("cached", "uri: " + cache + ", mode: auto, rowsPerShard: 100");
         Path summary = root.resolve("summary.json");
 
         LaunchResult trained = launcher.launch("train", file.toString(), "--summary", summary.toString());
@@ -61,8 +53,8 @@ class TrainFromCacheCommandTest {
         assertThat(json.path("evaluation_note").asText()).contains("skipped");
         assertThat(json.has("explained_variance")).isTrue();
 
-        Path other = spec("other", CacheWriterTest.specYaml("other", model, corpus, "uri: " + cache + ", mode: read, rowsPerShard: 100")
-                .replace("seed: 5", "seed: 6"));
+        Path other = Files.writeString(root.resolve("other.yaml"), Files.readString(spec("other", "uri: " + cache
+                + ", mode: read, rowsPerShard: 100")).replace("seed: 5", "seed: 6"));
         LaunchResult refused = launcher.launch("train", other.toString());
         assertThat(refused.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
         assertThat(refused.getErrorOutput()).contains("packing.seed: cache has 5, the spec has 6");
