@@ -24,7 +24,9 @@ import java.util.concurrent.Callable;
                 "alternating rounds of one process; each figure is the best round, medians",
                 "beside. ratio = end-to-end tokens/s / (1 / (1/lm + saes/sae)), the best a",
                 "serial loop could do; speed-up = saes x end-to-end / end-to-end with one SAE,",
-                "over separate runs. Default run: the tiny example."})
+                "over separate runs. --from-cache: training from an activation cache (built",
+                "first in a temporary directory, timed apart) against the live stream, with",
+                "the cache's bytes per token. Default run: the tiny example."})
 public class BenchTrainCommand implements Callable<Integer> {
     @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "A TrainingRun on a language model (default: the tiny example).")
     Path file;
@@ -49,6 +51,10 @@ public class BenchTrainCommand implements Callable<Integer> {
 
     @Option(names = "--sae-threads", paramLabel = "N", description = "libtorch threads of the SAE step in the pipeline (default: the other cores, SAEFORGE_SAE_THREADS).")
     Integer saeThreads;
+
+    @Option(names = "--from-cache", description = "Time training from an activation cache of the run's hook (in spec.activations.cache.dtype,"
+            + " default the model's) against training from the live stream, in alternating rounds.")
+    boolean fromCache;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "Print the figures as yaml or json.")
     OutputFormat output;
@@ -80,6 +86,20 @@ public class BenchTrainCommand implements Callable<Integer> {
                     lmForwards != null ? lmForwards : defaults.forwards(), lmThreads != null ? lmThreads : defaults.lmThreads(),
                     saeThreads != null ? saeThreads : defaults.saeThreads(), saeSteps != null ? saeSteps : defaults.saeSteps());
             PipelineBenchmark.Settings settings = new PipelineBenchmark.Settings(run.getSpec(), saes, steps, rounds, threads);
+            if (fromCache) {
+                Path directory = java.nio.file.Files.createTempDirectory("saeforge-bench-cache-");
+                try {
+                    PipelineBenchmark.CacheResult result = PipelineBenchmark.fromCache(settings, ModelSources.fromEnvironment(), directory);
+                    if (output == null) {
+                        printCacheTable(out, run, result);
+                    } else {
+                        Printing.printDocument(out, cacheFigures(run, result), output);
+                    }
+                } finally {
+                    dev.saeforge.store.Directories.deleteTree(directory);
+                }
+                return ExitCodes.OK;
+            }
             PipelineBenchmark.Result result = PipelineBenchmark.run(settings, ModelSources.fromEnvironment());
             if (output == null) {
                 printTable(out, run, result);
@@ -124,6 +144,47 @@ public class BenchTrainCommand implements Callable<Integer> {
         figures.put("speed_up_over_separate_runs", r.speedUp());
         figures.put("load_average", loadAverage());
         return figures;
+    }
+
+    static Map<String, Object> cacheFigures(TrainingRun run, PipelineBenchmark.CacheResult r) {
+        PipelineBenchmark.Settings s = r.settings();
+        Map<String, Object> figures = new LinkedHashMap<>();
+        figures.put("benchmark", "train");
+        figures.put("from_cache", true);
+        figures.put("run", run.getMetadata().getName());
+        figures.put("saes", s.saes());
+        figures.put("batch_size_tokens", s.spec().training.batchSizeTokens);
+        figures.put("steps_per_round", s.steps());
+        figures.put("rounds", s.rounds());
+        figures.put("cores", Runtime.getRuntime().availableProcessors());
+        figures.put("cache_dtype", r.cacheDtype());
+        figures.put("cache_build_seconds", r.buildSeconds());
+        figures.put("cache_build_tokens", r.buildRows());
+        figures.put("cache_build_tokens_per_second", r.buildTokensPerSecond());
+        figures.put("cache_tokens_per_second", r.cache().best());
+        figures.put("cache_median_tokens_per_second", r.cache().median());
+        figures.put("stream_tokens_per_second", r.stream().best());
+        figures.put("stream_median_tokens_per_second", r.stream().median());
+        figures.put("ratio", r.ratio());
+        figures.put("bytes_per_token", r.bytesPerRowOfHooks());
+        figures.put("bytes_per_token_by_hook", r.bytesPerRow());
+        figures.put("stored_bytes_per_token", r.storedBytesPerRow());
+        figures.put("load_average", loadAverage());
+        return figures;
+    }
+
+    private static void printCacheTable(PrintWriter out, TrainingRun run, PipelineBenchmark.CacheResult r) {
+        PipelineBenchmark.Settings s = r.settings();
+        out.printf("%-14s %s: %d SAE%s, batches of %,d tokens, %d steps a round, best of %d%n", "RUN", run.getMetadata().getName(), s.saes(),
+                s.saes() == 1 ? "" : "s", s.spec().training.batchSizeTokens, s.steps(), s.rounds());
+        out.printf("%-14s %,d tokens in %.1f s (%,.0f tokens/s), %s%n", "CACHE BUILD", r.buildRows(), r.buildSeconds(), r.buildTokensPerSecond(),
+                r.cacheDtype());
+        out.printf("%-14s %,.0f tokens/s (median %,.0f)%n", "FROM CACHE", r.cache().best(), r.cache().median());
+        out.printf("%-14s %,.0f tokens/s (median %,.0f)%n", "FROM STREAM", r.stream().best(), r.stream().median());
+        out.printf("%-14s %.3f (from the cache / from the stream)%n", "RATIO", r.ratio());
+        r.bytesPerRow().forEach((hook, bytes) -> out.printf("%-14s %,d bytes per token at %s%n", "CACHE SIZE", bytes, hook));
+        out.printf("%-14s %,d bytes per token of rows, %,.1f stored (with token ids, positions and headers)%n", "CACHE TOTAL",
+                r.bytesPerRowOfHooks(), r.storedBytesPerRow());
     }
 
     private static void printTable(PrintWriter out, TrainingRun run, PipelineBenchmark.Result r) {

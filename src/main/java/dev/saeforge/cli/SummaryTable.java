@@ -40,6 +40,9 @@ final class SummaryTable {
         if (s.deadFeatures() != null) {
             row(out, "dead features", String.valueOf(s.deadFeatures()));
         }
+        if (s.evaluationNote() != null) {
+            row(out, "evaluation", s.evaluationNote());
+        }
         if (s.groundTruthRecovered() != null) {
             row(out, "ground truth", String.format("%d of %d recovered (decoder cosine > %.1f)", s.groundTruthRecovered(),
                     s.groundTruthFeatures(), Evaluation.RECOVERY_COSINE));

@@ -1,9 +1,8 @@
 package dev.saeforge.data;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.saeforge.lm.HookPoint;
-import dev.saeforge.lm.Qwen3Model;
 import dev.saeforge.tensor.Torch;
 
 import java.io.IOException;
@@ -16,17 +15,17 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The producer pipeline of a language model's activation stream: a thread that reads windows,
- * starts forward passes on a pool of forward threads (each pass runs the model once, to the
- * deepest hook, and returns the rows of every hook), and builds refills of the mixing buffers,
- * one buffer per hook, while the trainer takes batches of refills already built.
+ * The producer pipeline of an activation stream: a thread that starts passes (a language model's
+ * forward passes on a pool of forward threads, each running the model once to the deepest hook,
+ * or an activation cache's stored passes, see {@link Passes}) and builds refills of the mixing
+ * buffers, one buffer per hook, from their rows, while the trainer takes batches of refills
+ * already built.
  *
  * <p>The buffers of all hooks get the same rows count, batch size, mixing fraction and seed, so
  * each refill permutes every hook's rows the same way and serves the same number of batches:
@@ -56,20 +55,37 @@ final class ActivationProducer implements AutoCloseable {
     record Served(Refill refill, int index) {
     }
 
-    /** A forward pass started ahead: its rows per hook, how many rows that is, and the packer's state and window count after its windows. */
-    private record Pass(Future<List<NDArray>> rows, long count, Packer.State end, long windows) {
+    /**
+     * A pass started ahead: its rows per hook, how many rows that is (known before the rows are),
+     * and where the input stands after it: the packer's state (a cache's passes have none) and the
+     * windows read since the start of the training stream.
+     */
+    record Pass(Future<List<NDArray>> rows, long count, Packer.State end, long windows) {
+    }
+
+    /**
+     * Where the passes come from, in stream order: a language model's forward passes over the
+     * training windows ({@link ForwardPasses}) or the passes an activation cache stored.
+     */
+    interface Passes extends AutoCloseable {
+        /** The device the rows are on. */
+        Device device();
+
+        /** Starts the next pass, its rows created by {@code manager}. */
+        Pass next(NDManager manager);
+
+        /** Passes to start beyond those a refill needs, so that the refill after it never waits for their start. */
+        int ahead();
+
+        @Override
+        void close();
     }
 
     private static final Served FAILED = new Served(null, -1);
 
-    private final Qwen3Model model;
-    private final List<HookPoint> hooks;
-    private final TrainingWindows windows;
+    private final Passes source;
     private final List<MixingBuffer> buffers;
-    private final ThreadSettings threads;
-    private final KeptRows kept;
     private final NDManager manager;
-    private final ExecutorService forwardPool;
     private final Semaphore refillsAlive = new Semaphore(REFILLS_ALIVE);
     private final BlockingQueue<Served> queue = new LinkedBlockingQueue<>();
     private final List<Refill> refills = new ArrayList<>();
@@ -77,16 +93,11 @@ final class ActivationProducer implements AutoCloseable {
     private volatile boolean stopping;
     private volatile Throwable failure;
 
-    ActivationProducer(Qwen3Model model, List<HookPoint> hooks, TrainingWindows windows, KeptRows kept, List<MixingBuffer> buffers,
-                       ThreadSettings threads) {
-        this.model = model;
-        this.kept = kept;
-        this.hooks = List.copyOf(hooks);
-        this.windows = windows;
+    /** Builds refills of {@code buffers} (one per hook, in the passes' hook order) from {@code source}'s passes; closes the source when closed. */
+    ActivationProducer(Passes source, List<MixingBuffer> buffers) {
+        this.source = source;
         this.buffers = List.copyOf(buffers);
-        this.threads = threads;
-        this.manager = Torch.engine().newBaseManager(model.device());
-        this.forwardPool = ThreadSettings.pool(threads.forwards(), threads.lmThreads(), "lm-forward");
+        this.manager = Torch.engine().newBaseManager(source.device());
     }
 
     boolean running() {
@@ -109,8 +120,8 @@ final class ActivationProducer implements AutoCloseable {
     Refill resumed(long index, List<NDArray> pending, int batchesLeft, Packer.State end, long windowsRead) {
         NDManager refillManager = manager.newSubManager();
         List<MixingBuffer.Round> rounds = new ArrayList<>();
-        for (int h = 0; h < hooks.size(); h++) {
-            NDArray onDevice = pending.get(h).toDevice(model.device(), true);
+        for (int h = 0; h < buffers.size(); h++) {
+            NDArray onDevice = pending.get(h).toDevice(source.device(), true);
             NDArray copy = onDevice.toType(ai.djl.ndarray.types.DataType.FLOAT32, false);
             if (copy != onDevice) {
                 onDevice.close();
@@ -194,10 +205,10 @@ final class ActivationProducer implements AutoCloseable {
     }
 
     /**
-     * Refill {@code index}: the rows of the forward passes it needs, in order, so the result does
-     * not depend on which pass finished first. The packing runs ahead: before waiting for this
-     * refill's passes, the producer packs and starts as many more as there are forward threads,
-     * so that they never wait for the packing. How many passes each refill takes is arithmetic
+     * Refill {@code index}: the rows of the passes it needs, in order, so the result does not
+     * depend on which pass finished first. The passes run ahead: before waiting for this refill's
+     * passes, the producer starts {@link Passes#ahead} more (as many as there are forward
+     * threads), so that they never wait for the packing. How many passes each refill takes is arithmetic
      * on row counts (the same for every hook; a pass's count follows from its tokens, see
      * {@link KeptRows}), so running ahead does not change which windows a refill gets.
      */
@@ -205,10 +216,10 @@ final class ActivationProducer implements AutoCloseable {
         long keptRows = kept == null ? 0 : kept.get(0).getShape().get(0);
         int needed;
         while ((needed = buffers.get(0).chunksNeeded(keptRows, passes.stream().mapToLong(Pass::count))) < 0) {
-            passes.add(nextPass());
+            passes.add(source.next(manager));
         }
-        while (passes.size() < needed + threads.forwards()) {
-            passes.add(nextPass());
+        while (passes.size() < needed + source.ahead()) {
+            passes.add(source.next(manager));
         }
         List<Pass> mine = new ArrayList<>();
         for (int i = 0; i < needed; i++) {
@@ -218,7 +229,7 @@ final class ActivationProducer implements AutoCloseable {
         try {
             List<List<NDArray>> rows = results(mine.stream().map(Pass::rows).toList());
             List<MixingBuffer.Round> rounds = new ArrayList<>();
-            for (int h = 0; h < hooks.size(); h++) {
+            for (int h = 0; h < buffers.size(); h++) {
                 int hook = h;
                 List<NDArray> fresh = rows.stream().map(pass -> pass.get(hook)).toList();
                 rounds.add(buffers.get(h).refill(index, kept == null ? null : kept.get(h), fresh, refillManager));
@@ -234,12 +245,6 @@ final class ActivationProducer implements AutoCloseable {
             refillManager.close();
             throw e;
         }
-    }
-
-    /** Packs the next windows and starts their forward pass. */
-    private Pass nextPass() {
-        long[][] batch = windows.next();
-        return new Pass(forwardPool.submit(() -> forward(batch, manager)), kept.count(batch), windows.state(), windows.windows());
     }
 
     /** Waits, even if interrupted, until none of {@code passes} runs any more, and frees their rows. */
@@ -260,16 +265,6 @@ final class ActivationProducer implements AutoCloseable {
         passes.clear();
         if (interrupted) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    /** One forward pass: the windows to the deepest hook, their kept rows ({@link KeptRows}) per hook, in {@code target}. */
-    private List<NDArray> forward(long[][] batch, NDManager target) {
-        NDArray tokens = target.create(batch);
-        try {
-            return model.activations(tokens, hooks).stream().map(rows -> kept.select(rows, batch)).toList();
-        } finally {
-            tokens.close();
         }
     }
 
@@ -352,12 +347,7 @@ final class ActivationProducer implements AutoCloseable {
     @Override
     public void close() {
         stop();
-        forwardPool.shutdownNow();
-        try {
-            forwardPool.awaitTermination(1, TimeUnit.MINUTES);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        source.close();
         manager.close();
     }
 }

@@ -13,20 +13,18 @@ import ai.djl.ndarray.index.NDIndex;
 import java.util.ArrayList;
 
 import java.util.List;
-import java.util.Map;
 
 /**
  * The activations of a language model's held-out windows at the stream's hooks, in window order,
  * batch after batch, starting over after the last: what the SAEs never trained on.
  */
-final class HeldOutActivations implements ActivationSource {
+final class HeldOutActivations extends HeldOutStream {
     private final LanguageModelData data;
     private final List<HookPoint> hooks;
     private final String training;
     private final List<long[][]> batches;
     private final NDManager manager;
     private List<NDArray> rows;
-    private long taken;
     private int nextBatch;
 
     HeldOutActivations(LanguageModelData data, List<HookPoint> hooks, String training) {
@@ -82,23 +80,8 @@ final class HeldOutActivations implements ActivationSource {
             out.add(batch);
         }
         rows = rest;
-        taken++;
+        served();
         return out;
-    }
-
-    @Override
-    public Map<String, Object> position() {
-        return Map.of("batches", taken);
-    }
-
-    @Override
-    public void seek(Map<String, Object> position) {
-        throw new UnsupportedOperationException("the held-out activations are read from their start only");
-    }
-
-    @Override
-    public ActivationSource heldOut() {
-        return this;
     }
 
     @Override

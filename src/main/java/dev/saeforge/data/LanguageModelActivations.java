@@ -2,11 +2,6 @@ package dev.saeforge.data;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.index.NDIndex;
 import dev.saeforge.api.DatasetSpec;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.lm.HookPoint;
@@ -14,7 +9,6 @@ import dev.saeforge.lm.ModelSources;
 
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -34,32 +28,21 @@ import java.util.Optional;
  * yet served are saved beside it, per hook. Restoring serves those rows first, then refills from
  * the saved text position: the same batches, bit for bit on the same hardware.
  */
-public final class LanguageModelActivations implements ActivationSource {
+public final class LanguageModelActivations extends BufferedActivations {
     /** Refills of each hook's mixing buffer alive at once: the one being served and two made ahead. */
     public static final int REFILLS_ALIVE = ActivationProducer.REFILLS_ALIVE;
     /** Values per saved part of a hook's buffer: 2^28 float32s, 1 GiB. Checkpoints keep this layout, which resume reads part by part. */
-    static final long MAX_PART_ELEMENTS = 1L << 28;
+    static final long MAX_PART_ELEMENTS = ServedBatches.MAX_PART_ELEMENTS;
 
     private final LanguageModelData data;
     private final List<HookPoint> hooks;
-    private final List<String> hookNames;
-    private final int batchRows;
     private final long bufferRows;
     private final TrainingWindows windows;
-    private final ActivationProducer producer;
-
-    // Where the trainer is: the refill of the last batch taken and how many of its batches it took.
-    private ActivationProducer.Refill current;
-    private int served;
-    // What the producer starts from: a position, and the rows of the refill it was inside.
-    private StreamPosition start = StreamPosition.START;
-    private ActivationProducer.Refill resumed;
+    private final ServedBatches batches;
 
     private LanguageModelActivations(LanguageModelData data, List<HookPoint> hooks, int batchRows, long seed, ThreadSettings threads) {
         this.data = data;
         this.hooks = List.copyOf(hooks);
-        this.hookNames = hooks.stream().map(HookPoint::toString).toList();
-        this.batchRows = batchRows;
         DatasetSpec dataset = data.dataset();
         // As SAELens sizes it, in kept positions per window (its training_context_size).
         this.bufferRows = (long) dataset.nBatchesInBuffer * dataset.storeBatchSizePrompts * data.keptRows().perWindow();
@@ -68,7 +51,9 @@ public final class LanguageModelActivations implements ActivationSource {
             buffers.add(new MixingBuffer(bufferRows, batchRows, dataset.mixingFraction, seed));
         }
         this.windows = data.trainingWindows();
-        this.producer = new ActivationProducer(data.model(), hooks, windows, data.keptRows(), buffers, threads);
+        ActivationProducer producer = new ActivationProducer(new ForwardPasses(data, hooks, windows, threads), buffers);
+        this.batches = new ServedBatches(producer, hooks.stream().map(HookPoint::toString).toList(), hooks.stream().map(h -> h.width(data.model().config())).toList(), batchRows,
+                start -> windows.restore(start.text(), start.windows()));
     }
 
     /**
@@ -101,144 +86,13 @@ public final class LanguageModelActivations implements ActivationSource {
     }
 
     @Override
-    public List<String> hooks() {
-        return hookNames;
-    }
-
-    @Override
-    public int dIn(String hook) {
-        return hooks.get(indexOf(hook)).width(data.model().config());
-    }
-
-    private int indexOf(String hook) {
-        int index = hookNames.indexOf(hook);
-        if (index < 0) {
-            throw new IllegalArgumentException("this stream serves " + hookNames + ", not " + hook);
-        }
-        return index;
-    }
-
-    @Override
-    public NDList next(NDManager manager, int rows) {
-        if (rows != batchRows) {
-            throw new IllegalArgumentException("this source serves batches of " + batchRows + " rows (spec.training.batchSizeTokens), not " + rows);
-        }
-        if (!producer.running()) {
-            windows.restore(start.text(), start.windows());
-            producer.start(resumed, start.refill() + 1);
-        }
-        ActivationProducer.Served next = producer.take();
-        if (next.refill() != current) {
-            producer.retireBefore(next.refill());
-            current = next.refill();
-        }
-        served = next.index() + 1;
-        NDList out = new NDList();
-        for (MixingBuffer.Round round : current.rounds()) {
-            NDArray batch = round.batch(next.index());
-            batch.attach(manager);
-            NDScope.register(batch);
-            out.add(batch);
-        }
-        return out;
-    }
-
-    @Override
-    public Map<String, Object> position() {
-        StreamPosition position;
-        if (current != null) {
-            position = new StreamPosition(current.end(), current.index(), served, current.batches(), current.windows());
-        } else if (resumed != null) {
-            position = new StreamPosition(resumed.end(), resumed.index(), 0, resumed.batches(), resumed.windows());
-        } else {
-            position = new StreamPosition(start.text(), start.refill(), 0, 0, start.windows());
-        }
-        return position.toJson();
-    }
-
-    /**
-     * The rows of the current refill not yet served, per hook, as "HOOK.buffer.0",
-     * "HOOK.buffer.1"...: parts of at most {@link #MAX_PART_ELEMENTS} values.
-     */
-    @Override
-    public Map<String, NDArray> positionArrays() {
-        ActivationProducer.Refill refill = current != null ? current : resumed;
-        if (refill == null) {
-            return Map.of();
-        }
-        Map<String, NDArray> out = new LinkedHashMap<>();
-        for (int h = 0; h < hooks.size(); h++) {
-            MixingBuffer.Round round = refill.rounds().get(h);
-            NDArray rows = refill == current ? round.after(served) : round.rows();
-            out.putAll(parts(hookNames.get(h) + ".buffer.", rows, MAX_PART_ELEMENTS));
-        }
-        return out;
+    ServedBatches batches() {
+        return batches;
     }
 
     /** {@code rows} [n, d] as "PREFIX0", "PREFIX1"..., views of at most {@code maxElements} values each (at least one row). */
     static Map<String, NDArray> parts(String prefix, NDArray rows, long maxElements) {
-        Map<String, NDArray> parts = new LinkedHashMap<>();
-        long total = rows.getShape().get(0);
-        long perPart = Math.max(1, maxElements / rows.getShape().get(1));
-        int index = 0;
-        for (long from = 0; from < total || index == 0; from += perPart) {
-            parts.put(prefix + index++, rows.get(new NDIndex(from + ":" + Math.min(total, from + perPart))));
-        }
-        return parts;
-    }
-
-    @Override
-    public void seek(Map<String, Object> position) {
-        seek(position, Map.of());
-    }
-
-    @Override
-    public void seek(Map<String, Object> position, Map<String, NDArray> arrays) {
-        producer.stop();
-        current = null;
-        served = 0;
-        resumed = null;
-        StreamPosition target = StreamPosition.fromJson(position);
-        if (target.insideRefill()) {
-            List<NDArray> pending = new ArrayList<>();
-            try {
-                for (int h = 0; h < hooks.size(); h++) {
-                    pending.add(joinedParts(arrays, hookNames.get(h), dIn(hookNames.get(h)), target.refill()));
-                }
-                resumed = producer.resumed(target.refill(), pending, target.batches() - target.served(), target.text(), target.windows());
-            } finally {
-                pending.forEach(NDArray::close);
-            }
-        }
-        start = target;
-    }
-
-    /** A copy of the saved rows of {@code hook} ("HOOK.buffer.0"...), checked to be [rows, dIn]. */
-    private static NDArray joinedParts(Map<String, NDArray> arrays, String hook, int dIn, long refill) {
-        NDList parts = new NDList();
-        for (int i = 0; arrays.containsKey(hook + ".buffer." + i); i++) {
-            NDArray part = arrays.get(hook + ".buffer." + i);
-            if (part.getShape().dimension() != 2 || part.getShape().get(1) != dIn) {
-                throw new IllegalArgumentException("the checkpoint's buffer rows of " + hook + " have shape " + part.getShape()
-                        + "; expected [rows, " + dIn + "]");
-            }
-            parts.add(part);
-        }
-        if (parts.isEmpty()) {
-            throw new IllegalArgumentException("the activation stream's position is inside refill " + refill
-                    + " but the checkpoint lacks the buffer rows of " + hook);
-        }
-        return parts.size() == 1 ? parts.get(0).duplicate() : NDArrays.concat(parts, 0);
-    }
-
-    /** Refills whose rows are alive (for tests of the memory bound). */
-    int refillsHeld() {
-        return producer.refillsHeld();
-    }
-
-    /** Batches built by the producer and not yet taken. */
-    int queued() {
-        return producer.queued();
+        return ServedBatches.parts(prefix, rows, maxElements);
     }
 
     @Override
@@ -263,7 +117,7 @@ public final class LanguageModelActivations implements ActivationSource {
 
     @Override
     public void close() {
-        producer.close();
+        batches.close();
         windows.close();
         data.close();
     }

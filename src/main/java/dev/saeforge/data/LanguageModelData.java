@@ -114,17 +114,11 @@ public final class LanguageModelData implements AutoCloseable {
             SpecialTokens special = SpecialTokens.read(dir);
             ChatTemplate chat = dataset.chatTemplate ? ChatTemplate.read(dir, modelSpec.uri) : null;
             Packer.Rules rules = dataset.tokenized ? TokenRows.packing(dataset.contextSize) : textPacking(dataset, special);
-            DatasetFiles files = DatasetFiles.of(sources);
-            boolean sameDataset = recorded != null && dataset.uri.equals(recorded.dataset());
-            DatasetFiles.Listing listing = sameDataset ? new DatasetFiles.Listing(recorded.datasetRevision(), recorded.datasetConfig(),
-                    recorded.datasetSplit(), files.recorded(recorded)) : files.listing(dataset.uri, null);
-            DatasetFiles.Listing eval = dataset.eval == null ? null : evalListing(dataset.eval, files, recorded == null ? null : recorded.eval());
-            InputFiles inputs = new InputFiles(modelSpec.uri, resolved.revision(), dataset.uri, listing.revision(), listing.config(),
-                    listing.split(), listing.shards().stream().map(Shard::file).toList(), eval == null ? null : new InputFiles(null, null,
-                    dataset.eval.uri, eval.revision(), eval.config(), eval.split(), eval.shards().stream().map(Shard::file).toList(), null));
+            Listings listings = listings(spec, DatasetFiles.of(sources), resolved.revision(), recorded);
+            DatasetFiles.Listing eval = listings.eval();
             int evalWindows = spec.training.evalBatches * dataset.storeBatchSizePrompts;
-            return new LanguageModelData(modelSpec.name, model, tokenizer, special, chat, dataset, rules, listing.shards(), inputs,
-                    spec.training.seed, evalWindows, eval == null ? null : eval.shards(),
+            return new LanguageModelData(modelSpec.name, model, tokenizer, special, chat, dataset, rules, listings.training().shards(),
+                    listings.inputs(), spec.training.seed, evalWindows, eval == null ? null : eval.shards(),
                     excludedIds(dataset.excludeSpecialTokens, dir, model.config().vocabSize(), modelSpec.uri));
         } catch (IOException | RuntimeException e) {
             if (tokenizer != null) {
@@ -133,6 +127,40 @@ public final class LanguageModelData implements AutoCloseable {
             model.close();
             throw e;
         }
+    }
+
+    /** The training and evaluation datasets' files, and the record of them with the model's revision. */
+    private record Listings(DatasetFiles.Listing training, DatasetFiles.Listing eval, InputFiles inputs) {
+    }
+
+    /** What {@code spec} reads: the files {@code recorded} names (null: what the locations hold now), with the model at {@code modelRevision}. */
+    private static Listings listings(TrainingRunSpec spec, DatasetFiles files, String modelRevision, InputFiles recorded) throws IOException {
+        DatasetSpec dataset = spec.dataset;
+        boolean sameDataset = recorded != null && dataset.uri.equals(recorded.dataset());
+        DatasetFiles.Listing listing = sameDataset ? new DatasetFiles.Listing(recorded.datasetRevision(), recorded.datasetConfig(),
+                recorded.datasetSplit(), files.recorded(recorded)) : files.listing(dataset.uri, null);
+        DatasetFiles.Listing eval = dataset.eval == null ? null : evalListing(dataset.eval, files, recorded == null ? null : recorded.eval());
+        InputFiles inputs = new InputFiles(spec.model.uri, modelRevision, dataset.uri, listing.revision(), listing.config(),
+                listing.split(), listing.shards().stream().map(Shard::file).toList(), eval == null ? null : new InputFiles(null, null,
+                dataset.eval.uri, eval.revision(), eval.config(), eval.split(), eval.shards().stream().map(Shard::file).toList(), null));
+        return new Listings(listing, eval, inputs);
+    }
+
+    /**
+     * What a run of {@code spec} would read and how its model would run, found without loading
+     * the model's weights: the model's revision and the dataset's files as {@link #inputs()}
+     * records them, and the forward precision (spec.model.dtype, else config.json's torch_dtype).
+     * An activation cache's key is made of these.
+     */
+    public record Inputs(InputFiles files, Precision precision) {
+    }
+
+    /** {@link Inputs} of {@code spec}, as {@link #open} would find them now. */
+    public static Inputs inputsWithoutModel(TrainingRunSpec spec, ModelSources sources) throws IOException {
+        ModelSources.Resolved resolved = sources.resolve(spec.model.uri, null);
+        Precision precision = spec.model.dtype != null ? Precision.valueOf(spec.model.dtype.name())
+                : Qwen3Model.checkpointPrecision(dev.saeforge.lm.Qwen3Config.read(resolved.dir()));
+        return new Inputs(listings(spec, DatasetFiles.of(sources), resolved.revision(), null).inputs(), precision);
     }
 
     /** How SAELens packs {@code dataset}'s text into windows with these special tokens. */

@@ -8,11 +8,18 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.pytorch.jni.JniUtils;
-import dev.saeforge.api.SaeDefinition;
+import dev.saeforge.api.ActivationCacheSpec;
+import dev.saeforge.api.ActivationsSpec;
 import dev.saeforge.api.Mappers;
+import dev.saeforge.api.SaeDefinition;
 import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingSpec;
+import dev.saeforge.cache.CacheFiles;
+import dev.saeforge.cache.CacheLayout;
+import dev.saeforge.cache.CacheWriter;
+import dev.saeforge.data.ActivationSource;
+import dev.saeforge.data.CachedActivations;
 import dev.saeforge.data.LanguageModelActivations;
 import dev.saeforge.data.LanguageModelData;
 import dev.saeforge.data.ThreadSettings;
@@ -23,10 +30,13 @@ import dev.saeforge.lm.ModelSources;
 import dev.saeforge.tensor.Torch;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
@@ -160,6 +170,77 @@ public final class PipelineBenchmark {
         }
     }
 
+    /**
+     * Training from an activation cache against training from the live stream, for the run's
+     * SAEs on its first hook: the cache (of the spec's dtype, default the model's) is built
+     * first in {@code directory}, timed on its own, with just the rows the rounds read; then
+     * rounds of each alternate, each a fresh stream into fresh SAEs.
+     *
+     * @param build        the build: seconds and rows per second
+     * @param bytesPerRow  bytes per token of each hook's rows in the cache's dtype; the cache's
+     *                     files hold {@code storedBytesPerRow} per token with token ids, positions and headers
+     */
+    public record CacheResult(Settings settings, String cacheDtype, double buildSeconds, long buildRows, Way cache, Way stream,
+                              Map<String, Integer> bytesPerRow, double storedBytesPerRow) {
+        /** Tokens per second from the cache over the stream's: how much the cache saves the trainer. */
+        public double ratio() {
+            return cache.best() / stream.best();
+        }
+
+        public double buildTokensPerSecond() {
+            return buildRows / buildSeconds;
+        }
+
+        /** Bytes per token of every hook's rows together. */
+        public int bytesPerRowOfHooks() {
+            return bytesPerRow.values().stream().mapToInt(Integer::intValue).sum();
+        }
+    }
+
+    public static CacheResult fromCache(Settings settings, ModelSources sources, Path directory) throws IOException {
+        TrainingRunSpec spec = Mappers.json().convertValue(Mappers.json().valueToTree(settings.spec()), TrainingRunSpec.class);
+        int batch = spec.training.batchSizeTokens;
+        // The cache holds what one round reads: its warm-up batch and its steps, after the buffer's first fill.
+        spec.training.tokens = (long) (settings.steps() + 1) * batch;
+        spec.training.evalBatches = 1;
+        if (spec.activations == null) {
+            spec.activations = new ActivationsSpec();
+        }
+        ActivationCacheSpec cacheSpec = spec.activations.cache != null ? spec.activations.cache
+                : new ActivationCacheSpec();
+        cacheSpec.uri = directory.toString();
+        cacheSpec.mode = ActivationCacheSpec.Mode.WRITE;
+        spec.activations.cache = cacheSpec;
+        Device device = Torch.device(spec.training.device != TrainingSpec.Device.CPU);
+        List<SaeDefinition> all = sweep(spec, settings.saes());
+        HookPoint hook = HookPoint.parse(all.get(0).hook());
+        CacheFiles files = CacheFiles.open(directory.toString(), Map.of());
+        long start = System.nanoTime();
+        CacheLayout.Manifest manifest;
+        try (LanguageModelData data = LanguageModelData.open(spec, List.of(hook), device, sources)) {
+            manifest = new CacheWriter(spec, data, List.of(hook), files, CacheWriter.Listener.NONE)
+                    .buildAll(1);
+        }
+        double buildSeconds = seconds(start);
+        int rounds = settings.rounds();
+        Way cache = new Way("from the cache", 0, false, new double[rounds]);
+        Way stream = new Way("from the live stream", 0, false, new double[rounds]);
+        try (NDManager manager = Torch.engine().newBaseManager(device)) {
+            for (int round = -1; round < rounds; round++) {   // round -1 warms both up
+                int steps = round < 0 ? 2 : settings.steps();
+                record(cache, round, pipelineRound(() -> CachedActivations.open(files, spec, List.of(hook.toString()), device), all,
+                        settings.pipeline(), manager, steps, batch));
+                record(stream, round, pipelineRound(spec, all, device, sources, settings.pipeline(), manager, steps, batch));
+            }
+        }
+        int bytes = manifest.info().dtype().equals("bfloat16") ? 2 : 4;
+        Map<String, Integer> perHook = new LinkedHashMap<>();
+        manifest.info().hooks().forEach(h -> perHook.put(h.hook(), h.width() * bytes));
+        Object stored = manifest.extra().get("bytesPerRow");
+        return new CacheResult(settings, manifest.info().dtype(), buildSeconds, manifest.trainingRows() + manifest.heldOut().rows(), cache,
+                stream, perHook, stored instanceof Number n ? n.doubleValue() : Double.NaN);
+    }
+
     private static void record(Way way, int round, double rate) {
         if (round >= 0) {
             way.rates()[round] = rate;
@@ -250,11 +331,22 @@ public final class PipelineBenchmark {
     private static double pipelineRound(TrainingRunSpec spec, List<SaeDefinition> saes, Device device, ModelSources sources,
                                         ThreadSettings threads, NDManager manager, int steps, int batch) throws IOException {
         HookPoint hook = HookPoint.parse(saes.get(0).hook());
-        try (NDManager round = manager.newSubManager();
-             LanguageModelActivations source = LanguageModelActivations.open(spec, List.of(hook), device, sources, threads)) {
+        return pipelineRound(() -> LanguageModelActivations.open(spec, List.of(hook), device, sources, threads), saes, threads, manager,
+                steps, batch);
+    }
+
+    /** Opens a fresh stream for a round. */
+    private interface Opener {
+        ActivationSource open() throws IOException;
+    }
+
+    /** As above, on the stream {@code opener} opens (serving the SAEs' one hook). */
+    private static double pipelineRound(Opener opener, List<SaeDefinition> saes, ThreadSettings threads, NDManager manager, int steps,
+                                        int batch) throws IOException {
+        try (NDManager round = manager.newSubManager(); ActivationSource source = opener.open()) {
             List<SaeState> states = new ArrayList<>();
             for (SaeDefinition sae : saes) {
-                states.add(SaeState.start(sae, 0, source.dIn(hook.toString()), 1.0, round));
+                states.add(SaeState.start(sae, 0, source.dIn(saes.get(0).hook()), 1.0, round));
             }
             ThreadSettings.useLibtorchThreads(threads.saeThreads());
             try (SaeSteps saeSteps = new SaeSteps(states, threads)) {
@@ -270,7 +362,7 @@ public final class PipelineBenchmark {
         }
     }
 
-    private static void step(LanguageModelActivations source, SaeSteps steps, NDManager manager, int batch) {
+    private static void step(ActivationSource source, SaeSteps steps, NDManager manager, int batch) {
         try (NDScope scope = new NDScope()) {
             steps.step(source.next(manager, batch), false);
         }

@@ -9,10 +9,16 @@ import java.util.Map;
 
 /**
  * Everything a run's summary reports, also written as JSON by {@code --summary}: the run's totals
- * and, per SAE, its final evaluation.
+ * and, per SAE, its final evaluation; {@code evaluationNote} says what the evaluation left out and
+ * why (null when nothing), e.g. CE and KL of a run trained from an activation cache.
  */
 public record Summary(String run, Outcome outcome, long steps, long tokens, double tokensPerSecond, double seconds,
-                      String checkpoint, List<SaeSummary> saes) {
+                      String checkpoint, List<SaeSummary> saes, String evaluationNote) {
+
+    public Summary(String run, Outcome outcome, long steps, long tokens, double tokensPerSecond, double seconds, String checkpoint,
+                   List<SaeSummary> saes) {
+        this(run, outcome, steps, tokens, tokensPerSecond, seconds, checkpoint, saes, null);
+    }
 
     /** How the run ended in this process. */
     public enum Outcome {
@@ -104,6 +110,7 @@ public record Summary(String run, Outcome outcome, long steps, long tokens, doub
             sae.remove("checkpoint");
             out.putAll(sae);
         }
+        putIfPresent(out, "evaluation_note", evaluationNote);
         out.put("checkpoint", checkpoint);
         out.put("saes", saes.stream().map(SaeSummary::toJson).toList());
         return out;

@@ -9,7 +9,9 @@ import dev.saeforge.api.SaeDefinition;
 import dev.saeforge.api.SaeSpec;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.api.TrainingSpec;
+import dev.saeforge.cache.CacheFiles;
 import dev.saeforge.data.ActivationSource;
+import dev.saeforge.data.CachedActivations;
 import dev.saeforge.data.InputFiles;
 import dev.saeforge.data.LanguageModelActivations;
 import dev.saeforge.data.SyntheticSuperposition;
@@ -73,8 +75,14 @@ public final class Training {
         }
     }
 
-    /** What a run trains on: its stream, how the stream's SAEs are evaluated, and the threads the trainer uses. */
-    private record Stream(ActivationSource source, HeldOutEvaluation evaluation, ThreadSettings threads) {
+    /**
+     * What a run trains on: its stream, how the stream's SAEs are evaluated, the threads the
+     * trainer uses, and what the evaluation leaves out (null: nothing).
+     */
+    private record Stream(ActivationSource source, HeldOutEvaluation evaluation, ThreadSettings threads, String evaluationNote) {
+        Stream(ActivationSource source, HeldOutEvaluation evaluation, ThreadSettings threads) {
+            this(source, evaluation, threads, null);
+        }
     }
 
     /** Trains run {@code run} as {@code spec} says, resuming from the store's newest complete checkpoint of it if there is one. */
@@ -92,6 +100,18 @@ public final class Training {
         List<HookPoint> hooks = SaeDefinition.all(spec, run.name()).stream().map(sae -> HookPoint.parse(sae.hook())).distinct().toList();
         Device device = device(training.device);
         ThreadSettings threads = options.threads() != null ? options.threads() : ThreadSettings.fromEnvironment(device.isGpu());
+        if (CacheReading.configured(spec)) {
+            // Checked (or built) before the run's location is claimed: a cache of another run is refused before anything trains.
+            CacheFiles cache = CacheReading.prepare(spec, hooks, device, ModelSources.fromEnvironment(), System.getenv(), listener);
+            List<String> hookNames = hooks.stream().map(HookPoint::toString).toList();
+            return resuming(run, spec, store, from -> {
+                try (CachedActivations source = CachedActivations.open(cache, spec, hookNames, device)) {
+                    HeldOutEvaluation evaluation = HeldOutEvaluation.rows(source, training.batchSizeTokens, training.evalBatches, null);
+                    Stream stream = new Stream(source, evaluation, threads, CacheReading.EVALUATION_NOTE);
+                    return run(run, spec, stream, store, from, options, listener);
+                }
+            });
+        }
         return resuming(run, spec, store, from -> {
             // A resumed run reads the model revision and dataset files its checkpoint recorded, not what the locations hold now.
             InputFiles recorded = from.isPresent() ? Checkpointer.inputsOf(from.get()).orElse(null) : null;
@@ -221,13 +241,13 @@ public final class Training {
             boolean stepLimit = options.stopAfterSteps() != null && stepsThisProcess >= options.stopAfterSteps();
             if ((stepLimit || options.stopRequest().reason().isPresent()) && pace.tokensDone() < training.tokens) {
                 CheckpointRef saved = checkpointer.write(String.valueOf(pace.tokensDone()), saes, last, false);
-                return summary(run, Summary.Outcome.STOPPED, saes, clock, saved, checkpointer);
+                return summary(run, Summary.Outcome.STOPPED, saes, clock, saved, checkpointer, stream.evaluationNote());
             }
         }
         saes.forEach(SaeState::foldActivationScale);
         evaluate(saes, stream.evaluation(), manager, checkpointer, listener);
         CheckpointRef finalCheckpoint = checkpointer.write(CheckpointRef.FINAL_PREFIX + pace.tokensDone(), saes, last, true);
-        return summary(run, Summary.Outcome.COMPLETED, saes, clock, finalCheckpoint, checkpointer);
+        return summary(run, Summary.Outcome.COMPLETED, saes, clock, finalCheckpoint, checkpointer, stream.evaluationNote());
     }
 
     /** Evaluates every SAE on held-out data and tells the checkpoints' history and the listener, SAE by SAE. */
@@ -247,7 +267,7 @@ public final class Training {
     }
 
     private static Summary summary(RunIdentity run, Summary.Outcome outcome, List<SaeState> saes, Pace clock, CheckpointRef checkpoint,
-                                   Checkpointer checkpointer) {
+                                   Checkpointer checkpointer, String evaluationNote) {
         boolean completed = outcome == Summary.Outcome.COMPLETED;
         List<Summary.SaeSummary> each = new ArrayList<>();
         for (SaeState sae : saes) {
@@ -257,7 +277,7 @@ public final class Training {
         }
         SaeTrainer pace = saes.get(0).trainer();
         return new Summary(run.name(), outcome, pace.stepsDone(), pace.tokensDone(), clock.tokensPerSecond(),
-                clock.seconds(), checkpoint.uri(), each);
+                clock.seconds(), checkpoint.uri(), each, evaluationNote);
     }
 
     /**
