@@ -12,8 +12,9 @@ import dev.saeforge.api.TrainingRunSpec;
  * <p>The stream draws the normalisation estimate's batches, then one batch per training step; its
  * mixing buffer holds {@code bufferRows} more and asks for up to one more pass than it serves, so
  * {@code needed = (normDraws + steps) · batchSizeTokens + bufferRows + rowsPerPass} and the run
- * needs {@code passes = ⌈needed / rowsPerPass⌉}. A pass yields at most rowsPerPass rows (fewer
- * when spec.dataset.excludeSpecialTokens drops some).
+ * needs {@code passes = ⌈needed / rowsPerPass⌉}. A pass yields at most rowsPerPass rows; when
+ * spec.dataset.excludeSpecialTokens drops some, the writer counts the passes from the tokens
+ * instead ({@link #withPasses}), since only the text says how many rows each pass keeps.
  *
  * @param passes      forward passes of training windows the run needs
  * @param rowsPerPass the most rows one pass yields: storeBatchSizePrompts · kept positions per window
@@ -40,6 +41,11 @@ public record CachePlan(long passes, int rowsPerPass, long bufferRows, long need
         long needed = Math.addExact(Math.multiplyExact(normDraws(spec) + steps, batch), bufferRows + rowsPerPass);
         return new CachePlan(Math.ceilDiv(needed, rowsPerPass), rowsPerPass, bufferRows, needed,
                 (long) spec.training.evalBatches * batch);
+    }
+
+    /** This plan with {@code passes} counted from the tokens (rows dropped by excludeSpecialTokens). */
+    public CachePlan withPasses(long passes) {
+        return new CachePlan(passes, rowsPerPass, bufferRows, neededRows, heldOutRows);
     }
 
     /** The forward passes {@code spec} needs (see the class comment). */

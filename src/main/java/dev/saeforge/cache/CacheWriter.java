@@ -105,10 +105,34 @@ public final class CacheWriter {
         this.hooks = List.copyOf(hooks);
         this.files = files;
         this.listener = listener;
-        this.plan = CachePlan.of(spec);
+        this.plan = counted(CachePlan.of(spec), spec, data);
         this.dtype = CacheKey.storedDtype(spec, data.model().precision().toString());
         this.stored = dtype.equals("bfloat16") ? Safetensors.Dtype.BF16 : Safetensors.Dtype.F32;
         this.rowsPerShard = spec.activations.cache.rowsPerShard;
+    }
+
+    /**
+     * {@code plan} with its passes counted from the tokens when spec.dataset.excludeSpecialTokens
+     * drops rows: packing the windows without the model until their kept rows reach what the stream
+     * reads. Every writer counts the same passes, for the windows are a function of the spec alone.
+     */
+    private static CachePlan counted(CachePlan plan, TrainingRunSpec spec, LanguageModelData data) {
+        if (spec.dataset.excludeSpecialTokens.none()) {
+            return plan;
+        }
+        long rows = 0;
+        long passes = 0;
+        try (TrainingWindows windows = data.trainingWindows()) {
+            while (rows < plan.neededRows()) {
+                rows += data.keptCount(windows.next());
+                passes++;
+                if (passes > 100 * plan.passes()) {
+                    throw new IllegalArgumentException("spec.dataset.excludeSpecialTokens drops almost every row: " + passes
+                            + " forward passes kept only " + rows + " of the " + plan.neededRows() + " rows the run reads");
+                }
+            }
+        }
+        return plan.withPasses(passes);
     }
 
     /** The cache's description for {@code of} indexes: what every writer writes as cache.json. */

@@ -9,6 +9,7 @@ import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.cache.CacheFiles;
 import dev.saeforge.cache.CacheLayout;
 import dev.saeforge.cache.CacheManifests;
+import dev.saeforge.cache.CachePlan;
 import dev.saeforge.cache.CacheMismatchException;
 import dev.saeforge.cache.CacheWriter;
 import dev.saeforge.data.CachedActivations;
@@ -132,23 +133,23 @@ class CachedTrainingTest {
     /**
      * With special tokens excluded (every window's BOS row is dropped) passes hold fewer rows than
      * the most, so a resume finds its pass from the rows' stored windows rather than from counts:
-     * still the stream's weights, stopped and resumed or not. The cache is built for a run of 1.5
-     * times the tokens (the key does not hold training.tokens): CachePlan sizes a cache in full
-     * passes, which rows dropped by excludeSpecialTokens leave short.
+     * still the stream's weights, stopped and resumed or not. The writer counts the passes from the
+     * tokens, so the cache still holds every row the stream reads.
      */
     @Test
     void withRowsDroppedAResumedRunFromTheCacheStillEndsWithTheStreamsWeights() throws Exception {
         String excluding = RUN.replace("nBatchesInBuffer: 4}", "nBatchesInBuffer: 4, excludeSpecialTokens: true}");
         train(run("run", excluding), dir.resolve("excluding-live"), null);
         CacheFiles files = CacheFiles.open(dir.resolve("excluding-cache").toString(), Map.of());
-        TrainingRun longer = run("run", withCache(excluding.replace("tokens: 2560", "tokens: 3840"), files.uri(), "write"));
-        try (LanguageModelData data = LanguageModelData.open(longer.getSpec(), List.of(HookPoint.parse("blocks.1.hook_mlp_out")),
+        TrainingRun writing = run("run", withCache(excluding, files.uri(), "write"));
+        try (LanguageModelData data = LanguageModelData.open(writing.getSpec(), List.of(HookPoint.parse("blocks.1.hook_mlp_out")),
                 Device.cpu(), ModelSources.fromEnvironment())) {
-            new CacheWriter(longer.getSpec(), data, List.of(HookPoint.parse("blocks.1.hook_mlp_out")), files, CacheWriter.Listener.NONE)
+            new CacheWriter(writing.getSpec(), data, List.of(HookPoint.parse("blocks.1.hook_mlp_out")), files, CacheWriter.Listener.NONE)
                     .buildAll(1);
         }
         CacheLayout.Manifest manifest = CacheManifests.complete(files).manifest().orElseThrow();
         assertThat(manifest.trainingRows()).as("rows dropped").isLessThan(manifest.info().passes() * manifest.info().rowsPerPass());
+        assertThat(manifest.trainingRows()).as("rows the stream reads").isGreaterThanOrEqualTo(CachePlan.of(writing.getSpec()).neededRows());
         TrainingRun fromCache = run("run", withCache(excluding, files.uri(), "read"));
         assertThat(train(fromCache, dir.resolve("excluding-cached"), 23L).outcome()).isEqualTo(Summary.Outcome.STOPPED);
         assertThat(train(fromCache, dir.resolve("excluding-cached"), null).outcome()).isEqualTo(Summary.Outcome.COMPLETED);
