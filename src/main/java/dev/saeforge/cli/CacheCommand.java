@@ -204,7 +204,8 @@ public class CacheCommand extends ParentCommand {
                 return ExitCodes.OK;
             }
             out.printf("Cache:     %s (%s)%n", files.uri(), state.complete() ? "complete" : "not complete");
-            out.printf("Model:     %s at %s, forward in %s, stored as %s%n", info.key().model(), info.key().revision(), info.key().modelDtype(),
+            out.printf("Model:     %s%s, forward in %s, stored as %s%n", info.key().model(),
+                    info.key().revision() == null ? " (no revision: a local or generated model)" : " at " + info.key().revision(), info.key().modelDtype(),
                     info.dtype());
             out.printf("Hooks:     %s%n", String.join(", ", info.hooks().stream().map(h -> h.hook() + " (" + h.width() + ")").toList()));
             out.printf("Dataset:   %s (%d file%s), windows of %s tokens%n", info.key().dataset(), info.key().datasetFiles().size(),
