@@ -1,5 +1,6 @@
 package dev.saeforge.cli;
 
+import dev.saeforge.cache.CacheWriter;
 import dev.saeforge.store.CheckpointRef;
 import dev.saeforge.train.Evaluation;
 import dev.saeforge.train.Metrics;
@@ -26,6 +27,12 @@ final class TerminalProgress implements TrainingListener {
 
     TerminalProgress(PrintWriter err) {
         this.err = err;
+    }
+
+    /** A cache built before training shows its progress as saeforge cache build shows it. */
+    @Override
+    public CacheWriter.Listener cacheBuild() {
+        return new CacheProgress(err);
     }
 
     @Override

@@ -59,7 +59,7 @@ final class CacheReading {
         Instant start = Instant.now();
         CacheLayout.Manifest manifest;
         try (LanguageModelData data = LanguageModelData.open(spec, hooks, device, sources)) {
-            manifest = new CacheWriter(spec, data, hooks, files, CacheWriter.Listener.NONE).buildAll(of);
+            manifest = new CacheWriter(spec, data, hooks, files, listener.cacheBuild()).buildAll(of);
         }
         Map<String, Object> attributes = new LinkedHashMap<>();
         attributes.put("cache", files.uri());

@@ -1,5 +1,7 @@
 package dev.saeforge.train;
 
+import dev.saeforge.cache.CacheLayout;
+import dev.saeforge.cache.CacheWriter;
 import dev.saeforge.store.CheckpointRef;
 
 import java.util.List;
@@ -23,6 +25,11 @@ public interface TrainingListener {
 
     /** A piece of work that took a while (loading the model, a checkpoint, an evaluation), after it ended. */
     default void timed(Operation operation) {
+    }
+
+    /** Who hears of the activation cache a run builds before it trains (spec.activations.cache, mode write or auto). */
+    default CacheWriter.Listener cacheBuild() {
+        return CacheWriter.Listener.NONE;
     }
 
     /** Tells every listener in turn. */
@@ -51,6 +58,27 @@ public interface TrainingListener {
             @Override
             public void timed(Operation operation) {
                 listeners.forEach(l -> l.timed(operation));
+            }
+
+            @Override
+            public CacheWriter.Listener cacheBuild() {
+                List<CacheWriter.Listener> each = listeners.stream().map(TrainingListener::cacheBuild).toList();
+                return new CacheWriter.Listener() {
+                    @Override
+                    public void started(CacheWriter.Part part) {
+                        each.forEach(l -> l.started(part));
+                    }
+
+                    @Override
+                    public void progress(CacheWriter.Progress progress) {
+                        each.forEach(l -> l.progress(progress));
+                    }
+
+                    @Override
+                    public void finished(CacheWriter.Part part, CacheLayout.IndexManifest manifest) {
+                        each.forEach(l -> l.finished(part, manifest));
+                    }
+                };
             }
         };
     }

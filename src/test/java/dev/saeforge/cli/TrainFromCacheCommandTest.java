@@ -41,13 +41,15 @@ class TrainFromCacheCommandTest {
     }
 
     @Test
-    void aRunTrainedFromTheCacheSaysItSkippedCeAndKlAndAnotherRunsCacheIsRefused(QuarkusMainLauncher launcher) throws IOException {
+    void aRunBuildsItsCacheShowingProgressThenSaysItSkippedCeAndKlAndAnotherRunsCacheIsRefused(QuarkusMainLauncher launcher) throws IOException {
         String cache = root.resolve("cache").toString();
         Path file = spec("cached", "uri: " + cache + ", mode: auto, rowsPerShard: 100");
         Path summary = root.resolve("summary.json");
 
         LaunchResult trained = launcher.launch("train", file.toString(), "--summary", summary.toString());
         assertThat(trained.exitCode()).as(trained.getErrorOutput()).isZero();
+        assertThat(trained.getErrorOutput()).as("the cache build's progress").contains("saeforge: writing index 0 of 1:")
+                .contains("saeforge: index 0 of 1 complete:");
         assertThat(trained.getOutput()).contains("CE and KL need the language model");
         JsonNode json = new ObjectMapper().readTree(summary.toFile());
         assertThat(json.path("evaluation_note").asText()).contains("skipped");
