@@ -112,6 +112,46 @@ class NativeTrainingIT {
     }
 
     /**
+     * The cache example natively, as the operator's Indexed Job pods and its training Job run it:
+     * index 1 and then index 0 of 2 built by separate processes, listed, verified, and a run
+     * trained from the complete cache without the model (the cache's records read and written
+     * through Jackson in the image).
+     */
+    @Test
+    void theCacheExampleIsBuiltIndexByIndexVerifiedAndTrainedFrom() throws Exception {
+        Path spec = dir.resolve("tiny-qwen3-cache.yaml");
+        Path cache = dir.resolve("activations");
+        Files.writeString(spec, Files.readString(Path.of("examples/tiny-qwen3-cache.yaml"))
+                .replace("uri: runs", "uri: " + dir.resolve("runs")).replace("uri: cache/tiny-qwen3", "uri: " + cache)
+                .replace("tokens: 2048000", "tokens: 204800"));
+        assertThat(Files.readString(spec)).contains("tokens: 204800", "uri: " + cache);
+        Map<String, String> env = new HashMap<>(NativeBinary.libraryEnvironment());
+        env.put("SAEFORGE_CACHE", dir.resolve("models").toString());
+
+        for (String index : List.of("1", "0")) {
+            NativeBinary.Run build = NativeBinary.run(env, null, "cache", "build", spec.toString(), "--index", index, "--of", "2");
+            assertThat(build.exitCode()).as(build.stderr()).isEqualTo(ExitCodes.OK);
+            assertThat(build.stderr()).contains("index " + index + " of 2 complete");
+        }
+        NativeBinary.Run listed = NativeBinary.run(env, null, "cache", "ls", cache.toString(), "-o", "json");
+        assertThat(listed.exitCode()).as(listed.stderr()).isEqualTo(ExitCodes.OK);
+        JsonNode document = new ObjectMapper().readTree(listed.stdout());
+        assertThat(document.path("complete").asBoolean()).as(listed.stdout()).isTrue();
+        assertThat(document.path("info").path("of").asInt()).isEqualTo(2);
+        NativeBinary.Run verified = NativeBinary.run(env, null, "cache", "verify", cache.toString());
+        assertThat(verified.exitCode()).as(verified.stderr()).isEqualTo(ExitCodes.OK);
+
+        Path summary = dir.resolve("summary.json");
+        NativeBinary.Run train = NativeBinary.run(env, null, "train", spec.toString(), "--summary", summary.toString());
+        assertThat(train.exitCode()).as(train.stderr()).isEqualTo(ExitCodes.OK);
+        assertThat(train.stderr()).doesNotContain("saeforge: writing index");
+        JsonNode figures = new ObjectMapper().readTree(summary.toFile());
+        assertThat(figures.path("outcome").asText()).isEqualTo("completed");
+        assertThat(figures.path("evaluation_note").asText()).contains("skipped");
+        assertThat(figures.path("explained_variance").asDouble()).isGreaterThan(0.85);
+    }
+
+    /**
      * The forward program loaded from the image's resources and run through libtorch by the
      * native executable, in the checkpoint's bfloat16 and in float32: the JVM's activations, bit
      * for bit.
