@@ -111,6 +111,16 @@ public class DatasetSpec {
     @PreserveUnknownFields
     public SeqposSlice seqposSlice = SeqposSlice.ALL;
 
+    /** The most rows a window yields: the positions seqposSlice keeps (SAELens' training_context_size). */
+    public int keptPerWindow() {
+        return seqposSlice.positions(contextSize).length;
+    }
+
+    /** The mixing buffer's rows, as SAELens sizes it in kept positions: nBatchesInBuffer · storeBatchSizePrompts · keptPerWindow. */
+    public long bufferRows() {
+        return (long) nBatchesInBuffer * storeBatchSizePrompts * keptPerWindow();
+    }
+
     public enum Format {
         @JsonProperty("auto") AUTO,
         @JsonProperty("jsonl") JSONL,

@@ -98,4 +98,9 @@ public class TrainingRunSpec {
     @JsonPropertyDescription("Stop the run for good: its Job is deleted and the phase becomes Cancelled. Cannot be undone; "
             + "submit the run again under a new name instead.")
     public boolean cancel = false;
+
+    /** A deep copy, to change for one use (a benchmark's token budget, a report's evaluation windows) without touching this spec. */
+    public TrainingRunSpec copy() {
+        return Mappers.json().convertValue(Mappers.json().valueToTree(this), TrainingRunSpec.class);
+    }
 }

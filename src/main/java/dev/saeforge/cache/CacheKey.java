@@ -129,7 +129,8 @@ public record CacheKey(String model, String revision, String modelDtype, String 
         return node.isMissingNode() ? "none" : node.toString();
     }
 
-    private static void differ(List<String> out, String field, Object cache, Object spec) {
+    /** Adds "FIELD: cache has X, the spec has Y" to {@code out} when the two differ. */
+    static void differ(List<String> out, String field, Object cache, Object spec) {
         if (!Objects.equals(cache, spec)) {
             out.add(field + ": cache has " + cache + ", the spec has " + spec);
         }

@@ -33,9 +33,8 @@ public record CachePlan(long passes, int rowsPerPass, long bufferRows, long need
 
     /** The plan of a valid spec. */
     public static CachePlan of(TrainingRunSpec spec) {
-        int keptPerWindow = spec.dataset.seqposSlice.positions(spec.dataset.contextSize).length;
-        int rowsPerPass = Math.multiplyExact(spec.dataset.storeBatchSizePrompts, keptPerWindow);
-        long bufferRows = (long) spec.dataset.nBatchesInBuffer * rowsPerPass;
+        int rowsPerPass = Math.multiplyExact(spec.dataset.storeBatchSizePrompts, spec.dataset.keptPerWindow());
+        long bufferRows = spec.dataset.bufferRows();
         long batch = spec.training.batchSizeTokens;
         long steps = Math.ceilDiv(spec.training.tokens, batch);
         long needed = Math.addExact(Math.multiplyExact(normDraws(spec) + steps, batch), bufferRows + rowsPerPass);

@@ -6,18 +6,18 @@ import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.data.LanguageModelData;
 import dev.saeforge.data.TrainingWindows;
 import dev.saeforge.lm.HookPoint;
+import dev.saeforge.store.CheckpointFiles;
 import dev.saeforge.store.Safetensors;
 import dev.saeforge.tensor.Torch;
 
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -199,20 +199,14 @@ public final class CacheWriter {
         if (!there.key().hooks().equals(wanted.key().hooks()) && out.stream().noneMatch(d -> d.startsWith("hooks:"))) {
             out.add("hooks: cache has " + there.key().hooks() + ", the spec has " + wanted.key().hooks());
         }
-        differ(out, "schema", there.schema(), wanted.schema());
-        differ(out, "of (indexes)", there.of(), wanted.of());
-        differ(out, "passes", there.passes(), wanted.passes());
-        differ(out, "rowsPerPass", there.rowsPerPass(), wanted.rowsPerPass());
-        differ(out, "heldOutRows", there.heldOutRows(), wanted.heldOutRows());
-        differ(out, "rowsPerShard", there.rowsPerShard(), wanted.rowsPerShard());
-        differ(out, "hook widths", there.hooks(), wanted.hooks());
+        CacheKey.differ(out, "schema", there.schema(), wanted.schema());
+        CacheKey.differ(out, "of (indexes)", there.of(), wanted.of());
+        CacheKey.differ(out, "passes", there.passes(), wanted.passes());
+        CacheKey.differ(out, "rowsPerPass", there.rowsPerPass(), wanted.rowsPerPass());
+        CacheKey.differ(out, "heldOutRows", there.heldOutRows(), wanted.heldOutRows());
+        CacheKey.differ(out, "rowsPerShard", there.rowsPerShard(), wanted.rowsPerShard());
+        CacheKey.differ(out, "hook widths", there.hooks(), wanted.hooks());
         return out;
-    }
-
-    private static void differ(List<String> out, String field, Object cache, Object spec) {
-        if (!cache.equals(spec)) {
-            out.add(field + ": cache has " + cache + ", the spec has " + spec);
-        }
     }
 
     /** The shards of {@code directory} complete from the first: each has its record, and its bytes match it. */
@@ -235,20 +229,11 @@ public final class CacheWriter {
         if (in.isEmpty()) {
             return false;
         }
-        MessageDigest digest = sha256();
-        long bytes;
-        try (InputStream stream = new DigestInputStream(in.get(), digest)) {
-            bytes = stream.transferTo(OutputStream.nullOutputStream());
+        CheckpointFiles.Digest digest;
+        try (InputStream stream = in.get()) {
+            digest = CheckpointFiles.sha256(stream);
         }
-        return bytes == record.bytes() && HexFormat.of().formatHex(digest.digest()).equals(record.sha256());
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK has no SHA-256", e);
-        }
+        return digest.bytes() == record.bytes() && digest.sha256().equals(record.sha256());
     }
 
     /** Index {@code index}'s passes: skip the passes before them, then shard their rows. */
@@ -381,8 +366,8 @@ public final class CacheWriter {
             writer.addLongs(CacheLayout.POSITIONS, new long[]{filled, 2}, Arrays.copyOf(positions, 2 * filled));
             Path local = Files.createTempFile("saeforge-shard-", ".safetensors");
             try {
-                MessageDigest digest = sha256();
-                try (OutputStream out = new DigestOutputStream(new java.io.BufferedOutputStream(Files.newOutputStream(local), 1 << 20), digest)) {
+                MessageDigest digest = CheckpointFiles.newSha256();
+                try (OutputStream out = new DigestOutputStream(new BufferedOutputStream(Files.newOutputStream(local), 1 << 20), digest)) {
                     writer.write(out);
                 }
                 long size = Files.size(local);

@@ -6,11 +6,13 @@ import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRuns;
 import dev.saeforge.data.ThreadSettings;
 import dev.saeforge.lm.ModelSources;
+import dev.saeforge.store.Directories;
 import dev.saeforge.train.PipelineBenchmark;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -87,7 +89,7 @@ public class BenchTrainCommand implements Callable<Integer> {
                     saeThreads != null ? saeThreads : defaults.saeThreads(), saeSteps != null ? saeSteps : defaults.saeSteps());
             PipelineBenchmark.Settings settings = new PipelineBenchmark.Settings(run.getSpec(), saes, steps, rounds, threads);
             if (fromCache) {
-                Path directory = java.nio.file.Files.createTempDirectory("saeforge-bench-cache-");
+                Path directory = Files.createTempDirectory("saeforge-bench-cache-");
                 try {
                     PipelineBenchmark.CacheResult result = PipelineBenchmark.fromCache(settings, ModelSources.fromEnvironment(), directory);
                     if (output == null) {
@@ -96,7 +98,7 @@ public class BenchTrainCommand implements Callable<Integer> {
                         Printing.printDocument(out, cacheFigures(run, result), output);
                     }
                 } finally {
-                    dev.saeforge.store.Directories.deleteTree(directory);
+                    Directories.deleteTree(directory);
                 }
                 return ExitCodes.OK;
             }
@@ -227,7 +229,7 @@ public class BenchTrainCommand implements Callable<Integer> {
     /** The 1-minute load average from /proc/loadavg (Linux), or -1 where there is none. */
     static double loadAverage() {
         try {
-            return Double.parseDouble(java.nio.file.Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+            return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
         } catch (java.io.IOException | RuntimeException e) {
             return -1;
         }

@@ -1,8 +1,8 @@
 package dev.saeforge.cli;
 
 import dev.saeforge.api.ActivationCacheSpec;
+import dev.saeforge.api.ActivationsSpec;
 import dev.saeforge.api.ExitCodes;
-import dev.saeforge.api.SaeDefinition;
 import dev.saeforge.api.TrainingRun;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.cache.CacheFiles;
@@ -124,9 +124,9 @@ public class CacheCommand extends ParentCommand {
         }
 
         private int build(PrintWriter out, PrintWriter err) {
-            if (of < 1 || of > dev.saeforge.api.ActivationsSpec.MAX_PARALLELISM || (index != null && (index < 0 || index >= of))) {
+            if (of < 1 || of > ActivationsSpec.MAX_PARALLELISM || (index != null && (index < 0 || index >= of))) {
                 err.println("saeforge: --index " + index + " --of " + of + ": expected 1 <= N <= "
-                        + dev.saeforge.api.ActivationsSpec.MAX_PARALLELISM + " and 0 <= I < N");
+                        + ActivationsSpec.MAX_PARALLELISM + " and 0 <= I < N");
                 return ExitCodes.INVALID_INPUT;
             }
             TrainCommand.Read read = TrainCommand.read(target.file, target.run, client, err);
@@ -141,14 +141,9 @@ public class CacheCommand extends ParentCommand {
                         + " to build a cache");
                 return ExitCodes.INVALID_INPUT;
             }
-            if (spec.synthetic != null) {
-                err.println("saeforge: " + source + ": spec.synthetic runs have no language model to cache activations of");
-                return ExitCodes.INVALID_INPUT;
-            }
             ActivationCacheSpec cache = spec.activations.cache;
             String location = cache.location(spec.checkpoints, System.getenv());
-            List<HookPoint> hooks = SaeDefinition.all(spec, run.getMetadata().getName()).stream()
-                    .map(sae -> HookPoint.parse(sae.hook())).distinct().toList();
+            List<HookPoint> hooks = Training.hooks(spec, run.getMetadata().getName());
             try (LanguageModelData data = LanguageModelData.open(spec, hooks, Training.device(spec.training.device), ModelSources.fromEnvironment())) {
                 CacheFiles files = CacheFiles.open(location, System.getenv());
                 CacheWriter writer = new CacheWriter(spec, data, hooks, files, new CacheProgress(err));

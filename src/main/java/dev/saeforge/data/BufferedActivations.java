@@ -14,6 +14,13 @@ import java.util.Map;
  */
 abstract class BufferedActivations implements ActivationSource {
 
+    /** Refuses a stream of no hooks, or of one hook twice. */
+    static void requireDistinct(List<?> hooks) {
+        if (hooks.isEmpty() || hooks.stream().distinct().count() != hooks.size()) {
+            throw new IllegalArgumentException("an activation stream serves distinct hooks, at least one; got " + hooks);
+        }
+    }
+
     /** The trainer's side of the stream's producer. */
     abstract ServedBatches batches();
 

@@ -2,6 +2,7 @@ package dev.saeforge.data;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -9,7 +10,6 @@ import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.cache.CacheFiles;
 import dev.saeforge.cache.CacheLayout;
 import dev.saeforge.cache.CacheManifests;
-import dev.saeforge.cache.CachePlan;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -50,11 +50,7 @@ public final class CachedActivations extends BufferedActivations {
         this.hooks = List.copyOf(hooks);
         this.device = device;
         this.widths = hooks.stream().map(hook -> widthOf(manifest.info(), hook)).toList();
-        CachePlan plan = CachePlan.of(spec);
-        List<MixingBuffer> buffers = new ArrayList<>();
-        for (int h = 0; h < hooks.size(); h++) {
-            buffers.add(new MixingBuffer(plan.bufferRows(), spec.training.batchSizeTokens, spec.dataset.mixingFraction, spec.training.seed));
-        }
+        List<MixingBuffer> buffers = MixingBuffer.perHook(hooks.size(), spec.dataset, spec.training.batchSizeTokens, spec.training.seed);
         this.passes = new CachePasses(new CacheRows(files, trainingShards(manifest), hooks, widths, device), manifest,
                 spec.dataset.storeBatchSizePrompts, device);
         this.batches = new ServedBatches(new ActivationProducer(passes, buffers), hooks, widths, spec.training.batchSizeTokens,
@@ -71,9 +67,7 @@ public final class CachedActivations extends BufferedActivations {
         if (!cache.complete()) {
             throw new IllegalArgumentException("the activation cache " + files.uri() + " is not complete: " + cache.describe());
         }
-        if (hooks.isEmpty() || hooks.stream().distinct().count() != hooks.size()) {
-            throw new IllegalArgumentException("an activation stream serves distinct hooks, at least one; got " + hooks);
-        }
+        requireDistinct(hooks);
         return new CachedActivations(files, cache.manifest().get(), hooks, spec, device);
     }
 
@@ -316,7 +310,7 @@ public final class CachedActivations extends BufferedActivations {
             }
             NDList out = new NDList();
             for (List<NDArray> hookParts : parts) {
-                NDArray batch = hookParts.size() == 1 ? hookParts.get(0) : ai.djl.ndarray.NDArrays.concat(new NDList(hookParts), 0);
+                NDArray batch = hookParts.size() == 1 ? hookParts.get(0) : NDArrays.concat(new NDList(hookParts), 0);
                 if (hookParts.size() > 1) {
                     hookParts.forEach(NDArray::close);
                 }

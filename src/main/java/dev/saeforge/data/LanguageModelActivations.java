@@ -2,13 +2,11 @@ package dev.saeforge.data;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import dev.saeforge.api.DatasetSpec;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.ModelSources;
 
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -43,13 +41,8 @@ public final class LanguageModelActivations extends BufferedActivations {
     private LanguageModelActivations(LanguageModelData data, List<HookPoint> hooks, int batchRows, long seed, ThreadSettings threads) {
         this.data = data;
         this.hooks = List.copyOf(hooks);
-        DatasetSpec dataset = data.dataset();
-        // As SAELens sizes it, in kept positions per window (its training_context_size).
-        this.bufferRows = (long) dataset.nBatchesInBuffer * dataset.storeBatchSizePrompts * data.keptRows().perWindow();
-        List<MixingBuffer> buffers = new ArrayList<>();
-        for (int h = 0; h < hooks.size(); h++) {
-            buffers.add(new MixingBuffer(bufferRows, batchRows, dataset.mixingFraction, seed));
-        }
+        this.bufferRows = data.dataset().bufferRows();
+        List<MixingBuffer> buffers = MixingBuffer.perHook(hooks.size(), data.dataset(), batchRows, seed);
         this.windows = data.trainingWindows();
         ActivationProducer producer = new ActivationProducer(new ForwardPasses(data, hooks, windows, threads), buffers);
         this.batches = new ServedBatches(producer, hooks.stream().map(HookPoint::toString).toList(), hooks.stream().map(h -> h.width(data.model().config())).toList(), batchRows,
@@ -68,9 +61,7 @@ public final class LanguageModelActivations extends BufferedActivations {
     /** As above, on the input a checkpoint recorded ({@code recorded}; null: the input as it is now), see {@link LanguageModelData#open}. */
     public static LanguageModelActivations open(TrainingRunSpec spec, List<HookPoint> hooks, Device device, ModelSources sources,
                                                 ThreadSettings threads, InputFiles recorded) throws IOException {
-        if (hooks.isEmpty() || hooks.stream().distinct().count() != hooks.size()) {
-            throw new IllegalArgumentException("an activation stream serves distinct hooks, at least one; got " + hooks);
-        }
+        requireDistinct(hooks);
         LanguageModelData data = LanguageModelData.open(spec, hooks, device, sources, recorded);
         try {
             return new LanguageModelActivations(data, hooks, spec.training.batchSizeTokens, spec.training.seed, threads);

@@ -1,6 +1,8 @@
 package dev.saeforge.data;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import dev.saeforge.api.DatasetSpec;
 import dev.saeforge.api.EvalDatasetSpec;
 import dev.saeforge.api.ExcludedTokens;
@@ -9,6 +11,7 @@ import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.lm.ChatTemplate;
 import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.ModelSources;
+import dev.saeforge.lm.Qwen3Config;
 import dev.saeforge.lm.Qwen3Model;
 import dev.saeforge.lm.SpecialTokens;
 import dev.saeforge.lm.Tokenizer;
@@ -159,7 +162,7 @@ public final class LanguageModelData implements AutoCloseable {
     public static Inputs inputsWithoutModel(TrainingRunSpec spec, ModelSources sources) throws IOException {
         ModelSources.Resolved resolved = sources.resolve(spec.model.uri, null);
         Precision precision = spec.model.dtype != null ? Precision.valueOf(spec.model.dtype.name())
-                : Qwen3Model.checkpointPrecision(dev.saeforge.lm.Qwen3Config.read(resolved.dir()));
+                : Qwen3Model.checkpointPrecision(Qwen3Config.read(resolved.dir()));
         return new Inputs(listings(spec, DatasetFiles.of(sources), resolved.revision(), null).inputs(), precision);
     }
 
@@ -259,8 +262,8 @@ public final class LanguageModelData implements AutoCloseable {
      * hook (spec.dataset.seqposSlice less excluded tokens, window after window), float32, in
      * {@code manager}. The stream's producer computes the same rows.
      */
-    public List<ai.djl.ndarray.NDArray> keptActivations(long[][] windows, List<HookPoint> hooks, ai.djl.ndarray.NDManager manager) {
-        try (ai.djl.ndarray.NDArray tokens = manager.create(windows)) {
+    public List<NDArray> keptActivations(long[][] windows, List<HookPoint> hooks, NDManager manager) {
+        try (NDArray tokens = manager.create(windows)) {
             return model.activations(tokens, hooks).stream().map(rows -> keptRows.select(rows, windows)).toList();
         }
     }

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import dev.saeforge.api.DatasetSpec;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -48,6 +49,19 @@ final class MixingBuffer {
     private final int batchRows;
     private final double mix;
     private final long seed;
+
+    /**
+     * One buffer per hook of a stream serving {@code hooks} hooks, each sized as SAELens sizes it
+     * ({@link DatasetSpec#bufferRows}), with the same batch, mixing fraction and seed, so that a
+     * refill permutes every hook's rows alike.
+     */
+    static List<MixingBuffer> perHook(int hooks, DatasetSpec dataset, int batchRows, long seed) {
+        List<MixingBuffer> buffers = new ArrayList<>();
+        for (int h = 0; h < hooks; h++) {
+            buffers.add(new MixingBuffer(dataset.bufferRows(), batchRows, dataset.mixingFraction, seed));
+        }
+        return buffers;
+    }
 
     MixingBuffer(long bufferRows, int batchRows, double mix, long seed) {
         if (!(mix >= 0 && mix < 1)) {

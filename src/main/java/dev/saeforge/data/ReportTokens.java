@@ -4,7 +4,6 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.saeforge.api.DatasetSpec;
-import dev.saeforge.api.Mappers;
 import dev.saeforge.api.TrainingRunSpec;
 import dev.saeforge.lm.HookPoint;
 import dev.saeforge.lm.ModelSources;
@@ -75,7 +74,7 @@ public final class ReportTokens implements AutoCloseable {
         TrainingRunSpec opened = spec;
         if (spec.dataset.eval != null) {
             // Enough evaluation windows for the report's tokens (the training held-out set is not changed by this).
-            opened = Mappers.json().convertValue(Mappers.json().valueToTree(spec), TrainingRunSpec.class);
+            opened = spec.copy();
             long windows = Math.ceilDiv(tokens, Math.max(1, spec.dataset.contextSize));
             opened.training.evalBatches = (int) Math.min(Integer.MAX_VALUE, Math.ceilDiv(windows, spec.dataset.storeBatchSizePrompts));
         }

@@ -12,6 +12,7 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -383,7 +384,7 @@ public final class Reconciliation {
             draft.events.add(RunEvent.normal("CacheReady", message));
             return start(draft, config, 1, Counted.NOTHING, "JobCreated", "Created Job %s for attempt %d, which trains from the cache");
         }
-        io.fabric8.kubernetes.api.model.batch.v1.JobCondition failed = CacheJobs.condition(job, "Failed");
+        JobCondition failed = CacheJobs.condition(job, "Failed");
         if (failed != null) {
             CacheStatus lost = CacheJobs.status(job, CacheStatus.Phase.Failed);
             draft.status.cache = lost;

@@ -18,15 +18,15 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-/** What both stores do with checkpoint files: names, local listing, sha256, verified copies. */
-final class CheckpointFiles {
+/** What both stores do with checkpoint files: names, local listing, sha256 (which the activation cache uses too), verified copies. */
+public final class CheckpointFiles {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,252}");
 
     private CheckpointFiles() {
     }
 
     /** A file's size and sha256 as read. */
-    record Digest(long bytes, String sha256) {
+    public record Digest(long bytes, String sha256) {
     }
 
     /** Something done with the content of one file. */
@@ -155,7 +155,8 @@ final class CheckpointFiles {
         }
     }
 
-    static Digest sha256(InputStream in) throws IOException {
+    /** The size and sha256 of what {@code in} holds, read to its end. */
+    public static Digest sha256(InputStream in) throws IOException {
         return copy(in, OutputStream.nullOutputStream());
     }
 
@@ -204,7 +205,7 @@ final class CheckpointFiles {
         return new Digest(bytes, HexFormat.of().formatHex(sha256.digest()));
     }
 
-    static MessageDigest newSha256() {
+    public static MessageDigest newSha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {

@@ -38,7 +38,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -267,7 +266,7 @@ final class S3CheckpointStore implements CheckpointStore {
         try {
             return client.statObject(StatObjectArgs.builder().bucket(settings.bucket()).object(key).build()).get().etag().replace("\"", "");
         } catch (ExecutionException e) {
-            if (isMissing(e.getCause())) {
+            if (S3Objects.isMissing(e.getCause())) {
                 return "";
             }
             throw e;
@@ -389,7 +388,7 @@ final class S3CheckpointStore implements CheckpointStore {
         try {
             return client.getObject(GetObjectArgs.builder().bucket(settings.bucket()).object(key).build()).get();
         } catch (ExecutionException e) {
-            if (isMissing(e.getCause())) {
+            if (S3Objects.isMissing(e.getCause())) {
                 return null;
             }
             throw e;
@@ -485,11 +484,6 @@ final class S3CheckpointStore implements CheckpointStore {
     }
 
     // ---- failures ----
-
-    private static boolean isMissing(Throwable e) {
-        return e instanceof ErrorResponseException error && error.errorResponse() != null
-                && Set.of("NoSuchKey", "NoSuchObject").contains(error.errorResponse().code());
-    }
 
     static String describe(Throwable e) {
         if (e instanceof ErrorResponseException error && error.errorResponse() != null) {

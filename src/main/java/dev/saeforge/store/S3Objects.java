@@ -85,30 +85,29 @@ public final class S3Objects {
 
     /** Object {@code key}'s bytes, or null when it does not exist. */
     public byte[] get(String key) throws IOException {
+        // Read inside the retry: a connection that drops mid-body is retried as a failed request is.
         return retry.run("GET s3://" + settings.bucket() + "/" + key, () -> {
-            try (InputStream in = client.getObject(GetObjectArgs.builder().bucket(settings.bucket()).object(key).build())) {
-                return in.readAllBytes();
-            } catch (ErrorResponseException e) {
-                if (isMissing(e)) {
-                    return null;
-                }
-                throw e;
+            try (InputStream in = getObject(key)) {
+                return in == null ? null : in.readAllBytes();
             }
         });
     }
 
     /** Object {@code key} as a stream (the caller closes it), or null when it does not exist. */
     public InputStream open(String key) throws IOException {
-        return retry.run("GET s3://" + settings.bucket() + "/" + key, () -> {
-            try {
-                return client.getObject(GetObjectArgs.builder().bucket(settings.bucket()).object(key).build());
-            } catch (ErrorResponseException e) {
-                if (isMissing(e)) {
-                    return null;
-                }
-                throw e;
+        return retry.run("GET s3://" + settings.bucket() + "/" + key, () -> getObject(key));
+    }
+
+    /** One GET of object {@code key}: its body, or null when it does not exist. */
+    private InputStream getObject(String key) throws Exception {
+        try {
+            return client.getObject(GetObjectArgs.builder().bucket(settings.bucket()).object(key).build());
+        } catch (ErrorResponseException e) {
+            if (isMissing(e)) {
+                return null;
             }
-        });
+            throw e;
+        }
     }
 
     /** Puts {@code bytes} as object {@code key}. */
@@ -131,7 +130,9 @@ public final class S3Objects {
         });
     }
 
-    private static boolean isMissing(ErrorResponseException e) {
-        return e.errorResponse() != null && java.util.Set.of("NoSuchKey", "NoSuchObject").contains(e.errorResponse().code());
+    /** Whether {@code e} is S3's answer that there is no such object. */
+    static boolean isMissing(Throwable e) {
+        return e instanceof ErrorResponseException error && error.errorResponse() != null
+                && java.util.Set.of("NoSuchKey", "NoSuchObject").contains(error.errorResponse().code());
     }
 }

@@ -260,8 +260,7 @@ public record MemoryEstimate(List<Part> parts, List<String> leftOut) {
             }
         }
         // The buffer holds kept positions only (spec.dataset.seqposSlice), as the stream sizes it.
-        long bufferRows = (long) spec.dataset.nBatchesInBuffer * spec.dataset.storeBatchSizePrompts
-                * spec.dataset.seqposSlice.positions(spec.dataset.contextSize).length;
+        long bufferRows = spec.dataset.bufferRows();
         widths.forEach((hook, width) -> parts.add(new MixingBuffer(hook, width, bufferRows)));
         parts.addAll(states);
         // SAEs step and evaluate one after another: the largest of each is what is alive at once.

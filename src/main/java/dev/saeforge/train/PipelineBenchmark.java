@@ -198,7 +198,7 @@ public final class PipelineBenchmark {
     }
 
     public static CacheResult fromCache(Settings settings, ModelSources sources, Path directory) throws IOException {
-        TrainingRunSpec spec = Mappers.json().convertValue(Mappers.json().valueToTree(settings.spec()), TrainingRunSpec.class);
+        TrainingRunSpec spec = settings.spec().copy();
         int batch = spec.training.batchSizeTokens;
         // The cache holds what one round reads: its warm-up batch and its steps, after the buffer's first fill.
         spec.training.tokens = (long) (settings.steps() + 1) * batch;

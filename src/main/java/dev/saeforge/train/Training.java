@@ -97,7 +97,7 @@ public final class Training {
                 return resuming(run, spec, store, from -> run(run, spec, stream, store, from, options, listener));
             }
         }
-        List<HookPoint> hooks = SaeDefinition.all(spec, run.name()).stream().map(sae -> HookPoint.parse(sae.hook())).distinct().toList();
+        List<HookPoint> hooks = hooks(spec, run.name());
         Device device = device(training.device);
         ThreadSettings threads = options.threads() != null ? options.threads() : ThreadSettings.fromEnvironment(device.isGpu());
         if (CacheReading.configured(spec)) {
@@ -121,6 +121,11 @@ public final class Training {
                 return run(run, spec, stream, store, from, options, listener);
             }
         });
+    }
+
+    /** The distinct hooks of run {@code runName}'s SAEs, in the order the activation stream serves them. */
+    public static List<HookPoint> hooks(TrainingRunSpec spec, String runName) {
+        return SaeDefinition.all(spec, runName).stream().map(sae -> HookPoint.parse(sae.hook())).distinct().toList();
     }
 
     /** Trains run {@code run} as {@code spec} says on the activations of {@code source}, evaluating on its held-out rows. */
